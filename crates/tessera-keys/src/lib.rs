@@ -1,0 +1,32 @@
+//! Signing keys for Tessera.
+//!
+//! The master key (one per installation, kept in a 0600 file) derives two
+//! subkeys: one encrypts signing keys at rest (AES-256-GCM), one computes the
+//! keyed digests under which tokens and client secrets are stored. Signing keys
+//! are generated here, sealed before they reach the store, and opened into a
+//! [`KeyRing`] that signs and verifies JWTs and publishes the JWKS.
+
+mod algorithm;
+mod jwt;
+mod keyring;
+mod master;
+
+pub use algorithm::SigningAlgorithm;
+pub use jwt::{JwtError, JWT_MAX_LEN};
+pub use keyring::{Jwk, Jwks, KeyRing, SigningKey, VerifyingKey};
+pub use master::{MasterKey, MasterKeyError, Sealer, SecretDigester};
+
+/// Errors from key handling. None of them carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed")]
+    Generation,
+    #[error("stored key material is invalid for {0}")]
+    InvalidKeyMaterial(SigningAlgorithm),
+    #[error("sealed key could not be opened (wrong master key or corrupted data)")]
+    Unseal,
+    #[error("signing failed")]
+    Signing,
+    #[error("unsupported signing algorithm {0:?}")]
+    UnsupportedAlgorithm(String),
+}

@@ -1,0 +1,20 @@
+//! Wire types shared by the Tessera server and the resource-server verifier.
+//!
+//! Everything here is what crosses the network: token responses, OAuth errors,
+//! JWT claims, introspection answers and the opaque token format. Nothing here
+//! touches storage or keys, so a verifier can depend on it without pulling the
+//! server in.
+
+mod claims;
+mod error;
+mod introspection;
+mod opaque;
+mod secret;
+mod token_response;
+
+pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
+pub use error::{OAuthError, OAuthErrorCode};
+pub use introspection::IntrospectionResponse;
+pub use opaque::{OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, OPAQUE_BODY_LEN};
+pub use secret::SecretString;
+pub use token_response::TokenResponse;

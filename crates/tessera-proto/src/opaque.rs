@@ -1,0 +1,151 @@
+//! The opaque token format used for every non-JWT secret.
+//!
+//! `tsr_<kind>_<body><checksum>`: a kind prefix that scanners and people can
+//! recognise, a body of [`OPAQUE_BODY_LEN`] base62 characters drawn uniformly at
+//! random (190 bits), and a CRC32 of prefix and body written as six base62
+//! characters. The checksum lets a server or a verifier reject a mistyped or
+//! truncated token before touching any database.
+
+use std::fmt;
+
+/// Number of random base62 characters in a token body: 32 × log2(62) ≈ 190 bits.
+pub const OPAQUE_BODY_LEN: usize = 32;
+const CHECKSUM_LEN: usize = 6;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpaqueTokenKind {
+    /// An OAuth refresh token (expiring or offline).
+    Refresh,
+}
+
+impl OpaqueTokenKind {
+    pub const ALL: [Self; 1] = [Self::Refresh];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Refresh => "tsr_rt_",
+        }
+    }
+
+    /// The base62 alphabet, for generators that draw body characters.
+    pub fn alphabet() -> &'static [u8; 62] {
+        BASE62
+    }
+
+    /// Builds a complete token from a body of [`OPAQUE_BODY_LEN`] base62 characters.
+    pub fn compose(self, body: &str) -> Result<String, OpaqueTokenError> {
+        if body.len() != OPAQUE_BODY_LEN || !body.bytes().all(is_base62) {
+            return Err(OpaqueTokenError::Malformed);
+        }
+        let mut token = String::with_capacity(self.prefix().len() + OPAQUE_BODY_LEN + CHECKSUM_LEN);
+        token.push_str(self.prefix());
+        token.push_str(body);
+        let checksum = checksum(&token);
+        token.push_str(&checksum);
+        Ok(token)
+    }
+}
+
+impl fmt::Display for OpaqueTokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.prefix())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpaqueTokenError {
+    #[error("malformed token")]
+    /// Wrong prefix, length or alphabet.
+    Malformed,
+    #[error("token checksum mismatch")]
+    /// Well-formed but the checksum does not match: mistyped or forged.
+    BadChecksum,
+}
+
+/// A token whose shape and checksum have been verified. It may still be unknown,
+/// expired or revoked: only the store can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedOpaqueToken<'a> {
+    pub kind: OpaqueTokenKind,
+    pub token: &'a str,
+}
+
+impl<'a> ParsedOpaqueToken<'a> {
+    pub fn parse(token: &'a str) -> Result<Self, OpaqueTokenError> {
+        let kind = OpaqueTokenKind::ALL
+            .into_iter()
+            .find(|kind| token.starts_with(kind.prefix()))
+            .ok_or(OpaqueTokenError::Malformed)?;
+        let rest = &token[kind.prefix().len()..];
+        if rest.len() != OPAQUE_BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(is_base62) {
+            return Err(OpaqueTokenError::Malformed);
+        }
+        let (signed, given) = token.split_at(token.len() - CHECKSUM_LEN);
+        if checksum(signed) != given {
+            return Err(OpaqueTokenError::BadChecksum);
+        }
+        Ok(Self { kind, token })
+    }
+}
+
+fn is_base62(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+}
+
+fn checksum(signed: &str) -> String {
+    let mut value = u64::from(crc32fast::hash(signed.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        // value % 62 < 62, so the index is always in bounds.
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn composed_tokens_parse_back() {
+        let token = OpaqueTokenKind::Refresh.compose(BODY).unwrap();
+        assert!(token.starts_with("tsr_rt_"));
+        assert_eq!(token.len(), 7 + 32 + 6);
+        let parsed = ParsedOpaqueToken::parse(&token).unwrap();
+        assert_eq!(parsed.kind, OpaqueTokenKind::Refresh);
+    }
+
+    #[test]
+    fn any_single_character_change_fails_the_checksum_or_shape() {
+        let token = OpaqueTokenKind::Refresh.compose(BODY).unwrap();
+        for i in 7..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(bytes).unwrap();
+            assert!(ParsedOpaqueToken::parse(&changed).is_err(), "position {i}");
+        }
+    }
+
+    #[test]
+    fn malformed_tokens_are_rejected() {
+        for bad in [
+            "",
+            "tsr_rt_",
+            "tsr_xx_abc",
+            "tsr_rt_!!!!",
+            "Bearer tsr_rt_abc",
+            "tsr_rt_ä",
+        ] {
+            assert_eq!(
+                ParsedOpaqueToken::parse(bad),
+                Err(OpaqueTokenError::Malformed),
+                "{bad}"
+            );
+        }
+        assert!(OpaqueTokenKind::Refresh.compose("short").is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The `tessera` command line: `serve`, `migrate`, and user and key administration.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tessera_proto::SecretString;
+use tessera_token::NewUserRequest;
+
+use crate::{open_service, ServeConfig, StorageConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "Tessera authorization server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrations run first).
+    Serve(ServeConfig),
+    /// Run database migrations and exit.
+    Migrate(StorageConfig),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from stdin (or prompted for on a terminal).
+    Add {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Realm role to grant; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Disable a user and revoke all of their sessions and tokens.
+    Disable {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// List the realm's users.
+    List {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the realm's published signing keys.
+    List {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+    },
+    /// Make a new signing key active; the previous one stays published until its tokens expire.
+    Rotate {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+    },
+}
+
+/// The issuer prefix only matters to `serve`; administration commands never sign.
+const ADMIN_PUBLIC_URL: &str = "http://localhost";
+
+pub async fn run_admin(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(_) => bail!("serve is handled by the binary"),
+        Command::Migrate(storage) => {
+            let store = tessera_store::Store::connect(&storage.database_url).await?;
+            store.migrate().await?;
+            store.close().await;
+            println!("migrations applied");
+        }
+        Command::User(command) => run_user(command).await?,
+        Command::Keys(command) => run_keys(command).await?,
+    }
+    Ok(())
+}
+
+async fn run_user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            storage,
+            realm,
+            username,
+            email,
+            roles,
+        } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let password = read_password()?;
+            let created = service
+                .add_user_if_absent(NewUserRequest {
+                    realm: realm.clone(),
+                    username: username.clone(),
+                    email,
+                    password,
+                    enabled: true,
+                    valid_until: None,
+                    roles,
+                })
+                .await?;
+            if !created {
+                bail!("user {username:?} already exists in realm {realm:?}");
+            }
+            println!("created user {username} in realm {realm}");
+        }
+        UserCommand::Disable {
+            storage,
+            realm,
+            username,
+        } => {
+            set_enabled(&storage, &realm, &username, false).await?;
+            println!("disabled {username}; all of their sessions are revoked");
+        }
+        UserCommand::Enable {
+            storage,
+            realm,
+            username,
+        } => {
+            set_enabled(&storage, &realm, &username, true).await?;
+            println!("enabled {username}");
+        }
+        UserCommand::List { storage, realm } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            println!("{:<36}  {:<24}  {:<8}  roles", "id", "username", "enabled");
+            for user in service.list_users(&realm).await? {
+                println!(
+                    "{:<36}  {:<24}  {:<8}  {}",
+                    user.id,
+                    user.username,
+                    user.enabled,
+                    user.roles.join(",")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_enabled(
+    storage: &StorageConfig,
+    realm: &str,
+    username: &str,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let service = open_service(storage, ADMIN_PUBLIC_URL).await?;
+    if !service.set_user_enabled(realm, username, enabled).await? {
+        bail!("no user {username:?} in realm {realm:?}");
+    }
+    Ok(())
+}
+
+async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::List { storage, realm } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let current = service.realm(&realm)?.keys.current();
+            let active = current.ring.active().kid().to_owned();
+            for jwk in current.ring.jwks().keys {
+                let state = if jwk.kid == active {
+                    "active"
+                } else {
+                    "retired"
+                };
+                println!("{}  {:<6}  {}", jwk.kid, jwk.alg, state);
+            }
+        }
+        KeysCommand::Rotate { storage, realm } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let kid = service.rotate_keys(&realm).await?;
+            println!("new active key {kid}; running servers pick it up at their next key refresh");
+        }
+    }
+    Ok(())
+}
+
+/// Never from argv: a prompt without echo on a terminal, else the first stdin line.
+fn read_password() -> anyhow::Result<SecretString> {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ").context("reading password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        bail!("empty password");
+    }
+    Ok(SecretString::new(password))
+}

@@ -1,0 +1,53 @@
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Args;
+use tessera_token::DEFAULT_ARGON2_PARAMS;
+
+/// Where the server finds its state. Shared by `serve` and every CLI command.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
+    /// Database URL: `sqlite:path/to/file.db` or `postgres://user@host/db`.
+    #[arg(
+        long = "database",
+        env = "TESSERA_DATABASE_URL",
+        default_value = "sqlite:data/tessera.db"
+    )]
+    pub database_url: String,
+    /// Directory of realm files (`*.toml`), applied at every start.
+    #[arg(long, env = "TESSERA_REALMS", default_value = "realms")]
+    pub realms: PathBuf,
+    /// Master key file; generated with mode 0600 on first start when absent.
+    #[arg(
+        long,
+        env = "TESSERA_MASTER_KEY_FILE",
+        default_value = "data/master.key"
+    )]
+    pub master_key_file: PathBuf,
+    /// Argon2id memory cost in KiB for new password hashes (OWASP minimum: 19456).
+    #[arg(long, env = "TESSERA_ARGON2_MEMORY_KIB", default_value_t = DEFAULT_ARGON2_PARAMS.0)]
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations for new password hashes.
+    #[arg(long, env = "TESSERA_ARGON2_ITERATIONS", default_value_t = DEFAULT_ARGON2_PARAMS.1)]
+    pub argon2_iterations: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub storage: StorageConfig,
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL, the issuer prefix (default: http://<listen>).
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How often signing keys are re-read from the database (and rotated when due).
+    #[arg(long, env = "TESSERA_KEY_REFRESH_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub key_refresh_seconds: u64,
+}
+
+impl ServeConfig {
+    pub fn key_refresh_interval(&self) -> Duration {
+        Duration::from_secs(self.key_refresh_seconds)
+    }
+}

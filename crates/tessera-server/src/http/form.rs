@@ -1,0 +1,181 @@
+//! Request parsing shared by the OAuth endpoints: the form body and client
+//! credentials, with every malformation answered as `invalid_request`.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::{header, HeaderMap, StatusCode},
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use tessera_proto::SecretString;
+use tessera_token::{ClientCredentials, TokenError};
+
+use super::error::ApiError;
+
+/// An `application/x-www-form-urlencoded` body (RFC 6749 Appendix B).
+///
+/// Empty values count as absent, because Keycloak client libraries send `code=`
+/// and `redirect_uri=` on every call; a parameter given twice is rejected
+/// (RFC 6749 §3.2); so is anything that is not UTF-8.
+#[derive(Debug, Default)]
+pub struct OAuthForm(HashMap<String, String>);
+
+impl OAuthForm {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn secret(&self, name: &str) -> Option<SecretString> {
+        self.get(name).map(SecretString::new)
+    }
+
+    pub fn is_form(headers: &HeaderMap) -> bool {
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| {
+                mime.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+    }
+
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(ApiError::BadRequest(
+                "Request body is not valid UTF-8".to_owned(),
+            ));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            // The decoder substitutes U+FFFD for percent-encoded bytes that are not UTF-8.
+            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(ApiError::BadRequest(
+                    "Form parameters must be valid UTF-8".to_owned(),
+                ));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if params
+                .insert(name.to_string(), value.into_owned())
+                .is_some()
+            {
+                return Err(ApiError::BadRequest(format!("Duplicate parameter: {name}")));
+            }
+        }
+        Ok(Self(params))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !Self::is_form(request.headers()) {
+            return Err(ApiError::BadRequest(
+                "Content-Type must be application/x-www-form-urlencoded".to_owned(),
+            ));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest("Could not read the request body".to_owned())
+                }
+            })?;
+        Self::parse(&body)
+    }
+}
+
+/// Client credentials from HTTP Basic (`client_secret_basic`) or the form
+/// (`client_secret_post`), RFC 6749 §2.3.1. Using both at once is refused.
+pub fn client_credentials(
+    headers: &HeaderMap,
+    form: &OAuthForm,
+) -> Result<ClientCredentials, ApiError> {
+    let basic = basic_credentials(headers)?;
+    let form_id = form.get("client_id");
+    let form_secret = form.secret("client_secret");
+    match basic {
+        Some((id, secret)) => {
+            if form_secret.is_some() {
+                return Err(ApiError::BadRequest(
+                    "Use only one client authentication method".to_owned(),
+                ));
+            }
+            if form_id.is_some_and(|form_id| form_id != id) {
+                return Err(ApiError::BadRequest(
+                    "client_id does not match the authenticated client".to_owned(),
+                ));
+            }
+            Ok(ClientCredentials {
+                client_id: id,
+                secret: Some(SecretString::new(secret)),
+            })
+        }
+        None => Ok(ClientCredentials {
+            client_id: form_id
+                .ok_or(ApiError::Token(TokenError::UnknownClient))?
+                .to_owned(),
+            secret: form_secret,
+        }),
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::BadRequest("Invalid Basic authorization header".to_owned());
+    let value = value.to_str().map_err(|_| invalid())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(&part.replace('+', " "))
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| invalid())
+    };
+    Ok(Some((decode(id)?, decode(secret)?)))
+}
+
+/// The bearer token of a protected-resource request: the `Authorization` header,
+/// or the `access_token` form field (RFC 6750 §2.1 and §2.2).
+pub fn bearer_token<'a>(headers: &'a HeaderMap, form: Option<&'a OAuthForm>) -> Option<&'a str> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    from_header.or_else(|| form.and_then(|form| form.get("access_token")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_values_are_absent_and_duplicates_rejected() {
+        let form = OAuthForm::parse(b"grant_type=password&code=&redirect_uri=&scope=a+b").unwrap();
+        assert_eq!(form.get("grant_type"), Some("password"));
+        assert_eq!(form.get("code"), None);
+        assert_eq!(form.get("scope"), Some("a b"));
+        assert!(OAuthForm::parse(b"a=1&a=2").is_err());
+        assert!(OAuthForm::parse(b"a=%FF").is_err());
+        assert!(OAuthForm::parse(&[b'a', b'=', 0xff]).is_err());
+    }
+}

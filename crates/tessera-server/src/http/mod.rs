@@ -1,0 +1,115 @@
+//! HTTP routers. Every realm route is served at `/realms/{realm}/…` and at
+//! Keycloak's legacy `/auth/realms/{realm}/…`.
+
+mod error;
+mod form;
+mod metrics;
+mod oidc;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde_json::json;
+use tessera_token::TokenService;
+
+use self::{error::ApiError, metrics::Metrics};
+
+/// Request bodies beyond this are refused with 413 before they are read whole.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<TokenService>,
+    pub metrics: Arc<Metrics>,
+    /// Base URL without trailing slash; realm URLs are `{public_url}/realms/{realm}`.
+    pub public_url: Arc<str>,
+}
+
+pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
+    let state = AppState {
+        service,
+        metrics: Arc::new(Metrics::default()),
+        public_url: public_url.into(),
+    };
+    let realm_routes = Router::new()
+        .route("/", get(oidc::realm_info))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery),
+        )
+        .route("/protocol/openid-connect/token", post(oidc::token))
+        .route("/protocol/openid-connect/certs", get(oidc::certs))
+        .route(
+            "/protocol/openid-connect/userinfo",
+            get(oidc::userinfo_get).post(oidc::userinfo_post),
+        )
+        .route(
+            "/protocol/openid-connect/token/introspect",
+            post(oidc::introspect),
+        )
+        .route("/protocol/openid-connect/revoke", post(oidc::revoke))
+        .route("/protocol/openid-connect/logout", post(oidc::logout));
+    Router::new()
+        .nest("/realms/{realm}", realm_routes.clone())
+        .nest("/auth/realms/{realm}", realm_routes)
+        .route(
+            "/.well-known/oauth-authorization-server/realms/{realm}",
+            get(oidc::discovery),
+        )
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(render_metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::map_response(default_no_store))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Token responses and errors must not be cached (RFC 6749 §5.1); routes that
+/// are cacheable (JWKS, discovery) set their own `Cache-Control`.
+async fn default_no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "UP"}))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.service.store().ping().await {
+        Ok(()) => Json(json!({"status": "UP"})).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "DOWN"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,239 @@
+//! The realm's OpenID Connect endpoints, Keycloak-compatible on the wire.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Value};
+use tessera_token::{GrantType, TokenError};
+
+use super::{
+    error::ApiError,
+    form::{bearer_token, client_credentials, OAuthForm},
+    metrics::Outcome,
+    AppState,
+};
+
+/// JWKS and discovery may be cached briefly; verifiers refetch on an unknown `kid`.
+const PUBLIC_CACHE: &str = "public, max-age=60";
+
+pub async fn token(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Response {
+    let grant = form.get("grant_type").and_then(GrantType::parse);
+    let result = issue_token(&state, &realm, &headers, &form, grant).await;
+    let (mut response, outcome) = match result {
+        Ok(body) => (Json(body).into_response(), "success"),
+        Err(error) => {
+            let code = error.to_oauth().1.error.as_str();
+            (ApiError::from(error).into_response(), code)
+        }
+    };
+    response.extensions_mut().insert(Outcome {
+        grant: grant.map_or("other", GrantType::as_str),
+        result: outcome,
+    });
+    response
+}
+
+async fn issue_token(
+    state: &AppState,
+    realm: &str,
+    headers: &HeaderMap,
+    form: &OAuthForm,
+    grant: Option<GrantType>,
+) -> Result<tessera_proto::TokenResponse, TokenError> {
+    let service = &state.service;
+    service.realm(realm)?;
+    let Some(grant) = grant else {
+        return Err(match form.get("grant_type") {
+            None => TokenError::missing_parameter("grant_type"),
+            Some(_) => TokenError::UnsupportedGrantType,
+        });
+    };
+    let credentials = client_credentials(headers, form).map_err(|error| match error {
+        ApiError::Token(error) => error,
+        ApiError::BadRequest(description) => TokenError::InvalidRequest(description),
+        _ => TokenError::UnknownClient,
+    })?;
+    let scope = form.get("scope");
+    match grant {
+        GrantType::Password => {
+            service
+                .password_grant(
+                    realm,
+                    &credentials,
+                    form.get("username"),
+                    form.secret("password"),
+                    scope,
+                )
+                .await
+        }
+        GrantType::RefreshToken => {
+            service
+                .refresh_grant(realm, &credentials, form.get("refresh_token"), scope)
+                .await
+        }
+        GrantType::ClientCredentials => {
+            service
+                .client_credentials_grant(realm, &credentials, scope)
+                .await
+        }
+    }
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<Response, ApiError> {
+    state.service.realm(&realm)?;
+    let credentials = client_credentials(&headers, &form)?;
+    let answer = state
+        .service
+        .introspect(&realm, &credentials, form.get("token"))
+        .await?;
+    Ok(Json(answer).into_response())
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<StatusCode, ApiError> {
+    state.service.realm(&realm)?;
+    let credentials = client_credentials(&headers, &form)?;
+    state
+        .service
+        .revoke(&realm, &credentials, form.get("token"))
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<StatusCode, ApiError> {
+    state.service.realm(&realm)?;
+    let credentials = client_credentials(&headers, &form)?;
+    state
+        .service
+        .logout(&realm, &credentials, form.get("refresh_token"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn userinfo_get(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    userinfo(&state, &realm, bearer_token(&headers, None)).await
+}
+
+pub async fn userinfo_post(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // RFC 6750 §2.2: the token may come in a form body instead of the header.
+    let form = if OAuthForm::is_form(&headers) {
+        Some(OAuthForm::parse(&body)?)
+    } else {
+        None
+    };
+    userinfo(&state, &realm, bearer_token(&headers, form.as_ref())).await
+}
+
+async fn userinfo(
+    state: &AppState,
+    realm: &str,
+    bearer: Option<&str>,
+) -> Result<Response, ApiError> {
+    state.service.realm(realm)?;
+    let bearer = bearer.ok_or(ApiError::Bearer(None))?;
+    let info = state
+        .service
+        .userinfo(realm, bearer)
+        .await
+        .map_err(|error| ApiError::Bearer(Some(error)))?;
+    Ok(Json(info).into_response())
+}
+
+pub async fn certs(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+) -> Result<Response, ApiError> {
+    let jwks = state.service.jwks(&realm)?;
+    Ok(([(header::CACHE_CONTROL, PUBLIC_CACHE)], Json(jwks)).into_response())
+}
+
+/// Keycloak's realm representation, read by older adapters for `public_key`.
+pub async fn realm_info(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let public_key = STANDARD.encode(state.service.active_public_key(&realm)?);
+    let issuer = format!("{}/realms/{realm}", state.public_url);
+    Ok(Json(json!({
+        "realm": realm,
+        "public_key": public_key,
+        "token-service": format!("{issuer}/protocol/openid-connect"),
+        "account-service": format!("{issuer}/account"),
+        "tokens-not-before": 0,
+    })))
+}
+
+/// OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata (one document serves both).
+pub async fn discovery(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+) -> Result<Response, ApiError> {
+    let realm_state = state.service.realm(&realm)?;
+    let config = &realm_state.config;
+    let issuer = &config.issuer;
+    let endpoint = |path: &str| format!("{issuer}/protocol/openid-connect/{path}");
+    let mut scopes: Vec<&str> = config
+        .clients
+        .values()
+        .flat_map(|client| client.allowed_scopes.iter().map(String::as_str))
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let document = json!({
+        "issuer": issuer,
+        "token_endpoint": endpoint("token"),
+        "jwks_uri": endpoint("certs"),
+        "userinfo_endpoint": endpoint("userinfo"),
+        "introspection_endpoint": endpoint("token/introspect"),
+        "revocation_endpoint": endpoint("revoke"),
+        "end_session_endpoint": endpoint("logout"),
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "response_types_supported": ["none"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [config.algorithm.as_str()],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "scopes_supported": scopes,
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "jti", "azp", "sid", "client_id", "scope",
+            "preferred_username", "email", "realm_access"
+        ],
+    });
+    Ok(([(header::CACHE_CONTROL, PUBLIC_CACHE)], Json(document)).into_response())
+}

@@ -1,0 +1,154 @@
+//! The Tessera server: configuration, realm loading, the HTTP routers and the
+//! `tessera` CLI. Handlers are thin: they turn requests into arguments for
+//! [`tessera_token::TokenService`] and its results into Keycloak-shaped responses.
+
+pub mod cli;
+pub mod config;
+mod http;
+mod master_key;
+pub mod realm_file;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tessera_store::Store;
+use tessera_token::{PasswordHasher, TokenService};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use config::{ServeConfig, StorageConfig};
+
+/// Opens the store (running migrations), loads the realms and seeds their users.
+pub async fn open_service(
+    storage: &StorageConfig,
+    public_url: &str,
+) -> anyhow::Result<TokenService> {
+    let master_key = master_key::load_or_create(&storage.master_key_file)?;
+    let store = Store::connect(&storage.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&storage.database_url)))?;
+    store.migrate().await.context("running migrations")?;
+    let loaded = realm_file::load_realm_dir(&storage.realms, &master_key.digester())?;
+    let public_url = public_url.trim_end_matches('/');
+    let mut realms = Vec::with_capacity(loaded.len());
+    let mut users = Vec::new();
+    for mut entry in loaded {
+        entry.realm.issuer = format!("{public_url}/realms/{}", entry.realm.name);
+        realms.push(entry.realm);
+        users.extend(entry.users);
+    }
+    let hasher = PasswordHasher::new(storage.argon2_memory_kib, storage.argon2_iterations, 1)?;
+    let service = TokenService::start(store, &master_key, realms, hasher).await?;
+    for user in users {
+        let username = user.username.clone();
+        if service.add_user_if_absent(user).await? {
+            tracing::info!(%username, "created user from realm file");
+        }
+    }
+    Ok(service)
+}
+
+/// A server running in this process: its address and a way to stop it gracefully.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    service: Arc<TokenService>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    key_refresh: JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn service(&self) -> &TokenService {
+        &self.service
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then closes the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.key_refresh.abort();
+        (&mut self.task).await??;
+        self.service.store().close().await;
+        Ok(())
+    }
+
+    /// Runs until the server task ends (after a shutdown signal).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        self.key_refresh.abort();
+        self.service.store().close().await;
+        Ok(())
+    }
+}
+
+/// Binds the listener and starts serving. `shutdown_signal` resolving starts a
+/// graceful shutdown (in addition to [`RunningServer::stop`]).
+pub async fn start(
+    config: &ServeConfig,
+    shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let service = Arc::new(open_service(&config.storage, &public_url).await?);
+    let key_refresh = tokio::spawn(refresh_keys_periodically(
+        Arc::clone(&service),
+        config.key_refresh_interval(),
+    ));
+    let app = http::router(
+        Arc::clone(&service),
+        public_url.trim_end_matches('/').to_owned(),
+    );
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown_rx => {}
+                () = shutdown_signal => {}
+            }
+        })
+        .await
+    });
+    tracing::info!(%addr, %public_url, "tessera listening");
+    Ok(RunningServer {
+        addr,
+        service,
+        shutdown: Some(shutdown_tx),
+        task,
+        key_refresh,
+    })
+}
+
+async fn refresh_keys_periodically(service: Arc<TokenService>, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(error) = service.refresh_keys().await {
+            tracing::error!(%error, "refreshing signing keys failed");
+        }
+    }
+}
+
+/// Hides the password of a database URL in messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

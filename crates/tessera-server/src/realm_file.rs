@@ -1,0 +1,388 @@
+//! Realm files: `realms/*.toml`, one realm each, applied at every start.
+//!
+//! The file format is the operator's; [`tessera_token::Realm`] is the token
+//! service's. Everything is validated here so that a bad file stops the start
+//! with a message naming the file and the field, instead of failing a request later.
+
+use std::{collections::HashMap, path::Path};
+
+use serde::Deserialize;
+use tessera_keys::{SecretDigester, SigningAlgorithm};
+use tessera_proto::SecretString;
+use tessera_token::{
+    BruteForceSettings, Client, GrantType, NewUserRequest, Realm, TokenSettings, OFFLINE_ACCESS,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RealmFileError {
+    #[error("cannot read realm directory {path}: {source}")]
+    ReadDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// A realm with the users its file seeds.
+#[derive(Debug)]
+pub struct LoadedRealm {
+    pub realm: Realm,
+    pub users: Vec<NewUserRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealmFile {
+    name: String,
+    #[serde(default)]
+    tokens: TokensFile,
+    #[serde(default)]
+    brute_force: BruteForceFile,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    clients: Vec<ClientFile>,
+    #[serde(default)]
+    users: Vec<UserFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    access_token_lifetime: Option<String>,
+    session_idle: Option<String>,
+    session_max: Option<String>,
+    offline_idle: Option<String>,
+    refresh_rotation: Option<bool>,
+    reuse_grace: Option<String>,
+    algorithm: Option<String>,
+    key_rotation: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BruteForceFile {
+    max_failures: Option<i64>,
+    window: Option<String>,
+    lockout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientTokensFile {
+    access_token_lifetime: Option<String>,
+    session_idle: Option<String>,
+    session_max: Option<String>,
+    offline_idle: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SecretFile {
+    Literal(String),
+    Env { env: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    client_id: String,
+    secret: Option<SecretFile>,
+    grants: Vec<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    default_scopes: Vec<String>,
+    #[serde(default)]
+    audience: Vec<String>,
+    #[serde(default)]
+    tokens: ClientTokensFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    username: String,
+    email: Option<String>,
+    password: String,
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
+    valid_until: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// Parses `"300"`, `"300s"`, `"5m"`, `"10h"`, `"30d"` into milliseconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (use e.g. 300s, 5m, 10h, 30d)"))?;
+    let unit_ms = match unit {
+        "" | "s" => 1000,
+        "ms" => 1,
+        "m" => MINUTE,
+        "h" => HOUR,
+        "d" => DAY,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?} (use ms, s, m, h or d)"
+            ))
+        }
+    };
+    number
+        .checked_mul(unit_ms)
+        .ok_or_else(|| format!("duration {text:?} is too large"))
+}
+
+/// Reads every `*.toml` in `dir`, in name order.
+pub fn load_realm_dir(
+    dir: &Path,
+    digester: &SecretDigester,
+) -> Result<Vec<LoadedRealm>, RealmFileError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| RealmFileError::ReadDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let mut realms: Vec<LoadedRealm> = Vec::new();
+    for path in paths {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|source| RealmFileError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let invalid = |message: String| RealmFileError::Invalid {
+            path: display.clone(),
+            message,
+        };
+        let file: RealmFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let loaded = convert(file, digester).map_err(invalid)?;
+        if realms.iter().any(|r| r.realm.name == loaded.realm.name) {
+            return Err(invalid(format!(
+                "realm {:?} is defined twice",
+                loaded.realm.name
+            )));
+        }
+        realms.push(loaded);
+    }
+    Ok(realms)
+}
+
+/// Realm names appear in URLs and clients compare issuers byte for byte: keep them plain.
+fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} {name:?} must be 1-64 characters of letters, digits, '-', '_' or '.'"
+        ))
+    }
+}
+
+fn optional_duration(value: Option<&String>, default: i64) -> Result<i64, String> {
+    value.map_or(Ok(default), |text| parse_duration(text))
+}
+
+fn optional_offline_idle(
+    value: Option<&String>,
+    default: Option<i64>,
+) -> Result<Option<i64>, String> {
+    match value.map(String::as_str) {
+        None => Ok(default),
+        Some("never") => Ok(None),
+        Some(text) => parse_duration(text).map(Some),
+    }
+}
+
+fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, String> {
+    check_name("realm name", &file.name)?;
+    let t = &file.tokens;
+    let tokens = TokenSettings {
+        access_token_lifetime: optional_duration(t.access_token_lifetime.as_ref(), 5 * MINUTE)?,
+        session_idle: optional_duration(t.session_idle.as_ref(), 30 * MINUTE)?,
+        session_max: optional_duration(t.session_max.as_ref(), 10 * HOUR)?,
+        offline_idle: optional_offline_idle(t.offline_idle.as_ref(), Some(30 * DAY))?,
+    };
+    check_lifetimes(&tokens)?;
+    let algorithm: SigningAlgorithm = t
+        .algorithm
+        .as_deref()
+        .unwrap_or("ES256")
+        .parse()
+        .map_err(|e: tessera_keys::KeyError| e.to_string())?;
+    let b = &file.brute_force;
+    let brute_force = BruteForceSettings {
+        max_failures: b.max_failures.unwrap_or(10),
+        window: optional_duration(b.window.as_ref(), 15 * MINUTE)?,
+        lockout: optional_duration(b.lockout.as_ref(), 15 * MINUTE)?,
+    };
+    if brute_force.max_failures < 1 {
+        return Err("brute_force.max_failures must be at least 1".to_owned());
+    }
+    for role in &file.roles {
+        check_name("role", role)?;
+    }
+    let mut clients = HashMap::new();
+    for client in file.clients {
+        let client = convert_client(client, &tokens, digester)?;
+        if clients.contains_key(&client.client_id) {
+            return Err(format!("client {:?} is defined twice", client.client_id));
+        }
+        clients.insert(client.client_id.clone(), client);
+    }
+    let mut users = Vec::new();
+    for user in file.users {
+        for role in &user.roles {
+            if !file.roles.contains(role) {
+                return Err(format!(
+                    "user {:?} has undeclared role {role:?}",
+                    user.username
+                ));
+            }
+        }
+        let valid_until = user
+            .valid_until
+            .as_deref()
+            .map(|text| {
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|at| at.timestamp_millis())
+                    .map_err(|e| format!("user {:?}: valid_until {text:?}: {e}", user.username))
+            })
+            .transpose()?;
+        if user.username.is_empty() || user.username.len() > 255 {
+            return Err("usernames must be 1-255 characters".to_owned());
+        }
+        users.push(NewUserRequest {
+            realm: file.name.clone(),
+            username: user.username,
+            email: user.email,
+            password: SecretString::new(user.password),
+            enabled: user.enabled,
+            valid_until,
+            roles: user.roles,
+        });
+    }
+    Ok(LoadedRealm {
+        realm: Realm {
+            issuer: String::new(),
+            name: file.name,
+            refresh_rotation: t.refresh_rotation.unwrap_or(true),
+            reuse_grace: optional_duration(t.reuse_grace.as_ref(), 2000)?,
+            algorithm,
+            key_rotation_period: optional_duration(t.key_rotation.as_ref(), 90 * DAY)?,
+            tokens,
+            brute_force,
+            roles: file.roles,
+            clients,
+        },
+        users,
+    })
+}
+
+fn check_lifetimes(tokens: &TokenSettings) -> Result<(), String> {
+    if tokens.access_token_lifetime <= 0 || tokens.session_idle <= 0 || tokens.session_max <= 0 {
+        return Err("token lifetimes must be positive".to_owned());
+    }
+    if tokens.offline_idle.is_some_and(|idle| idle <= 0) {
+        return Err("offline_idle must be positive or \"never\"".to_owned());
+    }
+    Ok(())
+}
+
+fn convert_client(
+    file: ClientFile,
+    realm_tokens: &TokenSettings,
+    digester: &SecretDigester,
+) -> Result<Client, String> {
+    check_name("client_id", &file.client_id)?;
+    let id = &file.client_id;
+    let secret = match file.secret {
+        None => None,
+        Some(SecretFile::Literal(secret)) => Some(secret),
+        Some(SecretFile::Env { env }) => Some(std::env::var(&env).map_err(|_| {
+            format!("client {id:?}: environment variable {env} (its secret) is not set")
+        })?),
+    };
+    if secret.as_ref().is_some_and(|s| s.len() < 16) {
+        return Err(format!(
+            "client {id:?}: secret must be at least 16 characters"
+        ));
+    }
+    let grants = file
+        .grants
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| format!("client {id:?}: unknown grant {g:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    for scope in &file.default_scopes {
+        if !file.scopes.contains(scope) || scope == OFFLINE_ACCESS {
+            return Err(format!(
+                "client {id:?}: default scope {scope:?} must be listed in scopes and not be offline_access"
+            ));
+        }
+    }
+    let o = &file.tokens;
+    let tokens = TokenSettings {
+        access_token_lifetime: optional_duration(
+            o.access_token_lifetime.as_ref(),
+            realm_tokens.access_token_lifetime,
+        )?,
+        session_idle: optional_duration(o.session_idle.as_ref(), realm_tokens.session_idle)?,
+        session_max: optional_duration(o.session_max.as_ref(), realm_tokens.session_max)?,
+        offline_idle: optional_offline_idle(o.offline_idle.as_ref(), realm_tokens.offline_idle)?,
+    };
+    check_lifetimes(&tokens)?;
+    Ok(Client {
+        secret_digest: secret.map(|s| digester.digest(&s)),
+        client_id: file.client_id,
+        grants,
+        allowed_scopes: file.scopes,
+        default_scopes: file.default_scopes,
+        audience: file.audience,
+        tokens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("300").unwrap(), 300_000);
+        assert_eq!(parse_duration("5m").unwrap(), 300_000);
+        assert_eq!(parse_duration("2s").unwrap(), 2000);
+        assert_eq!(parse_duration("30d").unwrap(), 30 * DAY);
+        for bad in ["", "m", "5 weeks", "-5m", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,275 @@
+use sqlx::{any::AnyRow, Row};
+
+use crate::{flag, Store, StoreResult};
+
+/// Why a family was revoked; stored for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    Logout,
+    Revoked,
+    /// A consumed refresh token was presented again after the grace window (RFC 9700 §4.14.2).
+    ReuseDetected,
+    UserInactive,
+}
+
+impl RevocationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::Revoked => "revoked",
+            Self::ReuseDetected => "reuse_detected",
+            Self::UserInactive => "user_inactive",
+        }
+    }
+}
+
+/// One login session and the chain of refresh tokens rotated from it.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub id: String,
+    pub realm: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub offline: bool,
+    pub created_at: i64,
+    /// Absolute end of the session; `None` for offline sessions without one.
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Family {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// Keyed digest of the token; the token itself never reaches the store.
+    pub digest: Vec<u8>,
+    pub family_id: String,
+    pub issued_at: i64,
+    /// Idle expiry, already capped by the family's absolute expiry; `None` = never.
+    pub expires_at: Option<i64>,
+}
+
+/// A stored refresh token with its family.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenState {
+    pub family: Family,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+    pub consumed_at: Option<i64>,
+}
+
+const FAMILY_COLUMNS: &str = "f.id, f.realm, f.client_id, f.user_id, f.scope, f.offline, \
+     f.created_at, f.expires_at, f.revoked_at";
+
+fn family_from_row(row: &AnyRow) -> StoreResult<Family> {
+    Ok(Family {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        client_id: row.try_get("client_id")?,
+        user_id: row.try_get("user_id")?,
+        scope: row.try_get("scope")?,
+        offline: row.try_get::<i64, _>("offline")? != 0,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+impl Store {
+    /// Starts a session with its first refresh token, atomically.
+    pub async fn create_family(
+        &self,
+        family: &Family,
+        first_token: &NewRefreshToken,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&family.id)
+        .bind(&family.realm)
+        .bind(&family.client_id)
+        .bind(&family.user_id)
+        .bind(&family.scope)
+        .bind(flag(family.offline))
+        .bind(family.created_at)
+        .bind(family.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_token(&mut *tx, first_token).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_refresh_token(
+        &self,
+        digest: &[u8],
+    ) -> StoreResult<Option<RefreshTokenState>> {
+        let sql = format!(
+            "SELECT {FAMILY_COLUMNS}, t.issued_at AS t_issued_at, t.expires_at AS t_expires_at, \
+             t.consumed_at AS t_consumed_at \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.digest = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshTokenState {
+            family: family_from_row(&row)?,
+            issued_at: row.try_get("t_issued_at")?,
+            expires_at: row.try_get("t_expires_at")?,
+            consumed_at: row.try_get("t_consumed_at")?,
+        }))
+    }
+
+    /// Marks the token consumed and stores its replacement, atomically. Returns false
+    /// (and stores nothing) when the token had already been consumed: exactly one of
+    /// several concurrent rotations wins, on one node or many.
+    pub async fn rotate_refresh_token(
+        &self,
+        digest: &[u8],
+        now: i64,
+        replacement: &NewRefreshToken,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL",
+        )
+        .bind(now)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !consumed {
+            return Ok(false);
+        }
+        insert_token(&mut *tx, replacement).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a token to a live family without consuming another (the grace-window retry).
+    pub async fn add_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()> {
+        insert_token(&self.pool, token).await
+    }
+
+    /// Extends an unconsumed token's idle expiry (used when rotation is turned off).
+    pub async fn extend_refresh_token(
+        &self,
+        digest: &[u8],
+        expires_at: Option<i64>,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE refresh_tokens SET expires_at = $1 WHERE digest = $2 AND consumed_at IS NULL",
+        )
+        .bind(expires_at)
+        .bind(digest)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn find_family(&self, id: &str) -> StoreResult<Option<Family>> {
+        let sql = format!("SELECT {FAMILY_COLUMNS} FROM refresh_families f WHERE f.id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(family_from_row)
+            .transpose()
+    }
+
+    /// Revokes one family; returns false if it was unknown or already revoked.
+    pub async fn revoke_family(
+        &self,
+        id: &str,
+        now: i64,
+        reason: RevocationReason,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
+             WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Revokes every live family of a user, offline ones included.
+    pub async fn revoke_user_families(
+        &self,
+        user_id: &str,
+        now: i64,
+        reason: RevocationReason,
+    ) -> StoreResult<u64> {
+        let result = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Revokes a single access token (one that has no session to revoke instead).
+    pub async fn revoke_access_token(
+        &self,
+        jti: &str,
+        realm: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, realm, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(jti)
+        .bind(realm)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM revoked_access_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+}
+
+async fn insert_token<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    token: &NewRefreshToken,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&token.digest)
+    .bind(&token.family_id)
+    .bind(token.issued_at)
+    .bind(token.expires_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+use sqlx::{any::AnyRow, Row};
+
+use crate::{flag, Store, StoreResult};
+
+/// Role names are stored one per line; the realm loader rejects names with control characters.
+const ROLE_SEPARATOR: char = '\n';
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub realm: String,
+    pub username: String,
+    pub email: Option<String>,
+    /// Argon2 PHC string; never a plaintext password.
+    pub password_hash: String,
+    pub enabled: bool,
+    pub valid_until: Option<i64>,
+    pub roles: Vec<String>,
+    pub created_at: i64,
+    pub throttle: LoginThrottle,
+}
+
+impl User {
+    /// Enabled and not past `valid_until`.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.enabled && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+/// Brute-force protection state of one account.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginThrottle {
+    pub failed_logins: i64,
+    pub failures_since: i64,
+    pub locked_until: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub realm: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub enabled: bool,
+    pub valid_until: Option<i64>,
+    pub roles: Vec<String>,
+    pub created_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, realm, username, email, password_hash, enabled, valid_until, \
+     roles, created_at, failed_logins, failures_since, locked_until";
+
+fn user_from_row(row: &AnyRow) -> StoreResult<User> {
+    let roles: String = row.try_get("roles")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        valid_until: row.try_get("valid_until")?,
+        roles: roles
+            .split(ROLE_SEPARATOR)
+            .filter(|role| !role.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: row.try_get("created_at")?,
+        throttle: LoginThrottle {
+            failed_logins: row.try_get("failed_logins")?,
+            failures_since: row.try_get("failures_since")?,
+            locked_until: row.try_get("locked_until")?,
+        },
+    })
+}
+
+impl Store {
+    pub async fn find_user_by_username(
+        &self,
+        realm: &str,
+        username: &str,
+    ) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm = $1 AND username = $2");
+        sqlx::query(&sql)
+            .bind(realm)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    pub async fn list_users(&self, realm: &str) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm = $1 ORDER BY username");
+        sqlx::query(&sql)
+            .bind(realm)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    /// Inserts the user unless one with that username exists; returns whether it did.
+    pub async fn insert_user_if_absent(&self, user: &NewUser) -> StoreResult<bool> {
+        let roles = user.roles.join(&ROLE_SEPARATOR.to_string());
+        let result = sqlx::query(
+            "INSERT INTO users (id, realm, username, email, password_hash, enabled, valid_until, \
+             roles, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        )
+        .bind(&user.id)
+        .bind(&user.realm)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(flag(user.enabled))
+        .bind(user.valid_until)
+        .bind(roles)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Returns false when no such user exists.
+    pub async fn set_user_enabled(
+        &self,
+        realm: &str,
+        username: &str,
+        enabled: bool,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET enabled = $1 WHERE realm = $2 AND username = $3")
+                .bind(flag(enabled))
+                .bind(realm)
+                .bind(username)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Counts a failed password within a sliding `window`; once `max_failures` is
+    /// reached the account is locked until `now + lockout`. One statement, so two
+    /// nodes counting at once never lose a failure.
+    pub async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window: i64,
+        max_failures: i64,
+        lockout: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET \
+               failed_logins = CASE WHEN failures_since + $2 < $1 THEN 1 ELSE failed_logins + 1 END, \
+               failures_since = CASE WHEN failures_since + $2 < $1 THEN $1 ELSE failures_since END, \
+               locked_until = CASE \
+                 WHEN (CASE WHEN failures_since + $2 < $1 THEN 1 ELSE failed_logins + 1 END) >= $3 \
+                 THEN $1 + $4 ELSE locked_until END \
+             WHERE id = $5",
+        )
+        .bind(now)
+        .bind(window)
+        .bind(max_failures)
+        .bind(lockout)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Resets the failure count after a successful login; writes only when needed.
+    pub async fn clear_login_failures(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, failures_since = 0, locked_until = 0 \
+             WHERE id = $1 AND (failed_logins <> 0 OR locked_until <> 0)",
+        )
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

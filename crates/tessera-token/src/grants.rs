@@ -1,0 +1,346 @@
+//! The three grants of RFC 6749 that Tessera serves, and refresh rotation.
+
+use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
+use tessera_store::{Family, NewRefreshToken, RefreshTokenState, RevocationReason, User};
+
+use crate::{
+    new_opaque_token, new_uuid, now_millis,
+    service::{RealmState, Subject},
+    Client, ClientCredentials, GrantType, TokenError, TokenService, OFFLINE_ACCESS,
+};
+
+const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
+
+impl TokenService {
+    /// Resource owner password credentials grant (RFC 6749 §4.3).
+    ///
+    /// Unknown users, wrong passwords and locked accounts get the same 401 after the
+    /// same hashing work, so neither the answer nor its timing tells a guesser which
+    /// usernames exist. "Account disabled" is only said once the password is proven.
+    pub async fn password_grant(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        username: Option<&str>,
+        password: Option<SecretString>,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        require_grant(client, GrantType::Password)?;
+        let username = username.ok_or_else(|| TokenError::missing_parameter("username"))?;
+        let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
+        let scopes = Self::resolve_scopes(client, scope)?;
+
+        let now = now_millis();
+        let Some(user) = self.store.find_user_by_username(realm, username).await? else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(TokenError::InvalidUserCredentials);
+        };
+        if user.throttle.locked_until > now {
+            self.hasher.verify_dummy(password).await?;
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        if !self
+            .hasher
+            .verify(password, user.password_hash.clone())
+            .await?
+        {
+            let brute_force = &state.config.brute_force;
+            self.store
+                .record_login_failure(
+                    &user.id,
+                    now,
+                    brute_force.window,
+                    brute_force.max_failures,
+                    brute_force.lockout,
+                )
+                .await?;
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        self.store.clear_login_failures(&user.id).await?;
+        if !user.is_active(now) {
+            self.store
+                .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
+                .await?;
+            return Err(TokenError::AccountDisabled);
+        }
+
+        let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
+        let family = Family {
+            id: new_uuid()?,
+            realm: realm.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: user.id.clone(),
+            scope: scopes.join(" "),
+            offline,
+            created_at: now,
+            expires_at: (!offline).then_some(now + client.tokens.session_max),
+            revoked_at: None,
+        };
+        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
+        self.store.create_family(&family, &refresh_row).await?;
+        self.respond_for_session(
+            state,
+            client,
+            &user,
+            &family,
+            &family.scope,
+            refresh_token,
+            &refresh_row,
+            now,
+        )
+    }
+
+    /// Refresh token grant (RFC 6749 §6) with rotation and reuse detection.
+    ///
+    /// Every use consumes the token and returns a new one in the same family. A
+    /// consumed token presented again within the realm's grace window (a client
+    /// retrying after a lost response) yields a fresh pair; after the window it is
+    /// treated as stolen and the whole family is revoked (RFC 9700 §4.14.2).
+    pub async fn refresh_grant(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        refresh_token: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        require_grant(client, GrantType::RefreshToken)?;
+        let presented =
+            refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
+        let now = now_millis();
+        let (digest, stored) = self.find_refresh_token(realm, presented).await?;
+        if stored.family.client_id != client.client_id {
+            return Err(TokenError::InvalidGrant(
+                "Invalid refresh token. Token client and authorized client don't match",
+            ));
+        }
+        let family = &stored.family;
+        if !family.is_live(now) {
+            return Err(TokenError::InvalidGrant("Session not active"));
+        }
+        if stored.expires_at.is_some_and(|at| now >= at) {
+            return Err(TokenError::InvalidGrant("Token is not active"));
+        }
+        let user = self.active_user_of(family, now).await?;
+        let scope = narrow_scope(&family.scope, scope)?;
+
+        let rotation = &state.config;
+        if !rotation.refresh_rotation {
+            let expires_at = self.refresh_expiry(client, family, now);
+            if !self.store.extend_refresh_token(&digest, expires_at).await? {
+                return Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN));
+            }
+            let row = NewRefreshToken {
+                digest,
+                family_id: family.id.clone(),
+                issued_at: stored.issued_at,
+                expires_at,
+            };
+            return self.respond_for_session(
+                state,
+                client,
+                &user,
+                family,
+                &scope,
+                presented.to_owned(),
+                &row,
+                now,
+            );
+        }
+
+        let (new_token, new_row) = self.new_refresh_token(client, family, now)?;
+        let consumed_at = match stored.consumed_at {
+            Some(consumed_at) => Some(consumed_at),
+            None if self
+                .store
+                .rotate_refresh_token(&digest, now, &new_row)
+                .await? =>
+            {
+                None
+            }
+            // Another request consumed it between our read and our write.
+            None => Some(now),
+        };
+        if let Some(consumed_at) = consumed_at {
+            if now - consumed_at > rotation.reuse_grace || rotation.reuse_grace == 0 {
+                self.store
+                    .revoke_family(&family.id, now, RevocationReason::ReuseDetected)
+                    .await?;
+                tracing::warn!(family = %family.id, realm, "refresh token reuse detected; family revoked");
+                return Err(TokenError::InvalidGrant(
+                    "Refresh token reuse detected; session revoked",
+                ));
+            }
+            self.store.add_refresh_token(&new_row).await?;
+        }
+        self.respond_for_session(
+            state, client, &user, family, &scope, new_token, &new_row, now,
+        )
+    }
+
+    /// Client credentials grant (RFC 6749 §4.4): the client is the subject; no refresh token.
+    pub async fn client_credentials_grant(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        if !client.is_confidential() {
+            return Err(TokenError::UnauthorizedClient(
+                "Public client not allowed to retrieve service account",
+            ));
+        }
+        require_grant(client, GrantType::ClientCredentials)?;
+        let scopes = Self::resolve_scopes(client, scope)?;
+        if scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+            return Err(TokenError::InvalidScope(
+                "offline_access needs a user session".to_owned(),
+            ));
+        }
+        let scope = scopes.join(" ");
+        let username = format!("service-account-{}", client.client_id);
+        let subject = Subject {
+            id: &client.client_id,
+            username: &username,
+            email: None,
+            roles: &[],
+        };
+        let jwts = self.issue_jwts(state, client, &subject, None, &scope, now_millis())?;
+        Ok(jwts.into_response(None, None, scope))
+    }
+
+    /// Parses, digests and looks up a refresh token of this realm. Malformed tokens
+    /// are rejected by their checksum before any database access.
+    pub(crate) async fn find_refresh_token(
+        &self,
+        realm: &str,
+        presented: &str,
+    ) -> Result<(Vec<u8>, RefreshTokenState), TokenError> {
+        let parsed = ParsedOpaqueToken::parse(presented)
+            .map_err(|_| TokenError::InvalidGrant(INVALID_REFRESH_TOKEN))?;
+        if parsed.kind != OpaqueTokenKind::Refresh {
+            return Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN));
+        }
+        let digest = self.digester.digest(presented);
+        match self.store.find_refresh_token(&digest).await? {
+            Some(stored) if stored.family.realm == realm => Ok((digest, stored)),
+            _ => Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN)),
+        }
+    }
+
+    /// The session's user, if still allowed in. An inactive user's sessions are all
+    /// revoked on the spot.
+    pub(crate) async fn active_user_of(
+        &self,
+        family: &Family,
+        now: i64,
+    ) -> Result<User, TokenError> {
+        let user = self
+            .store
+            .find_user_by_id(&family.user_id)
+            .await?
+            .ok_or(TokenError::InvalidGrant("Session not active"))?;
+        if !user.is_active(now) {
+            self.store
+                .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
+                .await?;
+            return Err(TokenError::AccountDisabled);
+        }
+        Ok(user)
+    }
+
+    /// When a refresh token issued now stops working: the idle window, capped by the
+    /// session's absolute end; offline tokens follow the offline idle window only.
+    fn refresh_expiry(&self, client: &Client, family: &Family, now: i64) -> Option<i64> {
+        if family.offline {
+            client.tokens.offline_idle.map(|idle| now + idle)
+        } else {
+            let idle_end = now + client.tokens.session_idle;
+            Some(family.expires_at.map_or(idle_end, |end| idle_end.min(end)))
+        }
+    }
+
+    fn new_refresh_token(
+        &self,
+        client: &Client,
+        family: &Family,
+        now: i64,
+    ) -> Result<(String, NewRefreshToken), TokenError> {
+        let token = new_opaque_token(OpaqueTokenKind::Refresh)?;
+        let row = NewRefreshToken {
+            digest: self.digester.digest(&token),
+            family_id: family.id.clone(),
+            issued_at: now,
+            expires_at: self.refresh_expiry(client, family, now),
+        };
+        Ok((token, row))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond_for_session(
+        &self,
+        state: &RealmState,
+        client: &Client,
+        user: &User,
+        family: &Family,
+        scope: &str,
+        refresh_token: String,
+        refresh_row: &NewRefreshToken,
+        now: i64,
+    ) -> Result<TokenResponse, TokenError> {
+        let subject = Subject {
+            id: &user.id,
+            username: &user.username,
+            email: user.email.as_deref(),
+            roles: &user.roles,
+        };
+        let jwts = self.issue_jwts(state, client, &subject, Some(family), scope, now)?;
+        // Keycloak reports 0 for offline tokens, whatever their idle window.
+        let refresh_expires_in = match (family.offline, refresh_row.expires_at) {
+            (false, Some(at)) => (at - now) / 1000,
+            _ => 0,
+        };
+        Ok(jwts.into_response(
+            Some((refresh_token, refresh_expires_in)),
+            Some(family.id.clone()),
+            scope.to_owned(),
+        ))
+    }
+}
+
+fn require_grant(client: &Client, grant: GrantType) -> Result<(), TokenError> {
+    if client.allows_grant(grant) {
+        Ok(())
+    } else {
+        Err(TokenError::UnauthorizedClient(match grant {
+            GrantType::Password => "Client not allowed for direct access grants",
+            GrantType::RefreshToken => "Client not allowed to use refresh tokens",
+            GrantType::ClientCredentials => "Client not enabled to retrieve service account",
+        }))
+    }
+}
+
+/// RFC 6749 §6: a refresh may ask for fewer scopes than the session has, never more.
+fn narrow_scope(session_scope: &str, requested: Option<&str>) -> Result<String, TokenError> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(session_scope.to_owned());
+    };
+    let granted: Vec<&str> = session_scope.split(' ').collect();
+    let mut narrowed: Vec<&str> = Vec::new();
+    for scope in requested.split_ascii_whitespace() {
+        if !granted.contains(&scope) {
+            return Err(TokenError::InvalidScope(format!(
+                "Scope {scope} was not granted to this session"
+            )));
+        }
+        if !narrowed.contains(&scope) {
+            narrowed.push(scope);
+        }
+    }
+    Ok(narrowed.join(" "))
+}

@@ -1,0 +1,38 @@
+//! Token issuing for Tessera, independent of HTTP.
+//!
+//! [`TokenService`] implements the grants (`password`, `refresh_token`,
+//! `client_credentials`), refresh rotation with reuse detection (RFC 9700
+//! §4.14.2), introspection (RFC 7662), revocation (RFC 7009), logout and
+//! userinfo. Handlers parse requests into plain arguments and call it; every rule
+//! lives here so it can be tested without a server.
+
+mod error;
+mod grants;
+mod ids;
+mod keys;
+mod password;
+mod realm;
+mod service;
+mod sessions;
+mod users;
+
+pub use error::TokenError;
+pub use ids::{new_opaque_token, new_uuid};
+pub use keys::{CurrentKeys, RealmKeys};
+pub use password::{is_argon2_phc, PasswordHasher, DEFAULT_ARGON2_PARAMS};
+pub use realm::{BruteForceSettings, Client, GrantType, Realm, TokenSettings};
+pub use service::{ClientCredentials, RealmState, TokenService};
+pub use sessions::UserInfo;
+pub use users::NewUserRequest;
+
+pub const OPENID: &str = "openid";
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}

@@ -1,0 +1,110 @@
+//! A realm's configuration as the token service uses it. The server builds these
+//! from the realm files; nothing here knows about TOML.
+
+use std::collections::HashMap;
+
+use tessera_keys::SigningAlgorithm;
+
+/// Durations are in milliseconds throughout.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub access_token_lifetime: i64,
+    /// Refresh idle window of an ordinary (online) session.
+    pub session_idle: i64,
+    /// Absolute lifetime of an ordinary session.
+    pub session_max: i64,
+    /// Idle window of an offline session; `None` means it never expires.
+    pub offline_idle: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BruteForceSettings {
+    pub max_failures: i64,
+    pub window: i64,
+    pub lockout: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "password" => Some(Self::Password),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    /// Keyed digest of the secret: present for confidential clients only.
+    pub secret_digest: Option<Vec<u8>>,
+    pub grants: Vec<GrantType>,
+    /// Scopes the client may request; `openid` and `offline_access` must be listed
+    /// to be usable.
+    pub allowed_scopes: Vec<String>,
+    /// Scopes granted even when not requested.
+    pub default_scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub tokens: TokenSettings,
+}
+
+impl Client {
+    pub fn is_confidential(&self) -> bool {
+        self.secret_digest.is_some()
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grants.contains(&grant)
+    }
+
+    pub fn allows_offline(&self) -> bool {
+        self.allowed_scopes
+            .iter()
+            .any(|s| s == crate::OFFLINE_ACCESS)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Realm {
+    pub name: String,
+    /// `{public_url}/realms/{name}`: the `iss` of every token.
+    pub issuer: String,
+    pub tokens: TokenSettings,
+    pub refresh_rotation: bool,
+    pub reuse_grace: i64,
+    pub algorithm: SigningAlgorithm,
+    pub key_rotation_period: i64,
+    pub brute_force: BruteForceSettings,
+    pub roles: Vec<String>,
+    pub clients: HashMap<String, Client>,
+}
+
+impl Realm {
+    /// The longest any JWT of this realm can live: a retired key must stay in the
+    /// JWKS at least this long.
+    pub fn max_jwt_lifetime(&self) -> i64 {
+        self.clients
+            .values()
+            .map(|client| client.tokens.access_token_lifetime)
+            .chain(std::iter::once(self.tokens.access_token_lifetime))
+            .max()
+            .unwrap_or(self.tokens.access_token_lifetime)
+    }
+}

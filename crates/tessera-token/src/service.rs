@@ -1,0 +1,286 @@
+use std::collections::HashMap;
+
+use tessera_keys::{Jwks, MasterKey, Sealer, SecretDigester};
+use tessera_proto::{
+    AccessTokenClaims, Audience, IdTokenClaims, RealmAccess, SecretString, TokenResponse,
+};
+use tessera_store::{Family, Store};
+
+use crate::{
+    keys::{self, RealmKeys},
+    new_uuid, now_millis, Client, PasswordHasher, Realm, TokenError, OFFLINE_ACCESS, OPENID,
+};
+
+/// Client credentials as presented (RFC 6749 §2.3.1), by HTTP Basic or in the form.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<SecretString>,
+}
+
+/// A realm's configuration and its live keys.
+#[derive(Debug)]
+pub struct RealmState {
+    pub config: Realm,
+    pub keys: RealmKeys,
+}
+
+/// The token service: one per process, shared by every request.
+#[derive(Debug)]
+pub struct TokenService {
+    pub(crate) store: Store,
+    pub(crate) realms: HashMap<String, RealmState>,
+    pub(crate) digester: SecretDigester,
+    pub(crate) sealer: Sealer,
+    pub(crate) hasher: PasswordHasher,
+}
+
+/// Who a token is about: a user, or a client acting for itself.
+pub(crate) struct Subject<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub roles: &'a [String],
+}
+
+impl TokenService {
+    /// Records the realms in the store and loads (or creates) their signing keys.
+    pub async fn start(
+        store: Store,
+        master_key: &MasterKey,
+        realms: Vec<Realm>,
+        hasher: PasswordHasher,
+    ) -> Result<Self, TokenError> {
+        let sealer = master_key.sealer()?;
+        let now = now_millis();
+        let mut states = HashMap::new();
+        for realm in realms {
+            store.ensure_realm(&realm.name, now).await?;
+            let keys = keys::load_realm_keys(&store, &sealer, &realm, now).await?;
+            states.insert(
+                realm.name.clone(),
+                RealmState {
+                    config: realm,
+                    keys,
+                },
+            );
+        }
+        Ok(Self {
+            store,
+            realms: states,
+            digester: master_key.digester(),
+            sealer,
+            hasher,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn realm(&self, name: &str) -> Result<&RealmState, TokenError> {
+        self.realms.get(name).ok_or(TokenError::RealmNotFound)
+    }
+
+    pub fn realm_names(&self) -> impl Iterator<Item = &str> {
+        self.realms.keys().map(String::as_str)
+    }
+
+    pub fn jwks(&self, realm: &str) -> Result<Jwks, TokenError> {
+        Ok(self.realm(realm)?.keys.current().ring.jwks())
+    }
+
+    /// DER SubjectPublicKeyInfo of the active key (Keycloak's realm `public_key`).
+    pub fn active_public_key(&self, realm: &str) -> Result<Vec<u8>, TokenError> {
+        Ok(self
+            .realm(realm)?
+            .keys
+            .current()
+            .ring
+            .active()
+            .verifying_key()
+            .spki_der())
+    }
+
+    /// Re-reads every realm's keys from the store and rotates those due.
+    pub async fn refresh_keys(&self) -> Result<(), TokenError> {
+        let now = now_millis();
+        for state in self.realms.values() {
+            keys::refresh_realm_keys(&self.store, &self.sealer, &state.config, &state.keys, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Rotates a realm's signing key now; returns the new key id.
+    pub async fn rotate_keys(&self, realm: &str) -> Result<String, TokenError> {
+        let state = self.realm(realm)?;
+        keys::rotate_realm_keys(
+            &self.store,
+            &self.sealer,
+            &state.config,
+            &state.keys,
+            now_millis(),
+        )
+        .await
+    }
+
+    /// Authenticates the client (RFC 6749 §2.3): confidential clients by secret,
+    /// compared as keyed digests in constant time; public clients by id alone.
+    pub(crate) fn authenticate_client<'r>(
+        &self,
+        realm: &'r Realm,
+        credentials: &ClientCredentials,
+    ) -> Result<&'r Client, TokenError> {
+        let client = realm
+            .clients
+            .get(&credentials.client_id)
+            .ok_or(TokenError::UnknownClient)?;
+        if let Some(expected) = &client.secret_digest {
+            let presented = credentials
+                .secret
+                .as_ref()
+                .ok_or(TokenError::ClientAuthenticationFailed)?;
+            if !self.digester.matches(presented.expose(), expected) {
+                return Err(TokenError::ClientAuthenticationFailed);
+            }
+        }
+        Ok(client)
+    }
+
+    /// The scopes granted for a request: the requested ones (each must be allowed
+    /// for the client) followed by the client's defaults.
+    pub(crate) fn resolve_scopes(
+        client: &Client,
+        requested: Option<&str>,
+    ) -> Result<Vec<String>, TokenError> {
+        let mut granted: Vec<String> = Vec::new();
+        let mut invalid: Vec<&str> = Vec::new();
+        for scope in requested.unwrap_or_default().split_ascii_whitespace() {
+            if scope == OFFLINE_ACCESS && !client.allows_offline() {
+                return Err(TokenError::UnauthorizedClient(
+                    "Offline tokens not allowed for the client",
+                ));
+            }
+            if !client.allowed_scopes.iter().any(|allowed| allowed == scope) {
+                invalid.push(scope);
+            } else if !granted.iter().any(|g| g == scope) {
+                granted.push(scope.to_owned());
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(TokenError::InvalidScope(format!(
+                "Invalid scopes: {}",
+                invalid.join(" ")
+            )));
+        }
+        for scope in &client.default_scopes {
+            if !granted.contains(scope) {
+                granted.push(scope.clone());
+            }
+        }
+        Ok(granted)
+    }
+
+    /// Signs an access token (RFC 9068) and, when `openid` was granted, an ID token.
+    /// `session` is `None` for client_credentials tokens.
+    pub(crate) fn issue_jwts(
+        &self,
+        state: &RealmState,
+        client: &Client,
+        subject: &Subject<'_>,
+        session: Option<&Family>,
+        scope: &str,
+        now: i64,
+    ) -> Result<IssuedJwts, TokenError> {
+        let realm = &state.config;
+        let mut expires_at = now + client.tokens.access_token_lifetime;
+        if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
+            expires_at = expires_at.min(session_end);
+        }
+        let iat = now / 1000;
+        let exp = expires_at / 1000;
+        let sid = session.map(|s| s.id.clone());
+        let audience = if client.audience.is_empty() {
+            vec![client.client_id.clone()]
+        } else {
+            client.audience.clone()
+        };
+        let claims = AccessTokenClaims {
+            iss: realm.issuer.clone(),
+            sub: subject.id.to_owned(),
+            aud: Audience::from_list(audience),
+            exp,
+            iat,
+            jti: new_uuid()?,
+            client_id: client.client_id.clone(),
+            scope: scope.to_owned(),
+            azp: client.client_id.clone(),
+            typ: "Bearer".to_owned(),
+            sid: sid.clone(),
+            preferred_username: Some(subject.username.to_owned()),
+            email: subject.email.map(str::to_owned),
+            realm_access: RealmAccess {
+                roles: subject.roles.to_vec(),
+            },
+        };
+        let current = state.keys.current();
+        let key = current.ring.active();
+        let access_token = key.sign_jwt("at+jwt", &claims)?;
+        let id_token = if scope.split(' ').any(|s| s == OPENID) {
+            let id_claims = IdTokenClaims {
+                iss: realm.issuer.clone(),
+                sub: subject.id.to_owned(),
+                aud: client.client_id.clone(),
+                exp,
+                iat,
+                auth_time: session.map_or(iat, |s| s.created_at / 1000),
+                jti: new_uuid()?,
+                azp: client.client_id.clone(),
+                typ: "ID".to_owned(),
+                sid,
+                preferred_username: Some(subject.username.to_owned()),
+                email: subject.email.map(str::to_owned),
+            };
+            Some(key.sign_jwt("JWT", &id_claims)?)
+        } else {
+            None
+        };
+        Ok(IssuedJwts {
+            access_token,
+            id_token,
+            expires_in: (expires_at - now) / 1000,
+        })
+    }
+}
+
+pub(crate) struct IssuedJwts {
+    pub access_token: String,
+    pub id_token: Option<String>,
+    pub expires_in: i64,
+}
+
+impl IssuedJwts {
+    pub fn into_response(
+        self,
+        refresh: Option<(String, i64)>,
+        session_state: Option<String>,
+        scope: String,
+    ) -> TokenResponse {
+        let (refresh_token, refresh_expires_in) = match refresh {
+            Some((token, expires_in)) => (Some(token), expires_in),
+            None => (None, 0),
+        };
+        TokenResponse {
+            access_token: self.access_token,
+            expires_in: self.expires_in,
+            refresh_expires_in,
+            refresh_token,
+            token_type: "Bearer".to_owned(),
+            id_token: self.id_token,
+            not_before_policy: 0,
+            session_state,
+            scope,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Checking and ending sessions: access-token verification, userinfo,
+//! introspection (RFC 7662), revocation (RFC 7009) and logout.
+
+use serde::Serialize;
+use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ParsedOpaqueToken, RealmAccess};
+use tessera_store::RevocationReason;
+
+use crate::{now_millis, ClientCredentials, TokenError, TokenService};
+
+/// OpenID Connect Core §5.3.2 userinfo response.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub sub: String,
+    pub preferred_username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl TokenService {
+    /// Verifies an access token completely: signature and header, `iss`, `exp`, and
+    /// that its session (or, without one, the token itself) was not revoked and its
+    /// user is still active.
+    pub async fn verify_access_token(
+        &self,
+        realm: &str,
+        token: &str,
+    ) -> Result<AccessTokenClaims, TokenError> {
+        let state = self.realm(realm)?;
+        let claims: AccessTokenClaims = state
+            .keys
+            .current()
+            .ring
+            .verify_jwt(token, "at+jwt")
+            .map_err(|_| TokenError::InvalidToken)?;
+        let now = now_millis();
+        if claims.iss != state.config.issuer || claims.typ != "Bearer" || claims.exp * 1000 <= now {
+            return Err(TokenError::InvalidToken);
+        }
+        match &claims.sid {
+            Some(sid) => {
+                let family = self
+                    .store
+                    .find_family(sid)
+                    .await?
+                    .filter(|family| family.is_live(now) && family.user_id == claims.sub)
+                    .ok_or(TokenError::InvalidToken)?;
+                self.active_user_of(&family, now)
+                    .await
+                    .map_err(|_| TokenError::InvalidToken)?;
+            }
+            None => {
+                if self.store.is_access_token_revoked(&claims.jti).await? {
+                    return Err(TokenError::InvalidToken);
+                }
+            }
+        }
+        Ok(claims)
+    }
+
+    pub async fn userinfo(&self, realm: &str, bearer: &str) -> Result<UserInfo, TokenError> {
+        let claims = self.verify_access_token(realm, bearer).await?;
+        Ok(UserInfo {
+            sub: claims.sub,
+            preferred_username: claims.preferred_username.unwrap_or_default(),
+            email: claims.email,
+        })
+    }
+
+    /// RFC 7662 introspection, for confidential clients. Anything not currently
+    /// valid is `{"active": false}` without a reason.
+    pub async fn introspect(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        token: Option<&str>,
+    ) -> Result<IntrospectionResponse, TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        if !client.is_confidential() {
+            return Err(TokenError::ConfidentialClientRequired);
+        }
+        let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
+        let answer = if ParsedOpaqueToken::parse(token).is_ok() {
+            self.introspect_refresh_token(realm, token).await
+        } else {
+            self.verify_access_token(realm, token)
+                .await
+                .map(|claims| IntrospectionResponse {
+                    active: true,
+                    scope: Some(claims.scope),
+                    client_id: Some(claims.client_id),
+                    username: claims.preferred_username,
+                    token_type: Some("Bearer".to_owned()),
+                    exp: Some(claims.exp),
+                    iat: Some(claims.iat),
+                    sub: Some(claims.sub),
+                    aud: Some(claims.aud),
+                    iss: Some(claims.iss),
+                    jti: Some(claims.jti),
+                    sid: claims.sid,
+                    realm_access: Some(claims.realm_access),
+                })
+        };
+        match answer {
+            Ok(active) => Ok(active),
+            Err(error) if error.is_internal() => Err(error),
+            Err(_) => Ok(IntrospectionResponse::inactive()),
+        }
+    }
+
+    async fn introspect_refresh_token(
+        &self,
+        realm: &str,
+        token: &str,
+    ) -> Result<IntrospectionResponse, TokenError> {
+        let (_, stored) = self.find_refresh_token(realm, token).await?;
+        let now = now_millis();
+        let family = &stored.family;
+        let usable = family.is_live(now)
+            && stored.consumed_at.is_none()
+            && stored.expires_at.is_none_or(|at| now < at);
+        if !usable {
+            return Err(TokenError::InvalidToken);
+        }
+        let user = self.active_user_of(family, now).await?;
+        Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(family.scope.clone()),
+            client_id: Some(family.client_id.clone()),
+            username: Some(user.username),
+            token_type: Some(if family.offline { "Offline" } else { "Refresh" }.to_owned()),
+            exp: stored.expires_at.map(|at| at / 1000),
+            iat: Some(stored.issued_at / 1000),
+            sub: Some(user.id),
+            aud: None,
+            iss: Some(self.realm(realm)?.config.issuer.clone()),
+            jti: None,
+            sid: Some(family.id.clone()),
+            realm_access: Some(RealmAccess { roles: user.roles }),
+        })
+    }
+
+    /// RFC 7009 revocation. A refresh token revokes its family; an access token
+    /// revokes its session, or itself when it has none. Unknown or invalid tokens
+    /// are answered with success (§2.2), tokens of another client are refused.
+    pub async fn revoke(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        token: Option<&str>,
+    ) -> Result<(), TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
+        let now = now_millis();
+        if ParsedOpaqueToken::parse(token).is_ok() {
+            let Ok((_, stored)) = self.find_refresh_token(realm, token).await else {
+                return Ok(());
+            };
+            if stored.family.client_id != client.client_id {
+                return Err(TokenError::UnmatchingClients);
+            }
+            self.store
+                .revoke_family(&stored.family.id, now, RevocationReason::Revoked)
+                .await?;
+            return Ok(());
+        }
+        let Ok(claims) = state
+            .keys
+            .current()
+            .ring
+            .verify_jwt::<AccessTokenClaims>(token, "at+jwt")
+        else {
+            return Ok(());
+        };
+        if claims.iss != state.config.issuer {
+            return Ok(());
+        }
+        if claims.azp != client.client_id {
+            return Err(TokenError::UnmatchingClients);
+        }
+        match &claims.sid {
+            Some(sid) => {
+                self.store
+                    .revoke_family(sid, now, RevocationReason::Revoked)
+                    .await?;
+            }
+            None => {
+                self.store
+                    .revoke_access_token(&claims.jti, realm, claims.exp * 1000)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keycloak's back-channel logout: ends the session of the presented refresh token.
+    pub async fn logout(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        refresh_token: Option<&str>,
+    ) -> Result<(), TokenError> {
+        let state = self.realm(realm)?;
+        let client = self.authenticate_client(&state.config, credentials)?;
+        let token = refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
+        let (_, stored) = self.find_refresh_token(realm, token).await?;
+        if stored.family.client_id != client.client_id {
+            return Err(TokenError::InvalidGrant(
+                "Invalid refresh token. Token client and authorized client don't match",
+            ));
+        }
+        let now = now_millis();
+        if !stored.family.is_live(now) {
+            return Err(TokenError::InvalidGrant("Session not active"));
+        }
+        self.store
+            .revoke_family(&stored.family.id, now, RevocationReason::Logout)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! User administration used by the CLI and the realm loader.
+
+use tessera_proto::SecretString;
+use tessera_store::{NewUser, RevocationReason, User};
+
+use crate::{is_argon2_phc, new_uuid, now_millis, TokenError, TokenService};
+
+/// A user to create. `password` is either plaintext (hashed here) or an argon2
+/// PHC string (imported as is).
+#[derive(Debug, Clone)]
+pub struct NewUserRequest {
+    pub realm: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub password: SecretString,
+    pub enabled: bool,
+    pub valid_until: Option<i64>,
+    pub roles: Vec<String>,
+}
+
+impl TokenService {
+    /// Creates the user unless the username is taken; returns whether it did. The
+    /// database owns users afterwards: an existing user is never overwritten.
+    pub async fn add_user_if_absent(&self, request: NewUserRequest) -> Result<bool, TokenError> {
+        self.realm(&request.realm)?;
+        if self
+            .store
+            .find_user_by_username(&request.realm, &request.username)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let password_hash = if is_argon2_phc(request.password.expose()) {
+            request.password.expose().to_owned()
+        } else {
+            self.hasher.hash(request.password).await?
+        };
+        let user = NewUser {
+            id: new_uuid()?,
+            realm: request.realm,
+            username: request.username,
+            email: request.email,
+            password_hash,
+            enabled: request.enabled,
+            valid_until: request.valid_until,
+            roles: request.roles,
+            created_at: now_millis(),
+        };
+        Ok(self.store.insert_user_if_absent(&user).await?)
+    }
+
+    /// Enables or disables a user; disabling revokes every session at once, offline
+    /// ones included. Returns false when there is no such user.
+    pub async fn set_user_enabled(
+        &self,
+        realm: &str,
+        username: &str,
+        enabled: bool,
+    ) -> Result<bool, TokenError> {
+        self.realm(realm)?;
+        if !self
+            .store
+            .set_user_enabled(realm, username, enabled)
+            .await?
+        {
+            return Ok(false);
+        }
+        if !enabled {
+            if let Some(user) = self.store.find_user_by_username(realm, username).await? {
+                self.store
+                    .revoke_user_families(&user.id, now_millis(), RevocationReason::UserInactive)
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    pub async fn list_users(&self, realm: &str) -> Result<Vec<User>, TokenError> {
+        self.realm(realm)?;
+        Ok(self.store.list_users(realm).await?)
+    }
+}
