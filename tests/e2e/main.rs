@@ -1,1 +1,13 @@
-fn main() {}
+//! The black-box end-to-end suite: one test binary, a real server per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod kit;
+
+mod bad_input;
+mod errors;
+mod keys;
+mod multi_node;
+mod offline;
+mod password_grant;
+mod refresh;
+mod revocation;

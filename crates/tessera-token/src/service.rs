@@ -74,6 +74,11 @@ impl TokenService {
         })
     }
 
+    /// Password verifications so far, dummy ones for unknown users included.
+    pub fn password_verifications(&self) -> u64 {
+        self.hasher.verification_count()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

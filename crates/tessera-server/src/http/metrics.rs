@@ -63,7 +63,7 @@ impl Metrics {
         }
     }
 
-    pub fn render(&self) -> String {
+    pub fn render(&self, password_verifications: u64) -> String {
         let series = match self.series.lock() {
             Ok(series) => series,
             Err(poisoned) => poisoned.into_inner(),
@@ -109,6 +109,12 @@ impl Metrics {
                 value.count
             );
         }
+        out.push_str("# HELP tessera_password_verifications_total Argon2 verifications, including the equal-cost ones for unknown users.\n");
+        out.push_str("# TYPE tessera_password_verifications_total counter\n");
+        let _ = writeln!(
+            out,
+            "tessera_password_verifications_total {password_verifications}"
+        );
         out
     }
 }

@@ -109,7 +109,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 async fn render_metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render(state.service.password_verifications()),
     )
         .into_response()
 }

@@ -1,0 +1,451 @@
+//! Test kit: boots the real Tessera server in this process on a free port, on
+//! SQLite (default) or on PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set
+//! (each server group gets a fresh database), and talks to it over HTTP.
+
+use std::{
+    path::PathBuf,
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::{Connection, Row};
+use tessera_server::{RunningServer, ServeConfig, StorageConfig};
+
+/// Every node of a test uses this issuer, as if behind one load balancer.
+pub const PUBLIC_URL: &str = "http://tessera.test";
+pub const REALM: &str = "test-realm";
+pub const API_SECRET: &str = "api-client-secret-0123456789";
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A realm with a public client (`app`), a confidential one (`api`), a client
+/// without offline access (`no-offline`) and a few users. `{tokens}` and
+/// `{brute_force}` are replaced by per-test settings.
+const REALM_TEMPLATE: &str = r#"
+name = "test-realm"
+roles = ["user", "admin"]
+
+[tokens]
+{tokens}
+
+[brute_force]
+{brute_force}
+
+[[clients]]
+client_id = "app"
+grants = ["password", "refresh_token"]
+scopes = ["openid", "profile", "email", "offline_access"]
+default_scopes = ["profile"]
+audience = ["api"]
+
+[[clients]]
+client_id = "other-app"
+grants = ["password", "refresh_token"]
+scopes = ["openid", "offline_access"]
+
+[[clients]]
+client_id = "no-offline"
+grants = ["password"]
+scopes = ["openid"]
+
+[[clients]]
+client_id = "api"
+secret = "api-client-secret-0123456789"
+grants = ["client_credentials"]
+scopes = ["profile"]
+
+[[users]]
+username = "alice"
+email = "alice@example.com"
+password = "correct horse battery staple"
+roles = ["user"]
+
+[[users]]
+username = "bob"
+password = "correct horse battery staple"
+
+[[users]]
+username = "disabled"
+password = "correct horse battery staple"
+enabled = false
+
+[[users]]
+username = "expired"
+password = "correct horse battery staple"
+valid_until = "2001-01-01T00:00:00Z"
+"#;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Settings a test can change; the rest of the realm is fixed.
+#[derive(Debug, Clone, Default)]
+pub struct RealmOptions {
+    pub tokens: String,
+    pub brute_force: String,
+}
+
+impl RealmOptions {
+    pub fn tokens(tokens: &str) -> Self {
+        Self {
+            tokens: tokens.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The shared state of one test: a directory with realm and key files, and a database.
+pub struct Env {
+    pub dir: PathBuf,
+    pub database_url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl Env {
+    pub async fn new(options: RealmOptions) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("tessera_t_{}_{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("realms")).unwrap();
+        let realm = REALM_TEMPLATE
+            .replace("{tokens}", &options.tokens)
+            .replace("{brute_force}", &options.brute_force);
+        std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
+        let (database_url, postgres) = match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                sqlx::any::install_default_drivers();
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = admin_url.rsplit_once('/').unwrap().0;
+                (format!("{base}/{name}"), Some((admin_url, name)))
+            }
+            _ => (format!("sqlite:{}", dir.join("tessera.db").display()), None),
+        };
+        Self {
+            dir,
+            database_url,
+            postgres,
+        }
+    }
+
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            storage: StorageConfig {
+                database_url: self.database_url.clone(),
+                realms: self.dir.join("realms"),
+                master_key_file: self.dir.join("master.key"),
+                argon2_memory_kib: tessera_token::DEFAULT_ARGON2_PARAMS.0,
+                argon2_iterations: tessera_token::DEFAULT_ARGON2_PARAMS.1,
+            },
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: Some(PUBLIC_URL.to_owned()),
+            key_refresh_seconds: 1,
+        }
+    }
+
+    pub async fn start(&self) -> Server {
+        let running = tessera_server::start(&self.config(), std::future::pending())
+            .await
+            .unwrap();
+        Server::new(running)
+    }
+
+    /// Row counts of every table, to prove that a rejected request wrote nothing.
+    pub async fn row_counts(&self) -> Vec<(String, i64)> {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        let mut counts = Vec::new();
+        for table in [
+            "realms",
+            "users",
+            "signing_keys",
+            "refresh_families",
+            "refresh_tokens",
+            "revoked_access_tokens",
+        ] {
+            let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            counts.push((table.to_owned(), row.try_get::<i64, _>("n").unwrap()));
+        }
+        let row =
+            sqlx::query("SELECT CAST(COALESCE(SUM(failed_logins), 0) AS BIGINT) AS n FROM users")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        counts.push((
+            "failed_logins".to_owned(),
+            row.try_get::<i64, _>("n").unwrap(),
+        ));
+        conn.close().await.unwrap();
+        counts
+    }
+
+    /// Runs SQL against the test database (for tests that inspect storage).
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).unwrap())
+            .collect()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    if let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut admin)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server and an HTTP client pointed at it.
+pub struct Server {
+    pub running: Option<RunningServer>,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Server {
+    fn new(running: RunningServer) -> Self {
+        let base = format!("http://{}", running.addr);
+        Self {
+            running: Some(running),
+            base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.running.take().unwrap().stop().await.unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn realm_url(&self, path: &str) -> String {
+        self.url(&format!("/realms/{REALM}{path}"))
+    }
+
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Self::reply(self.http.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
+        Self::reply(
+            self.http
+                .get(self.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form to a realm endpoint (path relative to `/realms/test-realm`).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        Self::reply(
+            self.http
+                .post(self.realm_url(path))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_form_basic(
+        &self,
+        path: &str,
+        user: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        Self::reply(
+            self.http
+                .post(self.realm_url(path))
+                .basic_auth(user, Some(secret))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        Self::reply(
+            self.http
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)]) -> Reply {
+        self.post_form("/protocol/openid-connect/token", form).await
+    }
+
+    /// Password grant for `app`; panics unless it succeeds.
+    pub async fn login(&self, username: &str, scope: &str) -> Value {
+        let reply = self
+            .token(&[
+                ("grant_type", "password"),
+                ("client_id", "app"),
+                ("username", username),
+                ("password", PASSWORD),
+                ("scope", scope),
+            ])
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
+    /// Introspects with the confidential `api` client.
+    pub async fn introspect(&self, token: &str) -> Value {
+        let reply = self
+            .post_form_basic(
+                "/protocol/openid-connect/token/introspect",
+                "api",
+                API_SECRET,
+                &[("token", token)],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body
+    }
+
+    pub async fn jwks(&self) -> Value {
+        let reply = self
+            .get(&format!("/realms/{REALM}/protocol/openid-connect/certs"))
+            .await;
+        assert_eq!(reply.status, 200);
+        reply.body
+    }
+}
+
+/// Verifies a JWT the way an independent resource server would: with the
+/// `jsonwebtoken` crate and nothing but the published JWKS.
+pub fn verify_with_jwks(token: &str, jwks: &Value, audience: &str) -> Result<Value, String> {
+    use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+    let header = decode_header(token).map_err(|e| e.to_string())?;
+    if header.typ.as_deref() != Some("at+jwt") {
+        return Err(format!("typ is {:?}", header.typ));
+    }
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"] == kid.as_str())
+        .ok_or("kid not in JWKS")?;
+    let (key, algorithm) = match jwk["kty"].as_str() {
+        Some("EC") => (
+            DecodingKey::from_ec_components(str_field(jwk, "x"), str_field(jwk, "y")),
+            Algorithm::ES256,
+        ),
+        Some("OKP") => (
+            DecodingKey::from_ed_components(str_field(jwk, "x")),
+            Algorithm::EdDSA,
+        ),
+        other => return Err(format!("unexpected kty {other:?}")),
+    };
+    let key = key.map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[format!("{PUBLIC_URL}/realms/{REALM}")]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 0;
+    decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| e.to_string())
+}
+
+pub fn str_field<'a>(body: &'a Value, field: &str) -> &'a str {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} missing in {body}"))
+}
+
+/// Asserts a Keycloak-shaped error.
+pub fn assert_error(reply: &Reply, status: u16, error: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
+    assert_eq!(reply.body["error"], error, "{}", reply.text);
+    assert!(
+        reply.body["error_description"].is_string(),
+        "{}",
+        reply.text
+    );
+}
