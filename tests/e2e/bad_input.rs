@@ -122,7 +122,7 @@ async fn malformed_requests_are_rejected_without_writes() {
 
 #[tokio::test]
 async fn forged_and_expired_jwts_are_rejected() {
-    let env = Env::new(RealmOptions::tokens(r#"access_token_lifetime = "1s""#)).await;
+    let env = Env::new(RealmOptions::tokens(r#"access_token_lifetime = "2s""#)).await;
     let server = env.start().await;
     let login = server.login(USER, "").await;
     let access = str_field(&login, "access_token");
@@ -183,7 +183,7 @@ async fn forged_and_expired_jwts_are_rejected() {
         assert_eq!(userinfo_status(&server, token).await, 401, "{name}");
         assert_eq!(server.introspect(token).await["active"], false, "{name}");
     }
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_eq!(userinfo_status(&server, access).await, 401, "expired");
     assert_eq!(server.introspect(access).await["active"], false, "expired");
     assert_eq!(

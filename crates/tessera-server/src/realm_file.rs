@@ -309,8 +309,12 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
 }
 
 fn check_lifetimes(tokens: &TokenSettings) -> Result<(), String> {
-    if tokens.access_token_lifetime <= 0 || tokens.session_idle <= 0 || tokens.session_max <= 0 {
-        return Err("token lifetimes must be positive".to_owned());
+    // JWT times are whole seconds.
+    if tokens.access_token_lifetime < 1000 {
+        return Err("access_token_lifetime must be at least 1s".to_owned());
+    }
+    if tokens.session_idle <= 0 || tokens.session_max <= 0 {
+        return Err("session lifetimes must be positive".to_owned());
     }
     if tokens.offline_idle.is_some_and(|idle| idle <= 0) {
         return Err("offline_idle must be positive or \"never\"".to_owned());

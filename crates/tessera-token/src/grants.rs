@@ -81,14 +81,11 @@ impl TokenService {
         let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
         self.store.create_family(&family, &refresh_row).await?;
         self.respond_for_session(
-            state,
-            client,
+            (state, client, now),
             &user,
             &family,
             &family.scope,
-            refresh_token,
-            &refresh_row,
-            now,
+            (refresh_token, refresh_row.expires_at),
         )
     }
 
@@ -133,21 +130,12 @@ impl TokenService {
             if !self.store.extend_refresh_token(&digest, expires_at).await? {
                 return Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN));
             }
-            let row = NewRefreshToken {
-                digest,
-                family_id: family.id.clone(),
-                issued_at: stored.issued_at,
-                expires_at,
-            };
             return self.respond_for_session(
-                state,
-                client,
+                (state, client, now),
                 &user,
                 family,
                 &scope,
-                presented.to_owned(),
-                &row,
-                now,
+                (presented.to_owned(), expires_at),
             );
         }
 
@@ -177,7 +165,11 @@ impl TokenService {
             self.store.add_refresh_token(&new_row).await?;
         }
         self.respond_for_session(
-            state, client, &user, family, &scope, new_token, &new_row, now,
+            (state, client, now),
+            &user,
+            family,
+            &scope,
+            (new_token, new_row.expires_at),
         )
     }
 
@@ -281,17 +273,15 @@ impl TokenService {
         Ok((token, row))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The token response of a user session; `refresh` is the refresh token issued
+    /// (or, without rotation, kept) and its stored expiry.
     fn respond_for_session(
         &self,
-        state: &RealmState,
-        client: &Client,
+        (state, client, now): (&RealmState, &Client, i64),
         user: &User,
         family: &Family,
         scope: &str,
-        refresh_token: String,
-        refresh_row: &NewRefreshToken,
-        now: i64,
+        refresh: (String, Option<i64>),
     ) -> Result<TokenResponse, TokenError> {
         let subject = Subject {
             id: &user.id,
@@ -300,8 +290,9 @@ impl TokenService {
             roles: &user.roles,
         };
         let jwts = self.issue_jwts(state, client, &subject, Some(family), scope, now)?;
+        let (refresh_token, expires_at) = refresh;
         // Keycloak reports 0 for offline tokens, whatever their idle window.
-        let refresh_expires_in = match (family.offline, refresh_row.expires_at) {
+        let refresh_expires_in = match (family.offline, expires_at) {
             (false, Some(at)) => (at - now) / 1000,
             _ => 0,
         };

@@ -199,12 +199,13 @@ impl TokenService {
         now: i64,
     ) -> Result<IssuedJwts, TokenError> {
         let realm = &state.config;
-        let mut expires_at = now + client.tokens.access_token_lifetime;
-        if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
-            expires_at = expires_at.min(session_end);
-        }
+        // JWT times are whole seconds: count the lifetime from the truncated `iat`
+        // so that a token lives exactly as long as configured.
         let iat = now / 1000;
-        let exp = expires_at / 1000;
+        let mut exp = iat + client.tokens.access_token_lifetime / 1000;
+        if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
+            exp = exp.min(session_end / 1000);
+        }
         let sid = session.map(|s| s.id.clone());
         let audience = if client.audience.is_empty() {
             vec![client.client_id.clone()]
@@ -254,7 +255,7 @@ impl TokenService {
         Ok(IssuedJwts {
             access_token,
             id_token,
-            expires_in: (expires_at - now) / 1000,
+            expires_in: exp - iat,
         })
     }
 }

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Load benchmark of the Tessera token endpoint with wrk, on SQLite and PostgreSQL.
+#
+#   bench/run.sh                      # both backends, each scenario once
+#   BACKENDS=sqlite REPEAT=3 bench/run.sh
+#
+# Scenarios per backend (THREADS threads, CONNS connections, WARMUP then DURATION seconds):
+#   client_credentials  ES256 JWT, client_secret_post (the peer's scenario a)
+#   refresh_token       rotation followed: each chain presents its newest token
+#   password            argon2id 19 MiB t=2 p=1 (OWASP minimum, the server's default)
+#   mixed               password and refresh_token at once: password rate vs refresh p99
+# plus: raw argon2id verifications/s with the same parameters, idle and peak RSS.
+# Only 127.0.0.1 traffic; the server is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+HERE=$ROOT/bench
+
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PORT=${PORT:-18090}
+BASE="http://127.0.0.1:$PORT"
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+REPEAT=${REPEAT:-1}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+OUTDIR=${OUTDIR:-$HERE/results}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+TOKEN_PATH=/realms/bench/protocol/openid-connect/token
+export THREADS TOKEN_PATH
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p tessera-server --bin tessera
+cargo build --release -q -p tessera-token --example argon2_rate
+BIN=$TARGET_DIR/release/tessera
+
+mkdir -p "$OUTDIR"
+SUMMARY=$OUTDIR/summary.tsv
+printf 'backend\tscenario\trun\treq_per_s\tp50_ms\tp99_ms\tnon2xx\tserver_cpu%%\tserver_rss_kib\n' >"$SUMMARY"
+
+SERVER_PID=""
+WORK=$(mktemp -d)
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+cleanup() { stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+
+to_ms() {
+  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
+                        else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
+                        else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.2f", v*1000}
+                        else printf "NA" }'
+}
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+start_server() { # $1 = database URL
+  rm -rf "$WORK/data"; mkdir -p "$WORK/realms" "$WORK/data"
+  cp "$HERE/realm.toml" "$WORK/realms/bench.toml"
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --database "$1" --realms "$WORK/realms" \
+    --master-key-file "$WORK/data/master.key" >"$OUTDIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$BASE/health/ready" && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUTDIR/server.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server did not come up" >&2; exit 1
+}
+
+# Starting refresh tokens: one chain per connection, twice over.
+make_refresh_tokens() {
+  : >"$WORK/tokens"
+  for _ in $(seq 1 $((CONNS * 2))); do
+    curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app -d username=bench-user \
+      -d password=bench-password | sed -E 's/.*"refresh_token":"([^"]+)".*/\1\n/' >>"$WORK/tokens"
+  done
+}
+
+# run_wrk BACKEND NAME CONNS LUA  -> appends a summary row
+run_wrk() {
+  local backend=$1 name=$2 conns=$3 lua=$4
+  [ "$name" = refresh_token ] && make_refresh_tokens && export TOKENS_FILE=$WORK/tokens
+  wrk -t"$THREADS" -c"$conns" -d"${WARMUP}s" -s "$lua" "$BASE" >/dev/null
+  for r in $(seq 1 "$REPEAT"); do
+    [ "$name" = refresh_token ] && make_refresh_tokens
+    local out=$OUTDIR/$backend.$name.run$r.txt c0 c1 w0 w1
+    c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
+    wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$lua" "$BASE" >"$out"
+    c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
+    row "$backend" "$name" "$r" "$out" "$c0" "$c1" "$w0" "$w1"
+  done
+}
+
+row() {
+  local backend=$1 name=$2 r=$3 out=$4 c0=$5 c1=$6 w0=$7 w1=$8
+  local rps p50 p99 non2xx cpu rss
+  rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
+  p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
+  non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
+  cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" 'BEGIN{printf "%.0f", 100*d/hz/(b-a)}')
+  rss=$(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$name" "$r" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$rss" >>"$SUMMARY"
+  echo "[$backend $name $r] $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $non2xx, server CPU $cpu%, RSS $rss KiB"
+}
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+  echo "tessera: $(git -C "$ROOT" rev-parse --short HEAD), release build"
+  echo "wrk: $(wrk --version 2>&1 | head -1 | cut -c1-40)"
+  echo "params: threads=$THREADS conns=$CONNS warmup=${WARMUP}s duration=${DURATION}s repeat=$REPEAT"
+  echo "loadavg at start: $(cat /proc/loadavg)"
+  "$TARGET_DIR/release/examples/argon2_rate"
+} | tee "$OUTDIR/env.txt"
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) url="sqlite:$WORK/data/tessera.db" ;;
+    postgres)
+      psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS tessera_bench WITH (FORCE)"
+      psql "$PG_ADMIN_URL" -qc "CREATE DATABASE tessera_bench"
+      echo "postgres: synchronous_commit=$(psql "$PG_ADMIN_URL" -Atc 'SHOW synchronous_commit') fsync=$(psql "$PG_ADMIN_URL" -Atc 'SHOW fsync')" | tee -a "$OUTDIR/env.txt"
+      url="${PG_ADMIN_URL%/*}/tessera_bench" ;;
+    *) echo "unknown backend $backend" >&2; exit 1 ;;
+  esac
+  start_server "$url"
+  sleep 1
+  echo "[$backend] idle RSS $(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status") KiB" | tee -a "$OUTDIR/env.txt"
+
+  FORM_BODY='grant_type=client_credentials&client_id=bench&client_secret=bench-secret-0123456789&scope=api:read' \
+    run_wrk "$backend" client_credentials "$CONNS" "$HERE/form.lua"
+  run_wrk "$backend" refresh_token "$CONNS" "$HERE/refresh.lua"
+  FORM_BODY='grant_type=password&client_id=app&username=bench-user&password=bench-password' \
+    run_wrk "$backend" password 8 "$HERE/form.lua"
+
+  # Mixed: password logins saturate the hashing pool while refreshes run beside them.
+  make_refresh_tokens
+  export TOKENS_FILE=$WORK/tokens
+  c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
+  FORM_BODY='grant_type=password&client_id=app&username=bench-user&password=bench-password' \
+    wrk -t1 -c8 -d"${DURATION}s" --latency -s "$HERE/form.lua" "$BASE" >"$OUTDIR/$backend.mixed_password.txt" &
+  THREADS=1 wrk -t1 -c8 -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" >"$OUTDIR/$backend.mixed_refresh.txt"
+  wait
+  c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
+  row "$backend" mixed_password 1 "$OUTDIR/$backend.mixed_password.txt" "$c0" "$c1" "$w0" "$w1"
+  row "$backend" mixed_refresh 1 "$OUTDIR/$backend.mixed_refresh.txt" "$c0" "$c1" "$w0" "$w1"
+
+  echo "[$backend] peak RSS $(awk '/VmHWM/{print $2}' "/proc/$SERVER_PID/status") KiB" | tee -a "$OUTDIR/env.txt"
+  stop_server
+done
+[ -n "${PG_ADMIN_URL:-}" ] && psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS tessera_bench WITH (FORCE)" 2>/dev/null || true
+
+echo "== summary ($SUMMARY) =="
+column -t -s $'\t' "$SUMMARY" 2>/dev/null || cat "$SUMMARY"
