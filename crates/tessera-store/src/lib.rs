@@ -5,6 +5,7 @@
 //! Every timestamp is milliseconds since the Unix epoch. The store never sees a
 //! plaintext token or secret: callers hand it keyed digests and sealed keys.
 
+mod group_commit;
 mod keys;
 mod migrate;
 mod realms;
@@ -37,6 +38,10 @@ pub enum StoreError {
     MigrationChanged { version: i64 },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
+    #[error("group commit failed: {0}")]
+    GroupCommit(String),
+    #[error("the database writer has stopped")]
+    WriterStopped,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -52,6 +57,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    group_commit: Option<group_commit::GroupCommitter>,
 }
 
 impl Store {
@@ -98,7 +104,13 @@ impl Store {
             }
             Backend::Postgres => pool_options.connect_with(options).await?,
         };
-        Ok(Self { pool, backend })
+        let group_commit =
+            (backend == Backend::Sqlite).then(|| group_commit::GroupCommitter::spawn(pool.clone()));
+        Ok(Self {
+            pool,
+            backend,
+            group_commit,
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -87,24 +87,12 @@ impl Store {
         family: &Family,
         first_token: &NewRefreshToken,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&family.id)
-        .bind(&family.realm)
-        .bind(&family.client_id)
-        .bind(&family.user_id)
-        .bind(&family.scope)
-        .bind(flag(family.offline))
-        .bind(family.created_at)
-        .bind(family.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_token(&mut *tx, first_token).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_session(SessionWrite::CreateFamily {
+            family: family.clone(),
+            first_token: first_token.clone(),
+        })
+        .await
+        .map(drop)
     }
 
     pub async fn find_refresh_token(
@@ -141,27 +129,19 @@ impl Store {
         now: i64,
         replacement: &NewRefreshToken,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let consumed = sqlx::query(
-            "UPDATE refresh_tokens SET consumed_at = $1 WHERE digest = $2 AND consumed_at IS NULL",
-        )
-        .bind(now)
-        .bind(digest)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !consumed {
-            return Ok(false);
-        }
-        insert_token(&mut *tx, replacement).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.write_session(SessionWrite::Rotate {
+            digest: digest.to_vec(),
+            now,
+            replacement: replacement.clone(),
+        })
+        .await
     }
 
     /// Adds a token to a live family without consuming another (the grace-window retry).
     pub async fn add_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()> {
-        insert_token(&self.pool, token).await
+        self.write_session(SessionWrite::AddToken(token.clone()))
+            .await
+            .map(drop)
     }
 
     /// Extends an unconsumed token's idle expiry (used when rotation is turned off).
@@ -257,10 +237,78 @@ impl Store {
     }
 }
 
-async fn insert_token<'c>(
-    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    token: &NewRefreshToken,
-) -> StoreResult<()> {
+/// The writes on the token hot path. They go through [`Store::write_session`], which
+/// may batch several into one transaction (group commit), so each must be
+/// self-contained and leave nothing behind when it fails.
+#[derive(Debug)]
+pub(crate) enum SessionWrite {
+    CreateFamily {
+        family: Family,
+        first_token: NewRefreshToken,
+    },
+    Rotate {
+        digest: Vec<u8>,
+        now: i64,
+        replacement: NewRefreshToken,
+    },
+    AddToken(NewRefreshToken),
+}
+
+impl SessionWrite {
+    /// Applies the write inside the caller's transaction. Returns false when a
+    /// rotation found its token already consumed (and wrote nothing).
+    pub(crate) async fn apply(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<bool> {
+        match self {
+            Self::CreateFamily {
+                family,
+                first_token,
+            } => {
+                sqlx::query(
+                    "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&family.id)
+                .bind(&family.realm)
+                .bind(&family.client_id)
+                .bind(&family.user_id)
+                .bind(&family.scope)
+                .bind(flag(family.offline))
+                .bind(family.created_at)
+                .bind(family.expires_at)
+                .execute(&mut *conn)
+                .await?;
+                insert_token(conn, first_token).await?;
+                Ok(true)
+            }
+            Self::Rotate {
+                digest,
+                now,
+                replacement,
+            } => {
+                let consumed = sqlx::query(
+                    "UPDATE refresh_tokens SET consumed_at = $1 \
+                     WHERE digest = $2 AND consumed_at IS NULL",
+                )
+                .bind(now)
+                .bind(digest)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    == 1;
+                if consumed {
+                    insert_token(conn, replacement).await?;
+                }
+                Ok(consumed)
+            }
+            Self::AddToken(token) => {
+                insert_token(conn, token).await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+async fn insert_token(conn: &mut sqlx::AnyConnection, token: &NewRefreshToken) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) \
          VALUES ($1, $2, $3, $4)",
@@ -269,7 +317,7 @@ async fn insert_token<'c>(
     .bind(&token.family_id)
     .bind(token.issued_at)
     .bind(token.expires_at)
-    .execute(executor)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -1,33 +1,42 @@
-//! Password hashing with argon2id on a bounded blocking pool.
+//! Password hashing with argon2id on a small dedicated thread pool.
 //!
 //! Hashing is deliberately slow and memory-hard, so it must never run on the async
 //! runtime (it would stall every other request on that worker) and must not run
-//! unbounded either (each hash holds `m_cost` KiB). A semaphore caps concurrent
-//! hashes at the number of cores; excess requests wait their turn.
+//! unbounded either (each hash needs `m_cost` KiB). One thread per core does all
+//! hashing; requests queue for them. Each thread keeps its argon2 working memory
+//! between verifications, so a busy server does not churn 19 MiB allocations
+//! (which glibc would otherwise keep in one arena per thread that ever hashed).
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc,
+    mpsc, Arc, Mutex,
 };
 
 use argon2::{
     password_hash::{
         rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
     },
-    Algorithm, Argon2, Params, Version,
+    Algorithm, Argon2, Block, Params, Version,
 };
 use tessera_proto::SecretString;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::TokenError;
 
 /// OWASP's minimum recommendation for argon2id: 19 MiB, 2 iterations, 1 lane.
 pub const DEFAULT_ARGON2_PARAMS: (u32, u32, u32) = (19 * 1024, 2, 1);
 
+type Work = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// State owned by one hashing thread.
+struct Worker {
+    argon2: Argon2<'static>,
+    memory: Vec<Block>,
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
-    argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Work>,
     /// A hash of a random password with our parameters: verifying against it costs
     /// exactly what a real verification costs, so unknown users take as long as
     /// known ones.
@@ -42,41 +51,54 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
+    /// Starts one hashing thread per core.
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, TokenError> {
         let params = Params::new(memory_kib, iterations, parallelism, None)
             .map_err(|_| TokenError::InvalidPasswordParameters)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let dummy_hash = hash_with(&argon2, "tessera-dummy-password-for-timing")?;
+        let (queue, jobs) = mpsc::channel::<Work>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        for index in 0..cores {
+            let jobs = Arc::clone(&jobs);
+            let mut worker = Worker {
+                argon2: argon2.clone(),
+                memory: Vec::new(),
+            };
+            std::thread::Builder::new()
+                .name(format!("tessera-hash-{index}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match jobs.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut worker),
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|_| TokenError::HashingUnavailable)?;
+        }
         Ok(Self {
-            argon2,
-            permits: Arc::new(Semaphore::new(cores)),
+            queue,
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, TokenError> {
-        let argon2 = self.argon2.clone();
-        self.run_blocking(move || hash_with(&argon2, password.expose()))
+        self.run(move |worker| hash_with(&worker.argon2, password.expose()))
             .await?
     }
 
     /// Verifies `password` against a PHC string. A malformed stored hash counts as a
     /// mismatch (and is logged), never as an error the caller could tell apart.
     pub async fn verify(&self, password: SecretString, phc: String) -> Result<bool, TokenError> {
-        let argon2 = self.argon2.clone();
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        self.run_blocking(move || match PasswordHash::new(&phc) {
-            Ok(parsed) => argon2
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => {
-                tracing::warn!("stored password hash is not a valid PHC string");
-                false
-            }
-        })
-        .await
+        self.run(move |worker| worker.verify(password.expose().as_bytes(), &phc))
+            .await
     }
 
     /// How many verifications (real and dummy) have run: exported as a metric.
@@ -90,18 +112,62 @@ impl PasswordHasher {
         Ok(false)
     }
 
-    async fn run_blocking<T: Send + 'static>(
+    async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Worker) -> T + Send + 'static,
     ) -> Result<T, TokenError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (done, result) = oneshot::channel();
+        self.queue
+            .send(Box::new(move |worker| {
+                let _ = done.send(work(worker));
+            }))
             .map_err(|_| TokenError::HashingUnavailable)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| TokenError::HashingUnavailable)
+        result.await.map_err(|_| TokenError::HashingUnavailable)
+    }
+}
+
+impl Worker {
+    fn verify(&mut self, password: &[u8], phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            tracing::warn!("stored password hash is not a valid PHC string");
+            return false;
+        };
+        match self.verify_with_own_memory(password, &parsed) {
+            Some(matches) => matches,
+            // Other parameters (an imported hash): the general path, which allocates.
+            None => self.argon2.verify_password(password, &parsed).is_ok(),
+        }
+    }
+
+    /// Verifies a hash made with this worker's own parameters in its reusable
+    /// memory; `None` when the hash uses other parameters.
+    fn verify_with_own_memory(
+        &mut self,
+        password: &[u8],
+        parsed: &PasswordHash<'_>,
+    ) -> Option<bool> {
+        let ours = self.argon2.params();
+        let theirs = Params::try_from(parsed).ok()?;
+        let expected = parsed.hash?;
+        let same = parsed.algorithm == argon2::ARGON2ID_IDENT
+            && Version::try_from(parsed.version.unwrap_or(0x13)).ok()? == Version::V0x13
+            && (theirs.m_cost(), theirs.t_cost(), theirs.p_cost())
+                == (ours.m_cost(), ours.t_cost(), ours.p_cost());
+        if !same {
+            return None;
+        }
+        let mut salt = [0u8; 64];
+        let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+        let blocks = ours.block_count();
+        if self.memory.len() != blocks {
+            self.memory = vec![Block::default(); blocks];
+        }
+        let mut output = vec![0u8; expected.len()];
+        self.argon2
+            .hash_password_into_with_memory(password, salt, &mut output, &mut self.memory)
+            .ok()?;
+        // `Output` compares in constant time.
+        Some(argon2::password_hash::Output::new(&output).ok()? == expected)
     }
 }
 
@@ -127,18 +193,51 @@ mod tests {
         let hasher = PasswordHasher::new(1024, 1, 1).unwrap();
         let hash = hasher.hash(SecretString::new("correct")).await.unwrap();
         assert!(is_argon2_phc(&hash));
-        assert!(hasher
-            .verify(SecretString::new("correct"), hash.clone())
-            .await
-            .unwrap());
-        assert!(!hasher
-            .verify(SecretString::new("wrong"), hash)
-            .await
-            .unwrap());
+        for _ in 0..3 {
+            // Repeated runs reuse each worker's memory.
+            assert!(hasher
+                .verify(SecretString::new("correct"), hash.clone())
+                .await
+                .unwrap());
+            assert!(!hasher
+                .verify(SecretString::new("wrong"), hash.clone())
+                .await
+                .unwrap());
+        }
         assert!(!hasher
             .verify(SecretString::new("x"), "garbage".into())
             .await
             .unwrap());
         assert!(!hasher.verify_dummy(SecretString::new("x")).await.unwrap());
+        assert_eq!(hasher.verification_count(), 8);
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_still_verify() {
+        let other = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(2048, 1, 1, None).unwrap(),
+        );
+        let imported = hash_with(&other, "imported").unwrap();
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let legacy = hash_with(&argon2i, "legacy").unwrap();
+        let hasher = PasswordHasher::new(1024, 1, 1).unwrap();
+        assert!(hasher
+            .verify(SecretString::new("imported"), imported.clone())
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify(SecretString::new("other"), imported)
+            .await
+            .unwrap());
+        assert!(hasher
+            .verify(SecretString::new("legacy"), legacy)
+            .await
+            .unwrap());
     }
 }
