@@ -57,7 +57,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    group_commit: Option<group_commit::GroupCommitter>,
+    group_commit: group_commit::GroupCommitter,
 }
 
 impl Store {
@@ -80,7 +80,7 @@ impl Store {
         let pool_options = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
-                Backend::Postgres => 16,
+                Backend::Postgres => 32,
             })
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
@@ -104,8 +104,7 @@ impl Store {
             }
             Backend::Postgres => pool_options.connect_with(options).await?,
         };
-        let group_commit =
-            (backend == Backend::Sqlite).then(|| group_commit::GroupCommitter::spawn(pool.clone()));
+        let group_commit = group_commit::GroupCommitter::spawn(pool.clone());
         Ok(Self {
             pool,
             backend,

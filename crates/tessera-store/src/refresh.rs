@@ -1,6 +1,10 @@
 use sqlx::{any::AnyRow, Row};
 
-use crate::{flag, Store, StoreResult};
+use crate::{
+    flag,
+    users::{prefixed_user_columns, user_from_prefixed_row},
+    Store, StoreResult, User,
+};
 
 /// Why a family was revoked; stored for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +58,11 @@ pub struct NewRefreshToken {
     pub expires_at: Option<i64>,
 }
 
-/// A stored refresh token with its family.
+/// A stored refresh token with its family and the family's user, read in one query.
 #[derive(Debug, Clone)]
 pub struct RefreshTokenState {
     pub family: Family,
+    pub user: User,
     pub issued_at: i64,
     pub expires_at: Option<i64>,
     pub consumed_at: Option<i64>,
@@ -101,9 +106,11 @@ impl Store {
     ) -> StoreResult<Option<RefreshTokenState>> {
         let sql = format!(
             "SELECT {FAMILY_COLUMNS}, t.issued_at AS t_issued_at, t.expires_at AS t_expires_at, \
-             t.consumed_at AS t_consumed_at \
+             t.consumed_at AS t_consumed_at, {} \
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
-             WHERE t.digest = $1"
+             JOIN users u ON u.id = f.user_id \
+             WHERE t.digest = $1",
+            prefixed_user_columns("u", "u_")
         );
         let Some(row) = sqlx::query(&sql)
             .bind(digest)
@@ -114,6 +121,7 @@ impl Store {
         };
         Ok(Some(RefreshTokenState {
             family: family_from_row(&row)?,
+            user: user_from_prefixed_row(&row, "u_")?,
             issued_at: row.try_get("t_issued_at")?,
             expires_at: row.try_get("t_expires_at")?,
             consumed_at: row.try_get("t_consumed_at")?,

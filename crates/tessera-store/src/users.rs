@@ -52,27 +52,43 @@ const USER_COLUMNS: &str = "id, realm, username, email, password_hash, enabled, 
      roles, created_at, failed_logins, failures_since, locked_until";
 
 fn user_from_row(row: &AnyRow) -> StoreResult<User> {
-    let roles: String = row.try_get("roles")?;
+    user_from_prefixed_row(row, "")
+}
+
+/// Reads a user whose columns carry `prefix` (as in a join that selected them
+/// with [`prefixed_user_columns`]).
+pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<User> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let roles: String = row.try_get(column("roles").as_str())?;
     Ok(User {
-        id: row.try_get("id")?,
-        realm: row.try_get("realm")?,
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        password_hash: row.try_get("password_hash")?,
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
-        valid_until: row.try_get("valid_until")?,
+        id: row.try_get(column("id").as_str())?,
+        realm: row.try_get(column("realm").as_str())?,
+        username: row.try_get(column("username").as_str())?,
+        email: row.try_get(column("email").as_str())?,
+        password_hash: row.try_get(column("password_hash").as_str())?,
+        enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
+        valid_until: row.try_get(column("valid_until").as_str())?,
         roles: roles
             .split(ROLE_SEPARATOR)
             .filter(|role| !role.is_empty())
             .map(str::to_owned)
             .collect(),
-        created_at: row.try_get("created_at")?,
+        created_at: row.try_get(column("created_at").as_str())?,
         throttle: LoginThrottle {
-            failed_logins: row.try_get("failed_logins")?,
-            failures_since: row.try_get("failures_since")?,
-            locked_until: row.try_get("locked_until")?,
+            failed_logins: row.try_get(column("failed_logins").as_str())?,
+            failures_since: row.try_get(column("failures_since").as_str())?,
+            locked_until: row.try_get(column("locked_until").as_str())?,
         },
     })
+}
+
+/// The user columns of table alias `table`, each renamed `{prefix}{column}`.
+pub(crate) fn prefixed_user_columns(table: &str, prefix: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|name| format!("{table}.{name} AS {prefix}{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Store {

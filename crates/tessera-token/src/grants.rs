@@ -59,12 +59,7 @@ impl TokenService {
             return Err(TokenError::InvalidUserCredentials);
         }
         self.store.clear_login_failures(&user.id).await?;
-        if !user.is_active(now) {
-            self.store
-                .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
-                .await?;
-            return Err(TokenError::AccountDisabled);
-        }
+        self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
         let family = Family {
@@ -121,7 +116,8 @@ impl TokenService {
         if stored.expires_at.is_some_and(|at| now >= at) {
             return Err(TokenError::InvalidGrant("Token is not active"));
         }
-        let user = self.active_user_of(family, now).await?;
+        let user = &stored.user;
+        self.ensure_user_active(user, now).await?;
         let scope = narrow_scope(&family.scope, scope)?;
 
         let rotation = &state.config;
@@ -132,7 +128,7 @@ impl TokenService {
             }
             return self.respond_for_session(
                 (state, client, now),
-                &user,
+                user,
                 family,
                 &scope,
                 (presented.to_owned(), expires_at),
@@ -166,7 +162,7 @@ impl TokenService {
         }
         self.respond_for_session(
             (state, client, now),
-            &user,
+            user,
             family,
             &scope,
             (new_token, new_row.expires_at),
@@ -225,8 +221,7 @@ impl TokenService {
         }
     }
 
-    /// The session's user, if still allowed in. An inactive user's sessions are all
-    /// revoked on the spot.
+    /// The session's user, if still allowed in.
     pub(crate) async fn active_user_of(
         &self,
         family: &Family,
@@ -237,13 +232,19 @@ impl TokenService {
             .find_user_by_id(&family.user_id)
             .await?
             .ok_or(TokenError::InvalidGrant("Session not active"))?;
-        if !user.is_active(now) {
-            self.store
-                .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
-                .await?;
-            return Err(TokenError::AccountDisabled);
-        }
+        self.ensure_user_active(&user, now).await?;
         Ok(user)
+    }
+
+    /// Refuses a disabled or expired user, revoking all of their sessions on the spot.
+    pub(crate) async fn ensure_user_active(&self, user: &User, now: i64) -> Result<(), TokenError> {
+        if user.is_active(now) {
+            return Ok(());
+        }
+        self.store
+            .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
+            .await?;
+        Err(TokenError::AccountDisabled)
     }
 
     /// When a refresh token issued now stops working: the idle window, capped by the

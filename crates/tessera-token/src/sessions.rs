@@ -122,7 +122,8 @@ impl TokenService {
         if !usable {
             return Err(TokenError::InvalidToken);
         }
-        let user = self.active_user_of(family, now).await?;
+        let user = stored.user.clone();
+        self.ensure_user_active(&user, now).await?;
         Ok(IntrospectionResponse {
             active: true,
             scope: Some(family.scope.clone()),
