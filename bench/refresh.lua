@@ -35,6 +35,15 @@ function request()
     "grant_type=refresh_token&client_id=app&refresh_token=" .. token)
 end
 
+-- Optional pacing ($REFRESH_DELAY_MS per request and connection) for a steady
+-- background load instead of a closed loop at full speed.
+local pause = tonumber(os.getenv("REFRESH_DELAY_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end
+
 function response(status, headers, body)
   local token = body:match('"refresh_token":"([^"]+)"')
   if token then

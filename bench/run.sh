@@ -152,14 +152,15 @@ for backend in $BACKENDS; do
     continue
   fi
 
-  # Mixed: password logins saturate the hashing pool while refreshes run beside them.
+  # Mixed: password logins saturate the hashing threads while a steady refresh load
+  # (4 connections, one request each per 10 ms: at most 400/s) runs beside them.
   make_refresh_tokens
   export TOKENS_FILE=$WORK/tokens
   c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
   FORM_BODY='grant_type=password&client_id=app&username=bench-user&password=bench-password' \
     wrk -t1 -c8 -d"${DURATION}s" --latency -s "$HERE/form.lua" "$BASE" >"$OUTDIR/$backend.mixed_password.txt" &
   password_wrk=$!
-  THREADS=1 wrk -t1 -c8 -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" >"$OUTDIR/$backend.mixed_refresh.txt"
+  THREADS=1 REFRESH_DELAY_MS=10 wrk -t1 -c4 -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" >"$OUTDIR/$backend.mixed_refresh.txt"
   wait "$password_wrk"
   c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
   row "$backend" mixed_password 1 "$OUTDIR/$backend.mixed_password.txt" "$c0" "$c1" "$w0" "$w1"

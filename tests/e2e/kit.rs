@@ -138,6 +138,7 @@ impl Env {
         ServeConfig {
             storage: StorageConfig {
                 database_url: self.database_url.clone(),
+                database_max_connections: 8,
                 realms: self.dir.join("realms"),
                 master_key_file: self.dir.join("master.key"),
                 argon2_memory_kib: tessera_token::DEFAULT_ARGON2_PARAMS.0,

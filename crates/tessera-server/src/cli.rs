@@ -98,7 +98,11 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => bail!("serve is handled by the binary"),
         Command::Migrate(storage) => {
-            let store = tessera_store::Store::connect(&storage.database_url).await?;
+            let store = tessera_store::Store::connect(
+                &storage.database_url,
+                storage.database_max_connections,
+            )
+            .await?;
             store.migrate().await?;
             store.close().await;
             println!("migrations applied");

@@ -13,6 +13,10 @@ pub struct StorageConfig {
         default_value = "sqlite:data/tessera.db"
     )]
     pub database_url: String,
+    /// Database connections per node. Writes are group-committed by one of them, so a
+    /// few suffice; more mostly add contention on a small machine.
+    #[arg(long, env = "TESSERA_DATABASE_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub database_max_connections: u32,
     /// Directory of realm files (`*.toml`), applied at every start.
     #[arg(long, env = "TESSERA_REALMS", default_value = "realms")]
     pub realms: PathBuf,

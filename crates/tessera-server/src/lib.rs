@@ -23,7 +23,7 @@ pub async fn open_service(
     public_url: &str,
 ) -> anyhow::Result<TokenService> {
     let master_key = master_key::load_or_create(&storage.master_key_file)?;
-    let store = Store::connect(&storage.database_url)
+    let store = Store::connect(&storage.database_url, storage.database_max_connections)
         .await
         .with_context(|| format!("connecting to {}", redact_url(&storage.database_url)))?;
     store.migrate().await.context("running migrations")?;

@@ -62,8 +62,8 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url`: `sqlite:path` (the file and its directory are created when
-    /// absent) or `postgres://…`.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    /// absent) or `postgres://…`, with at most `max_connections` connections.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -78,10 +78,7 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 32,
-            })
+            .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
