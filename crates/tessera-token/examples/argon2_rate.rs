@@ -18,7 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.to_string())?
         .to_string();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let duration = Duration::from_secs(5);
+    let seconds = std::env::var("ARGON2_RATE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let duration = Duration::from_secs(seconds);
     let started = Instant::now();
     let verified: usize = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..cores)

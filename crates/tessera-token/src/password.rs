@@ -68,15 +68,18 @@ impl PasswordHasher {
             };
             std::thread::Builder::new()
                 .name(format!("tessera-hash-{index}"))
-                .spawn(move || loop {
-                    // The lock is held only while waiting for the next job.
-                    let job = match jobs.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut worker),
-                        Err(_) => return,
+                .spawn(move || {
+                    lower_thread_priority();
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match jobs.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut worker),
+                            Err(_) => return,
+                        }
                     }
                 })
                 .map_err(|_| TokenError::HashingUnavailable)?;
@@ -170,6 +173,27 @@ impl Worker {
         Some(argon2::password_hash::Output::new(&output).ok()? == expected)
     }
 }
+
+/// Nice value of the hashing threads.
+#[cfg(target_os = "linux")]
+const HASHING_NICE: libc::c_int = 10;
+
+/// Hashing is bulk work: request handling (and a database on the same machine)
+/// should preempt it, so that a flood of logins cannot push refresh latency up.
+/// Hashes still get every cycle nobody else wants.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn lower_thread_priority() {
+    // SAFETY: setpriority(2) takes plain integers and touches no memory of ours;
+    // on Linux, PRIO_PROCESS with id 0 addresses the calling thread only.
+    let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE) } != 0;
+    if failed {
+        tracing::debug!("could not lower the priority of a hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_thread_priority() {}
 
 fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<String, TokenError> {
     let salt = SaltString::generate(&mut OsRng);
