@@ -4,6 +4,7 @@
 mod kit;
 
 mod bad_input;
+mod cli;
 mod errors;
 mod keys;
 mod multi_node;

@@ -1,6 +1,6 @@
 //! The `tessera` command line: `serve`, `migrate`, and user and key administration.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -94,7 +94,16 @@ pub enum KeysCommand {
 /// The issuer prefix only matters to `serve`; administration commands never sign.
 const ADMIN_PUBLIC_URL: &str = "http://localhost";
 
-pub async fn run_admin(command: Command) -> anyhow::Result<()> {
+/// Where administration commands read passwords and write their report. The
+/// binary passes the terminal; tests pass buffers.
+pub struct Console<'a> {
+    pub input: &'a mut dyn BufRead,
+    pub output: &'a mut dyn Write,
+    /// Prompt without echo instead of reading `input`.
+    pub interactive: bool,
+}
+
+pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => bail!("serve is handled by the binary"),
         Command::Migrate(storage) => {
@@ -105,15 +114,15 @@ pub async fn run_admin(command: Command) -> anyhow::Result<()> {
             .await?;
             store.migrate().await?;
             store.close().await;
-            println!("migrations applied");
+            writeln!(console.output, "migrations applied")?;
         }
-        Command::User(command) => run_user(command).await?,
-        Command::Keys(command) => run_keys(command).await?,
+        Command::User(command) => run_user(command, console).await?,
+        Command::Keys(command) => run_keys(command, console).await?,
     }
     Ok(())
 }
 
-async fn run_user(command: UserCommand) -> anyhow::Result<()> {
+async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             storage,
@@ -123,7 +132,7 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             roles,
         } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let password = read_password()?;
+            let password = read_password(console)?;
             let created = service
                 .add_user_if_absent(NewUserRequest {
                     realm: realm.clone(),
@@ -138,7 +147,7 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             if !created {
                 bail!("user {username:?} already exists in realm {realm:?}");
             }
-            println!("created user {username} in realm {realm}");
+            writeln!(console.output, "created user {username} in realm {realm}")?;
         }
         UserCommand::Disable {
             storage,
@@ -146,7 +155,10 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             username,
         } => {
             set_enabled(&storage, &realm, &username, false).await?;
-            println!("disabled {username}; all of their sessions are revoked");
+            writeln!(
+                console.output,
+                "disabled {username}; all of their sessions are revoked"
+            )?;
         }
         UserCommand::Enable {
             storage,
@@ -154,19 +166,24 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             username,
         } => {
             set_enabled(&storage, &realm, &username, true).await?;
-            println!("enabled {username}");
+            writeln!(console.output, "enabled {username}")?;
         }
         UserCommand::List { storage, realm } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            println!("{:<36}  {:<24}  {:<8}  roles", "id", "username", "enabled");
+            writeln!(
+                console.output,
+                "{:<36}  {:<24}  {:<8}  roles",
+                "id", "username", "enabled"
+            )?;
             for user in service.list_users(&realm).await? {
-                println!(
+                writeln!(
+                    console.output,
                     "{:<36}  {:<24}  {:<8}  {}",
                     user.id,
                     user.username,
                     user.enabled,
                     user.roles.join(",")
-                );
+                )?;
             }
         }
     }
@@ -186,7 +203,7 @@ async fn set_enabled(
     Ok(())
 }
 
-async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {
+async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
     match command {
         KeysCommand::List { storage, realm } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
@@ -198,25 +215,28 @@ async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {
                 } else {
                     "retired"
                 };
-                println!("{}  {:<6}  {}", jwk.kid, jwk.alg, state);
+                writeln!(console.output, "{}  {:<6}  {}", jwk.kid, jwk.alg, state)?;
             }
         }
         KeysCommand::Rotate { storage, realm } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let kid = service.rotate_keys(&realm).await?;
-            println!("new active key {kid}; running servers pick it up at their next key refresh");
+            writeln!(
+                console.output,
+                "new active key {kid}; running servers pick it up at their next key refresh"
+            )?;
         }
     }
     Ok(())
 }
 
 /// Never from argv: a prompt without echo on a terminal, else the first stdin line.
-fn read_password() -> anyhow::Result<SecretString> {
-    let password = if std::io::stdin().is_terminal() {
+fn read_password(console: &mut Console<'_>) -> anyhow::Result<SecretString> {
+    let password = if console.interactive {
         rpassword::prompt_password("Password: ").context("reading password")?
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
+        console.input.read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     if password.is_empty() {

@@ -58,7 +58,9 @@ impl TokenService {
                 .await?;
             return Err(TokenError::InvalidUserCredentials);
         }
-        self.store.clear_login_failures(&user.id).await?;
+        if user.throttle.failed_logins != 0 || user.throttle.locked_until != 0 {
+            self.store.clear_login_failures(&user.id).await?;
+        }
         self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);

@@ -1,0 +1,223 @@
+//! The `tessera` administration commands, run against the database of a live server.
+
+use std::time::Duration;
+
+use clap::Parser;
+use tessera_server::cli::{run_admin, Cli, Console};
+
+use crate::kit::{assert_error, str_field, Env, RealmOptions, Server, REALM};
+
+/// Runs `tessera ARGS…` with the test's storage flags; `stdin` feeds the password.
+async fn tessera(env: &Env, args: &[&str], stdin: &str) -> Result<String, String> {
+    let config = env.config();
+    let realms = config.storage.realms.display().to_string();
+    let key = config.storage.master_key_file.display().to_string();
+    let mut argv = vec!["tessera"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&[
+        "--database",
+        &env.database_url,
+        "--realms",
+        &realms,
+        "--master-key-file",
+        &key,
+    ]);
+    let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+    let mut output = Vec::new();
+    let mut console = Console {
+        input: &mut input,
+        output: &mut output,
+        interactive: false,
+    };
+    run_admin(cli.command, &mut console)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(output).unwrap())
+}
+
+async fn login_as(server: &Server, username: &str, password: &str) -> crate::kit::Reply {
+    server
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "app"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+}
+
+#[tokio::test]
+async fn user_commands_manage_accounts_of_a_running_server() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let added = tessera(
+        &env,
+        &[
+            "user",
+            "add",
+            "--realm",
+            REALM,
+            "--username",
+            "carol",
+            "--role",
+            "user",
+        ],
+        "carol-password-1\n",
+    )
+    .await
+    .unwrap();
+    assert!(added.contains("created user carol"), "{added}");
+    let login = login_as(&server, "carol", "carol-password-1").await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert!(tessera(
+        &env,
+        &["user", "add", "--realm", REALM, "--username", "carol"],
+        "other\n"
+    )
+    .await
+    .unwrap_err()
+    .contains("already exists"));
+    assert!(tessera(
+        &env,
+        &["user", "add", "--realm", REALM, "--username", "dave"],
+        "\n"
+    )
+    .await
+    .unwrap_err()
+    .contains("empty password"));
+    // There is no way to pass a password on the command line.
+    assert!(tessera(
+        &env,
+        &[
+            "user",
+            "add",
+            "--realm",
+            REALM,
+            "--username",
+            "eve",
+            "--password",
+            "x"
+        ],
+        ""
+    )
+    .await
+    .is_err());
+
+    let listed = tessera(&env, &["user", "list", "--realm", REALM], "")
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("carol") && listed.contains("alice"),
+        "{listed}"
+    );
+
+    tessera(
+        &env,
+        &["user", "disable", "--realm", REALM, "--username", "carol"],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_error(
+        &server
+            .refresh(str_field(&login.body, "refresh_token"))
+            .await,
+        400,
+        "invalid_grant",
+    );
+    let disabled = login_as(&server, "carol", "carol-password-1").await;
+    assert_eq!(disabled.body["error_description"], "Account disabled");
+    tessera(
+        &env,
+        &["user", "enable", "--realm", REALM, "--username", "carol"],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        login_as(&server, "carol", "carol-password-1").await.status,
+        200
+    );
+    assert!(tessera(
+        &env,
+        &["user", "disable", "--realm", REALM, "--username", "nobody"],
+        ""
+    )
+    .await
+    .unwrap_err()
+    .contains("no user"));
+    assert!(
+        tessera(&env, &["user", "list", "--realm", "no-such-realm"], "")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn keys_rotate_reaches_a_running_server() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let old_token = str_field(&server.login("alice", "").await, "access_token").to_owned();
+    let before = tessera(&env, &["keys", "list", "--realm", REALM], "")
+        .await
+        .unwrap();
+    assert_eq!(before.lines().count(), 1, "{before}");
+    assert!(before.contains("active"));
+    let rotated = tessera(&env, &["keys", "rotate", "--realm", REALM], "")
+        .await
+        .unwrap();
+    assert!(rotated.contains("new active key"), "{rotated}");
+    let after = tessera(&env, &["keys", "list", "--realm", REALM], "")
+        .await
+        .unwrap();
+    assert_eq!(after.lines().count(), 2, "{after}");
+    assert!(after.contains("retired"));
+    let mut published = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        published = server.jwks().await["keys"].as_array().unwrap().len();
+        if published == 2 {
+            break;
+        }
+    }
+    assert_eq!(published, 2, "the server did not pick up the rotated key");
+    assert_eq!(server.introspect(&old_token).await["active"], true);
+}
+
+#[tokio::test]
+async fn keys_rotate_on_schedule() {
+    let env = Env::new(RealmOptions::tokens(r#"key_rotation = "2s""#)).await;
+    let server = env.start().await;
+    let first_kid = server.jwks().await["keys"][0]["kid"].clone();
+    let mut rotated = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let jwks = server.jwks().await;
+        if jwks["keys"][0]["kid"] != first_kid {
+            assert!(jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == first_kid));
+            rotated = true;
+            break;
+        }
+    }
+    assert!(rotated, "no scheduled rotation within 8 s");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn master_key_is_created_private_and_refused_when_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    server.stop().await;
+    let path = env.config().storage.master_key_file;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = tessera_server::start(&env.config(), std::future::pending()).await;
+    assert!(refused.err().unwrap().to_string().contains("chmod 600"));
+}
