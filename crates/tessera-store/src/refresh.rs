@@ -186,16 +186,7 @@ impl Store {
         now: i64,
         reason: RevocationReason,
     ) -> StoreResult<bool> {
-        let result = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
-             WHERE id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(reason.as_str())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        Ok(self.revoke_families_where("id", id, now, reason).await? == 1)
     }
 
     /// Revokes every live family of a user, offline ones included.
@@ -205,15 +196,28 @@ impl Store {
         now: i64,
         reason: RevocationReason,
     ) -> StoreResult<u64> {
-        let result = sqlx::query(
+        self.revoke_families_where("user_id", user_id, now, reason)
+            .await
+    }
+
+    /// `column` is one of our own column names, never input.
+    async fn revoke_families_where(
+        &self,
+        column: &'static str,
+        value: &str,
+        now: i64,
+        reason: RevocationReason,
+    ) -> StoreResult<u64> {
+        let sql = format!(
             "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
-             WHERE user_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(reason.as_str())
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
+             WHERE {column} = $3 AND revoked_at IS NULL"
+        );
+        let result = sqlx::query(&sql)
+            .bind(now)
+            .bind(reason.as_str())
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
     }
 

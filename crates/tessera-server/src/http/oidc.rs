@@ -89,14 +89,25 @@ async fn issue_token(
     }
 }
 
+/// The client credentials of a request to an existing realm (unknown realms are
+/// answered 404 before anything else).
+fn realm_client(
+    state: &AppState,
+    realm: &str,
+    headers: &HeaderMap,
+    form: &OAuthForm,
+) -> Result<tessera_token::ClientCredentials, ApiError> {
+    state.service.realm(realm)?;
+    client_credentials(headers, form)
+}
+
 pub async fn introspect(
     State(state): State<AppState>,
     Path(realm): Path<String>,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, ApiError> {
-    state.service.realm(&realm)?;
-    let credentials = client_credentials(&headers, &form)?;
+    let credentials = realm_client(&state, &realm, &headers, &form)?;
     let answer = state
         .service
         .introspect(&realm, &credentials, form.get("token"))
@@ -110,8 +121,7 @@ pub async fn revoke(
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<StatusCode, ApiError> {
-    state.service.realm(&realm)?;
-    let credentials = client_credentials(&headers, &form)?;
+    let credentials = realm_client(&state, &realm, &headers, &form)?;
     state
         .service
         .revoke(&realm, &credentials, form.get("token"))
@@ -125,8 +135,7 @@ pub async fn logout(
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<StatusCode, ApiError> {
-    state.service.realm(&realm)?;
-    let credentials = client_credentials(&headers, &form)?;
+    let credentials = realm_client(&state, &realm, &headers, &form)?;
     state
         .service
         .logout(&realm, &credentials, form.get("refresh_token"))
