@@ -421,6 +421,10 @@ pub fn verify_with_jwks(token: &str, jwks: &Value, audience: &str) -> Result<Val
             DecodingKey::from_ed_components(str_field(jwk, "x")),
             Algorithm::EdDSA,
         ),
+        Some("RSA") => (
+            DecodingKey::from_rsa_components(str_field(jwk, "n"), str_field(jwk, "e")),
+            Algorithm::RS256,
+        ),
         other => return Err(format!("unexpected kty {other:?}")),
     };
     let key = key.map_err(|e| e.to_string())?;

@@ -145,6 +145,31 @@ async fn eddsa_realm_tokens_verify() {
 }
 
 #[tokio::test]
+async fn rs256_realm_tokens_verify() {
+    let env = Env::new(RealmOptions::tokens(r#"algorithm = "RS256""#)).await;
+    let server = env.start().await;
+    let body = server.login(USER, "").await;
+    let jwks = server.jwks().await;
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    verify_with_jwks(str_field(&body, "access_token"), &jwks, "api").unwrap();
+    let discovery = server
+        .get(&format!("/realms/{REALM}/.well-known/openid-configuration"))
+        .await;
+    assert_eq!(
+        discovery.body["id_token_signing_alg_values_supported"][0],
+        "RS256"
+    );
+    // Keycloak adapters read the realm's RSA public key from here.
+    let info = server.get(&format!("/realms/{REALM}")).await;
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(str_field(&info.body, "public_key"))
+        .unwrap();
+    assert_eq!(der.len(), 294, "2048-bit RSA SubjectPublicKeyInfo");
+}
+
+#[tokio::test]
 async fn discovery_realm_info_and_health() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;

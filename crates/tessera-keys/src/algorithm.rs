@@ -3,11 +3,13 @@ use std::{fmt, str::FromStr};
 use crate::KeyError;
 
 /// The asymmetric JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037).
+/// RS256 keys are 2048-bit RSA.
 /// Symmetric (`HS*`) and `none` are deliberately absent: they are never accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlgorithm {
     Es256,
     EdDsa,
+    Rs256,
 }
 
 impl SigningAlgorithm {
@@ -15,6 +17,7 @@ impl SigningAlgorithm {
         match self {
             Self::Es256 => "ES256",
             Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
         }
     }
 }
@@ -32,6 +35,7 @@ impl FromStr for SigningAlgorithm {
         match s {
             "ES256" => Ok(Self::Es256),
             "EdDSA" => Ok(Self::EdDsa),
+            "RS256" => Ok(Self::Rs256),
             other => Err(KeyError::UnsupportedAlgorithm(other.to_owned())),
         }
     }

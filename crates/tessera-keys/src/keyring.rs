@@ -3,7 +3,7 @@ use std::{collections::HashMap, fmt};
 use ring::{
     digest,
     rand::SystemRandom,
-    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, UnparsedPublicKey},
+    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey},
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -30,10 +30,16 @@ pub struct Jwk {
     pub alg: String,
     #[serde(rename = "use")]
     pub use_: String,
-    pub crv: String,
-    pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,30 +47,66 @@ pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
+/// The public parameters of a key as JWK members (base64url), per key type.
+#[derive(Debug, Clone)]
+enum JwkMembers {
+    /// RFC 7518 §6.2: P-256.
+    Ec { x: String, y: String },
+    /// RFC 8037 §2: Ed25519.
+    Okp { x: String },
+    /// RFC 7518 §6.3.
+    Rsa { n: String, e: String },
+}
+
 /// A public key that verifies tokens, identified by its RFC 7638 thumbprint.
 #[derive(Debug, Clone)]
 pub struct VerifyingKey {
     kid: String,
     alg: SigningAlgorithm,
+    /// SEC1 point (ES256), raw key (EdDSA) or DER RSAPublicKey (RS256): what ring verifies with.
     public: Vec<u8>,
+    members: JwkMembers,
+    spki: Vec<u8>,
 }
 
 impl VerifyingKey {
     pub fn new(alg: SigningAlgorithm, public: Vec<u8>) -> Result<Self, KeyError> {
-        let expected_len = match alg {
-            SigningAlgorithm::Es256 => 65,
-            SigningAlgorithm::EdDsa => 32,
+        let invalid = || KeyError::InvalidKeyMaterial(alg);
+        let (members, spki) = match alg {
+            // Uncompressed SEC1 point: 0x04 || x (32 bytes) || y (32 bytes).
+            SigningAlgorithm::Es256 if public.len() == 65 && public[0] == 4 => (
+                JwkMembers::Ec {
+                    x: jwt::encode_segment(&public[1..33]),
+                    y: jwt::encode_segment(&public[33..65]),
+                },
+                [&P256_SPKI_PREFIX[..], &public].concat(),
+            ),
+            SigningAlgorithm::EdDsa if public.len() == 32 => (
+                JwkMembers::Okp {
+                    x: jwt::encode_segment(&public),
+                },
+                [&ED25519_SPKI_PREFIX[..], &public].concat(),
+            ),
+            SigningAlgorithm::Rs256 => {
+                let (n, e, spki) = crate::rsa_keys::public_parts(&public).ok_or_else(invalid)?;
+                (
+                    JwkMembers::Rsa {
+                        n: jwt::encode_segment(&n),
+                        e: jwt::encode_segment(&e),
+                    },
+                    spki,
+                )
+            }
+            _ => return Err(invalid()),
         };
-        if public.len() != expected_len {
-            return Err(KeyError::InvalidKeyMaterial(alg));
-        }
-        let mut key = Self {
-            kid: String::new(),
+        let kid = thumbprint(&members);
+        Ok(Self {
+            kid,
             alg,
             public,
-        };
-        key.kid = key.thumbprint();
-        Ok(key)
+            members,
+            spki,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -80,54 +122,48 @@ impl VerifyingKey {
     }
 
     pub fn to_jwk(&self) -> Jwk {
-        let (kty, crv, x, y) = self.jwk_coordinates();
-        Jwk {
+        let mut jwk = Jwk {
             kid: self.kid.clone(),
-            kty: kty.to_owned(),
+            kty: String::new(),
             alg: self.alg.as_str().to_owned(),
             use_: "sig".to_owned(),
-            crv: crv.to_owned(),
-            x,
-            y,
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+        };
+        match &self.members {
+            JwkMembers::Ec { x, y } => {
+                jwk.kty = "EC".to_owned();
+                jwk.crv = Some("P-256".to_owned());
+                jwk.x = Some(x.clone());
+                jwk.y = Some(y.clone());
+            }
+            JwkMembers::Okp { x } => {
+                jwk.kty = "OKP".to_owned();
+                jwk.crv = Some("Ed25519".to_owned());
+                jwk.x = Some(x.clone());
+            }
+            JwkMembers::Rsa { n, e } => {
+                jwk.kty = "RSA".to_owned();
+                jwk.n = Some(n.clone());
+                jwk.e = Some(e.clone());
+            }
         }
+        jwk
     }
 
     /// DER SubjectPublicKeyInfo, as Keycloak publishes it in the realm's `public_key`.
     pub fn spki_der(&self) -> Vec<u8> {
-        let prefix: &[u8] = match self.alg {
-            SigningAlgorithm::Es256 => &P256_SPKI_PREFIX,
-            SigningAlgorithm::EdDsa => &ED25519_SPKI_PREFIX,
-        };
-        [prefix, &self.public].concat()
-    }
-
-    fn jwk_coordinates(&self) -> (&'static str, &'static str, String, Option<String>) {
-        match self.alg {
-            // Uncompressed SEC1 point: 0x04 || x (32 bytes) || y (32 bytes).
-            SigningAlgorithm::Es256 => (
-                "EC",
-                "P-256",
-                jwt::encode_segment(&self.public[1..33]),
-                Some(jwt::encode_segment(&self.public[33..65])),
-            ),
-            SigningAlgorithm::EdDsa => ("OKP", "Ed25519", jwt::encode_segment(&self.public), None),
-        }
-    }
-
-    /// RFC 7638 §3: SHA-256 over the required members in lexicographic order.
-    fn thumbprint(&self) -> String {
-        let (kty, crv, x, y) = self.jwk_coordinates();
-        let canonical = match y {
-            Some(y) => format!(r#"{{"crv":"{crv}","kty":"{kty}","x":"{x}","y":"{y}"}}"#),
-            None => format!(r#"{{"crv":"{crv}","kty":"{kty}","x":"{x}"}}"#),
-        };
-        jwt::encode_segment(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+        self.spki.clone()
     }
 
     fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), JwtError> {
         let algorithm: &dyn signature::VerificationAlgorithm = match self.alg {
             SigningAlgorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
             SigningAlgorithm::EdDsa => &signature::ED25519,
+            SigningAlgorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         };
         UnparsedPublicKey::new(algorithm, &self.public)
             .verify(message, signature)
@@ -135,9 +171,20 @@ impl VerifyingKey {
     }
 }
 
+/// RFC 7638 §3: SHA-256 over the required members in lexicographic order.
+fn thumbprint(members: &JwkMembers) -> String {
+    let canonical = match members {
+        JwkMembers::Ec { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+        JwkMembers::Okp { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+        JwkMembers::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+    };
+    jwt::encode_segment(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+}
+
 enum KeyPairInner {
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
+    Rs256(RsaKeyPair),
 }
 
 /// A private signing key, held only in memory in its opened form.
@@ -166,6 +213,11 @@ impl SigningKey {
                 EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             }
             SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng),
+            // ring cannot generate RSA keys.
+            SigningAlgorithm::Rs256 => {
+                let pkcs8 = crate::rsa_keys::generate_pkcs8()?;
+                return Ok((Self::from_pkcs8(alg, &pkcs8)?, pkcs8));
+            }
         }
         .map_err(|_| KeyError::Generation)?;
         let key = Self::from_pkcs8(alg, pkcs8.as_ref())?;
@@ -183,10 +235,14 @@ impl SigningKey {
             SigningAlgorithm::EdDsa => {
                 KeyPairInner::EdDsa(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(invalid)?)
             }
+            SigningAlgorithm::Rs256 => {
+                KeyPairInner::Rs256(RsaKeyPair::from_pkcs8(pkcs8).map_err(invalid)?)
+            }
         };
         let public = match &pair {
             KeyPairInner::Es256(pair) => pair.public_key().as_ref().to_vec(),
             KeyPairInner::EdDsa(pair) => pair.public_key().as_ref().to_vec(),
+            KeyPairInner::Rs256(pair) => pair.public().as_ref().to_vec(),
         };
         Ok(Self {
             pair,
@@ -222,6 +278,17 @@ impl SigningKey {
                 .as_ref()
                 .to_vec(),
             KeyPairInner::EdDsa(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
+            KeyPairInner::Rs256(pair) => {
+                let mut signature = vec![0u8; pair.public().modulus_len()];
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    token.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(|_| KeyError::Signing)?;
+                signature
+            }
         };
         token.push('.');
         token.push_str(&jwt::encode_segment(&signature));
@@ -312,7 +379,11 @@ mod tests {
 
     #[test]
     fn signed_tokens_verify_for_every_algorithm() {
-        for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa] {
+        for alg in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Rs256,
+        ] {
             let ring = ring_for(alg);
             let token = ring
                 .active()
@@ -377,6 +448,31 @@ mod tests {
             other.verify_jwt::<Value>(&token, "at+jwt").unwrap_err(),
             JwtError::UnknownKey
         );
+    }
+
+    #[test]
+    fn rsa_keys_publish_n_and_e_and_survive_a_reload() {
+        let (key, pkcs8) = SigningKey::generate(SigningAlgorithm::Rs256).unwrap();
+        let jwk = key.verifying_key().to_jwk();
+        assert_eq!(jwk.kty, "RSA");
+        assert_eq!(jwk.e.as_deref(), Some("AQAB"));
+        assert!(jwk.n.unwrap().len() >= 342, "2048-bit modulus");
+        assert!(jwk.crv.is_none() && jwk.x.is_none());
+        let again = SigningKey::from_pkcs8(SigningAlgorithm::Rs256, &pkcs8).unwrap();
+        assert_eq!(again.kid(), key.kid());
+        let token = key.sign_jwt("at+jwt", &json!({"sub": "r"})).unwrap();
+        let ring = KeyRing::new(again, vec![]);
+        ring.verify_jwt::<Value>(&token, "at+jwt").unwrap();
+        // A header claiming another algorithm for the RSA key is refused.
+        let header = URL_SAFE_NO_PAD
+            .encode(json!({"alg": "ES256", "typ": "at+jwt", "kid": key.kid()}).to_string());
+        let rest = token.split_once('.').unwrap().1;
+        assert_eq!(
+            ring.verify_jwt::<Value>(&format!("{header}.{rest}"), "at+jwt")
+                .unwrap_err(),
+            JwtError::AlgorithmNotAllowed
+        );
+        assert!(VerifyingKey::new(SigningAlgorithm::Rs256, vec![1, 2, 3]).is_err());
     }
 
     #[test]

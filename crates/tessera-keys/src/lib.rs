@@ -10,6 +10,7 @@ mod algorithm;
 mod jwt;
 mod keyring;
 mod master;
+mod rsa_keys;
 
 pub use algorithm::SigningAlgorithm;
 pub use jwt::{JwtError, JWT_MAX_LEN};
