@@ -15,7 +15,10 @@ use std::collections::HashSet;
 use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{refresh::SessionWrite, Family, NewRefreshToken, Store, StoreError, StoreResult};
+use crate::{
+    refresh::{add_token_to_live_family, SessionWrite, LIVE_FAMILY},
+    Family, NewRefreshToken, Store, StoreError, StoreResult,
+};
 
 /// Writes taken into one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -63,8 +66,18 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = match commit_together(&pool, &batch).await {
             Ok(outcomes) => outcomes,
-            // One write failed (or the batch did): nothing was committed. Apply each
-            // write on its own so that only the failing one fails.
+            // The database is unreachable or the pool exhausted: retrying each write
+            // would only queue every caller behind a string of timeouts.
+            Err(StoreError::Database(error)) if !matches!(error, sqlx::Error::Database(_)) => {
+                tracing::error!(%error, writes = batch.len(), "group commit failed");
+                let message = error.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::GroupCommit(message.clone())))
+                    .collect()
+            }
+            // One write was refused by the database: nothing was committed. Apply
+            // each write on its own so that only the failing one fails.
             Err(error) => {
                 if batch.len() > 1 {
                     tracing::warn!(%error, writes = batch.len(), "group commit failed; retrying writes one by one");
@@ -130,9 +143,9 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
                 }
                 outcomes.push(Ok(won));
             }
+            // Rare (grace-window retries): one conditional statement each.
             SessionWrite::AddToken(token) => {
-                tokens.push(token);
-                outcomes.push(Ok(true));
+                outcomes.push(Ok(add_token_to_live_family(&mut tx, token).await?));
             }
         }
     }
@@ -191,7 +204,7 @@ async fn consume_tokens(
     let list: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "UPDATE refresh_tokens SET consumed_at = $1 \
-         WHERE consumed_at IS NULL AND digest IN ({}) RETURNING digest",
+         WHERE consumed_at IS NULL AND {LIVE_FAMILY} AND digest IN ({}) RETURNING digest",
         list.join(", ")
     );
     let mut query = sqlx::query(&sql).persistent(false).bind(now);

@@ -145,11 +145,11 @@ impl Store {
         .await
     }
 
-    /// Adds a token to a live family without consuming another (the grace-window retry).
-    pub async fn add_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()> {
+    /// Adds a token to a family without consuming another (the grace-window retry).
+    /// Returns false (and adds nothing) when the family has been revoked.
+    pub async fn add_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<bool> {
         self.write_session(SessionWrite::AddToken(token.clone()))
             .await
-            .map(drop)
     }
 
     /// Extends an unconsumed token's idle expiry (used when rotation is turned off).
@@ -249,6 +249,31 @@ impl Store {
     }
 }
 
+/// Condition on `refresh_tokens` rows: their family is not revoked. Checked by the
+/// writes themselves, so a revocation committed after a request read the token
+/// still stops that request.
+pub(crate) const LIVE_FAMILY: &str =
+    "family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL)";
+
+/// Inserts `token` only if its family is not revoked; returns whether it did.
+pub(crate) async fn add_token_to_live_family(
+    conn: &mut sqlx::AnyConnection,
+    token: &NewRefreshToken,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) \
+         SELECT $1, $2, $3, $4 WHERE EXISTS \
+         (SELECT 1 FROM refresh_families WHERE id = $2 AND revoked_at IS NULL)",
+    )
+    .bind(&token.digest)
+    .bind(&token.family_id)
+    .bind(token.issued_at)
+    .bind(token.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// The writes on the token hot path. They go through [`Store::write_session`], which
 /// may batch several into one transaction (group commit), so each must be
 /// self-contained and leave nothing behind when it fails.
@@ -297,10 +322,10 @@ impl SessionWrite {
                 now,
                 replacement,
             } => {
-                let consumed = sqlx::query(
+                let consumed = sqlx::query(&format!(
                     "UPDATE refresh_tokens SET consumed_at = $1 \
-                     WHERE digest = $2 AND consumed_at IS NULL",
-                )
+                     WHERE digest = $2 AND consumed_at IS NULL AND {LIVE_FAMILY}"
+                ))
                 .bind(now)
                 .bind(digest)
                 .execute(&mut *conn)
@@ -312,10 +337,7 @@ impl SessionWrite {
                 }
                 Ok(consumed)
             }
-            Self::AddToken(token) => {
-                insert_token(conn, token).await?;
-                Ok(true)
-            }
+            Self::AddToken(token) => add_token_to_live_family(conn, token).await,
         }
     }
 }
@@ -332,4 +354,73 @@ async fn insert_token(conn: &mut sqlx::AnyConnection, token: &NewRefreshToken) -
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewUser;
+
+    fn token(digest: u8, family: &str) -> NewRefreshToken {
+        NewRefreshToken {
+            digest: vec![digest; 32],
+            family_id: family.to_owned(),
+            issued_at: 1,
+            expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn revoked_families_get_no_new_tokens_even_from_requests_already_in_flight() {
+        let dir = std::env::temp_dir().join(format!("tessera-store-{}", std::process::id()));
+        let store = Store::connect(&format!("sqlite:{}/t.db", dir.display()), 2)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.ensure_realm("r", 0).await.unwrap();
+        let user = NewUser {
+            id: "u".into(),
+            realm: "r".into(),
+            username: "u".into(),
+            email: None,
+            password_hash: "x".into(),
+            enabled: true,
+            valid_until: None,
+            roles: vec![],
+            created_at: 0,
+        };
+        store.insert_user_if_absent(&user).await.unwrap();
+        let family = Family {
+            id: "f".into(),
+            realm: "r".into(),
+            client_id: "c".into(),
+            user_id: "u".into(),
+            scope: String::new(),
+            offline: false,
+            created_at: 0,
+            expires_at: None,
+            revoked_at: None,
+        };
+        store.create_family(&family, &token(1, "f")).await.unwrap();
+        // A request read the token as live, then the session was revoked.
+        assert!(store.find_refresh_token(&[1; 32]).await.unwrap().is_some());
+        store
+            .revoke_family("f", 5, RevocationReason::Logout)
+            .await
+            .unwrap();
+        assert!(!store
+            .rotate_refresh_token(&[1; 32], 6, &token(2, "f"))
+            .await
+            .unwrap());
+        assert!(!store.add_refresh_token(&token(3, "f")).await.unwrap());
+        for digest in [2u8, 3] {
+            assert!(store
+                .find_refresh_token(&[digest; 32])
+                .await
+                .unwrap()
+                .is_none());
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

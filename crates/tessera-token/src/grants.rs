@@ -138,19 +138,26 @@ impl TokenService {
         }
 
         let (new_token, new_row) = self.new_refresh_token(client, family, now)?;
-        let consumed_at = match stored.consumed_at {
-            Some(consumed_at) => Some(consumed_at),
-            None if self
+        let rotated = stored.consumed_at.is_none()
+            && self
                 .store
                 .rotate_refresh_token(&digest, now, &new_row)
-                .await? =>
-            {
-                None
+                .await?;
+        if !rotated {
+            // Consumed earlier (a retry or a replay), or just now by a concurrent
+            // request, or the session was revoked since our read: look again.
+            let current = match stored.consumed_at {
+                Some(_) => stored.clone(),
+                None => self
+                    .store
+                    .find_refresh_token(&digest)
+                    .await?
+                    .ok_or(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN))?,
+            };
+            if !current.family.is_live(now) {
+                return Err(TokenError::InvalidGrant("Session not active"));
             }
-            // Another request consumed it between our read and our write.
-            None => Some(now),
-        };
-        if let Some(consumed_at) = consumed_at {
+            let consumed_at = current.consumed_at.unwrap_or(now);
             if now - consumed_at > rotation.reuse_grace || rotation.reuse_grace == 0 {
                 self.store
                     .revoke_family(&family.id, now, RevocationReason::ReuseDetected)
@@ -160,7 +167,10 @@ impl TokenService {
                     "Refresh token reuse detected; session revoked",
                 ));
             }
-            self.store.add_refresh_token(&new_row).await?;
+            // The store adds the token only while the session is live.
+            if !self.store.add_refresh_token(&new_row).await? {
+                return Err(TokenError::InvalidGrant("Session not active"));
+            }
         }
         self.respond_for_session(
             (state, client, now),

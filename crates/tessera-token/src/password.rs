@@ -122,7 +122,10 @@ impl PasswordHasher {
         let (done, result) = oneshot::channel();
         self.queue
             .send(Box::new(move |worker| {
-                let _ = done.send(work(worker));
+                // The request was dropped (client gone) while queued: skip the work.
+                if !done.is_closed() {
+                    let _ = done.send(work(worker));
+                }
             }))
             .map_err(|_| TokenError::HashingUnavailable)?;
         result.await.map_err(|_| TokenError::HashingUnavailable)

@@ -155,8 +155,12 @@ impl TokenService {
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
         let now = now_millis();
         if ParsedOpaqueToken::parse(token).is_ok() {
-            let Ok((_, stored)) = self.find_refresh_token(realm, token).await else {
-                return Ok(());
+            let stored = match self.find_refresh_token(realm, token).await {
+                Ok((_, stored)) => stored,
+                // Unknown tokens are revoked already (RFC 7009 §2.2); a failing
+                // database must not be reported as a successful revocation.
+                Err(error) if error.is_internal() => return Err(error),
+                Err(_) => return Ok(()),
             };
             if stored.family.client_id != client.client_id {
                 return Err(TokenError::UnmatchingClients);
