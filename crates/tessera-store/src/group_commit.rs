@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    refresh::{add_token_to_live_family, SessionWrite, LIVE_FAMILY},
+    refresh::{SessionWrite, LIVE_FAMILY},
     Family, NewRefreshToken, Store, StoreError, StoreResult,
 };
 
@@ -117,7 +117,7 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
                 rotated.push(digest);
                 consumed_at = consumed_at.max(*now);
             }
-            SessionWrite::AddToken(_) => {}
+            _ => {}
         }
     }
     let mut tx = pool.begin().await?;
@@ -143,10 +143,8 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
                 }
                 outcomes.push(Ok(won));
             }
-            // Rare (grace-window retries): one conditional statement each.
-            SessionWrite::AddToken(token) => {
-                outcomes.push(Ok(add_token_to_live_family(&mut tx, token).await?));
-            }
+            // Rarer writes (grace-window retries, login attempts): one statement each.
+            other => outcomes.push(Ok(other.apply(&mut tx).await?)),
         }
     }
     insert_tokens(&mut tx, &tokens).await?;

@@ -21,7 +21,7 @@ use sqlx::{
 
 pub use keys::StoredSigningKey;
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState, RevocationReason};
-pub use users::{LoginThrottle, NewUser, User};
+pub use users::{LoginLimits, LoginThrottle, NewUser, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -289,11 +289,20 @@ pub(crate) enum SessionWrite {
         replacement: NewRefreshToken,
     },
     AddToken(NewRefreshToken),
+    CountLoginAttempt {
+        user_id: String,
+        now: i64,
+        limits: crate::LoginLimits,
+    },
+    ClearLoginFailures {
+        user_id: String,
+    },
 }
 
 impl SessionWrite {
     /// Applies the write inside the caller's transaction. Returns false when a
-    /// rotation found its token already consumed (and wrote nothing).
+    /// rotation found its token already consumed (and wrote nothing), and as the
+    /// write's own answer otherwise (see each store method).
     pub(crate) async fn apply(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<bool> {
         match self {
             Self::CreateFamily {
@@ -338,6 +347,15 @@ impl SessionWrite {
                 Ok(consumed)
             }
             Self::AddToken(token) => add_token_to_live_family(conn, token).await,
+            Self::CountLoginAttempt {
+                user_id,
+                now,
+                limits,
+            } => crate::users::count_login_attempt(conn, user_id, *now, *limits).await,
+            Self::ClearLoginFailures { user_id } => {
+                crate::users::clear_login_failures(conn, user_id).await?;
+                Ok(true)
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The three grants of RFC 6749 that Tessera serves, and refresh rotation.
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
-use tessera_store::{Family, NewRefreshToken, RefreshTokenState, RevocationReason, User};
+use tessera_store::{
+    Family, LoginLimits, NewRefreshToken, RefreshTokenState, RevocationReason, User,
+};
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
@@ -10,6 +12,8 @@ use crate::{
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
+/// No user has this id (ids are UUIDs): attempts for unknown usernames count against it.
+const NO_SUCH_USER: &str = "";
 
 impl TokenService {
     /// Resource owner password credentials grant (RFC 6749 §4.3).
@@ -33,11 +37,27 @@ impl TokenService {
         let scopes = Self::resolve_scopes(client, scope)?;
 
         let now = now_millis();
+        let brute_force = &state.config.brute_force;
+        let limits = LoginLimits {
+            max_failures: brute_force.max_failures,
+            window: brute_force.window,
+            lockout: brute_force.lockout,
+        };
         let Some(user) = self.store.find_user_by_username(realm, username).await? else {
+            // The same write and the same hashing work as for a real account.
+            self.store
+                .count_login_attempt(NO_SUCH_USER, now, limits)
+                .await?;
             self.hasher.verify_dummy(password).await?;
             return Err(TokenError::InvalidUserCredentials);
         };
-        if user.throttle.locked_until > now {
+        // Counted before the password is checked, so concurrent guesses cannot
+        // outrun the lockout; a locked account's password is not checked at all.
+        if !self
+            .store
+            .count_login_attempt(&user.id, now, limits)
+            .await?
+        {
             self.hasher.verify_dummy(password).await?;
             return Err(TokenError::InvalidUserCredentials);
         }
@@ -46,21 +66,9 @@ impl TokenService {
             .verify(password, user.password_hash.clone())
             .await?
         {
-            let brute_force = &state.config.brute_force;
-            self.store
-                .record_login_failure(
-                    &user.id,
-                    now,
-                    brute_force.window,
-                    brute_force.max_failures,
-                    brute_force.lockout,
-                )
-                .await?;
             return Err(TokenError::InvalidUserCredentials);
         }
-        if user.throttle.failed_logins != 0 || user.throttle.locked_until != 0 {
-            self.store.clear_login_failures(&user.id).await?;
-        }
+        self.store.clear_login_failures(&user.id).await?;
         self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
