@@ -314,3 +314,23 @@ async fn concurrent_guesses_cannot_outrun_the_lockout() {
     assert_eq!(right.0, 401, "{}", right.1);
     assert!(right.1.contains("Invalid user credentials"), "{}", right.1);
 }
+
+#[tokio::test]
+async fn a_successful_login_resets_the_failure_count() {
+    let options = RealmOptions {
+        brute_force: "max_failures = 3\nwindow = \"1m\"\nlockout = \"1m\"".to_owned(),
+        ..RealmOptions::default()
+    };
+    let env = Env::new(options).await;
+    let server = env.start().await;
+    for _ in 0..2 {
+        for _ in 0..2 {
+            assert_error(
+                &server.token(&password_form("app", USER, "guess")).await,
+                401,
+                "invalid_grant",
+            );
+        }
+        server.login(USER, "").await;
+    }
+}

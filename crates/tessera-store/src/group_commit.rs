@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    refresh::{SessionWrite, LIVE_FAMILY},
+    refresh::{reset_login_failures, SessionWrite, LIVE_FAMILY},
     Family, NewRefreshToken, Store, StoreError, StoreResult,
 };
 
@@ -122,6 +122,8 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
     }
     let mut tx = pool.begin().await?;
     insert_families(&mut tx, &families).await?;
+    let users: Vec<&str> = families.iter().map(|f| f.user_id.as_str()).collect();
+    reset_login_failures(&mut tx, &users).await?;
     let mut unconsumed = consume_tokens(&mut tx, &rotated, consumed_at).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut tokens = Vec::with_capacity(batch.len());

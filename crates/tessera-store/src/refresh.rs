@@ -274,6 +274,29 @@ pub(crate) async fn add_token_to_live_family(
     Ok(result.rows_affected() == 1)
 }
 
+/// A new session means its user just proved their password: forget counted
+/// login attempts (see [`Store::count_login_attempt`]).
+pub(crate) async fn reset_login_failures(
+    conn: &mut sqlx::AnyConnection,
+    user_ids: &[&str],
+) -> StoreResult<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "UPDATE users SET failed_logins = 0, failures_since = 0, locked_until = 0 \
+         WHERE failed_logins <> 0 AND id IN ({})",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).persistent(false);
+    for id in user_ids {
+        query = query.bind(*id);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 /// The writes on the token hot path. They go through [`Store::write_session`], which
 /// may batch several into one transaction (group commit), so each must be
 /// self-contained and leave nothing behind when it fails.
@@ -293,9 +316,6 @@ pub(crate) enum SessionWrite {
         user_id: String,
         now: i64,
         limits: crate::LoginLimits,
-    },
-    ClearLoginFailures {
-        user_id: String,
     },
 }
 
@@ -323,6 +343,7 @@ impl SessionWrite {
                 .bind(family.expires_at)
                 .execute(&mut *conn)
                 .await?;
+                reset_login_failures(&mut *conn, &[family.user_id.as_str()]).await?;
                 insert_token(conn, first_token).await?;
                 Ok(true)
             }
@@ -352,10 +373,6 @@ impl SessionWrite {
                 now,
                 limits,
             } => crate::users::count_login_attempt(conn, user_id, *now, *limits).await,
-            Self::ClearLoginFailures { user_id } => {
-                crate::users::clear_login_failures(conn, user_id).await?;
-                Ok(true)
-            }
         }
     }
 }

@@ -172,8 +172,8 @@ impl Store {
     /// of concurrent guesses cannot get past the limit: once `max_failures` attempts
     /// fall within `window`, the account is locked until `now + lockout`. Returns
     /// false (and counts nothing) while the account is locked, and for an unknown
-    /// `user_id`, which costs the same write. A correct password then calls
-    /// [`Store::clear_login_failures`].
+    /// `user_id`, which costs the same write. The count is reset when a session is
+    /// created for the user, that is after a correct password.
     pub async fn count_login_attempt(
         &self,
         user_id: &str,
@@ -186,15 +186,6 @@ impl Store {
             limits,
         })
         .await
-    }
-
-    /// Forgets counted attempts after a correct password.
-    pub async fn clear_login_failures(&self, user_id: &str) -> StoreResult<()> {
-        self.write_session(SessionWrite::ClearLoginFailures {
-            user_id: user_id.to_owned(),
-        })
-        .await
-        .map(drop)
     }
 }
 
@@ -234,17 +225,4 @@ pub(crate) async fn count_login_attempt(
         .execute(conn)
         .await?;
     Ok(result.rows_affected() == 1)
-}
-
-pub(crate) async fn clear_login_failures(
-    conn: &mut sqlx::AnyConnection,
-    user_id: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE users SET failed_logins = 0, failures_since = 0, locked_until = 0 WHERE id = $1",
-    )
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -68,7 +68,6 @@ impl TokenService {
         {
             return Err(TokenError::InvalidUserCredentials);
         }
-        self.store.clear_login_failures(&user.id).await?;
         self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
