@@ -66,7 +66,7 @@ async fn disabling_a_user_revokes_their_sessions() {
     let server = env.start().await;
     let online = server.login(USER, "").await;
     let offline = server.login(USER, "offline_access").await;
-    let service = server.running.as_ref().unwrap().service();
+    let service = server.service();
     assert!(service
         .set_user_enabled(crate::kit::REALM, USER, false)
         .await

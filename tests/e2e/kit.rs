@@ -264,6 +264,11 @@ impl Server {
         self.running.take().unwrap().stop().await.unwrap();
     }
 
+    /// The in-process token service, for steps an operator would take with the CLI.
+    pub fn service(&self) -> &tessera_token::TokenService {
+        self.running.as_ref().unwrap().service()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
