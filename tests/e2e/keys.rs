@@ -66,3 +66,48 @@ async fn secrets_are_stored_only_as_digests_and_sealed_keys() {
     assert!(!sealed[0].contains("308187020100301306072a8648ce3d0201"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_planted_in_the_database_is_not_published() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    // Someone with write access to the database, but not the master key, adds a
+    // "retired" key of their own so that tokens they sign would verify.
+    let (forged, _) =
+        tessera_keys::SigningKey::generate(tessera_keys::SigningAlgorithm::Es256).unwrap();
+    let public = forged.verifying_key().public_key_bytes().to_vec();
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&env.database_url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, realm, generation, algorithm, public_key, \
+         sealed_private_key, created_at, retired_at) VALUES ($1, $2, 0, 'ES256', $3, $4, 0, $5)",
+    )
+    .bind(forged.kid())
+    .bind(REALM)
+    .bind(public)
+    .bind(vec![0u8; 64])
+    .bind(i64::MAX / 2)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // Rotate so that every node reloads its keys from the database now.
+    server.service().rotate_keys(REALM).await.unwrap();
+    let jwks = server.jwks().await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(
+        !kids.contains(&forged.kid()),
+        "the planted key was published"
+    );
+    let token = forged
+        .sign_jwt("at+jwt", &serde_json::json!({"sub": "x"}))
+        .unwrap();
+    assert_eq!(server.introspect(&token).await["active"], false);
+}

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use tessera_keys::{KeyRing, Sealer, SigningAlgorithm, SigningKey, VerifyingKey};
+use tessera_keys::{KeyRing, Sealer, SigningAlgorithm, SigningKey};
 use tessera_store::{Store, StoredSigningKey};
 
 use crate::{Realm, TokenError};
@@ -120,6 +120,19 @@ async fn add_key(
     Ok(kid)
 }
 
+/// Opens a stored key and checks that it is the key its row names.
+fn open_key(sealer: &Sealer, row: &StoredSigningKey) -> Result<SigningKey, TokenError> {
+    let algorithm: SigningAlgorithm = row.algorithm.parse()?;
+    let pkcs8 = sealer.open(&row.sealed_private_key, &row.kid)?;
+    let key = SigningKey::from_pkcs8(algorithm, &pkcs8)?;
+    if key.kid() != row.kid {
+        return Err(
+            tessera_store::StoreError::Corrupt("signing key does not match its kid").into(),
+        );
+    }
+    Ok(key)
+}
+
 async fn load(
     store: &Store,
     sealer: &Sealer,
@@ -131,19 +144,21 @@ async fn load(
     let Some(active_row) = rows.iter().find(|row| row.retired_at.is_none()) else {
         return Ok(None);
     };
-    let algorithm: SigningAlgorithm = active_row.algorithm.parse()?;
-    let pkcs8 = sealer.open(&active_row.sealed_private_key, &active_row.kid)?;
-    let active = SigningKey::from_pkcs8(algorithm, &pkcs8)?;
-    if active.kid() != active_row.kid {
-        return Err(
-            tessera_store::StoreError::Corrupt("signing key does not match its kid").into(),
-        );
-    }
+    let active = open_key(sealer, active_row)?;
+    // A retired key is published (and trusted) only if its sealed private key opens
+    // under our master key and matches: a row planted by someone who can write to
+    // the database but lacks the master key is ignored.
     let previous = rows
         .iter()
         .filter(|row| row.kid != active_row.kid)
-        .map(|row| VerifyingKey::new(row.algorithm.parse()?, row.public_key.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter_map(|row| match open_key(sealer, row) {
+            Ok(key) => Some(key.verifying_key().clone()),
+            Err(error) => {
+                tracing::error!(kid = %row.kid, %error, "ignoring a signing key that does not open");
+                None
+            }
+        })
+        .collect();
     Ok(Some(CurrentKeys {
         ring: KeyRing::new(active, previous),
         active_created_at: active_row.created_at,
