@@ -113,10 +113,6 @@ impl VerifyingKey {
         &self.kid
     }
 
-    pub fn algorithm(&self) -> SigningAlgorithm {
-        self.alg
-    }
-
     pub fn public_key_bytes(&self) -> &[u8] {
         &self.public
     }

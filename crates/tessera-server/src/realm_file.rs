@@ -301,7 +301,6 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
             key_rotation_period: optional_duration(t.key_rotation.as_ref(), 90 * DAY)?,
             tokens,
             brute_force,
-            roles: file.roles,
             clients,
         },
         users,

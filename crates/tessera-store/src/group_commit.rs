@@ -219,7 +219,10 @@ async fn consume_tokens(
         .collect()
 }
 
-async fn insert_tokens(conn: &mut AnyConnection, tokens: &[&NewRefreshToken]) -> StoreResult<()> {
+pub(crate) async fn insert_tokens(
+    conn: &mut AnyConnection,
+    tokens: &[&NewRefreshToken],
+) -> StoreResult<()> {
     if tokens.is_empty() {
         return Ok(());
     }

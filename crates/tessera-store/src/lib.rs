@@ -21,7 +21,7 @@ use sqlx::{
 
 pub use keys::StoredSigningKey;
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState, RevocationReason};
-pub use users::{LoginLimits, LoginThrottle, NewUser, User};
+pub use users::{LoginLimits, NewUser, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,10 +110,6 @@ impl Store {
             backend,
             group_commit,
         })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Waits for in-flight queries and closes every connection.

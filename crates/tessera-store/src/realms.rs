@@ -1,5 +1,3 @@
-use sqlx::Row;
-
 use crate::{Store, StoreResult};
 
 impl Store {
@@ -12,13 +10,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    pub async fn realm_exists(&self, name: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM realms WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 }

@@ -2,6 +2,7 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     flag,
+    group_commit::insert_tokens,
     users::{prefixed_user_columns, user_from_prefixed_row},
     Store, StoreResult, User,
 };
@@ -344,7 +345,7 @@ impl SessionWrite {
                 .execute(&mut *conn)
                 .await?;
                 reset_login_failures(&mut *conn, &[family.user_id.as_str()]).await?;
-                insert_token(conn, first_token).await?;
+                insert_tokens(conn, &[first_token]).await?;
                 Ok(true)
             }
             Self::Rotate {
@@ -363,7 +364,7 @@ impl SessionWrite {
                 .rows_affected()
                     == 1;
                 if consumed {
-                    insert_token(conn, replacement).await?;
+                    insert_tokens(conn, &[replacement]).await?;
                 }
                 Ok(consumed)
             }
@@ -375,20 +376,6 @@ impl SessionWrite {
             } => crate::users::count_login_attempt(conn, user_id, *now, *limits).await,
         }
     }
-}
-
-async fn insert_token(conn: &mut sqlx::AnyConnection, token: &NewRefreshToken) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&token.digest)
-    .bind(&token.family_id)
-    .bind(token.issued_at)
-    .bind(token.expires_at)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ pub struct User {
     pub valid_until: Option<i64>,
     pub roles: Vec<String>,
     pub created_at: i64,
-    pub throttle: LoginThrottle,
 }
 
 impl User {
@@ -25,14 +24,6 @@ impl User {
     pub fn is_active(&self, now: i64) -> bool {
         self.enabled && self.valid_until.is_none_or(|until| now < until)
     }
-}
-
-/// Brute-force protection state of one account.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LoginThrottle {
-    pub failed_logins: i64,
-    pub failures_since: i64,
-    pub locked_until: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -48,8 +39,8 @@ pub struct NewUser {
     pub created_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, realm, username, email, password_hash, enabled, valid_until, \
-     roles, created_at, failed_logins, failures_since, locked_until";
+const USER_COLUMNS: &str =
+    "id, realm, username, email, password_hash, enabled, valid_until, roles, created_at";
 
 fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     user_from_prefixed_row(row, "")
@@ -74,11 +65,6 @@ pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<
             .map(str::to_owned)
             .collect(),
         created_at: row.try_get(column("created_at").as_str())?,
-        throttle: LoginThrottle {
-            failed_logins: row.try_get(column("failed_logins").as_str())?,
-            failures_since: row.try_get(column("failures_since").as_str())?,
-            locked_until: row.try_get(column("locked_until").as_str())?,
-        },
     })
 }
 

@@ -92,7 +92,6 @@ pub struct Realm {
     pub algorithm: SigningAlgorithm,
     pub key_rotation_period: i64,
     pub brute_force: BruteForceSettings,
-    pub roles: Vec<String>,
     pub clients: HashMap<String, Client>,
 }
 

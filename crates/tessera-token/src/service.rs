@@ -87,10 +87,6 @@ impl TokenService {
         self.realms.get(name).ok_or(TokenError::RealmNotFound)
     }
 
-    pub fn realm_names(&self) -> impl Iterator<Item = &str> {
-        self.realms.keys().map(String::as_str)
-    }
-
     pub fn jwks(&self, realm: &str) -> Result<Jwks, TokenError> {
         Ok(self.realm(realm)?.keys.current().ring.jwks())
     }
