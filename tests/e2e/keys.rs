@@ -75,7 +75,7 @@ async fn a_key_planted_in_the_database_is_not_published() {
     // "retired" key of their own so that tokens they sign would verify.
     let (forged, _) =
         tessera_keys::SigningKey::generate(tessera_keys::SigningAlgorithm::Es256).unwrap();
-    let public = forged.verifying_key().public_key_bytes().to_vec();
+    let public = forged.spki_der().to_vec();
     sqlx::any::install_default_drivers();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&env.database_url)
         .await

@@ -1,16 +1,13 @@
-use std::{collections::HashMap, fmt};
+use std::fmt;
 
 use ring::{
-    digest,
     rand::SystemRandom,
-    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey},
+    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents},
 };
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
+use tessera_jose::{encode_segment, Jwks, JwtError, KeySet, SigningAlgorithm, VerifyingKey};
 
-use crate::{
-    jwt::{self, HeaderOut, JwtError},
-    KeyError, SigningAlgorithm,
-};
+use crate::KeyError;
 
 /// SubjectPublicKeyInfo DER prefixes (RFC 5480 for P-256, RFC 8410 for Ed25519);
 /// the raw public key follows each.
@@ -21,161 +18,11 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
-
-/// One JSON Web Key (RFC 7517) as published in the JWKS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Jwk {
-    pub kid: String,
-    pub kty: String,
-    pub alg: String,
-    #[serde(rename = "use")]
-    pub use_: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crv: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub n: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Jwks {
-    pub keys: Vec<Jwk>,
-}
-
-/// The public parameters of a key as JWK members (base64url), per key type.
-#[derive(Debug, Clone)]
-enum JwkMembers {
-    /// RFC 7518 §6.2: P-256.
-    Ec { x: String, y: String },
-    /// RFC 8037 §2: Ed25519.
-    Okp { x: String },
-    /// RFC 7518 §6.3.
-    Rsa { n: String, e: String },
-}
-
-/// A public key that verifies tokens, identified by its RFC 7638 thumbprint.
-#[derive(Debug, Clone)]
-pub struct VerifyingKey {
-    kid: String,
-    alg: SigningAlgorithm,
-    /// SEC1 point (ES256), raw key (EdDSA) or DER RSAPublicKey (RS256): what ring verifies with.
-    public: Vec<u8>,
-    members: JwkMembers,
-    spki: Vec<u8>,
-}
-
-impl VerifyingKey {
-    pub fn new(alg: SigningAlgorithm, public: Vec<u8>) -> Result<Self, KeyError> {
-        let invalid = || KeyError::InvalidKeyMaterial(alg);
-        let (members, spki) = match alg {
-            // Uncompressed SEC1 point: 0x04 || x (32 bytes) || y (32 bytes).
-            SigningAlgorithm::Es256 if public.len() == 65 && public[0] == 4 => (
-                JwkMembers::Ec {
-                    x: jwt::encode_segment(&public[1..33]),
-                    y: jwt::encode_segment(&public[33..65]),
-                },
-                [&P256_SPKI_PREFIX[..], &public].concat(),
-            ),
-            SigningAlgorithm::EdDsa if public.len() == 32 => (
-                JwkMembers::Okp {
-                    x: jwt::encode_segment(&public),
-                },
-                [&ED25519_SPKI_PREFIX[..], &public].concat(),
-            ),
-            SigningAlgorithm::Rs256 => {
-                let (n, e, spki) = crate::rsa_keys::public_parts(&public).ok_or_else(invalid)?;
-                (
-                    JwkMembers::Rsa {
-                        n: jwt::encode_segment(&n),
-                        e: jwt::encode_segment(&e),
-                    },
-                    spki,
-                )
-            }
-            _ => return Err(invalid()),
-        };
-        let kid = thumbprint(&members);
-        Ok(Self {
-            kid,
-            alg,
-            public,
-            members,
-            spki,
-        })
-    }
-
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    pub fn public_key_bytes(&self) -> &[u8] {
-        &self.public
-    }
-
-    pub fn to_jwk(&self) -> Jwk {
-        let mut jwk = Jwk {
-            kid: self.kid.clone(),
-            kty: String::new(),
-            alg: self.alg.as_str().to_owned(),
-            use_: "sig".to_owned(),
-            crv: None,
-            x: None,
-            y: None,
-            n: None,
-            e: None,
-        };
-        match &self.members {
-            JwkMembers::Ec { x, y } => {
-                jwk.kty = "EC".to_owned();
-                jwk.crv = Some("P-256".to_owned());
-                jwk.x = Some(x.clone());
-                jwk.y = Some(y.clone());
-            }
-            JwkMembers::Okp { x } => {
-                jwk.kty = "OKP".to_owned();
-                jwk.crv = Some("Ed25519".to_owned());
-                jwk.x = Some(x.clone());
-            }
-            JwkMembers::Rsa { n, e } => {
-                jwk.kty = "RSA".to_owned();
-                jwk.n = Some(n.clone());
-                jwk.e = Some(e.clone());
-            }
-        }
-        jwk
-    }
-
-    /// DER SubjectPublicKeyInfo, as Keycloak publishes it in the realm's `public_key`.
-    pub fn spki_der(&self) -> Vec<u8> {
-        self.spki.clone()
-    }
-
-    fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), JwtError> {
-        let algorithm: &dyn signature::VerificationAlgorithm = match self.alg {
-            SigningAlgorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-            SigningAlgorithm::EdDsa => &signature::ED25519,
-            SigningAlgorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        };
-        UnparsedPublicKey::new(algorithm, &self.public)
-            .verify(message, signature)
-            .map_err(|_| JwtError::BadSignature)
-    }
-}
-
-/// RFC 7638 §3: SHA-256 over the required members in lexicographic order.
-fn thumbprint(members: &JwkMembers) -> String {
-    let canonical = match members {
-        JwkMembers::Ec { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
-        JwkMembers::Okp { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
-        JwkMembers::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
-    };
-    jwt::encode_segment(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
-}
+/// RFC 8017 Appendix C / RFC 3279 §2.3.1: AlgorithmIdentifier for rsaEncryption
+/// (OID 1.2.840.113549.1.1.1 with NULL parameters).
+const RSA_ALGORITHM_IDENTIFIER: [u8; 15] = [
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
 
 enum KeyPairInner {
     Es256(EcdsaKeyPair),
@@ -187,14 +34,16 @@ enum KeyPairInner {
 pub struct SigningKey {
     pair: KeyPairInner,
     public: VerifyingKey,
+    /// DER SubjectPublicKeyInfo, as Keycloak publishes it in the realm's `public_key`.
+    spki: Vec<u8>,
     rng: SystemRandom,
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("kid", &self.public.kid)
-            .field("alg", &self.public.alg)
+            .field("kid", &self.public.kid())
+            .field("alg", &self.public.algorithm())
             .finish_non_exhaustive()
     }
 }
@@ -235,38 +84,63 @@ impl SigningKey {
                 KeyPairInner::Rs256(RsaKeyPair::from_pkcs8(pkcs8).map_err(invalid)?)
             }
         };
-        let public = match &pair {
-            KeyPairInner::Es256(pair) => pair.public_key().as_ref().to_vec(),
-            KeyPairInner::EdDsa(pair) => pair.public_key().as_ref().to_vec(),
-            KeyPairInner::Rs256(pair) => pair.public().as_ref().to_vec(),
+        let invalid = || KeyError::InvalidKeyMaterial(alg);
+        let (public, spki) = match &pair {
+            KeyPairInner::Es256(pair) => {
+                let point = pair.public_key().as_ref();
+                (
+                    VerifyingKey::es256(point.to_vec()).map_err(|_| invalid())?,
+                    [&P256_SPKI_PREFIX[..], point].concat(),
+                )
+            }
+            KeyPairInner::EdDsa(pair) => {
+                let raw = pair.public_key().as_ref();
+                (
+                    VerifyingKey::ed25519(raw.to_vec()).map_err(|_| invalid())?,
+                    [&ED25519_SPKI_PREFIX[..], raw].concat(),
+                )
+            }
+            KeyPairInner::Rs256(pair) => {
+                let parts = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+                (
+                    VerifyingKey::rs256(&parts.n, &parts.e).map_err(|_| invalid())?,
+                    rsa_spki(pair.public().as_ref()),
+                )
+            }
         };
         Ok(Self {
             pair,
-            public: VerifyingKey::new(alg, public)?,
+            public,
+            spki,
             rng,
         })
     }
 
     pub fn kid(&self) -> &str {
-        &self.public.kid
+        self.public.kid()
     }
 
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.public
     }
 
+    /// DER SubjectPublicKeyInfo of the public key.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// Signs `claims` as a compact JWS with the given `typ` header.
     pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
         let header = HeaderOut {
-            alg: self.public.alg.as_str(),
+            alg: self.public.algorithm().as_str(),
             typ,
-            kid: &self.public.kid,
+            kid: self.public.kid(),
         };
         let header = serde_json::to_vec(&header).map_err(|_| KeyError::Signing)?;
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Signing)?;
-        let mut token = jwt::encode_segment(&header);
+        let mut token = encode_segment(&header);
         token.push('.');
-        token.push_str(&jwt::encode_segment(&payload));
+        token.push_str(&encode_segment(&payload));
         let signature = match &self.pair {
             KeyPairInner::Es256(pair) => pair
                 .sign(&self.rng, token.as_bytes())
@@ -287,7 +161,7 @@ impl SigningKey {
             }
         };
         token.push('.');
-        token.push_str(&jwt::encode_segment(&signature));
+        token.push_str(&encode_segment(&signature));
         Ok(token)
     }
 }
@@ -296,17 +170,18 @@ impl SigningKey {
 #[derive(Debug)]
 pub struct KeyRing {
     active: SigningKey,
-    verifying: HashMap<String, VerifyingKey>,
+    verifying: KeySet,
 }
 
 impl KeyRing {
     /// `previous` are the retired keys still published; the active key is always included.
     pub fn new(active: SigningKey, previous: Vec<VerifyingKey>) -> Self {
-        let mut verifying: HashMap<String, VerifyingKey> = previous
-            .into_iter()
-            .map(|key| (key.kid.clone(), key))
-            .collect();
-        verifying.insert(active.public.kid.clone(), active.public.clone());
+        let verifying = KeySet::new(
+            previous
+                .into_iter()
+                .filter(|key| key.kid() != active.kid())
+                .chain([active.public.clone()]),
+        );
         Self { active, verifying }
     }
 
@@ -314,16 +189,21 @@ impl KeyRing {
         &self.active
     }
 
-    /// The JWKS: the active key first, then the others in a stable order.
-    pub fn jwks(&self) -> Jwks {
+    /// The published keys: the active key first, then the others in a stable order.
+    pub fn published_keys(&self) -> Vec<&VerifyingKey> {
         let mut others: Vec<&VerifyingKey> = self
             .verifying
-            .values()
-            .filter(|key| key.kid != self.active.public.kid)
+            .keys()
+            .filter(|key| key.kid() != self.active.kid())
             .collect();
-        others.sort_by(|a, b| a.kid.cmp(&b.kid));
-        let keys = std::iter::once(&self.active.public)
-            .chain(others)
+        others.sort_by(|a, b| a.kid().cmp(b.kid()));
+        std::iter::once(&self.active.public).chain(others).collect()
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        let keys = self
+            .published_keys()
+            .into_iter()
             .map(VerifyingKey::to_jwk)
             .collect();
         Jwks { keys }
@@ -336,38 +216,52 @@ impl KeyRing {
         token: &str,
         expected_typ: &str,
     ) -> Result<T, JwtError> {
-        let jws = jwt::split(token)?;
-        if jws.header.crit.is_some() {
-            return Err(JwtError::Malformed);
-        }
-        let alg: SigningAlgorithm = jws
-            .header
-            .alg
-            .parse()
-            .map_err(|_| JwtError::AlgorithmNotAllowed)?;
-        if !jwt::type_matches(jws.header.typ.as_deref(), expected_typ) {
-            return Err(JwtError::WrongType);
-        }
-        let key = jws
-            .header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.verifying.get(kid))
-            .ok_or(JwtError::UnknownKey)?;
-        if key.alg != alg {
-            return Err(JwtError::AlgorithmNotAllowed);
-        }
-        key.verify_signature(jws.signing_input.as_bytes(), &jws.signature)?;
-        jwt::parse_claims(&jws.payload)
+        self.verifying
+            .verify_jwt(token, expected_typ, &SigningAlgorithm::ALL)
     }
+}
+
+/// SubjectPublicKeyInfo (RFC 5280 §4.1) around a DER RSAPublicKey.
+fn rsa_spki(rsa_public_key: &[u8]) -> Vec<u8> {
+    let mut bit_string = vec![0x03];
+    push_der_length(&mut bit_string, rsa_public_key.len() + 1);
+    bit_string.push(0); // no unused bits
+    bit_string.extend_from_slice(rsa_public_key);
+    let mut spki = vec![0x30];
+    push_der_length(&mut spki, RSA_ALGORITHM_IDENTIFIER.len() + bit_string.len());
+    spki.extend_from_slice(&RSA_ALGORITHM_IDENTIFIER);
+    spki.extend_from_slice(&bit_string);
+    spki
+}
+
+/// X.690 §8.1.3 definite length: short form below 128, else long form.
+fn push_der_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
+    }
+    let bytes = len.to_be_bytes();
+    let significant = &bytes[bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1)..];
+    out.push(0x80 | significant.len() as u8);
+    out.extend_from_slice(significant);
+}
+
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::JWT_MAX_LEN;
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use serde_json::{json, Value};
+    use tessera_jose::JWT_MAX_LEN;
 
     fn ring_for(alg: SigningAlgorithm) -> KeyRing {
         KeyRing::new(SigningKey::generate(alg).unwrap().0, vec![])
@@ -452,7 +346,7 @@ mod tests {
         let jwk = key.verifying_key().to_jwk();
         assert_eq!(jwk.kty, "RSA");
         assert_eq!(jwk.e.as_deref(), Some("AQAB"));
-        assert!(jwk.n.unwrap().len() >= 342, "2048-bit modulus");
+        assert!(jwk.n.clone().unwrap().len() >= 342, "2048-bit modulus");
         assert!(jwk.crv.is_none() && jwk.x.is_none());
         let again = SigningKey::from_pkcs8(SigningAlgorithm::Rs256, &pkcs8).unwrap();
         assert_eq!(again.kid(), key.kid());
@@ -468,25 +362,26 @@ mod tests {
                 .unwrap_err(),
             JwtError::AlgorithmNotAllowed
         );
-        assert!(VerifyingKey::new(SigningAlgorithm::Rs256, vec![1, 2, 3]).is_err());
+        // The hand-written SubjectPublicKeyInfo is what the rsa crate encodes.
+        use rsa::{pkcs1::DecodeRsaPublicKey, pkcs8::EncodePublicKey};
+        let KeyPairInner::Rs256(pair) = &key.pair else {
+            unreachable!()
+        };
+        let parsed = rsa::RsaPublicKey::from_pkcs1_der(pair.public().as_ref()).unwrap();
+        assert_eq!(
+            key.spki_der(),
+            parsed.to_public_key_der().unwrap().as_bytes()
+        );
     }
 
     #[test]
     fn spki_has_the_expected_length() {
         assert_eq!(
-            ring_for(SigningAlgorithm::Es256)
-                .active()
-                .verifying_key()
-                .spki_der()
-                .len(),
+            ring_for(SigningAlgorithm::Es256).active().spki_der().len(),
             91
         );
         assert_eq!(
-            ring_for(SigningAlgorithm::EdDsa)
-                .active()
-                .verifying_key()
-                .spki_der()
-                .len(),
+            ring_for(SigningAlgorithm::EdDsa).active().spki_der().len(),
             44
         );
     }

@@ -6,16 +6,13 @@
 //! are generated here, sealed before they reach the store, and opened into a
 //! [`KeyRing`] that signs and verifies JWTs and publishes the JWKS.
 
-mod algorithm;
-mod jwt;
 mod keyring;
 mod master;
 mod rsa_keys;
 
-pub use algorithm::SigningAlgorithm;
-pub use jwt::{JwtError, JWT_MAX_LEN};
-pub use keyring::{Jwk, Jwks, KeyRing, SigningKey, VerifyingKey};
+pub use keyring::{KeyRing, SigningKey};
 pub use master::{MasterKey, MasterKeyError, Sealer, SecretDigester};
+pub use tessera_jose::{Jwk, Jwks, JwtError, SigningAlgorithm, VerifyingKey};
 
 /// Errors from key handling. None of them carries key material.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +25,6 @@ pub enum KeyError {
     Unseal,
     #[error("signing failed")]
     Signing,
-    #[error("unsupported signing algorithm {0:?}")]
-    UnsupportedAlgorithm(String),
+    #[error(transparent)]
+    UnsupportedAlgorithm(#[from] tessera_jose::UnsupportedAlgorithm),
 }

@@ -208,14 +208,15 @@ async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Re
         KeysCommand::List { storage, realm } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let current = service.realm(&realm)?.keys.current();
-            let active = current.ring.active().kid().to_owned();
-            for jwk in current.ring.jwks().keys {
-                let state = if jwk.kid == active {
+            let active = current.ring.active().kid();
+            for key in current.ring.published_keys() {
+                let state = if key.kid() == active {
                     "active"
                 } else {
                     "retired"
                 };
-                writeln!(console.output, "{}  {:<6}  {}", jwk.kid, jwk.alg, state)?;
+                let alg = key.algorithm().as_str();
+                writeln!(console.output, "{}  {alg:<6}  {state}", key.kid())?;
             }
         }
         KeysCommand::Rotate { storage, realm } => {

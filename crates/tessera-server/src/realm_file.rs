@@ -238,7 +238,7 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
         .as_deref()
         .unwrap_or("ES256")
         .parse()
-        .map_err(|e: tessera_keys::KeyError| e.to_string())?;
+        .map_err(|e: tessera_jose::UnsupportedAlgorithm| e.to_string())?;
     let b = &file.brute_force;
     let brute_force = BruteForceSettings {
         max_failures: b.max_failures.unwrap_or(10),

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use tessera_keys::{KeyRing, Sealer, SigningAlgorithm, SigningKey};
+use tessera_keys::{KeyError, KeyRing, Sealer, SigningAlgorithm, SigningKey};
 use tessera_store::{Store, StoredSigningKey};
 
 use crate::{Realm, TokenError};
@@ -54,7 +54,7 @@ pub async fn load_realm_keys(
             add_key(store, sealer, &realm.name, realm.algorithm, 1, now).await?;
             load(store, sealer, realm, now)
                 .await?
-                .ok_or(TokenError::Keys(tessera_keys::KeyError::Generation))?
+                .ok_or(TokenError::Keys(KeyError::Generation))?
         }
     };
     Ok(RealmKeys(RwLock::new(Arc::new(loaded))))
@@ -110,7 +110,7 @@ async fn add_key(
         realm: realm.to_owned(),
         generation,
         algorithm: algorithm.as_str().to_owned(),
-        public_key: key.verifying_key().public_key_bytes().to_vec(),
+        public_key: key.spki_der().to_vec(),
         sealed_private_key: sealer.seal(&pkcs8, &kid)?,
         created_at: now,
         retired_at: None,
@@ -122,7 +122,7 @@ async fn add_key(
 
 /// Opens a stored key and checks that it is the key its row names.
 fn open_key(sealer: &Sealer, row: &StoredSigningKey) -> Result<SigningKey, TokenError> {
-    let algorithm: SigningAlgorithm = row.algorithm.parse()?;
+    let algorithm: SigningAlgorithm = row.algorithm.parse().map_err(KeyError::from)?;
     let pkcs8 = sealer.open(&row.sealed_private_key, &row.kid)?;
     let key = SigningKey::from_pkcs8(algorithm, &pkcs8)?;
     if key.kid() != row.kid {

@@ -99,8 +99,8 @@ impl TokenService {
             .current()
             .ring
             .active()
-            .verifying_key()
-            .spki_der())
+            .spki_der()
+            .to_vec())
     }
 
     /// Re-reads every realm's keys from the store and rotates those due.

@@ -1,15 +1,17 @@
-//! Compact JWS (RFC 7515 §7.1) signing and verification for JWTs (RFC 7519).
+//! Compact JWS (RFC 7515 §7.1) parsing for JWTs (RFC 7519).
 //!
 //! Verification checks only what the signature layer can: shape, size, header
 //! (`alg` on the allow-list and matching the key, `typ`, known `kid`, no `crit`)
 //! and the signature itself. Claim checks (`exp`, `iss`, `aud`) belong to callers.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize};
 
 /// Tokens longer than this are rejected before any parsing: ours are well under 2 KiB.
 pub const JWT_MAX_LEN: usize = 8 * 1024;
 
+/// Why a JWS was refused, precise enough for a log line and never carrying key
+/// material or token content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     #[error("token is too long")]
@@ -20,6 +22,8 @@ pub enum JwtError {
     AlgorithmNotAllowed,
     #[error("token type is not the expected one")]
     WrongType,
+    #[error("token header names no key")]
+    MissingKeyId,
     #[error("signing key is unknown")]
     UnknownKey,
     #[error("signature does not verify")]
@@ -28,15 +32,8 @@ pub enum JwtError {
     InvalidClaims,
 }
 
-#[derive(Serialize)]
-pub(crate) struct HeaderOut<'a> {
-    pub alg: &'a str,
-    pub typ: &'a str,
-    pub kid: &'a str,
-}
-
 #[derive(Deserialize)]
-pub(crate) struct HeaderIn {
+pub(crate) struct Header {
     pub alg: String,
     #[serde(default)]
     pub typ: Option<String>,
@@ -47,16 +44,23 @@ pub(crate) struct HeaderIn {
     pub crit: Option<serde_json::Value>,
 }
 
-/// The three segments of a compact JWS, decoded where needed.
+/// The three segments of a compact JWS, decoded.
 pub(crate) struct SplitJws<'a> {
-    pub header: HeaderIn,
+    pub header: Header,
     pub signing_input: &'a str,
     pub payload: Vec<u8>,
     pub signature: Vec<u8>,
 }
 
-pub(crate) fn encode_segment(bytes: &[u8]) -> String {
+/// Base64url without padding, the encoding of every JWS segment (RFC 7515 §2).
+pub fn encode_segment(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtError::Malformed)
 }
 
 pub(crate) fn split(token: &str) -> Result<SplitJws<'_>, JwtError> {
@@ -69,19 +73,14 @@ pub(crate) fn split(token: &str) -> Result<SplitJws<'_>, JwtError> {
     else {
         return Err(JwtError::Malformed);
     };
-    let decode = |segment: &str| {
-        URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|_| JwtError::Malformed)
-    };
-    let header: HeaderIn =
-        serde_json::from_slice(&decode(header)?).map_err(|_| JwtError::Malformed)?;
+    let header: Header =
+        serde_json::from_slice(&decode_segment(header)?).map_err(|_| JwtError::Malformed)?;
     let signing_input_len = token.len() - signature.len() - 1;
     Ok(SplitJws {
         header,
         signing_input: &token[..signing_input_len],
-        payload: decode(payload)?,
-        signature: decode(signature)?,
+        payload: decode_segment(payload)?,
+        signature: decode_segment(signature)?,
     })
 }
 

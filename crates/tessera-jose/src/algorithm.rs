@@ -1,7 +1,5 @@
 use std::{fmt, str::FromStr};
 
-use crate::KeyError;
-
 /// The asymmetric JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037).
 /// RS256 keys are 2048-bit RSA.
 /// Symmetric (`HS*`) and `none` are deliberately absent: they are never accepted.
@@ -13,6 +11,9 @@ pub enum SigningAlgorithm {
 }
 
 impl SigningAlgorithm {
+    /// Every algorithm Tessera signs with: the default allow-list of verifiers.
+    pub const ALL: [Self; 3] = [Self::Es256, Self::EdDsa, Self::Rs256];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Es256 => "ES256",
@@ -29,14 +30,19 @@ impl fmt::Display for SigningAlgorithm {
 }
 
 impl FromStr for SigningAlgorithm {
-    type Err = KeyError;
+    type Err = UnsupportedAlgorithm;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "ES256" => Ok(Self::Es256),
             "EdDSA" => Ok(Self::EdDsa),
             "RS256" => Ok(Self::Rs256),
-            other => Err(KeyError::UnsupportedAlgorithm(other.to_owned())),
+            other => Err(UnsupportedAlgorithm(other.to_owned())),
         }
     }
 }
+
+/// An `alg` value that is not one of [`SigningAlgorithm::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported signing algorithm {0:?}")]
+pub struct UnsupportedAlgorithm(pub String);
