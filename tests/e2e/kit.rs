@@ -170,7 +170,7 @@ impl Env {
             "signing_keys",
             "refresh_families",
             "refresh_tokens",
-            "revoked_access_tokens",
+            "revocations",
         ] {
             let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
                 .fetch_one(&mut conn)
@@ -304,6 +304,30 @@ impl Server {
                 .unwrap(),
         )
         .await
+    }
+
+    /// GET on a realm endpoint with HTTP Basic client authentication.
+    pub async fn get_basic(&self, path: &str, user: &str, secret: &str) -> Reply {
+        Self::reply(
+            self.http
+                .get(self.realm_url(path))
+                .basic_auth(user, Some(secret))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// The revocation feed as the confidential `api` client sees it.
+    pub async fn revocation_feed(&self, since: Option<&str>) -> Value {
+        let path = match since {
+            Some(cursor) => format!("/protocol/openid-connect/revocations?since={cursor}"),
+            None => "/protocol/openid-connect/revocations".to_owned(),
+        };
+        let reply = self.get_basic(&path, "api", API_SECRET).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body
     }
 
     /// Posts a form to a realm endpoint (path relative to `/realms/test-realm`).
@@ -441,6 +465,13 @@ pub fn verify_with_jwks(token: &str, jwks: &Value, audience: &str) -> Result<Val
     decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| e.to_string())
+}
+
+/// The claims of a JWT, read without verifying it (for ids the test needs).
+pub fn unverified_claims(token: &str) -> Value {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 pub fn str_field<'a>(body: &'a Value, field: &str) -> &'a str {

@@ -12,3 +12,4 @@ mod offline;
 mod password_grant;
 mod refresh;
 mod revocation;
+mod revocation_feed;

@@ -1,14 +1,15 @@
 //! Wire types shared by the Tessera server and the resource-server verifier.
 //!
 //! Everything here is what crosses the network: token responses, OAuth errors,
-//! JWT claims, introspection answers and the opaque token format. Nothing here
-//! touches storage or keys, so a verifier can depend on it without pulling the
-//! server in.
+//! JWT claims, introspection answers, the revocation feed and the opaque token
+//! format. Nothing here touches storage or keys, so a verifier can depend on it
+//! without pulling the server in.
 
 mod claims;
 mod error;
 mod introspection;
 mod opaque;
+mod revocation_feed;
 mod secret;
 mod token_response;
 
@@ -16,5 +17,6 @@ pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use introspection::IntrospectionResponse;
 pub use opaque::{OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, OPAQUE_BODY_LEN};
+pub use revocation_feed::{RevocationFeed, RevokedEntry};
 pub use secret::SecretString;
 pub use token_response::TokenResponse;

@@ -53,7 +53,7 @@ pub struct RunningServer {
     service: Arc<TokenService>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
-    key_refresh: JoinHandle<()>,
+    background: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -66,7 +66,7 @@ impl RunningServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.key_refresh.abort();
+        self.background.abort();
         (&mut self.task).await??;
         self.service.store().close().await;
         Ok(())
@@ -75,7 +75,7 @@ impl RunningServer {
     /// Runs until the server task ends (after a shutdown signal).
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await??;
-        self.key_refresh.abort();
+        self.background.abort();
         self.service.store().close().await;
         Ok(())
     }
@@ -96,7 +96,7 @@ pub async fn start(
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let service = Arc::new(open_service(&config.storage, &public_url).await?);
-    let key_refresh = tokio::spawn(refresh_keys_periodically(
+    let background = tokio::spawn(run_background_jobs(
         Arc::clone(&service),
         config.key_refresh_interval(),
     ));
@@ -124,17 +124,33 @@ pub async fn start(
         service,
         shutdown: Some(shutdown_tx),
         task,
-        key_refresh,
+        background,
     })
 }
 
-async fn refresh_keys_periodically(service: Arc<TokenService>, interval: std::time::Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.tick().await;
+/// Expired revocation-feed entries are deleted this often.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Re-reads (and rotates when due) the signing keys, and purges expired
+/// revocation-feed entries, each on its own schedule.
+async fn run_background_jobs(service: Arc<TokenService>, key_refresh: std::time::Duration) {
+    let mut keys = tokio::time::interval(key_refresh);
+    let mut purge = tokio::time::interval(PURGE_INTERVAL);
+    keys.tick().await;
     loop {
-        ticker.tick().await;
-        if let Err(error) = service.refresh_keys().await {
-            tracing::error!(%error, "refreshing signing keys failed");
+        tokio::select! {
+            _ = keys.tick() => {
+                if let Err(error) = service.refresh_keys().await {
+                    tracing::error!(%error, "refreshing signing keys failed");
+                }
+            }
+            _ = purge.tick() => {
+                match service.purge_expired_revocations().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::debug!(purged, "purged expired revocations"),
+                    Err(error) => tracing::error!(%error, "purging revocations failed"),
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ mod keys;
 mod migrate;
 mod realms;
 mod refresh;
+mod revocations;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -20,7 +21,8 @@ use sqlx::{
 };
 
 pub use keys::StoredSigningKey;
-pub use refresh::{Family, NewRefreshToken, RefreshTokenState, RevocationReason};
+pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
+pub use revocations::{Revocation, RevocationReason, RevokedKind};
 pub use users::{LoginLimits, NewUser, User};
 
 #[derive(Debug, thiserror::Error)]
@@ -163,4 +165,17 @@ fn now_millis() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// A migrated SQLite store in a fresh directory, with realm `r`.
+#[cfg(test)]
+pub(crate) async fn test_store(name: &str) -> (Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tessera-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::connect(&format!("sqlite:{}/t.db", dir.display()), 2)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.ensure_realm("r", 0).await.unwrap();
+    (store, dir)
 }

@@ -13,12 +13,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../../../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../../../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "revocation_feed",
+        sqlite: include_str!("../../../migrations/sqlite/0002_revocation_feed.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_revocation_feed.sql"),
+    },
+];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations
 /// when several nodes start at once.

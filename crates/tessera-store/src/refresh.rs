@@ -7,27 +7,6 @@ use crate::{
     Store, StoreResult, User,
 };
 
-/// Why a family was revoked; stored for the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevocationReason {
-    Logout,
-    Revoked,
-    /// A consumed refresh token was presented again after the grace window (RFC 9700 §4.14.2).
-    ReuseDetected,
-    UserInactive,
-}
-
-impl RevocationReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Logout => "logout",
-            Self::Revoked => "revoked",
-            Self::ReuseDetected => "reuse_detected",
-            Self::UserInactive => "user_inactive",
-        }
-    }
-}
-
 /// One login session and the chain of refresh tokens rotated from it.
 #[derive(Debug, Clone)]
 pub struct Family {
@@ -179,75 +158,6 @@ impl Store {
             .map(family_from_row)
             .transpose()
     }
-
-    /// Revokes one family; returns false if it was unknown or already revoked.
-    pub async fn revoke_family(
-        &self,
-        id: &str,
-        now: i64,
-        reason: RevocationReason,
-    ) -> StoreResult<bool> {
-        Ok(self.revoke_families_where("id", id, now, reason).await? == 1)
-    }
-
-    /// Revokes every live family of a user, offline ones included.
-    pub async fn revoke_user_families(
-        &self,
-        user_id: &str,
-        now: i64,
-        reason: RevocationReason,
-    ) -> StoreResult<u64> {
-        self.revoke_families_where("user_id", user_id, now, reason)
-            .await
-    }
-
-    /// `column` is one of our own column names, never input.
-    async fn revoke_families_where(
-        &self,
-        column: &'static str,
-        value: &str,
-        now: i64,
-        reason: RevocationReason,
-    ) -> StoreResult<u64> {
-        let sql = format!(
-            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
-             WHERE {column} = $3 AND revoked_at IS NULL"
-        );
-        let result = sqlx::query(&sql)
-            .bind(now)
-            .bind(reason.as_str())
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
-    }
-
-    /// Revokes a single access token (one that has no session to revoke instead).
-    pub async fn revoke_access_token(
-        &self,
-        jti: &str,
-        realm: &str,
-        expires_at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO revoked_access_tokens (jti, realm, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(jti)
-        .bind(realm)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM revoked_access_tokens WHERE jti = $1")
-            .bind(jti)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
-    }
 }
 
 /// Condition on `refresh_tokens` rows: their family is not revoked. Checked by the
@@ -381,7 +291,7 @@ impl SessionWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NewUser;
+    use crate::{NewUser, RevocationReason};
 
     fn token(digest: u8, family: &str) -> NewRefreshToken {
         NewRefreshToken {
@@ -394,12 +304,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoked_families_get_no_new_tokens_even_from_requests_already_in_flight() {
-        let dir = std::env::temp_dir().join(format!("tessera-store-{}", std::process::id()));
-        let store = Store::connect(&format!("sqlite:{}/t.db", dir.display()), 2)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store.ensure_realm("r", 0).await.unwrap();
+        let (store, dir) = crate::test_store("refresh").await;
         let user = NewUser {
             id: "u".into(),
             realm: "r".into(),
@@ -427,7 +332,7 @@ mod tests {
         // A request read the token as live, then the session was revoked.
         assert!(store.find_refresh_token(&[1; 32]).await.unwrap().is_some());
         store
-            .revoke_family("f", 5, RevocationReason::Logout)
+            .revoke_family("f", 5, RevocationReason::Logout, 10)
             .await
             .unwrap();
         assert!(!store

@@ -166,9 +166,13 @@ impl TokenService {
             }
             let consumed_at = current.consumed_at.unwrap_or(now);
             if now - consumed_at > rotation.reuse_grace || rotation.reuse_grace == 0 {
-                self.store
-                    .revoke_family(&family.id, now, RevocationReason::ReuseDetected)
-                    .await?;
+                self.revoke_session(
+                    &state.config,
+                    &family.id,
+                    now,
+                    RevocationReason::ReuseDetected,
+                )
+                .await?;
                 tracing::warn!(family = %family.id, realm, "refresh token reuse detected; family revoked");
                 return Err(TokenError::InvalidGrant(
                     "Refresh token reuse detected; session revoked",
@@ -260,8 +264,8 @@ impl TokenService {
         if user.is_active(now) {
             return Ok(());
         }
-        self.store
-            .revoke_user_families(&user.id, now, RevocationReason::UserInactive)
+        let realm = &self.realm(&user.realm)?.config;
+        self.revoke_user_sessions(realm, &user.id, now, RevocationReason::UserInactive)
             .await?;
         Err(TokenError::AccountDisabled)
     }

@@ -49,7 +49,11 @@ impl TokenService {
                     .map_err(|_| TokenError::InvalidToken)?;
             }
             None => {
-                if self.store.is_access_token_revoked(&claims.jti).await? {
+                if self
+                    .store
+                    .is_access_token_revoked(realm, &claims.jti)
+                    .await?
+                {
                     return Err(TokenError::InvalidToken);
                 }
             }
@@ -165,9 +169,13 @@ impl TokenService {
             if stored.family.client_id != client.client_id {
                 return Err(TokenError::UnmatchingClients);
             }
-            self.store
-                .revoke_family(&stored.family.id, now, RevocationReason::Revoked)
-                .await?;
+            self.revoke_session(
+                &state.config,
+                &stored.family.id,
+                now,
+                RevocationReason::Revoked,
+            )
+            .await?;
             return Ok(());
         }
         let Ok(claims) = state
@@ -186,13 +194,11 @@ impl TokenService {
         }
         match &claims.sid {
             Some(sid) => {
-                self.store
-                    .revoke_family(sid, now, RevocationReason::Revoked)
+                self.revoke_session(&state.config, sid, now, RevocationReason::Revoked)
                     .await?;
             }
             None => {
-                self.store
-                    .revoke_access_token(&claims.jti, realm, claims.exp * 1000)
+                self.revoke_single_access_token(&state.config, &claims.jti, claims.exp, now)
                     .await?;
             }
         }
@@ -219,9 +225,13 @@ impl TokenService {
         if !stored.family.is_live(now) {
             return Err(TokenError::InvalidGrant("Session not active"));
         }
-        self.store
-            .revoke_family(&stored.family.id, now, RevocationReason::Logout)
-            .await?;
+        self.revoke_session(
+            &state.config,
+            &stored.family.id,
+            now,
+            RevocationReason::Logout,
+        )
+        .await?;
         Ok(())
     }
 }

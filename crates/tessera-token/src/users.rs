@@ -58,7 +58,7 @@ impl TokenService {
         username: &str,
         enabled: bool,
     ) -> Result<bool, TokenError> {
-        self.realm(realm)?;
+        let config = &self.realm(realm)?.config;
         if !self
             .store
             .set_user_enabled(realm, username, enabled)
@@ -68,9 +68,13 @@ impl TokenService {
         }
         if !enabled {
             if let Some(user) = self.store.find_user_by_username(realm, username).await? {
-                self.store
-                    .revoke_user_families(&user.id, now_millis(), RevocationReason::UserInactive)
-                    .await?;
+                self.revoke_user_sessions(
+                    config,
+                    &user.id,
+                    now_millis(),
+                    RevocationReason::UserInactive,
+                )
+                .await?;
             }
         }
         Ok(true)

@@ -56,6 +56,10 @@ pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
             post(oidc::introspect),
         )
         .route("/protocol/openid-connect/revoke", post(oidc::revoke))
+        .route(
+            "/protocol/openid-connect/revocations",
+            get(oidc::revocations),
+        )
         .route("/protocol/openid-connect/logout", post(oidc::logout));
     Router::new()
         .nest("/realms/{realm}", realm_routes.clone())

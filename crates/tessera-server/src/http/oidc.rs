@@ -2,7 +2,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -181,6 +181,25 @@ async fn userinfo(
     Ok(Json(info).into_response())
 }
 
+/// The revocation feed (docs/verifying-tokens.md): sessions and access tokens
+/// revoked since a cursor, for resource servers that verify JWTs locally. The
+/// client authenticates with HTTP Basic, the only method a GET can carry.
+pub async fn revocations(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    state.service.realm(&realm)?;
+    let query = OAuthForm::parse(query.unwrap_or_default().as_bytes())?;
+    let credentials = client_credentials(&headers, &OAuthForm::default())?;
+    let feed = state
+        .service
+        .revocation_feed(&realm, &credentials, query.get("since"))
+        .await?;
+    Ok(Json(feed).into_response())
+}
+
 pub async fn certs(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -230,6 +249,7 @@ pub async fn discovery(
         "introspection_endpoint": endpoint("token/introspect"),
         "revocation_endpoint": endpoint("revoke"),
         "end_session_endpoint": endpoint("logout"),
+        "revocation_feed_endpoint": endpoint("revocations"),
         "grant_types_supported": ["password", "refresh_token", "client_credentials"],
         "response_types_supported": ["none"],
         "subject_types_supported": ["public"],
