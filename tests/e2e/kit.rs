@@ -151,7 +151,21 @@ impl Env {
     }
 
     pub async fn start(&self) -> Server {
-        let running = tessera_server::start(&self.config(), std::future::pending())
+        self.start_with(self.config()).await
+    }
+
+    /// A server whose public URL is its own address, so that clients can follow
+    /// the URLs it publishes (discovery): its issuer is [`Server::issuer`].
+    pub async fn start_reachable(&self) -> Server {
+        self.start_with(ServeConfig {
+            public_url: None,
+            ..self.config()
+        })
+        .await
+    }
+
+    async fn start_with(&self, config: ServeConfig) -> Server {
+        let running = tessera_server::start(&config, std::future::pending())
             .await
             .unwrap();
         Server::new(running)
@@ -271,6 +285,11 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The realm's issuer when started with [`Env::start_reachable`].
+    pub fn issuer(&self) -> String {
+        self.url(&format!("/realms/{REALM}"))
     }
 
     pub fn realm_url(&self, path: &str) -> String {

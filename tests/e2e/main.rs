@@ -11,5 +11,6 @@ mod multi_node;
 mod offline;
 mod password_grant;
 mod refresh;
+mod resource_server;
 mod revocation;
 mod revocation_feed;

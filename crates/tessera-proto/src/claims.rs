@@ -39,6 +39,9 @@ pub struct AccessTokenClaims {
     pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
+    /// Not set by Tessera (tokens are valid from `iat`); checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub jti: String,
     pub client_id: String,
     pub scope: String,

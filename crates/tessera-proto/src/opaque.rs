@@ -28,6 +28,14 @@ impl OpaqueTokenKind {
         }
     }
 
+    /// Whether a resource server may accept this kind as a bearer credential.
+    /// Refresh tokens are for the token endpoint only (RFC 6749 §1.5).
+    pub fn is_bearer_credential(self) -> bool {
+        match self {
+            Self::Refresh => false,
+        }
+    }
+
     /// The base62 alphabet, for generators that draw body characters.
     pub fn alphabet() -> &'static [u8; 62] {
         BASE62

@@ -214,6 +214,7 @@ impl TokenService {
             aud: Audience::from_list(audience),
             exp,
             iat,
+            nbf: None,
             jti: new_uuid()?,
             client_id: client.client_id.clone(),
             scope: scope.to_owned(),

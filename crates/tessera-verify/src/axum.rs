@@ -1,0 +1,284 @@
+//! axum integration: the [`Authenticated`] extractor, the [`RequireBearerLayer`]
+//! tower layer, and scope, role and custom permission requirements. Failures are
+//! answered as RFC 6750 §3 says: 401 with `WWW-Authenticate: Bearer
+//! error="invalid_token"`, 403 with `error="insufficient_scope"`.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::{
+    extract::{FromRef, FromRequestParts, Request},
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use tessera_proto::{OAuthError, OAuthErrorCode};
+
+use crate::{VerifiedToken, Verifier, VerifyError};
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No bearer token at all (RFC 6750 §3.1: the challenge carries no error code).
+    MissingToken,
+    /// The token was refused; [`VerifyError::Unavailable`] becomes a 503.
+    InvalidToken(VerifyError),
+    /// The token lacks this scope (403 `insufficient_scope`).
+    InsufficientScope(String),
+    /// The token lacks a role or a permission check refused it (403).
+    Forbidden(String),
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingToken => f.write_str("missing bearer token"),
+            Self::InvalidToken(error) => error.fmt(f),
+            Self::InsufficientScope(scope) => write!(f, "scope {scope} required"),
+            Self::Forbidden(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let description = self.to_string();
+        let (status, code, challenge) = match &self {
+            Self::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                OAuthErrorCode::InvalidRequest,
+                "Bearer".to_owned(),
+            ),
+            Self::InvalidToken(VerifyError::Unavailable(_)) => {
+                let body = OAuthError::new(
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    "the token could not be checked; try again",
+                );
+                return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+            }
+            Self::InvalidToken(_) => (
+                StatusCode::UNAUTHORIZED,
+                OAuthErrorCode::InvalidToken,
+                format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
+            ),
+            Self::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                OAuthErrorCode::InsufficientScope,
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
+            Self::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                OAuthErrorCode::InsufficientScope,
+                format!("Bearer error=\"insufficient_scope\", error_description=\"{description}\""),
+            ),
+        };
+        let mut response = (status, Json(OAuthError::new(code, description))).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// A custom authorization decision over a verified token and the request, for
+/// rules beyond scopes and roles (permission profiles, per-resource ownership).
+pub trait PermissionCheck: Send + Sync + 'static {
+    fn check(&self, token: &VerifiedToken, request: &Parts) -> Result<(), AuthError>;
+}
+
+impl<F> PermissionCheck for F
+where
+    F: Fn(&VerifiedToken, &Parts) -> Result<(), AuthError> + Send + Sync + 'static,
+{
+    fn check(&self, token: &VerifiedToken, request: &Parts) -> Result<(), AuthError> {
+        self(token, request)
+    }
+}
+
+/// One condition a [`RequireBearerLayer`] enforces after verification.
+#[derive(Clone)]
+enum Requirement {
+    Scope(String),
+    Role(String),
+    Check(Arc<dyn PermissionCheck>),
+}
+
+impl Requirement {
+    fn check(&self, token: &VerifiedToken, request: &Parts) -> Result<(), AuthError> {
+        match self {
+            Self::Scope(scope) => require_scope(token, scope),
+            Self::Role(role) => require_role(token, role),
+            Self::Check(check) => check.check(token, request),
+        }
+    }
+}
+
+/// Refuses the token unless it carries `scope`.
+pub fn require_scope(token: &VerifiedToken, scope: &str) -> Result<(), AuthError> {
+    if token.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope(scope.to_owned()))
+    }
+}
+
+/// Refuses the token unless its user has the realm role `role`.
+pub fn require_role(token: &VerifiedToken, role: &str) -> Result<(), AuthError> {
+    if token.has_role(role) {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden(format!("role {role} required")))
+    }
+}
+
+/// The bearer token of a request (RFC 6750 §2.1); the scheme is case-insensitive.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn authenticate(verifier: &Verifier, parts: &Parts) -> Result<VerifiedToken, AuthError> {
+    let token = bearer_token(parts).ok_or(AuthError::MissingToken)?;
+    verifier
+        .verify(token)
+        .await
+        .map_err(AuthError::InvalidToken)
+}
+
+/// Extracts the verified token of the request: the one a [`RequireBearerLayer`]
+/// already verified, or else verifies the bearer token with the state's
+/// [`Verifier`].
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub VerifiedToken);
+
+impl Authenticated {
+    pub fn require_scope(&self, scope: &str) -> Result<(), AuthError> {
+        require_scope(&self.0, scope)
+    }
+
+    pub fn require_role(&self, role: &str) -> Result<(), AuthError> {
+        require_role(&self.0, role)
+    }
+}
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(token) = parts.extensions.get::<VerifiedToken>() {
+            return Ok(Self(token.clone()));
+        }
+        let verifier = Verifier::from_ref(state);
+        authenticate(&verifier, parts).await.map(Self)
+    }
+}
+
+/// A tower layer that refuses requests without a valid bearer token (and those
+/// failing its requirements) and hands the [`VerifiedToken`] to the handler as a
+/// request extension (read it with [`Authenticated`]).
+#[derive(Clone)]
+pub struct RequireBearerLayer {
+    verifier: Verifier,
+    requirements: Arc<Vec<Requirement>>,
+}
+
+impl RequireBearerLayer {
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            verifier,
+            requirements: Arc::new(Vec::new()),
+        }
+    }
+
+    fn with(mut self, requirement: Requirement) -> Self {
+        Arc::make_mut(&mut self.requirements).push(requirement);
+        self
+    }
+
+    /// Also requires this scope (403 `insufficient_scope` otherwise).
+    pub fn scope(self, scope: impl Into<String>) -> Self {
+        self.with(Requirement::Scope(scope.into()))
+    }
+
+    /// Also requires this realm role (403 otherwise).
+    pub fn role(self, role: impl Into<String>) -> Self {
+        self.with(Requirement::Role(role.into()))
+    }
+
+    /// Also runs a custom permission check.
+    pub fn check(self, check: impl PermissionCheck) -> Self {
+        self.with(Requirement::Check(Arc::new(check)))
+    }
+}
+
+impl<S> tower::Layer<S> for RequireBearerLayer {
+    type Service = RequireBearer<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireBearer {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`RequireBearerLayer`] wraps around a router or handler.
+#[derive(Clone)]
+pub struct RequireBearer<S> {
+    inner: S,
+    layer: RequireBearerLayer,
+}
+
+impl<S> tower::Service<Request> for RequireBearer<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was polled ready is the one that serves the request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let checked = match authenticate(&layer.verifier, &parts).await {
+                Ok(token) => layer
+                    .requirements
+                    .iter()
+                    .try_for_each(|requirement| requirement.check(&token, &parts))
+                    .map(|()| token),
+                Err(error) => Err(error),
+            };
+            match checked {
+                Ok(token) => {
+                    parts.extensions.insert(token);
+                    inner.call(Request::from_parts(parts, body)).await
+                }
+                Err(error) => Ok(error.into_response()),
+            }
+        })
+    }
+}
