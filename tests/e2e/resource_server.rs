@@ -134,27 +134,27 @@ async fn tokens_of_every_grant_verify_with_typed_claims() {
         .verify(str_field(&login, "access_token"))
         .await
         .unwrap();
-    assert_eq!(password.username.as_deref(), Some(USER));
-    assert_eq!(password.client_id, "app");
+    assert_eq!(password.username(), Some(USER));
+    assert_eq!(password.client_id(), "app");
     assert!(password.has_scope("email") && password.has_scope("profile"));
     assert!(password.has_role("user") && !password.has_role("admin"));
     let sid = unverified_claims(str_field(&login, "access_token"))["sid"].clone();
-    assert_eq!(password.session_id.as_deref(), sid.as_str());
+    assert_eq!(password.session_id(), sid.as_str());
 
     let refreshed = server.refresh(str_field(&login, "refresh_token")).await;
     let refreshed = verifier
         .verify(str_field(&refreshed.body, "access_token"))
         .await
         .unwrap();
-    assert_eq!(refreshed.subject, password.subject);
-    assert_ne!(refreshed.token_id, password.token_id);
+    assert_eq!(refreshed.subject(), password.subject());
+    assert_ne!(refreshed.token_id(), password.token_id());
 
     let service = verifier
         .verify(&service_token(&server).await)
         .await
         .unwrap();
-    assert_eq!(service.client_id, "api");
-    assert_eq!(service.session_id, None);
+    assert_eq!(service.client_id(), "api");
+    assert_eq!(service.session_id(), None);
 
     // Through the example API: extractor, handler-side scope check, layer role check.
     let api = Api::start(verifier).await;

@@ -39,12 +39,12 @@ pub fn router(verifier: Verifier) -> Router {
 
 fn describe(token: &VerifiedToken) -> Value {
     json!({
-        "subject": token.subject,
-        "client_id": token.client_id,
-        "username": token.username,
+        "subject": token.subject(),
+        "client_id": token.client_id(),
+        "username": token.username(),
         "scopes": token.scopes().collect::<Vec<_>>(),
-        "roles": token.roles,
-        "session_id": token.session_id,
+        "roles": token.roles().collect::<Vec<_>>(),
+        "session_id": token.session_id(),
     })
 }
 
@@ -54,9 +54,9 @@ async fn me(Authenticated(token): Authenticated) -> Json<Value> {
 
 async fn reports(auth: Authenticated) -> Result<Json<Value>, AuthError> {
     auth.require_scope("email")?;
-    Ok(Json(json!({"owner": auth.0.subject, "reports": []})))
+    Ok(Json(json!({"owner": auth.0.subject(), "reports": []})))
 }
 
 async fn datablocks(Authenticated(token): Authenticated) -> Json<Value> {
-    Json(json!({"owner": token.subject, "datablocks": ["sales-2026", "weather"]}))
+    Json(json!({"owner": token.subject(), "datablocks": ["sales-2026", "weather"]}))
 }

@@ -1,6 +1,6 @@
 //! Public keys and JWS verification against a set of them.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, mem::MaybeUninit};
 
 use ring::{
     digest,
@@ -9,9 +9,16 @@ use ring::{
 use serde::de::DeserializeOwned;
 
 use crate::{
-    jws::{self, decode_segment, encode_segment, JwtError},
+    jws::{self, decode_segment, decode_segment_into, encode_segment, JwtError, JWT_MAX_LEN},
     Jwk, SigningAlgorithm,
 };
+
+/// Decoded JOSE headers longer than this are refused: ours are under 150 bytes.
+/// Header and signature are decoded into stack buffers of these sizes, left
+/// uninitialised so that no verification pays for zeroing them.
+const MAX_HEADER_BYTES: usize = 1024;
+/// The largest signature of our algorithms: RS256 with an 8192-bit key.
+const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// ring refuses shorter RSA keys for RS256 anyway; refusing them when the key is
 /// read gives a clear error instead of failing every verification.
@@ -274,28 +281,52 @@ impl KeySet {
         expected_typ: &str,
         allowed: &[SigningAlgorithm],
     ) -> Result<T, JwtError> {
-        let jws = jws::split(token)?;
-        if jws.header.crit.is_some() {
+        self.verify_jws(token, expected_typ, allowed, jws::parse_claims)?
+    }
+
+    /// Like [`KeySet::verify_jwt`], but hands the verified payload to `read`, for
+    /// callers that deserialize claims borrowing from it. The payload is decoded
+    /// on the stack; nothing is decoded before the signature has verified.
+    pub fn verify_jws<R>(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        allowed: &[SigningAlgorithm],
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, JwtError> {
+        let segments = jws::split(token)?;
+        let mut header_buffer = [MaybeUninit::uninit(); MAX_HEADER_BYTES];
+        let header_json =
+            std::str::from_utf8(decode_segment_into(segments.header, &mut header_buffer)?)
+                .map_err(|_| JwtError::Malformed)?;
+        let header: jws::Header<'_> =
+            serde_json::from_str(header_json).map_err(|_| JwtError::Malformed)?;
+        if header.crit.is_some() {
             return Err(JwtError::Malformed);
         }
-        let alg: SigningAlgorithm = jws
-            .header
+        let alg: SigningAlgorithm = header
             .alg
             .parse()
             .map_err(|_| JwtError::AlgorithmNotAllowed)?;
         if !allowed.contains(&alg) {
             return Err(JwtError::AlgorithmNotAllowed);
         }
-        if !jws::type_matches(jws.header.typ.as_deref(), expected_typ) {
+        if !jws::type_matches(header.typ.as_deref(), expected_typ) {
             return Err(JwtError::WrongType);
         }
-        let kid = jws.header.kid.as_deref().ok_or(JwtError::MissingKeyId)?;
+        let kid = header.kid.as_deref().ok_or(JwtError::MissingKeyId)?;
         let key = self.keys.get(kid).ok_or(JwtError::UnknownKey)?;
         if key.alg != alg {
             return Err(JwtError::AlgorithmNotAllowed);
         }
-        key.verify_signature(jws.signing_input.as_bytes(), &jws.signature)?;
-        jws::parse_claims(&jws.payload)
+        let mut signature_buffer = [MaybeUninit::uninit(); MAX_SIGNATURE_BYTES];
+        let signature = decode_segment_into(segments.signature, &mut signature_buffer)?;
+        key.verify_signature(segments.signing_input.as_bytes(), signature)?;
+        let mut payload_buffer = [MaybeUninit::uninit(); JWT_MAX_LEN];
+        Ok(read(decode_segment_into(
+            segments.payload,
+            &mut payload_buffer,
+        )?))
     }
 }
 

@@ -1,4 +1,6 @@
-use tessera_proto::{AccessTokenClaims, IntrospectionResponse};
+use tessera_proto::IntrospectionResponse;
+
+use crate::wire_claims::WireClaims;
 
 /// How the token reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,73 +11,191 @@ pub enum TokenFormat {
     Opaque,
 }
 
+/// Where one claim sits in [`VerifiedToken`]'s text.
+type Span = (u32, u32);
+
 /// The verified facts about a token a resource server acts on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every string claim lives in one buffer, so that building a token costs a
+/// few allocations rather than one per claim: verification runs on every
+/// request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
-    pub format: TokenFormat,
-    /// `sub`: the user, or for client-credentials tokens the client's service account.
-    pub subject: String,
-    /// The client the token was issued to (`client_id`, also `azp`).
-    pub client_id: String,
-    /// Space-separated scopes (`scope`); see [`VerifiedToken::scopes`].
-    pub scope: String,
-    /// Realm roles (`realm_access.roles`).
-    pub roles: Vec<String>,
-    /// The session (`sid`); `None` for tokens without one (client credentials).
-    pub session_id: Option<String>,
-    /// The token's own id (`jti`).
-    pub token_id: Option<String>,
-    pub username: Option<String>,
-    /// `exp` as a NumericDate (seconds since the epoch); `None` for an opaque
-    /// token that does not expire.
-    pub expires_at: Option<i64>,
+    format: TokenFormat,
+    expires_at: Option<i64>,
+    text: String,
+    subject: Span,
+    client_id: Span,
+    scope: Span,
+    session_id: Option<Span>,
+    token_id: Option<Span>,
+    username: Option<Span>,
+    roles: Vec<Span>,
+}
+
+impl std::fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("format", &self.format)
+            .field("subject", &self.subject())
+            .field("client_id", &self.client_id())
+            .field("scope", &self.scope())
+            .field("roles", &self.roles().collect::<Vec<_>>())
+            .field("session_id", &self.session_id())
+            .field("token_id", &self.token_id())
+            .field("username", &self.username())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl VerifiedToken {
+    pub fn format(&self) -> TokenFormat {
+        self.format
+    }
+
+    /// `sub`: the user, or for client-credentials tokens the client's service account.
+    pub fn subject(&self) -> &str {
+        self.get(self.subject)
+    }
+
+    /// The client the token was issued to (`client_id`, also `azp`).
+    pub fn client_id(&self) -> &str {
+        self.get(self.client_id)
+    }
+
+    /// The space-separated scopes (`scope`).
+    pub fn scope(&self) -> &str {
+        self.get(self.scope)
+    }
+
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.split(' ').filter(|scope| !scope.is_empty())
+        self.scope().split(' ').filter(|scope| !scope.is_empty())
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|granted| granted == scope)
     }
 
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|granted| granted == role)
+    /// Realm roles (`realm_access.roles`).
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.roles.iter().map(|span| self.get(*span))
     }
 
-    pub(crate) fn from_jwt(claims: AccessTokenClaims) -> Self {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles().any(|granted| granted == role)
+    }
+
+    /// The session (`sid`); `None` for tokens without one (client credentials).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.map(|span| self.get(span))
+    }
+
+    /// The token's own id (`jti`).
+    pub fn token_id(&self) -> Option<&str> {
+        self.token_id.map(|span| self.get(span))
+    }
+
+    /// `preferred_username`.
+    pub fn username(&self) -> Option<&str> {
+        self.username.map(|span| self.get(span))
+    }
+
+    /// `exp` as a NumericDate (seconds since the epoch); `None` for an opaque
+    /// token that does not expire.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    fn get(&self, (start, end): Span) -> &str {
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn from_jwt(claims: &WireClaims<'_>) -> Self {
+        let mut builder = Builder::with_capacity(
+            claims.sub.len()
+                + claims.client_id.len()
+                + claims.scope.len()
+                + claims.jti.len()
+                + claims.sid.as_ref().map_or(0, |sid| sid.len())
+                + claims
+                    .preferred_username
+                    .as_ref()
+                    .map_or(0, |name| name.len())
+                + claims
+                    .realm_access
+                    .roles
+                    .iter()
+                    .map(|role| role.len())
+                    .sum::<usize>(),
+        );
         Self {
             format: TokenFormat::Jwt,
-            subject: claims.sub,
-            client_id: claims.client_id,
-            scope: claims.scope,
-            roles: claims.realm_access.roles,
-            session_id: claims.sid,
-            token_id: Some(claims.jti),
-            username: claims.preferred_username,
             expires_at: Some(claims.exp),
+            subject: builder.push(&claims.sub),
+            client_id: builder.push(&claims.client_id),
+            scope: builder.push(&claims.scope),
+            session_id: claims.sid.as_deref().map(|sid| builder.push(sid)),
+            token_id: Some(builder.push(&claims.jti)),
+            username: claims
+                .preferred_username
+                .as_deref()
+                .map(|name| builder.push(name)),
+            roles: claims
+                .realm_access
+                .roles
+                .iter()
+                .map(|role| builder.push(role))
+                .collect(),
+            text: builder.text,
         }
     }
 
     /// `None` unless the answer is active and names a subject.
-    pub(crate) fn from_introspection(answer: IntrospectionResponse) -> Option<Self> {
+    pub(crate) fn from_introspection(answer: &IntrospectionResponse) -> Option<Self> {
         if !answer.active {
             return None;
         }
+        let subject = answer.sub.as_deref()?;
+        let mut builder = Builder::with_capacity(0);
         Some(Self {
             format: TokenFormat::Opaque,
-            subject: answer.sub?,
-            client_id: answer.client_id.unwrap_or_default(),
-            scope: answer.scope.unwrap_or_default(),
+            expires_at: answer.exp,
+            subject: builder.push(subject),
+            client_id: builder.push(answer.client_id.as_deref().unwrap_or_default()),
+            scope: builder.push(answer.scope.as_deref().unwrap_or_default()),
+            session_id: answer.sid.as_deref().map(|sid| builder.push(sid)),
+            token_id: answer.jti.as_deref().map(|jti| builder.push(jti)),
+            username: answer.username.as_deref().map(|name| builder.push(name)),
             roles: answer
                 .realm_access
-                .map(|access| access.roles)
-                .unwrap_or_default(),
-            session_id: answer.sid,
-            token_id: answer.jti,
-            username: answer.username,
-            expires_at: answer.exp,
+                .iter()
+                .flat_map(|access| &access.roles)
+                .map(|role| builder.push(role))
+                .collect(),
+            text: builder.text,
         })
+    }
+}
+
+struct Builder {
+    text: String,
+}
+
+impl Builder {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            text: String::with_capacity(capacity),
+        }
+    }
+
+    /// Claims come from a token of at most 8 KiB, so offsets always fit in u32.
+    fn push(&mut self, value: &str) -> Span {
+        let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.text.push_str(value);
+        let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        (start, end)
     }
 }

@@ -145,7 +145,7 @@ async fn introspect(http: &reqwest::Client, introspector: &Introspector, token: 
     {
         return Err(VerifyError::WrongIssuer);
     }
-    VerifiedToken::from_introspection(answer).ok_or(VerifyError::Inactive)
+    VerifiedToken::from_introspection(&answer).ok_or(VerifyError::Inactive)
 }
 
 /// RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding.

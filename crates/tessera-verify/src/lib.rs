@@ -33,6 +33,7 @@ mod introspection;
 mod jwks;
 mod revocations;
 mod verifier;
+mod wire_claims;
 
 pub use claims::{TokenFormat, VerifiedToken};
 pub use error::{BuildError, VerifyError};

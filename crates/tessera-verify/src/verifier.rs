@@ -8,14 +8,13 @@ use std::{
 
 use serde::Deserialize;
 use tessera_jose::{KeySet, SigningAlgorithm};
-use tessera_proto::{
-    AccessTokenClaims, OpaqueTokenError, ParsedOpaqueToken, RevocationFeed, SecretString,
-};
+use tessera_proto::{OpaqueTokenError, ParsedOpaqueToken, RevocationFeed, SecretString};
 
 use crate::{
     introspection::{form_encode, IntrospectionCache, Introspector},
     jwks::KeyCache,
     revocations::RevokedSet,
+    wire_claims::WireClaims,
     BuildError, VerifiedToken, VerifyError,
 };
 
@@ -260,11 +259,24 @@ impl Verifier {
     /// revocation feed.
     pub fn verify_jwt_with_cached_keys(&self, token: &str) -> Result<VerifiedToken, VerifyError> {
         let inner = &*self.inner;
-        let claims: AccessTokenClaims =
-            inner
-                .keys
-                .snapshot()
-                .verify_jwt(token, "at+jwt", &inner.algorithms)?;
+        inner
+            .keys
+            .snapshot()
+            .verify_jws(token, "at+jwt", &inner.algorithms, |payload| {
+                // One UTF-8 check of the whole payload is cheaper than serde_json's
+                // check of every string in it.
+                let payload =
+                    std::str::from_utf8(payload).map_err(|_| VerifyError::InvalidClaims)?;
+                let claims: WireClaims<'_> =
+                    serde_json::from_str(payload).map_err(|_| VerifyError::InvalidClaims)?;
+                self.check_claims(&claims)?;
+                Ok(VerifiedToken::from_jwt(&claims))
+            })?
+    }
+
+    /// `iss`, `aud`, `exp`, `nbf` (or `iat`) with leeway, and the revocation feed.
+    fn check_claims(&self, claims: &WireClaims<'_>) -> Result<(), VerifyError> {
+        let inner = &*self.inner;
         if claims.iss != inner.issuer {
             return Err(VerifyError::WrongIssuer);
         }
@@ -285,7 +297,7 @@ impl Verifier {
         {
             return Err(VerifyError::Revoked);
         }
-        Ok(VerifiedToken::from_jwt(claims))
+        Ok(())
     }
 
     async fn verify_opaque(&self, token: &str) -> Result<VerifiedToken, VerifyError> {
@@ -305,14 +317,14 @@ impl Verifier {
             .verify(&inner.http, introspector, token)
             .await?;
         if verified
-            .expires_at
+            .expires_at()
             .is_some_and(|exp| now_secs() >= exp.saturating_add(inner.leeway))
         {
             return Err(VerifyError::Expired);
         }
         if inner
             .revoked
-            .is_revoked(verified.session_id.as_deref(), verified.token_id.as_deref())
+            .is_revoked(verified.session_id(), verified.token_id())
         {
             return Err(VerifyError::Revoked);
         }
