@@ -185,6 +185,8 @@ impl Env {
             "refresh_families",
             "refresh_tokens",
             "revocations",
+            "personal_tokens",
+            "token_events",
         ] {
             let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
                 .fetch_one(&mut conn)
@@ -420,6 +422,24 @@ impl Server {
             ("refresh_token", refresh_token),
         ])
         .await
+    }
+
+    /// A JSON request with a bearer token to a realm endpoint.
+    pub async fn json_bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.realm_url(path))
+            .bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::reply(request.send().await.unwrap()).await
     }
 
     /// Introspects with the confidential `api` client.

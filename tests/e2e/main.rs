@@ -10,6 +10,7 @@ mod keys;
 mod multi_node;
 mod offline;
 mod password_grant;
+mod personal_tokens;
 mod refresh;
 mod resource_server;
 mod revocation;

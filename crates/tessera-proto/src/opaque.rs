@@ -17,14 +17,18 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 pub enum OpaqueTokenKind {
     /// An OAuth refresh token (expiring or offline).
     Refresh,
+    /// A personal expose token: a long-lived bearer credential a user hands to a
+    /// third party, checked by introspection.
+    Expose,
 }
 
 impl OpaqueTokenKind {
-    pub const ALL: [Self; 1] = [Self::Refresh];
+    pub const ALL: [Self; 2] = [Self::Refresh, Self::Expose];
 
     pub fn prefix(self) -> &'static str {
         match self {
             Self::Refresh => "tsr_rt_",
+            Self::Expose => "tsr_ex_",
         }
     }
 
@@ -33,6 +37,7 @@ impl OpaqueTokenKind {
     pub fn is_bearer_credential(self) -> bool {
         match self {
             Self::Refresh => false,
+            Self::Expose => true,
         }
     }
 

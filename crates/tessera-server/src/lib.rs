@@ -61,22 +61,23 @@ impl RunningServer {
         &self.service
     }
 
-    /// Stops accepting, lets in-flight requests finish, then closes the database.
+    /// Stops accepting, lets in-flight requests finish, commits the recorded
+    /// token uses, then closes the database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.background.abort();
-        (&mut self.task).await??;
-        self.service.store().close().await;
-        Ok(())
+        self.wait().await
     }
 
-    /// Runs until the server task ends (after a shutdown signal).
+    /// Runs until the server task ends (after a shutdown signal), then shuts down
+    /// as [`RunningServer::stop`] does.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        (&mut self.task).await??;
+        let served = (&mut self.task).await;
         self.background.abort();
+        self.service.flush_usage().await;
         self.service.store().close().await;
+        served??;
         Ok(())
     }
 }

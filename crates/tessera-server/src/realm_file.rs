@@ -10,7 +10,8 @@ use serde::Deserialize;
 use tessera_keys::{SecretDigester, SigningAlgorithm};
 use tessera_proto::SecretString;
 use tessera_token::{
-    BruteForceSettings, Client, GrantType, NewUserRequest, Realm, TokenSettings, OFFLINE_ACCESS,
+    BruteForceSettings, Client, GrantType, NewUserRequest, PersonalTokenSettings, Realm,
+    TokenSettings, OFFLINE_ACCESS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,8 @@ struct RealmFile {
     #[serde(default)]
     brute_force: BruteForceFile,
     #[serde(default)]
+    personal_tokens: PersonalTokensFile,
+    #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
     clients: Vec<ClientFile>,
@@ -71,6 +74,14 @@ struct BruteForceFile {
     max_failures: Option<i64>,
     window: Option<String>,
     lockout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonalTokensFile {
+    max_per_user: Option<i64>,
+    default_lifetime: Option<String>,
+    max_lifetime: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,6 +259,21 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
     if brute_force.max_failures < 1 {
         return Err("brute_force.max_failures must be at least 1".to_owned());
     }
+    let p = &file.personal_tokens;
+    let personal_tokens = PersonalTokenSettings {
+        max_per_user: p.max_per_user.unwrap_or(100),
+        default_lifetime: optional_duration(p.default_lifetime.as_ref(), 30 * DAY)?,
+        max_lifetime: optional_duration(p.max_lifetime.as_ref(), 365 * DAY)?,
+    };
+    if personal_tokens.max_per_user < 1 {
+        return Err("personal_tokens.max_per_user must be at least 1".to_owned());
+    }
+    let lifetimes = PersonalTokenSettings::MIN_LIFETIME..=personal_tokens.max_lifetime;
+    if !lifetimes.contains(&personal_tokens.default_lifetime) {
+        return Err(
+            "personal_tokens.default_lifetime must lie between 1m and max_lifetime".to_owned(),
+        );
+    }
     for role in &file.roles {
         check_name("role", role)?;
     }
@@ -301,6 +327,7 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
             key_rotation_period: optional_duration(t.key_rotation.as_ref(), 90 * DAY)?,
             tokens,
             brute_force,
+            personal_tokens,
             clients,
         },
         users,

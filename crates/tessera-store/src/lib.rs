@@ -8,6 +8,7 @@
 mod group_commit;
 mod keys;
 mod migrate;
+mod personal_tokens;
 mod realms;
 mod refresh;
 mod revocations;
@@ -21,6 +22,9 @@ use sqlx::{
 };
 
 pub use keys::StoredSigningKey;
+pub use personal_tokens::{
+    DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenUse,
+};
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use revocations::{Revocation, RevocationReason, RevokedKind};
 pub use users::{LoginLimits, NewUser, User};

@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_revocation_feed.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_revocation_feed.sql"),
     },
+    Migration {
+        version: 3,
+        name: "personal_tokens",
+        sqlite: include_str!("../../../migrations/sqlite/0003_personal_tokens.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_personal_tokens.sql"),
+    },
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

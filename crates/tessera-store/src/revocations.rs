@@ -86,29 +86,8 @@ impl Store {
         relevant_until: i64,
     ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
-        // Concurrent revocations of one family both see it live; the second's
-        // entry conflicts and is skipped, and its UPDATE then changes nothing.
-        sqlx::query(&format!(
-            "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-             SELECT realm, 'sid', id, $1, $2 FROM refresh_families \
-             WHERE {column} = $3 AND revoked_at IS NULL \
-             ON CONFLICT DO NOTHING"
-        ))
-        .bind(now)
-        .bind(relevant_until)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        let revoked = sqlx::query(&format!(
-            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
-             WHERE {column} = $3 AND revoked_at IS NULL"
-        ))
-        .bind(now)
-        .bind(reason.as_str())
-        .bind(value)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let revoked =
+            revoke_families_in(&mut tx, (column, value), now, reason, relevant_until).await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -121,17 +100,8 @@ impl Store {
         now: i64,
         relevant_until: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-             VALUES ($1, 'jti', $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(realm)
-        .bind(jti)
-        .bind(now)
-        .bind(relevant_until)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        add_access_token_revocation(&mut conn, (realm, jti), now, relevant_until).await
     }
 
     pub async fn is_access_token_revoked(&self, realm: &str, jti: &str) -> StoreResult<bool> {
@@ -186,6 +156,62 @@ impl Store {
             .await?;
         Ok(result.rows_affected())
     }
+}
+
+/// Revokes the live families where `column = value` and writes their feed
+/// entries, inside the caller's transaction. `column` is one of our own column
+/// names, never input.
+pub(crate) async fn revoke_families_in(
+    conn: &mut sqlx::AnyConnection,
+    (column, value): (&'static str, &str),
+    now: i64,
+    reason: RevocationReason,
+    relevant_until: i64,
+) -> StoreResult<u64> {
+    // Concurrent revocations of one family both see it live; the second's entry
+    // conflicts and is skipped, and its UPDATE then changes nothing.
+    sqlx::query(&format!(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         SELECT realm, 'sid', id, $1, $2 FROM refresh_families \
+         WHERE {column} = $3 AND revoked_at IS NULL \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(now)
+    .bind(relevant_until)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    let revoked = sqlx::query(&format!(
+        "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
+         WHERE {column} = $3 AND revoked_at IS NULL"
+    ))
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(value)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(revoked)
+}
+
+/// Puts one token id on the feed, inside the caller's transaction.
+pub(crate) async fn add_access_token_revocation(
+    conn: &mut sqlx::AnyConnection,
+    (realm, jti): (&str, &str),
+    now: i64,
+    relevant_until: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         VALUES ($1, 'jti', $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(realm)
+    .bind(jti)
+    .bind(now)
+    .bind(relevant_until)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -173,6 +173,13 @@ impl Store {
         })
         .await
     }
+
+    /// Forgets counted login attempts after a correct password that did not
+    /// create a session (re-authentication).
+    pub async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        crate::refresh::reset_login_failures(&mut conn, &[user_id]).await
+    }
 }
 
 /// Brute-force limits of a realm; durations in milliseconds.

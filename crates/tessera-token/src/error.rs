@@ -33,6 +33,10 @@ pub enum TokenError {
     ConfidentialClientRequired,
     #[error("token was issued to another client")]
     UnmatchingClients,
+    #[error("no such token")]
+    TokenNotFound,
+    #[error("personal token limit reached")]
+    TokenLimitReached(i64),
 
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -82,6 +86,12 @@ impl TokenError {
                 "Public client is not permitted to invoke this endpoint",
             ),
             Self::UnmatchingClients => (400, Code::InvalidToken, "Unmatching clients"),
+            Self::TokenNotFound => (404, Code::NotFound, "Token not found"),
+            Self::TokenLimitReached(_) => (
+                409,
+                Code::InvalidRequest,
+                "Personal token limit reached; delete a token first",
+            ),
             Self::Store(_)
             | Self::Keys(_)
             | Self::Random

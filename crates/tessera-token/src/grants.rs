@@ -8,10 +8,18 @@ use tessera_store::{
 use crate::{
     new_opaque_token, new_uuid, now_millis,
     service::{RealmState, Subject},
-    Client, ClientCredentials, GrantType, TokenError, TokenService, OFFLINE_ACCESS,
+    Client, ClientCredentials, GrantType, Realm, TokenError, TokenService, OFFLINE_ACCESS,
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
+
+fn login_limits(realm: &Realm) -> LoginLimits {
+    LoginLimits {
+        max_failures: realm.brute_force.max_failures,
+        window: realm.brute_force.window,
+        lockout: realm.brute_force.lockout,
+    }
+}
 /// No user has this id (ids are UUIDs): attempts for unknown usernames count against it.
 const NO_SUCH_USER: &str = "";
 
@@ -37,37 +45,16 @@ impl TokenService {
         let scopes = Self::resolve_scopes(client, scope)?;
 
         let now = now_millis();
-        let brute_force = &state.config.brute_force;
-        let limits = LoginLimits {
-            max_failures: brute_force.max_failures,
-            window: brute_force.window,
-            lockout: brute_force.lockout,
-        };
         let Some(user) = self.store.find_user_by_username(realm, username).await? else {
             // The same write and the same hashing work as for a real account.
             self.store
-                .count_login_attempt(NO_SUCH_USER, now, limits)
+                .count_login_attempt(NO_SUCH_USER, now, login_limits(&state.config))
                 .await?;
             self.hasher.verify_dummy(password).await?;
             return Err(TokenError::InvalidUserCredentials);
         };
-        // Counted before the password is checked, so concurrent guesses cannot
-        // outrun the lockout; a locked account's password is not checked at all.
-        if !self
-            .store
-            .count_login_attempt(&user.id, now, limits)
-            .await?
-        {
-            self.hasher.verify_dummy(password).await?;
-            return Err(TokenError::InvalidUserCredentials);
-        }
-        if !self
-            .hasher
-            .verify(password, user.password_hash.clone())
-            .await?
-        {
-            return Err(TokenError::InvalidUserCredentials);
-        }
+        self.check_password(&state.config, &user, password, now)
+            .await?;
         self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
@@ -242,6 +229,34 @@ impl TokenService {
             Some(stored) if stored.family.realm == realm => Ok((digest, stored)),
             _ => Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN)),
         }
+    }
+
+    /// Checks a user's password, counting the attempt first so that concurrent
+    /// guesses cannot outrun the lockout; a locked account's password is not
+    /// checked at all, at the same hashing cost.
+    pub(crate) async fn check_password(
+        &self,
+        realm: &Realm,
+        user: &User,
+        password: SecretString,
+        now: i64,
+    ) -> Result<(), TokenError> {
+        if !self
+            .store
+            .count_login_attempt(&user.id, now, login_limits(realm))
+            .await?
+        {
+            self.hasher.verify_dummy(password).await?;
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        if !self
+            .hasher
+            .verify(password, user.password_hash.clone())
+            .await?
+        {
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        Ok(())
     }
 
     /// The session's user, if still allowed in.

@@ -11,17 +11,22 @@ mod grants;
 mod ids;
 mod keys;
 mod password;
+mod personal_tokens;
 mod realm;
 mod revocation;
 mod service;
 mod sessions;
+mod usage;
 mod users;
 
 pub use error::TokenError;
 pub use ids::{new_opaque_token, new_uuid};
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{is_argon2_phc, PasswordHasher, DEFAULT_ARGON2_PARAMS};
-pub use realm::{BruteForceSettings, Client, GrantType, Realm, TokenSettings};
+pub use personal_tokens::NewExposeToken;
+pub use realm::{
+    BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
+};
 pub use revocation::FEED_LEEWAY_MS;
 pub use service::{ClientCredentials, RealmState, TokenService};
 pub use sessions::UserInfo;

@@ -24,6 +24,20 @@ pub struct BruteForceSettings {
     pub lockout: i64,
 }
 
+/// Limits on the personal access tokens of the realm's users.
+#[derive(Debug, Clone)]
+pub struct PersonalTokenSettings {
+    pub max_per_user: i64,
+    /// Lifetime of an expose token created without one.
+    pub default_lifetime: i64,
+    pub max_lifetime: i64,
+}
+
+impl PersonalTokenSettings {
+    /// No expose token may live shorter than this.
+    pub const MIN_LIFETIME: i64 = 60_000;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrantType {
     Password,
@@ -92,6 +106,7 @@ pub struct Realm {
     pub algorithm: SigningAlgorithm,
     pub key_rotation_period: i64,
     pub brute_force: BruteForceSettings,
+    pub personal_tokens: PersonalTokenSettings,
     pub clients: HashMap<String, Client>,
 }
 

@@ -8,7 +8,9 @@ use tessera_store::{Family, Store};
 
 use crate::{
     keys::{self, RealmKeys},
-    new_uuid, now_millis, Client, PasswordHasher, Realm, TokenError, OFFLINE_ACCESS, OPENID,
+    new_uuid, now_millis,
+    usage::UsageRecorder,
+    Client, PasswordHasher, Realm, TokenError, OFFLINE_ACCESS, OPENID,
 };
 
 /// Client credentials as presented (RFC 6749 §2.3.1), by HTTP Basic or in the form.
@@ -33,6 +35,7 @@ pub struct TokenService {
     pub(crate) digester: SecretDigester,
     pub(crate) sealer: Sealer,
     pub(crate) hasher: PasswordHasher,
+    pub(crate) usage: UsageRecorder,
 }
 
 /// Who a token is about: a user, or a client acting for itself.
@@ -66,6 +69,7 @@ impl TokenService {
             );
         }
         Ok(Self {
+            usage: UsageRecorder::spawn(store.clone()),
             store,
             realms: states,
             digester: master_key.digester(),

@@ -5,7 +5,9 @@ use serde::Serialize;
 use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ParsedOpaqueToken, RealmAccess};
 use tessera_store::RevocationReason;
 
-use crate::{now_millis, ClientCredentials, TokenError, TokenService};
+use crate::{
+    now_millis, personal_tokens::is_expose_token, ClientCredentials, TokenError, TokenService,
+};
 
 /// OpenID Connect Core §5.3.2 userinfo response.
 #[derive(Debug, Clone, Serialize)]
@@ -72,11 +74,13 @@ impl TokenService {
 
     /// RFC 7662 introspection, for confidential clients. Anything not currently
     /// valid is `{"active": false}` without a reason.
+    /// `address` is the caller's, recorded with each use of a personal token.
     pub async fn introspect(
         &self,
         realm: &str,
         credentials: &ClientCredentials,
         token: Option<&str>,
+        address: Option<&str>,
     ) -> Result<IntrospectionResponse, TokenError> {
         let state = self.realm(realm)?;
         let client = self.authenticate_client(&state.config, credentials)?;
@@ -84,7 +88,10 @@ impl TokenService {
             return Err(TokenError::ConfidentialClientRequired);
         }
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
-        let answer = if ParsedOpaqueToken::parse(token).is_ok() {
+        let answer = if is_expose_token(token) {
+            self.introspect_expose_token(&state.config, token, &client.client_id, address)
+                .await
+        } else if ParsedOpaqueToken::parse(token).is_ok() {
             self.introspect_refresh_token(realm, token).await
         } else {
             self.verify_access_token(realm, token)

@@ -1,6 +1,7 @@
 //! HTTP routers. Every realm route is served at `/realms/{realm}/…` and at
 //! Keycloak's legacy `/auth/realms/{realm}/…`.
 
+mod account;
 mod error;
 mod form;
 mod metrics;
@@ -13,7 +14,7 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     middleware,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
     Json, Router,
 };
 use serde_json::json;
@@ -60,7 +61,14 @@ pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
             "/protocol/openid-connect/revocations",
             get(oidc::revocations),
         )
-        .route("/protocol/openid-connect/logout", post(oidc::logout));
+        .route("/protocol/openid-connect/logout", post(oidc::logout))
+        .route(
+            "/account/tokens",
+            get(account::list_tokens)
+                .post(account::create_token)
+                .delete(account::delete_all_tokens),
+        )
+        .route("/account/tokens/{id}", delete(account::delete_token));
     Router::new()
         .nest("/realms/{realm}", realm_routes.clone())
         .nest("/auth/realms/{realm}", realm_routes)

@@ -1,8 +1,10 @@
 //! The realm's OpenID Connect endpoints, Keycloak-compatible on the wire.
 
+use std::net::SocketAddr;
+
 use axum::{
     body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{ConnectInfo, Path, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -104,13 +106,15 @@ fn realm_client(
 pub async fn introspect(
     State(state): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, ApiError> {
     let credentials = realm_client(&state, &realm, &headers, &form)?;
+    let address = peer.ip().to_string();
     let answer = state
         .service
-        .introspect(&realm, &credentials, form.get("token"))
+        .introspect(&realm, &credentials, form.get("token"), Some(&address))
         .await?;
     Ok(Json(answer).into_response())
 }

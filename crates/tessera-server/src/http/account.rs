@@ -1,0 +1,201 @@
+//! The account API: a signed-in user manages their personal access tokens.
+//! Requests carry the user's access token as a bearer token; bodies are JSON.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::SecretString;
+use tessera_store::PersonalToken;
+use tessera_token::{NewExposeToken, TokenError};
+
+use super::{error::ApiError, form::bearer_token, AppState};
+
+/// `POST /account/tokens`. Unknown fields are refused, so a typo is an error
+/// rather than a silently ignored setting.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTokenBody {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    password: String,
+    /// Seconds.
+    #[serde(default)]
+    lifetime: Option<i64>,
+    /// NumericDate (seconds since the epoch).
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+/// A token as listed: never its secret.
+#[derive(Serialize)]
+struct TokenView {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    description: Option<String>,
+    client_id: Option<String>,
+    offline: bool,
+    scope: String,
+    /// NumericDates (seconds).
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    use_count: i64,
+    hint: String,
+}
+
+impl From<PersonalToken> for TokenView {
+    fn from(token: PersonalToken) -> Self {
+        Self {
+            id: token.id,
+            kind: token.kind.as_str(),
+            name: token.name,
+            description: token.description,
+            client_id: token.client_id,
+            offline: token.offline,
+            scope: token.scope,
+            created_at: token.created_at / 1000,
+            expires_at: token.expires_at.map(|at| at / 1000),
+            last_used_at: token.last_used_at.map(|at| at / 1000),
+            last_used_ip: token.last_used_ip,
+            use_count: token.use_count,
+            hint: token.hint,
+        }
+    }
+}
+
+/// The creation answer: the listing fields plus the secret, shown this once.
+#[derive(Serialize)]
+struct CreatedView {
+    #[serde(flatten)]
+    listed: TokenView,
+    token: String,
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    bearer_token(headers, None).ok_or(ApiError::Bearer(None))
+}
+
+/// Maps an invalid bearer token to RFC 6750's 401; other errors keep their own.
+fn for_bearer(error: TokenError) -> ApiError {
+    match error {
+        TokenError::InvalidToken => ApiError::Bearer(Some(error)),
+        other => ApiError::Token(other),
+    }
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::BadRequest(
+            "Content-Type must be application/json".to_owned(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("Invalid body: {error}")))
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    state.service.realm(&realm)?;
+    let bearer = bearer(&headers)?;
+    let body: CreateTokenBody = json_body(&headers, &body)?;
+    if body.kind != "expose" {
+        return Err(ApiError::BadRequest(format!(
+            "type must be \"expose\", not {:?}",
+            body.kind
+        )));
+    }
+    let request = NewExposeToken {
+        name: body.name,
+        description: body.description,
+        password: SecretString::new(body.password),
+        lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
+        expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
+    };
+    let address = peer.ip().to_string();
+    let (token, secret) = state
+        .service
+        .create_expose_token(&realm, bearer, request, Some(&address))
+        .await
+        .map_err(for_bearer)?;
+    let created = CreatedView {
+        listed: token.into(),
+        token: secret.expose().to_owned(),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.service.realm(&realm)?;
+    let tokens = state
+        .service
+        .list_personal_tokens(&realm, bearer(&headers)?)
+        .await
+        .map_err(for_bearer)?;
+    let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
+    Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
+}
+
+pub async fn delete_token(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    delete(&state, &realm, &headers, Some(&id), peer).await
+}
+
+pub async fn delete_all_tokens(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    delete(&state, &realm, &headers, None, peer).await
+}
+
+async fn delete(
+    state: &AppState,
+    realm: &str,
+    headers: &HeaderMap,
+    id: Option<&str>,
+    peer: SocketAddr,
+) -> Result<StatusCode, ApiError> {
+    state.service.realm(realm)?;
+    let address = peer.ip().to_string();
+    state
+        .service
+        .delete_personal_tokens(realm, bearer(headers)?, id, Some(&address))
+        .await
+        .map_err(for_bearer)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,364 @@
+//! Personal access tokens: their rows, deletion (which also revokes what they
+//! grant and publishes it on the revocation feed) and batched usage records.
+
+use std::collections::HashMap;
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{
+    flag,
+    users::{prefixed_user_columns, user_from_prefixed_row},
+    Store, StoreError, StoreResult, User,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalTokenKind {
+    /// An opaque token a third party presents to an API exposing the user's data.
+    Expose,
+    /// An access and refresh pair for an add-on client the user picked.
+    Client,
+}
+
+impl PersonalTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expose => "expose",
+            Self::Client => "client",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "expose" => Some(Self::Expose),
+            "client" => Some(Self::Client),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPersonalToken {
+    pub id: String,
+    pub realm: String,
+    pub user_id: String,
+    pub kind: PersonalTokenKind,
+    pub name: String,
+    pub description: Option<String>,
+    /// Keyed digest of an expose token; the token itself never reaches the store.
+    pub digest: Option<Vec<u8>>,
+    /// A recognisable, non-secret fragment: prefix and last four characters.
+    pub hint: String,
+    /// The session of a client token.
+    pub family_id: Option<String>,
+    pub client_id: Option<String>,
+    pub offline: bool,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// A stored personal token, never with its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalToken {
+    pub id: String,
+    pub realm: String,
+    pub user_id: String,
+    pub kind: PersonalTokenKind,
+    pub name: String,
+    pub description: Option<String>,
+    pub hint: String,
+    pub family_id: Option<String>,
+    pub client_id: Option<String>,
+    pub offline: bool,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+    pub use_count: i64,
+}
+
+/// One use of a personal token, recorded off the request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    pub token_id: String,
+    pub realm: String,
+    pub user_id: String,
+    /// The client that presented or checked the token.
+    pub client_id: Option<String>,
+    pub address: Option<String>,
+    pub outcome: &'static str,
+    pub at: i64,
+}
+
+const TOKEN_COLUMNS: &str = "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.hint, \
+     p.family_id, p.client_id, p.offline, p.scope, p.created_at, p.expires_at, \
+     p.last_used_at, p.last_used_ip, p.use_count";
+
+fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
+    let kind: String = row.try_get("kind")?;
+    Ok(PersonalToken {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        user_id: row.try_get("user_id")?,
+        kind: PersonalTokenKind::parse(&kind)
+            .ok_or(StoreError::Corrupt("unknown personal token kind"))?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        hint: row.try_get("hint")?,
+        family_id: row.try_get("family_id")?,
+        client_id: row.try_get("client_id")?,
+        offline: row.try_get::<i64, _>("offline")? != 0,
+        scope: row.try_get("scope")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        last_used_ip: row.try_get("last_used_ip")?,
+        use_count: row.try_get("use_count")?,
+    })
+}
+
+/// How long the revocation-feed entries of deleted tokens matter.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletionFeed {
+    /// For a client token's session: when its last access token has expired.
+    pub session_until: i64,
+    /// Added to an expose token's own expiry.
+    pub leeway: i64,
+}
+
+async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    token: (&str, &str, &str),
+    event: &str,
+    client_id: Option<&str>,
+    address: Option<&str>,
+    outcome: &str,
+    at: i64,
+) -> StoreResult<()> {
+    let (token_id, realm, user_id) = token;
+    sqlx::query(
+        "INSERT INTO token_events (token_id, realm, user_id, event, client_id, address, \
+         outcome, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(token_id)
+    .bind(realm)
+    .bind(user_id)
+    .bind(event)
+    .bind(client_id)
+    .bind(address)
+    .bind(outcome)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new token and its `created` event unless the user already holds
+    /// `limit` tokens; returns false (storing nothing) when the limit is reached.
+    pub async fn insert_personal_token(
+        &self,
+        token: &NewPersonalToken,
+        limit: i64,
+        address: Option<&str>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Locks the user's row on PostgreSQL (SQLite serialises writers anyway), so
+        // concurrent creations cannot both slip under the limit.
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(&token.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM personal_tokens WHERE user_id = $1")
+            .bind(&token.user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if held >= limit {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO personal_tokens (id, realm, user_id, kind, name, description, digest, \
+             hint, family_id, client_id, offline, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&token.id)
+        .bind(&token.realm)
+        .bind(&token.user_id)
+        .bind(token.kind.as_str())
+        .bind(&token.name)
+        .bind(&token.description)
+        .bind(&token.digest)
+        .bind(&token.hint)
+        .bind(&token.family_id)
+        .bind(&token.client_id)
+        .bind(flag(token.offline))
+        .bind(&token.scope)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            (&token.id, &token.realm, &token.user_id),
+            "created",
+            token.client_id.as_deref(),
+            address,
+            "success",
+            token.created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The user's tokens, newest first.
+    pub async fn list_personal_tokens(&self, user_id: &str) -> StoreResult<Vec<PersonalToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 \
+             ORDER BY p.created_at DESC, p.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// An expose token by its digest, with its user, in one query.
+    pub async fn find_expose_token(
+        &self,
+        digest: &[u8],
+    ) -> StoreResult<Option<(PersonalToken, User)>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS}, {} FROM personal_tokens p \
+             JOIN users u ON u.id = p.user_id WHERE p.digest = $1",
+            prefixed_user_columns("u", "u_")
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            token_from_row(&row)?,
+            user_from_prefixed_row(&row, "u_")?,
+        )))
+    }
+
+    /// Deletes one of the user's tokens (`Some(id)`) or all of them (`None`),
+    /// revokes the sessions of client tokens, publishes everything on the
+    /// revocation feed and records `deleted` events, atomically. Returns what was
+    /// deleted.
+    pub async fn delete_personal_tokens(
+        &self,
+        user_id: &str,
+        id: Option<&str>,
+        now: i64,
+        feed: DeletionFeed,
+        address: Option<&str>,
+    ) -> StoreResult<Vec<PersonalToken>> {
+        let mut tx = self.pool.begin().await?;
+        let only_one = if id.is_some() { " AND p.id = $2" } else { "" };
+        let select =
+            format!("SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1{only_one}");
+        let mut query = sqlx::query(&select).bind(user_id);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let deleted: Vec<PersonalToken> = query
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<_>>()?;
+        for token in &deleted {
+            sqlx::query("DELETE FROM personal_tokens WHERE id = $1")
+                .bind(&token.id)
+                .execute(&mut *tx)
+                .await?;
+            match (&token.family_id, token.kind) {
+                (Some(family), PersonalTokenKind::Client) => {
+                    crate::revocations::revoke_families_in(
+                        &mut tx,
+                        ("id", family),
+                        now,
+                        crate::RevocationReason::Revoked,
+                        feed.session_until,
+                    )
+                    .await?;
+                }
+                _ => {
+                    let until = token.expires_at.unwrap_or(feed.session_until);
+                    crate::revocations::add_access_token_revocation(
+                        &mut tx,
+                        (&token.realm, &token.id),
+                        now,
+                        until.saturating_add(feed.leeway),
+                    )
+                    .await?;
+                }
+            }
+            insert_event(
+                &mut tx,
+                (&token.id, &token.realm, &token.user_id),
+                "deleted",
+                token.client_id.as_deref(),
+                address,
+                "success",
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Records a batch of uses in one transaction: per token, the count, the time
+    /// and address of the last use; per use, an event.
+    pub async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut per_token: HashMap<&str, (i64, &TokenUse)> = HashMap::new();
+        for token_use in uses {
+            let entry = per_token
+                .entry(token_use.token_id.as_str())
+                .or_insert((0, token_use));
+            entry.0 += 1;
+            if token_use.at >= entry.1.at {
+                entry.1 = token_use;
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        for (token_id, (count, last)) in per_token {
+            sqlx::query(
+                "UPDATE personal_tokens SET use_count = use_count + $1, last_used_at = $2, \
+                 last_used_ip = $3 WHERE id = $4",
+            )
+            .bind(count)
+            .bind(last.at)
+            .bind(&last.address)
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for token_use in uses {
+            insert_event(
+                &mut tx,
+                (&token_use.token_id, &token_use.realm, &token_use.user_id),
+                "used",
+                token_use.client_id.as_deref(),
+                token_use.address.as_deref(),
+                token_use.outcome,
+                token_use.at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! Personal access tokens, managed by their user through the account API.
+//! This module has expose tokens: opaque bearer credentials a user hands to a
+//! third party, stored only as a keyed digest and checked by introspection.
+
+use tessera_proto::{
+    IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess, SecretString,
+};
+use tessera_store::{
+    DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenUse, User,
+};
+
+use crate::{
+    new_opaque_token, new_uuid, now_millis, revocation::FEED_LEEWAY_MS, PersonalTokenSettings,
+    Realm, TokenError, TokenService,
+};
+
+/// Longest token name and description accepted, in characters.
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A request to create an expose token. Times are milliseconds.
+#[derive(Debug, Clone)]
+pub struct NewExposeToken {
+    pub name: String,
+    pub description: Option<String>,
+    /// The user's current password: creating a token re-authenticates.
+    pub password: SecretString,
+    /// How long the token lives; or give `expires_at`; neither means the realm's default.
+    pub lifetime: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl TokenService {
+    /// The user an account-API request acts for: the subject of a valid access
+    /// token of a user session in this realm.
+    pub async fn account_user(&self, realm: &str, bearer: &str) -> Result<User, TokenError> {
+        let claims = self.verify_access_token(realm, bearer).await?;
+        if claims.sid.is_none() {
+            return Err(TokenError::InvalidToken);
+        }
+        self.store
+            .find_user_by_id(&claims.sub)
+            .await?
+            .filter(|user| user.realm == realm)
+            .ok_or(TokenError::InvalidToken)
+    }
+
+    /// Creates an expose token after checking the user's password; returns the
+    /// stored token and its secret, which exists nowhere else.
+    pub async fn create_expose_token(
+        &self,
+        realm: &str,
+        bearer: &str,
+        request: NewExposeToken,
+        address: Option<&str>,
+    ) -> Result<(PersonalToken, SecretString), TokenError> {
+        let state = self.realm(realm)?;
+        let user = self.account_user(realm, bearer).await?;
+        let name = checked_text("name", request.name, MAX_NAME_CHARS)?;
+        let description = request
+            .description
+            .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
+            .transpose()?;
+        let now = now_millis();
+        let expires_at = expiry(
+            &state.config.personal_tokens,
+            now,
+            request.lifetime,
+            request.expires_at,
+        )?;
+        self.check_password(&state.config, &user, request.password, now)
+            .await?;
+        self.store.reset_login_failures(&user.id).await?;
+
+        let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
+        let row = NewPersonalToken {
+            id: new_uuid()?,
+            realm: realm.to_owned(),
+            user_id: user.id.clone(),
+            kind: PersonalTokenKind::Expose,
+            name,
+            description,
+            digest: Some(self.digester.digest(&secret)),
+            hint: hint(&secret),
+            family_id: None,
+            client_id: None,
+            offline: false,
+            scope: String::new(),
+            created_at: now,
+            expires_at: Some(expires_at),
+        };
+        let limit = state.config.personal_tokens.max_per_user;
+        if !self
+            .store
+            .insert_personal_token(&row, limit, address)
+            .await?
+        {
+            return Err(TokenError::TokenLimitReached(limit));
+        }
+        let created = self
+            .store
+            .list_personal_tokens(&user.id)
+            .await?
+            .into_iter()
+            .find(|token| token.id == row.id)
+            .ok_or(TokenError::TokenNotFound)?;
+        Ok((created, SecretString::new(secret)))
+    }
+
+    pub async fn list_personal_tokens(
+        &self,
+        realm: &str,
+        bearer: &str,
+    ) -> Result<Vec<PersonalToken>, TokenError> {
+        let user = self.account_user(realm, bearer).await?;
+        Ok(self.store.list_personal_tokens(&user.id).await?)
+    }
+
+    /// Deletes one of the user's tokens (`Some(id)`; another user's id is not
+    /// found) or all of them; returns how many were deleted.
+    pub async fn delete_personal_tokens(
+        &self,
+        realm: &str,
+        bearer: &str,
+        id: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<usize, TokenError> {
+        let state = self.realm(realm)?;
+        let user = self.account_user(realm, bearer).await?;
+        let now = now_millis();
+        let feed = DeletionFeed {
+            session_until: now
+                .saturating_add(state.config.max_jwt_lifetime())
+                .saturating_add(FEED_LEEWAY_MS),
+            leeway: FEED_LEEWAY_MS,
+        };
+        let deleted = self
+            .store
+            .delete_personal_tokens(&user.id, id, now, feed, address)
+            .await?;
+        if id.is_some() && deleted.is_empty() {
+            return Err(TokenError::TokenNotFound);
+        }
+        Ok(deleted.len())
+    }
+
+    /// RFC 7662 introspection of an expose token, for the confidential client
+    /// `client_id`; every use of a known token is recorded.
+    pub(crate) async fn introspect_expose_token(
+        &self,
+        realm: &Realm,
+        token: &str,
+        client_id: &str,
+        address: Option<&str>,
+    ) -> Result<IntrospectionResponse, TokenError> {
+        let Some((stored, user)) = self
+            .store
+            .find_expose_token(&self.digester.digest(token))
+            .await?
+        else {
+            return Err(TokenError::InvalidToken);
+        };
+        if stored.realm != realm.name {
+            return Err(TokenError::InvalidToken);
+        }
+        let now = now_millis();
+        let outcome = if stored.expires_at.is_some_and(|at| now >= at) {
+            "expired"
+        } else if !user.is_active(now) {
+            "user_inactive"
+        } else {
+            "active"
+        };
+        self.usage
+            .record(TokenUse {
+                token_id: stored.id.clone(),
+                realm: stored.realm.clone(),
+                user_id: user.id.clone(),
+                client_id: Some(client_id.to_owned()),
+                address: address.map(str::to_owned),
+                outcome,
+                at: now,
+            })
+            .await;
+        if outcome != "active" {
+            return Err(TokenError::InvalidToken);
+        }
+        Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(stored.scope),
+            client_id: None,
+            username: Some(user.username),
+            token_type: Some(PersonalTokenKind::Expose.as_str().to_owned()),
+            exp: stored.expires_at.map(|at| at / 1000),
+            iat: Some(stored.created_at / 1000),
+            sub: Some(user.id),
+            aud: None,
+            iss: Some(realm.issuer.clone()),
+            jti: Some(stored.id),
+            sid: None,
+            realm_access: Some(RealmAccess { roles: user.roles }),
+        })
+    }
+
+    /// Waits until every recorded token use is committed (graceful shutdown).
+    pub async fn flush_usage(&self) {
+        self.usage.flush().await;
+    }
+}
+
+/// Whether `token` is an expose token by its shape and checksum alone.
+pub(crate) fn is_expose_token(token: &str) -> bool {
+    ParsedOpaqueToken::parse(token).is_ok_and(|parsed| parsed.kind == OpaqueTokenKind::Expose)
+}
+
+/// Trimmed, non-empty, at most `max` characters, no control characters.
+fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(TokenError::InvalidRequest(format!(
+            "{field} must be 1 to {max} characters without control characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// When a new token expires: from `lifetime` or `expires_at` (not both), within
+/// the realm's bounds.
+fn expiry(
+    settings: &PersonalTokenSettings,
+    now: i64,
+    lifetime: Option<i64>,
+    expires_at: Option<i64>,
+) -> Result<i64, TokenError> {
+    let lifetime = match (lifetime, expires_at) {
+        (Some(_), Some(_)) => {
+            return Err(TokenError::InvalidRequest(
+                "give lifetime or expires_at, not both".to_owned(),
+            ))
+        }
+        (Some(lifetime), None) => lifetime,
+        (None, Some(at)) => at.saturating_sub(now),
+        (None, None) => settings.default_lifetime,
+    };
+    if !(PersonalTokenSettings::MIN_LIFETIME..=settings.max_lifetime).contains(&lifetime) {
+        return Err(TokenError::InvalidRequest(format!(
+            "lifetime must be between {} s and {} s",
+            PersonalTokenSettings::MIN_LIFETIME / 1000,
+            settings.max_lifetime / 1000
+        )));
+    }
+    Ok(now.saturating_add(lifetime))
+}
+
+/// The prefix and the last four characters: enough to recognise a token, far
+/// too little to use it.
+fn hint(secret: &str) -> String {
+    let prefix = OpaqueTokenKind::Expose.prefix();
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{prefix}…{tail}")
+}

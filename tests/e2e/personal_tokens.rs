@@ -1,0 +1,306 @@
+//! Personal access tokens through the account API: expose tokens.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tessera_verify::{Verifier, VerifyError};
+
+use crate::kit::{
+    assert_error, str_field, Env, RealmOptions, Server, API_SECRET, PASSWORD, REALM, USER,
+};
+
+const TOKENS: &str = "/account/tokens";
+
+async fn bearer_of(server: &Server, username: &str) -> String {
+    str_field(&server.login(username, "").await, "access_token").to_owned()
+}
+
+async fn create(server: &Server, bearer: &str, body: Value) -> crate::kit::Reply {
+    server
+        .json_bearer(Method::POST, TOKENS, bearer, Some(&body))
+        .await
+}
+
+async fn create_expose(server: &Server, bearer: &str, name: &str) -> Value {
+    let reply = create(
+        server,
+        bearer,
+        json!({"type": "expose", "name": name, "password": PASSWORD, "lifetime": 3600}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body
+}
+
+async fn list(server: &Server, bearer: &str) -> Vec<Value> {
+    let reply = server.json_bearer(Method::GET, TOKENS, bearer, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body["tokens"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn expose_token_lifecycle_create_use_list_delete() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+
+    let before = env.row_counts().await;
+    let wrong = create(
+        &server,
+        &bearer,
+        json!({"type": "expose", "name": "ci", "password": "not my password"}),
+    )
+    .await;
+    assert_error(&wrong, 401, "invalid_grant");
+    let after: Vec<_> = env
+        .row_counts()
+        .await
+        .into_iter()
+        .filter(|(table, _)| table != "failed_logins")
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(table, _)| table != "failed_logins")
+        .collect();
+    assert_eq!(before, after, "a refused creation writes no token");
+
+    let created = create_expose(&server, &bearer, "ci pipeline").await;
+    let secret = str_field(&created, "token").to_owned();
+    let id = str_field(&created, "id").to_owned();
+    assert!(secret.starts_with("tsr_ex_"));
+    assert_eq!(created["type"], "expose");
+    assert_eq!(
+        created["hint"],
+        format!("tsr_ex_…{}", &secret[secret.len() - 4..])
+    );
+    let expires_in =
+        created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap();
+    assert!((3599..=3601).contains(&expires_in), "{created}");
+
+    let introspected = server.introspect(&secret).await;
+    assert_eq!(introspected["active"], true, "{introspected}");
+    assert_eq!(introspected["jti"], id.as_str());
+    assert_eq!(introspected["username"], USER);
+    assert_eq!(introspected["token_type"], "expose");
+    for _ in 0..2 {
+        assert_eq!(server.introspect(&secret).await["active"], true);
+    }
+    server.service().flush_usage().await;
+
+    let listed = list(&server, &bearer).await;
+    assert_eq!(listed.len(), 1);
+    let entry = &listed[0];
+    assert_eq!(entry["id"], id.as_str());
+    assert_eq!(entry["name"], "ci pipeline");
+    assert_eq!(entry["use_count"], 3);
+    assert_eq!(entry["last_used_ip"], "127.0.0.1");
+    assert!(entry["last_used_at"].as_i64().is_some());
+    assert!(entry.get("token").is_none());
+
+    // Shown once: no answer but the creation carries the secret, and the
+    // database holds only its digest.
+    let listing = server.json_bearer(Method::GET, TOKENS, &bearer, None).await;
+    assert!(!listing.text.contains(&secret[7..]));
+    for column in ["hint", "name", "id"] {
+        for value in env
+            .query_strings(&format!("SELECT {column} FROM personal_tokens"))
+            .await
+        {
+            assert!(!value.contains(&secret[7..]), "{column}: {value}");
+        }
+    }
+
+    let reply = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    assert_eq!(server.introspect(&secret).await["active"], false);
+    let again = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
+        .await;
+    assert_error(&again, 404, "not_found");
+
+    let first = create_expose(&server, &bearer, "one").await;
+    let second = create_expose(&server, &bearer, "two").await;
+    assert_eq!(list(&server, &bearer).await.len(), 2);
+    let reply = server
+        .json_bearer(Method::DELETE, TOKENS, &bearer, None)
+        .await;
+    assert_eq!(reply.status, 204);
+    assert!(list(&server, &bearer).await.is_empty());
+    for token in [&first, &second] {
+        assert_eq!(
+            server.introspect(str_field(token, "token")).await["active"],
+            false
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_of_other_users_cannot_be_seen_or_deleted() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let alice = bearer_of(&server, USER).await;
+    let bob = bearer_of(&server, "bob").await;
+    let created = create_expose(&server, &alice, "alice's").await;
+    let id = str_field(&created, "id");
+    assert!(list(&server, &bob).await.is_empty());
+    let reply = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bob, None)
+        .await;
+    assert_error(&reply, 404, "not_found");
+    let reply = server.json_bearer(Method::DELETE, TOKENS, &bob, None).await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(list(&server, &alice).await.len(), 1);
+    assert_eq!(
+        server.introspect(str_field(&created, "token")).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn disabling_the_user_makes_expose_tokens_inactive_at_once() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "to be disabled").await;
+    let secret = str_field(&created, "token");
+    assert_eq!(server.introspect(secret).await["active"], true);
+    server
+        .service()
+        .set_user_enabled(REALM, USER, false)
+        .await
+        .unwrap();
+    assert_eq!(server.introspect(secret).await["active"], false);
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_right_after_use_loses_no_use() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "shutdown").await;
+    let secret = str_field(&created, "token").to_owned();
+    for _ in 0..5 {
+        assert_eq!(server.introspect(&secret).await["active"], true);
+    }
+    server.stop().await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    assert_eq!(list(&server, &bearer).await[0]["use_count"], 5);
+    let events = env
+        .query_strings("SELECT event FROM token_events ORDER BY id")
+        .await;
+    assert_eq!(events, ["created", "used", "used", "used", "used", "used"]);
+}
+
+#[tokio::test]
+async fn the_verifier_accepts_expose_tokens_by_introspection_until_the_cache_ttl_after_deletion() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start_reachable().await;
+    let ttl = Duration::from_millis(700);
+    let verifier = Verifier::builder(server.issuer())
+        .audience("api")
+        .client_credentials("api", API_SECRET.to_owned())
+        .revocation_poll_interval(Duration::ZERO)
+        .introspection_cache_ttl(ttl, ttl)
+        .build()
+        .await
+        .unwrap();
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "for the API").await;
+    let secret = str_field(&created, "token");
+    let verified = verifier.verify(secret).await.unwrap();
+    assert_eq!(verified.username(), Some(USER));
+    assert_eq!(verified.token_id(), created["id"].as_str());
+    assert_eq!(verified.format(), tessera_verify::TokenFormat::Opaque);
+
+    let reply = server
+        .json_bearer(
+            Method::DELETE,
+            &format!("{TOKENS}/{}", str_field(&created, "id")),
+            &bearer,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    // Cached for at most the TTL, then refused.
+    let deleted_at = std::time::Instant::now();
+    loop {
+        match verifier.verify(secret).await {
+            Ok(_) => assert!(deleted_at.elapsed() < ttl + Duration::from_millis(300)),
+            Err(error) => {
+                assert_eq!(error, VerifyError::Inactive);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_account_requests_are_refused_and_write_nothing() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let before = env.row_counts().await;
+    let huge = "x".repeat(101);
+    let bodies = [
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": -5}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": 10}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": 999_999_999_999i64}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": 60, "expires_at": 1}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "expires_at": 1}),
+        json!({"type": "expose", "name": huge, "password": PASSWORD}),
+        json!({"type": "expose", "name": "  ", "password": PASSWORD}),
+        json!({"type": "expose", "name": "tab\there", "password": PASSWORD}),
+        json!({"type": "stolen", "name": "n", "password": PASSWORD}),
+        json!({"type": "expose", "name": 5, "password": PASSWORD}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": "1h"}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "admin": true}),
+        json!({"type": "expose", "name": "n"}),
+        json!(["not", "an", "object"]),
+    ];
+    for body in bodies {
+        let reply = create(&server, &bearer, body.clone()).await;
+        assert_error(&reply, 400, "invalid_request");
+        assert!(!reply.text.contains(PASSWORD), "{body}");
+    }
+    let malformed = server
+        .http
+        .post(server.realm_url(TOKENS))
+        .bearer_auth(&bearer)
+        .header("content-type", "application/json")
+        .body("{\"type\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let form = server
+        .http
+        .post(server.realm_url(TOKENS))
+        .bearer_auth(&bearer)
+        .form(&[("type", "expose")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 400);
+    let no_bearer = server
+        .post_raw(
+            &format!("/realms/{REALM}{TOKENS}"),
+            "application/json",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(no_bearer.status, 401);
+    let forged = server
+        .json_bearer(Method::GET, TOKENS, "not.a.jwt", None)
+        .await;
+    assert_eq!(forged.status, 401);
+    let broken_checksum = server
+        .introspect("tsr_ex_0123456789abcdefghijABCDEFGHIJ01000000")
+        .await;
+    assert_eq!(broken_checksum["active"], false);
+    assert_eq!(env.row_counts().await, before);
+}
