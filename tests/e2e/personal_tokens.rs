@@ -304,3 +304,30 @@ async fn bad_account_requests_are_refused_and_write_nothing() {
     assert_eq!(broken_checksum["active"], false);
     assert_eq!(env.row_counts().await, before);
 }
+
+#[tokio::test]
+async fn concurrent_requests_with_one_opaque_token_share_one_introspection() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start_reachable().await;
+    let verifier = Verifier::builder(server.issuer())
+        .audience("api")
+        .client_credentials("api", API_SECRET.to_owned())
+        .build()
+        .await
+        .unwrap();
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "busy").await;
+    let secret = str_field(&created, "token").to_owned();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (verifier, secret) = (verifier.clone(), secret.clone());
+            tokio::spawn(async move { verifier.verify(&secret).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    server.service().flush_usage().await;
+    // Each introspection is a recorded use: twenty requests, one introspection.
+    assert_eq!(list(&server, &bearer).await[0]["use_count"], 1);
+}

@@ -513,3 +513,52 @@ async fn logout_revoke_and_disabling_the_user_reach_the_resource_server_within_a
         200
     );
 }
+
+#[tokio::test]
+async fn the_layer_runs_custom_permission_checks_with_the_request() {
+    use axum::{http::request::Parts, routing::get, Router};
+    use tessera_verify::{
+        axum::{AuthError, RequireBearerLayer},
+        VerifiedToken,
+    };
+
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start_reachable().await;
+    let verifier = verifier_for(&server).await;
+    // Only a user's own folder: /users/{subject}/… is theirs, nothing else is.
+    let own_folder_only = |token: &VerifiedToken, request: &Parts| {
+        let own = format!("/users/{}/", token.subject());
+        if request.uri.path().starts_with(&own) {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden("not your folder".to_owned()))
+        }
+    };
+    let app = Router::new()
+        .route("/users/{user}/files", get(|| async { "files" }))
+        .layer(RequireBearerLayer::new(verifier).check(own_folder_only));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let access = str_field(&server.login(USER, "").await, "access_token").to_owned();
+    let subject = unverified_claims(&access)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("{base}{path}"))
+            .bearer_auth(&access)
+            .send()
+    };
+    let own = get(format!("/users/{subject}/files")).await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert_eq!(own.text().await.unwrap(), "files");
+    let other = get("/users/someone-else/files".to_owned()).await.unwrap();
+    assert_eq!(other.status(), 403);
+    assert!(other.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+}
