@@ -21,6 +21,7 @@ CREATE TABLE personal_tokens (
     use_count BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX personal_tokens_user ON personal_tokens (user_id);
+CREATE INDEX personal_tokens_family ON personal_tokens (family_id);
 
 -- The audit trail of personal tokens. Kept after the token is deleted.
 CREATE TABLE token_events (

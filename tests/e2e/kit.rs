@@ -39,6 +39,7 @@ grants = ["password", "refresh_token"]
 scopes = ["openid", "profile", "email", "offline_access"]
 default_scopes = ["profile"]
 audience = ["api"]
+personal_tokens = true
 
 [[clients]]
 client_id = "other-app"

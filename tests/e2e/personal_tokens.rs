@@ -260,6 +260,10 @@ async fn bad_account_requests_are_refused_and_write_nothing() {
         json!({"type": "expose", "name": "n", "password": PASSWORD, "lifetime": "1h"}),
         json!({"type": "expose", "name": "n", "password": PASSWORD, "admin": true}),
         json!({"type": "expose", "name": "n"}),
+        json!({"type": "expose", "name": "n", "password": PASSWORD, "offline": true}),
+        json!({"type": "client", "name": "n", "password": PASSWORD}),
+        json!({"type": "client", "name": "n", "password": PASSWORD, "client_id": "app", "lifetime": 60}),
+        json!({"type": "client", "name": "n", "password": PASSWORD, "client_id": "app", "offline": "yes"}),
         json!(["not", "an", "object"]),
     ];
     for body in bodies {
@@ -330,4 +334,125 @@ async fn concurrent_requests_with_one_opaque_token_share_one_introspection() {
     server.service().flush_usage().await;
     // Each introspection is a recorded use: twenty requests, one introspection.
     assert_eq!(list(&server, &bearer).await[0]["use_count"], 1);
+}
+
+async fn create_client_token(server: &Server, bearer: &str, name: &str, offline: bool) -> Value {
+    let reply = create(
+        server,
+        bearer,
+        json!({"type": "client", "name": name, "password": PASSWORD,
+               "client_id": "app", "offline": offline}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body
+}
+
+fn refresh_as(client: &'static str, refresh_token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "refresh_token".to_owned()),
+        ("client_id", client.to_owned()),
+        ("refresh_token", refresh_token.to_owned()),
+    ]
+}
+
+async fn refresh_with(server: &Server, client: &'static str, token: &str) -> crate::kit::Reply {
+    let form = refresh_as(client, token);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    server.token(&form).await
+}
+
+#[tokio::test]
+async fn client_tokens_are_refreshed_by_their_client_only_and_die_with_their_deletion() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_client_token(&server, &bearer, "pydc on my laptop", false).await;
+    assert_eq!(created["type"], "client");
+    assert_eq!(created["client_id"], "app");
+    assert_eq!(created["offline"], false);
+    assert_eq!(created["expires_in"], 300);
+    assert!(created["refresh_expires_in"].as_i64().unwrap() > 0);
+    let refresh = str_field(&created, "refresh_token").to_owned();
+    let access = str_field(&created, "access_token").to_owned();
+    assert_eq!(
+        created["hint"],
+        format!("tsr_rt_…{}", &refresh[refresh.len() - 4..])
+    );
+    assert_eq!(server.introspect(&access).await["active"], true);
+
+    assert_error(
+        &refresh_with(&server, "other-app", &refresh).await,
+        400,
+        "invalid_grant",
+    );
+    let rotated = refresh_with(&server, "app", &refresh).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let rotated_refresh = str_field(&rotated.body, "refresh_token").to_owned();
+    assert_ne!(rotated_refresh, refresh);
+    server.service().flush_usage().await;
+    let listed = list(&server, &bearer).await;
+    assert_eq!(listed[0]["use_count"], 1);
+    assert_eq!(listed[0]["last_used_ip"], "127.0.0.1");
+    assert!(listed[0].get("refresh_token").is_none() && listed[0].get("access_token").is_none());
+
+    let offline = create_client_token(&server, &bearer, "offline add-on", true).await;
+    assert_eq!(offline["offline"], true);
+    assert_eq!(offline["refresh_expires_in"], 0);
+    assert_eq!(offline["expires_at"], Value::Null);
+
+    let id = str_field(&created, "id");
+    let reply = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_error(
+        &refresh_with(&server, "app", &rotated_refresh).await,
+        400,
+        "invalid_grant",
+    );
+    assert_eq!(
+        server
+            .introspect(str_field(&rotated.body, "access_token"))
+            .await["active"],
+        false
+    );
+    // The offline token is untouched.
+    let still = refresh_with(&server, "app", str_field(&offline, "refresh_token")).await;
+    assert_eq!(still.status, 200, "{}", still.text);
+
+    for (client, offline) in [("other-app", false), ("nope", false), ("api", false)] {
+        let reply = create(
+            &server,
+            &bearer,
+            json!({"type": "client", "name": "n", "password": PASSWORD,
+                   "client_id": client, "offline": offline}),
+        )
+        .await;
+        assert_error(&reply, 400, "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn offline_client_tokens_survive_a_restart_and_expiring_ones_stop_at_their_lifetime() {
+    let env = Env::new(RealmOptions::tokens(
+        "session_idle = \"2s\"\nsession_max = \"2s\"",
+    ))
+    .await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let offline = create_client_token(&server, &bearer, "offline", true).await;
+    let expiring = create_client_token(&server, &bearer, "expiring", false).await;
+    server.stop().await;
+    let server = env.start().await;
+    let refreshed = refresh_with(&server, "app", str_field(&offline, "refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_error(
+        &refresh_with(&server, "app", str_field(&expiring, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    let refreshed = refresh_with(&server, "app", str_field(&refreshed.body, "refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
 }

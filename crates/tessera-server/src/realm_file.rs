@@ -112,6 +112,9 @@ struct ClientFile {
     default_scopes: Vec<String>,
     #[serde(default)]
     audience: Vec<String>,
+    /// Users may create client tokens (personal access tokens) for this client.
+    #[serde(default)]
+    personal_tokens: bool,
     #[serde(default)]
     tokens: ClientTokensFile,
 }
@@ -390,7 +393,14 @@ fn convert_client(
         offline_idle: optional_offline_idle(o.offline_idle.as_ref(), realm_tokens.offline_idle)?,
     };
     check_lifetimes(&tokens)?;
+    if file.personal_tokens && !grants.contains(&GrantType::RefreshToken) {
+        return Err(format!(
+            "client {:?} allows personal tokens but not the refresh_token grant they need",
+            file.client_id
+        ));
+    }
     Ok(Client {
+        allows_personal_tokens: file.personal_tokens,
         secret_digest: secret.map(|s| digester.digest(&s)),
         client_id: file.client_id,
         grants,

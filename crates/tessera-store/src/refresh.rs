@@ -46,6 +46,8 @@ pub struct RefreshTokenState {
     pub issued_at: i64,
     pub expires_at: Option<i64>,
     pub consumed_at: Option<i64>,
+    /// The personal (client) token whose session this is, if any.
+    pub personal_token_id: Option<String>,
 }
 
 const FAMILY_COLUMNS: &str = "f.id, f.realm, f.client_id, f.user_id, f.scope, f.offline, \
@@ -86,9 +88,10 @@ impl Store {
     ) -> StoreResult<Option<RefreshTokenState>> {
         let sql = format!(
             "SELECT {FAMILY_COLUMNS}, t.issued_at AS t_issued_at, t.expires_at AS t_expires_at, \
-             t.consumed_at AS t_consumed_at, {} \
+             t.consumed_at AS t_consumed_at, p.id AS p_id, {} \
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
              JOIN users u ON u.id = f.user_id \
+             LEFT JOIN personal_tokens p ON p.family_id = f.id \
              WHERE t.digest = $1",
             prefixed_user_columns("u", "u_")
         );
@@ -105,6 +108,7 @@ impl Store {
             issued_at: row.try_get("t_issued_at")?,
             expires_at: row.try_get("t_expires_at")?,
             consumed_at: row.try_get("t_consumed_at")?,
+            personal_token_id: row.try_get("p_id")?,
         }))
     }
 

@@ -2,7 +2,7 @@
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    Family, LoginLimits, NewRefreshToken, RefreshTokenState, RevocationReason, User,
+    Family, LoginLimits, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, User,
 };
 
 use crate::{
@@ -86,12 +86,14 @@ impl TokenService {
     /// consumed token presented again within the realm's grace window (a client
     /// retrying after a lost response) yields a fresh pair; after the window it is
     /// treated as stolen and the whole family is revoked (RFC 9700 §4.14.2).
+    /// `address` is the caller's, recorded when the session is a client token's.
     pub async fn refresh_grant(
         &self,
         realm: &str,
         credentials: &ClientCredentials,
         refresh_token: Option<&str>,
         scope: Option<&str>,
+        address: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         let state = self.realm(realm)?;
         let client = self.authenticate_client(&state.config, credentials)?;
@@ -116,26 +118,49 @@ impl TokenService {
         self.ensure_user_active(user, now).await?;
         let scope = narrow_scope(&family.scope, scope)?;
 
-        let rotation = &state.config;
-        if !rotation.refresh_rotation {
+        let refresh = if state.config.refresh_rotation {
+            self.rotate(state, client, (&digest, &stored), now).await?
+        } else {
             let expires_at = self.refresh_expiry(client, family, now);
             if !self.store.extend_refresh_token(&digest, expires_at).await? {
                 return Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN));
             }
-            return self.respond_for_session(
-                (state, client, now),
-                user,
-                family,
-                &scope,
-                (presented.to_owned(), expires_at),
-            );
+            (presented.to_owned(), expires_at)
+        };
+        let response =
+            self.respond_for_session((state, client, now), user, family, &scope, refresh)?;
+        if let Some(token_id) = &stored.personal_token_id {
+            self.usage
+                .record(TokenUse {
+                    token_id: token_id.clone(),
+                    realm: realm.to_owned(),
+                    user_id: user.id.clone(),
+                    client_id: Some(client.client_id.clone()),
+                    address: address.map(str::to_owned),
+                    outcome: "refreshed",
+                    at: now,
+                })
+                .await;
         }
+        Ok(response)
+    }
 
+    /// Consumes the presented refresh token and stores its successor; returns the
+    /// successor and its expiry. A replay within the grace window gets a new token
+    /// of the family; after it, the family is revoked (RFC 9700 §4.14.2).
+    async fn rotate(
+        &self,
+        state: &RealmState,
+        client: &Client,
+        (digest, stored): (&[u8], &RefreshTokenState),
+        now: i64,
+    ) -> Result<(String, Option<i64>), TokenError> {
+        let family = &stored.family;
         let (new_token, new_row) = self.new_refresh_token(client, family, now)?;
         let rotated = stored.consumed_at.is_none()
             && self
                 .store
-                .rotate_refresh_token(&digest, now, &new_row)
+                .rotate_refresh_token(digest, now, &new_row)
                 .await?;
         if !rotated {
             // Consumed earlier (a retry or a replay), or just now by a concurrent
@@ -144,15 +169,16 @@ impl TokenService {
                 Some(_) => stored.clone(),
                 None => self
                     .store
-                    .find_refresh_token(&digest)
+                    .find_refresh_token(digest)
                     .await?
                     .ok_or(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN))?,
             };
             if !current.family.is_live(now) {
                 return Err(TokenError::InvalidGrant("Session not active"));
             }
+            let grace = state.config.reuse_grace;
             let consumed_at = current.consumed_at.unwrap_or(now);
-            if now - consumed_at > rotation.reuse_grace || rotation.reuse_grace == 0 {
+            if now - consumed_at > grace || grace == 0 {
                 self.revoke_session(
                     &state.config,
                     &family.id,
@@ -160,7 +186,7 @@ impl TokenService {
                     RevocationReason::ReuseDetected,
                 )
                 .await?;
-                tracing::warn!(family = %family.id, realm, "refresh token reuse detected; family revoked");
+                tracing::warn!(family = %family.id, realm = %family.realm, "refresh token reuse detected; family revoked");
                 return Err(TokenError::InvalidGrant(
                     "Refresh token reuse detected; session revoked",
                 ));
@@ -170,13 +196,7 @@ impl TokenService {
                 return Err(TokenError::InvalidGrant("Session not active"));
             }
         }
-        self.respond_for_session(
-            (state, client, now),
-            user,
-            family,
-            &scope,
-            (new_token, new_row.expires_at),
-        )
+        Ok((new_token, new_row.expires_at))
     }
 
     /// Client credentials grant (RFC 6749 §4.4): the client is the subject; no refresh token.
@@ -296,7 +316,7 @@ impl TokenService {
         }
     }
 
-    fn new_refresh_token(
+    pub(crate) fn new_refresh_token(
         &self,
         client: &Client,
         family: &Family,
@@ -314,7 +334,7 @@ impl TokenService {
 
     /// The token response of a user session; `refresh` is the refresh token issued
     /// (or, without rotation, kept) and its stored expiry.
-    fn respond_for_session(
+    pub(crate) fn respond_for_session(
         &self,
         (state, client, now): (&RealmState, &Client, i64),
         user: &User,

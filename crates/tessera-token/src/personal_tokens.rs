@@ -1,17 +1,22 @@
 //! Personal access tokens, managed by their user through the account API.
-//! This module has expose tokens: opaque bearer credentials a user hands to a
-//! third party, stored only as a keyed digest and checked by introspection.
+//!
+//! An expose token is an opaque bearer credential a user hands to a third party,
+//! stored only as a keyed digest and checked by introspection. A client token is
+//! a session (an ordinary refresh-token family) the user creates for a client of
+//! the realm, which then refreshes it at the token endpoint on its own.
 
 use tessera_proto::{
     IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess, SecretString,
+    TokenResponse,
 };
 use tessera_store::{
-    DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenUse, User,
+    DeletionFeed, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
+    TokenUse, User,
 };
 
 use crate::{
     new_opaque_token, new_uuid, now_millis, revocation::FEED_LEEWAY_MS, PersonalTokenSettings,
-    Realm, TokenError, TokenService,
+    Realm, TokenError, TokenService, OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -28,6 +33,19 @@ pub struct NewExposeToken {
     /// How long the token lives; or give `expires_at`; neither means the realm's default.
     pub lifetime: Option<i64>,
     pub expires_at: Option<i64>,
+}
+
+/// A request to create a client token.
+#[derive(Debug, Clone)]
+pub struct NewClientToken {
+    pub name: String,
+    pub description: Option<String>,
+    /// The user's current password: creating a token re-authenticates.
+    pub password: SecretString,
+    /// A client of the realm that allows personal tokens.
+    pub client_id: String,
+    /// An offline session: no absolute lifetime, survives logout of other sessions.
+    pub offline: bool,
 }
 
 impl TokenService {
@@ -81,7 +99,7 @@ impl TokenService {
             name,
             description,
             digest: Some(self.digester.digest(&secret)),
-            hint: hint(&secret),
+            hint: hint(OpaqueTokenKind::Expose, &secret),
             family_id: None,
             client_id: None,
             offline: false,
@@ -105,6 +123,107 @@ impl TokenService {
             .find(|token| token.id == row.id)
             .ok_or(TokenError::TokenNotFound)?;
         Ok((created, SecretString::new(secret)))
+    }
+
+    /// Creates a client token after checking the user's password: a new session of
+    /// the chosen client, answered like a token response. The refresh token is
+    /// then exchanged at the token endpoint by that client only.
+    pub async fn create_client_token(
+        &self,
+        realm: &str,
+        bearer: &str,
+        request: NewClientToken,
+        address: Option<&str>,
+    ) -> Result<(PersonalToken, TokenResponse), TokenError> {
+        let state = self.realm(realm)?;
+        let user = self.account_user(realm, bearer).await?;
+        let name = checked_text("name", request.name, MAX_NAME_CHARS)?;
+        let description = request
+            .description
+            .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
+            .transpose()?;
+        let client = state
+            .config
+            .clients
+            .get(&request.client_id)
+            .filter(|client| client.allows_personal_tokens)
+            .ok_or_else(|| {
+                TokenError::InvalidRequest(format!(
+                    "client {:?} does not accept personal tokens",
+                    request.client_id
+                ))
+            })?;
+        if request.offline && !client.allows_offline() {
+            return Err(TokenError::InvalidRequest(format!(
+                "client {:?} does not allow offline tokens",
+                request.client_id
+            )));
+        }
+        let now = now_millis();
+        self.check_password(&state.config, &user, request.password, now)
+            .await?;
+        self.store.reset_login_failures(&user.id).await?;
+        let limit = state.config.personal_tokens.max_per_user;
+        let held = self.store.list_personal_tokens(&user.id).await?.len();
+        if i64::try_from(held).unwrap_or(i64::MAX) >= limit {
+            return Err(TokenError::TokenLimitReached(limit));
+        }
+
+        let scopes = Self::resolve_scopes(client, request.offline.then_some(OFFLINE_ACCESS))?;
+        let family = Family {
+            id: new_uuid()?,
+            realm: realm.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: user.id.clone(),
+            scope: scopes.join(" "),
+            offline: request.offline,
+            created_at: now,
+            expires_at: (!request.offline).then_some(now + client.tokens.session_max),
+            revoked_at: None,
+        };
+        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
+        self.store.create_family(&family, &refresh_row).await?;
+        let row = NewPersonalToken {
+            id: new_uuid()?,
+            realm: realm.to_owned(),
+            user_id: user.id.clone(),
+            kind: PersonalTokenKind::Client,
+            name,
+            description,
+            digest: None,
+            hint: hint(OpaqueTokenKind::Refresh, &refresh_token),
+            family_id: Some(family.id.clone()),
+            client_id: Some(client.client_id.clone()),
+            offline: family.offline,
+            scope: family.scope.clone(),
+            created_at: now,
+            expires_at: family.expires_at,
+        };
+        let response = self.respond_for_session(
+            (state, client, now),
+            &user,
+            &family,
+            &family.scope,
+            (refresh_token, refresh_row.expires_at),
+        )?;
+        if !self
+            .store
+            .insert_personal_token(&row, limit, address)
+            .await?
+        {
+            // Another creation took the last place meanwhile: undo the session.
+            self.revoke_session(&state.config, &family.id, now, RevocationReason::Revoked)
+                .await?;
+            return Err(TokenError::TokenLimitReached(limit));
+        }
+        let created = self
+            .store
+            .list_personal_tokens(&user.id)
+            .await?
+            .into_iter()
+            .find(|token| token.id == row.id)
+            .ok_or(TokenError::TokenNotFound)?;
+        Ok((created, response))
     }
 
     pub async fn list_personal_tokens(
@@ -254,8 +373,8 @@ fn expiry(
 
 /// The prefix and the last four characters: enough to recognise a token, far
 /// too little to use it.
-fn hint(secret: &str) -> String {
-    let prefix = OpaqueTokenKind::Expose.prefix();
+fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
+    let prefix = kind.prefix();
     let tail: String = secret
         .chars()
         .rev()

@@ -76,6 +76,8 @@ pub struct Client {
     /// Scopes granted even when not requested.
     pub default_scopes: Vec<String>,
     pub audience: Vec<String>,
+    /// Users may create client tokens for it: a session they hand to the client.
+    pub allows_personal_tokens: bool,
     pub tokens: TokenSettings,
 }
 

@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
 use tessera_store::PersonalToken;
-use tessera_token::{NewExposeToken, TokenError};
+use tessera_token::{NewClientToken, NewExposeToken, TokenError};
 
 use super::{error::ApiError, form::bearer_token, AppState};
 
@@ -34,6 +34,12 @@ struct CreateTokenBody {
     /// NumericDate (seconds since the epoch).
     #[serde(default)]
     expires_at: Option<i64>,
+    /// Client tokens: the client the session is for.
+    #[serde(default)]
+    client_id: Option<String>,
+    /// Client tokens: an offline session.
+    #[serde(default)]
+    offline: bool,
 }
 
 /// A token as listed: never its secret.
@@ -76,14 +82,6 @@ impl From<PersonalToken> for TokenView {
     }
 }
 
-/// The creation answer: the listing fields plus the secret, shown this once.
-#[derive(Serialize)]
-struct CreatedView {
-    #[serde(flatten)]
-    listed: TokenView,
-    token: String,
-}
-
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     bearer_token(headers, None).ok_or(ApiError::Bearer(None))
 }
@@ -124,30 +122,95 @@ pub async fn create_token(
     state.service.realm(&realm)?;
     let bearer = bearer(&headers)?;
     let body: CreateTokenBody = json_body(&headers, &body)?;
-    if body.kind != "expose" {
-        return Err(ApiError::BadRequest(format!(
-            "type must be \"expose\", not {:?}",
-            body.kind
-        )));
-    }
-    let request = NewExposeToken {
-        name: body.name,
-        description: body.description,
-        password: SecretString::new(body.password),
-        lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
-        expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
-    };
     let address = peer.ip().to_string();
-    let (token, secret) = state
-        .service
-        .create_expose_token(&realm, bearer, request, Some(&address))
-        .await
-        .map_err(for_bearer)?;
-    let created = CreatedView {
-        listed: token.into(),
-        token: secret.expose().to_owned(),
+    let password = SecretString::new(body.password);
+    let created = match (body.kind.as_str(), body.client_id) {
+        ("expose", None) if !body.offline => {
+            let request = NewExposeToken {
+                name: body.name,
+                description: body.description,
+                password,
+                lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
+                expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
+            };
+            let (token, secret) = state
+                .service
+                .create_expose_token(&realm, bearer, request, Some(&address))
+                .await
+                .map_err(for_bearer)?;
+            CreatedView {
+                listed: token.into(),
+                secrets: Secrets::Expose {
+                    token: secret.expose().to_owned(),
+                },
+            }
+        }
+        ("client", Some(client_id)) if body.lifetime.is_none() && body.expires_at.is_none() => {
+            let request = NewClientToken {
+                name: body.name,
+                description: body.description,
+                password,
+                client_id,
+                offline: body.offline,
+            };
+            let (token, response) = state
+                .service
+                .create_client_token(&realm, bearer, request, Some(&address))
+                .await
+                .map_err(for_bearer)?;
+            CreatedView {
+                listed: token.into(),
+                secrets: Secrets::Client {
+                    access_token: response.access_token,
+                    refresh_token: response.refresh_token,
+                    token_type: response.token_type,
+                    expires_in: response.expires_in,
+                    refresh_expires_in: response.refresh_expires_in,
+                },
+            }
+        }
+        ("expose", _) => {
+            return Err(ApiError::BadRequest(
+                "expose tokens take lifetime or expires_at, not client_id or offline".to_owned(),
+            ))
+        }
+        ("client", _) => {
+            return Err(ApiError::BadRequest(
+                "client tokens need client_id and take no lifetime".to_owned(),
+            ))
+        }
+        (other, _) => {
+            return Err(ApiError::BadRequest(format!(
+                "type must be \"expose\" or \"client\", not {other:?}"
+            )))
+        }
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// The creation answer: the listing fields plus the secrets, shown this once.
+#[derive(Serialize)]
+struct CreatedView {
+    #[serde(flatten)]
+    listed: TokenView,
+    #[serde(flatten)]
+    secrets: Secrets,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Secrets {
+    /// An expose token: the token itself.
+    Expose { token: String },
+    /// A client token: what a token response would carry for the session.
+    Client {
+        access_token: String,
+        refresh_token: Option<String>,
+        token_type: String,
+        expires_in: i64,
+        /// 0 for an offline token (Keycloak's convention).
+        refresh_expires_in: i64,
+    },
 }
 
 pub async fn list_tokens(

@@ -26,11 +26,13 @@ const PUBLIC_CACHE: &str = "public, max-age=60";
 pub async fn token(
     State(state): State<AppState>,
     Path(realm): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Response {
     let grant = form.get("grant_type").and_then(GrantType::parse);
-    let result = issue_token(&state, &realm, &headers, &form, grant).await;
+    let address = peer.ip().to_string();
+    let result = issue_token(&state, &realm, (&headers, &form, &address), grant).await;
     let (mut response, outcome) = match result {
         Ok(body) => (Json(body).into_response(), "success"),
         Err(error) => {
@@ -48,8 +50,7 @@ pub async fn token(
 async fn issue_token(
     state: &AppState,
     realm: &str,
-    headers: &HeaderMap,
-    form: &OAuthForm,
+    (headers, form, address): (&HeaderMap, &OAuthForm, &str),
     grant: Option<GrantType>,
 ) -> Result<tessera_proto::TokenResponse, TokenError> {
     let service = &state.service;
@@ -80,7 +81,13 @@ async fn issue_token(
         }
         GrantType::RefreshToken => {
             service
-                .refresh_grant(realm, &credentials, form.get("refresh_token"), scope)
+                .refresh_grant(
+                    realm,
+                    &credentials,
+                    form.get("refresh_token"),
+                    scope,
+                    Some(address),
+                )
                 .await
         }
         GrantType::ClientCredentials => {
