@@ -154,6 +154,17 @@ async fn insert_event(
     Ok(())
 }
 
+/// Takes the write lock for the user's token changes: the row lock on
+/// PostgreSQL, the database's write lock on SQLite (which a transaction that
+/// read first could not take without failing when another writer went ahead).
+async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a new token and its `created` event unless the user already holds
     /// `limit` tokens; returns false (storing nothing) when the limit is reached.
@@ -164,12 +175,8 @@ impl Store {
         address: Option<&str>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        // Locks the user's row on PostgreSQL (SQLite serialises writers anyway), so
-        // concurrent creations cannot both slip under the limit.
-        sqlx::query("UPDATE users SET id = id WHERE id = $1")
-            .bind(&token.user_id)
-            .execute(&mut *tx)
-            .await?;
+        // Concurrent creations cannot both slip under the limit.
+        lock_user(&mut tx, &token.user_id).await?;
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM personal_tokens WHERE user_id = $1")
             .bind(&token.user_id)
             .fetch_one(&mut *tx)
@@ -262,6 +269,7 @@ impl Store {
         address: Option<&str>,
     ) -> StoreResult<Vec<PersonalToken>> {
         let mut tx = self.pool.begin().await?;
+        lock_user(&mut tx, user_id).await?;
         let only_one = if id.is_some() { " AND p.id = $2" } else { "" };
         let select =
             format!("SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1{only_one}");

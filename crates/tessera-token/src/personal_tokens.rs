@@ -74,11 +74,7 @@ impl TokenService {
     ) -> Result<(PersonalToken, SecretString), TokenError> {
         let state = self.realm(realm)?;
         let user = self.account_user(realm, bearer).await?;
-        let name = checked_text("name", request.name, MAX_NAME_CHARS)?;
-        let description = request
-            .description
-            .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
-            .transpose()?;
+        let (name, description) = checked_names(request.name, request.description)?;
         let now = now_millis();
         let expires_at = expiry(
             &state.config.personal_tokens,
@@ -86,9 +82,8 @@ impl TokenService {
             request.lifetime,
             request.expires_at,
         )?;
-        self.check_password(&state.config, &user, request.password, now)
+        self.reauthenticate(&state.config, &user, request.password, now)
             .await?;
-        self.store.reset_login_failures(&user.id).await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
         let row = NewPersonalToken {
@@ -115,13 +110,7 @@ impl TokenService {
         {
             return Err(TokenError::TokenLimitReached(limit));
         }
-        let created = self
-            .store
-            .list_personal_tokens(&user.id)
-            .await?
-            .into_iter()
-            .find(|token| token.id == row.id)
-            .ok_or(TokenError::TokenNotFound)?;
+        let created = self.stored_token(&user.id, &row.id).await?;
         Ok((created, SecretString::new(secret)))
     }
 
@@ -137,11 +126,7 @@ impl TokenService {
     ) -> Result<(PersonalToken, TokenResponse), TokenError> {
         let state = self.realm(realm)?;
         let user = self.account_user(realm, bearer).await?;
-        let name = checked_text("name", request.name, MAX_NAME_CHARS)?;
-        let description = request
-            .description
-            .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
-            .transpose()?;
+        let (name, description) = checked_names(request.name, request.description)?;
         let client = state
             .config
             .clients
@@ -160,9 +145,8 @@ impl TokenService {
             )));
         }
         let now = now_millis();
-        self.check_password(&state.config, &user, request.password, now)
+        self.reauthenticate(&state.config, &user, request.password, now)
             .await?;
-        self.store.reset_login_failures(&user.id).await?;
         let limit = state.config.personal_tokens.max_per_user;
         let held = self.store.list_personal_tokens(&user.id).await?.len();
         if i64::try_from(held).unwrap_or(i64::MAX) >= limit {
@@ -216,14 +200,31 @@ impl TokenService {
                 .await?;
             return Err(TokenError::TokenLimitReached(limit));
         }
-        let created = self
-            .store
-            .list_personal_tokens(&user.id)
+        let created = self.stored_token(&user.id, &row.id).await?;
+        Ok((created, response))
+    }
+
+    /// Checks the password of a user who is already signed in, through the same
+    /// brute-force counting as a login, and forgets the count when it is right.
+    async fn reauthenticate(
+        &self,
+        realm: &Realm,
+        user: &User,
+        password: SecretString,
+        now: i64,
+    ) -> Result<(), TokenError> {
+        self.check_password(realm, user, password, now).await?;
+        Ok(self.store.reset_login_failures(&user.id).await?)
+    }
+
+    /// A token just stored, as listed.
+    async fn stored_token(&self, user_id: &str, id: &str) -> Result<PersonalToken, TokenError> {
+        self.store
+            .list_personal_tokens(user_id)
             .await?
             .into_iter()
-            .find(|token| token.id == row.id)
-            .ok_or(TokenError::TokenNotFound)?;
-        Ok((created, response))
+            .find(|token| token.id == id)
+            .ok_or(TokenError::TokenNotFound)
     }
 
     pub async fn list_personal_tokens(
@@ -330,6 +331,17 @@ impl TokenService {
 /// Whether `token` is an expose token by its shape and checksum alone.
 pub(crate) fn is_expose_token(token: &str) -> bool {
     ParsedOpaqueToken::parse(token).is_ok_and(|parsed| parsed.kind == OpaqueTokenKind::Expose)
+}
+
+fn checked_names(
+    name: String,
+    description: Option<String>,
+) -> Result<(String, Option<String>), TokenError> {
+    let name = checked_text("name", name, MAX_NAME_CHARS)?;
+    let description = description
+        .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
+        .transpose()?;
+    Ok((name, description))
 }
 
 /// Trimmed, non-empty, at most `max` characters, no control characters.
