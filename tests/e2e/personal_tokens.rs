@@ -456,3 +456,83 @@ async fn offline_client_tokens_survive_a_restart_and_expiring_ones_stop_at_their
     let refreshed = refresh_with(&server, "app", str_field(&refreshed.body, "refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
 }
+
+#[tokio::test]
+async fn the_events_of_a_token_page_newest_first_and_outlive_its_deletion() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "audited").await;
+    let id = str_field(&created, "id").to_owned();
+    for _ in 0..6 {
+        assert_eq!(
+            server.introspect(str_field(&created, "token")).await["active"],
+            true
+        );
+    }
+    let reply = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
+        .await;
+    assert_eq!(reply.status, 204);
+    server.service().flush_usage().await;
+
+    let mut seen = Vec::new();
+    let mut path = format!("{TOKENS}/{id}/events?limit=3");
+    loop {
+        let reply = server.json_bearer(Method::GET, &path, &bearer, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let events = reply.body["events"].as_array().unwrap();
+        assert!(events.len() <= 3);
+        seen.extend(
+            events
+                .iter()
+                .map(|event| event["event"].as_str().unwrap().to_owned()),
+        );
+        match reply.body["next"].as_str() {
+            Some(next) => path = format!("{TOKENS}/{id}/events?limit=3&before={next}"),
+            None => break,
+        }
+    }
+    // Uses are recorded off the request path, so the deletion's event may be
+    // committed before the last uses'; everything is there, newest first.
+    seen.reverse();
+    assert_eq!(seen.first().map(String::as_str), Some("created"));
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(seen.iter().filter(|event| *event == "used").count(), 6);
+    assert_eq!(seen.iter().filter(|event| *event == "deleted").count(), 1);
+    let first_use = server
+        .json_bearer(
+            Method::GET,
+            &format!("{TOKENS}/{id}/events?limit=500"),
+            &bearer,
+            None,
+        )
+        .await;
+    let used = first_use.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["event"] == "used")
+        .unwrap()
+        .clone();
+    assert_eq!(used["client_id"], "api");
+    assert_eq!(used["address"], "127.0.0.1");
+    assert_eq!(used["outcome"], "active");
+
+    let bob = bearer_of(&server, "bob").await;
+    let reply = server
+        .json_bearer(Method::GET, &format!("{TOKENS}/{id}/events"), &bob, None)
+        .await;
+    assert_error(&reply, 404, "not_found");
+    for bad in ["limit=0", "limit=501", "limit=x", "before=soon"] {
+        let reply = server
+            .json_bearer(
+                Method::GET,
+                &format!("{TOKENS}/{id}/events?{bad}"),
+                &bearer,
+                None,
+            )
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+    }
+}

@@ -118,6 +118,19 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
     })
 }
 
+/// One entry of a token's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenEvent {
+    /// Increasing; pages are cut by it.
+    pub id: i64,
+    /// `created`, `used` or `deleted`.
+    pub event: String,
+    pub client_id: Option<String>,
+    pub address: Option<String>,
+    pub outcome: String,
+    pub at: i64,
+}
+
 /// How long the revocation-feed entries of deleted tokens matter.
 #[derive(Debug, Clone, Copy)]
 pub struct DeletionFeed {
@@ -323,6 +336,39 @@ impl Store {
         }
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    /// A page of the events of one of the user's tokens (deleted ones included),
+    /// newest first: at most `limit` events with an id below `before`.
+    pub async fn token_events(
+        &self,
+        user_id: &str,
+        token_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<TokenEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, event, client_id, address, outcome, at FROM token_events \
+             WHERE user_id = $1 AND token_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4",
+        )
+        .bind(user_id)
+        .bind(token_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenEvent {
+                    id: row.try_get("id")?,
+                    event: row.try_get("event")?,
+                    client_id: row.try_get("client_id")?,
+                    address: row.try_get("address")?,
+                    outcome: row.try_get("outcome")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
     }
 
     /// Records a batch of uses in one transaction: per token, the count, the time

@@ -11,7 +11,7 @@ use tessera_proto::{
 };
 use tessera_store::{
     DeletionFeed, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
-    TokenUse, User,
+    TokenEvent, TokenUse, User,
 };
 
 use crate::{
@@ -22,6 +22,16 @@ use crate::{
 /// Longest token name and description accepted, in characters.
 const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// Events per page at most.
+pub const MAX_EVENT_PAGE: i64 = 500;
+
+/// Which page of a token's events: `limit` events older than the event `before`.
+#[derive(Debug, Clone, Copy)]
+pub struct EventPage {
+    pub before: Option<i64>,
+    pub limit: i64,
+}
 
 /// A request to create an expose token. Times are milliseconds.
 #[derive(Debug, Clone)]
@@ -320,6 +330,31 @@ impl TokenService {
             sid: None,
             realm_access: Some(RealmAccess { roles: user.roles }),
         })
+    }
+
+    /// A page of one of the user's tokens' events, newest first; a token of
+    /// another user (or none) is not found. Deleted tokens keep their events.
+    pub async fn personal_token_events(
+        &self,
+        realm: &str,
+        bearer: &str,
+        id: &str,
+        page: EventPage,
+    ) -> Result<Vec<TokenEvent>, TokenError> {
+        let user = self.account_user(realm, bearer).await?;
+        if !(1..=MAX_EVENT_PAGE).contains(&page.limit) {
+            return Err(TokenError::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_EVENT_PAGE}"
+            )));
+        }
+        let events = self
+            .store
+            .token_events(&user.id, id, page.before, page.limit)
+            .await?;
+        if events.is_empty() && page.before.is_none() {
+            return Err(TokenError::TokenNotFound);
+        }
+        Ok(events)
     }
 
     /// Waits until every recorded token use is committed (graceful shutdown).

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Path, State},
+    extract::{ConnectInfo, Path, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -13,9 +13,13 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
 use tessera_store::PersonalToken;
-use tessera_token::{NewClientToken, NewExposeToken, TokenError};
+use tessera_token::{EventPage, NewClientToken, NewExposeToken, TokenError};
 
-use super::{error::ApiError, form::bearer_token, AppState};
+use super::{
+    error::ApiError,
+    form::{bearer_token, OAuthForm},
+    AppState,
+};
 
 /// `POST /account/tokens`. Unknown fields are refused, so a typo is an error
 /// rather than a silently ignored setting.
@@ -261,4 +265,66 @@ async fn delete(
         .await
         .map_err(for_bearer)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Events per page when the request names no `limit`.
+const DEFAULT_EVENT_PAGE: i64 = 50;
+
+#[derive(Serialize)]
+struct EventView {
+    id: i64,
+    event: String,
+    client_id: Option<String>,
+    address: Option<String>,
+    outcome: String,
+    /// NumericDate (seconds).
+    at: i64,
+}
+
+/// `GET /account/tokens/{id}/events?limit=N&before=CURSOR`: newest first; pass
+/// `next` as `before` for the following page (`next` is null on the last one).
+pub async fn token_events(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.service.realm(&realm)?;
+    let query = OAuthForm::parse(query.unwrap_or_default().as_bytes())?;
+    let number = |name: &str| {
+        query
+            .get(name)
+            .map(|value| {
+                value
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::BadRequest(format!("{name} must be a whole number")))
+            })
+            .transpose()
+    };
+    let page = EventPage {
+        before: number("before")?,
+        limit: number("limit")?.unwrap_or(DEFAULT_EVENT_PAGE),
+    };
+    let events = state
+        .service
+        .personal_token_events(&realm, bearer(&headers)?, &id, page)
+        .await
+        .map_err(for_bearer)?;
+    let full_page = i64::try_from(events.len()).is_ok_and(|count| count == page.limit);
+    let next = events
+        .last()
+        .filter(|_| full_page)
+        .map(|event| event.id.to_string());
+    let events: Vec<EventView> = events
+        .into_iter()
+        .map(|event| EventView {
+            id: event.id,
+            event: event.event,
+            client_id: event.client_id,
+            address: event.address,
+            outcome: event.outcome,
+            at: event.at / 1000,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "events": events, "next": next })).into_response())
 }

@@ -68,7 +68,8 @@ pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
                 .post(account::create_token)
                 .delete(account::delete_all_tokens),
         )
-        .route("/account/tokens/{id}", delete(account::delete_token));
+        .route("/account/tokens/{id}", delete(account::delete_token))
+        .route("/account/tokens/{id}/events", get(account::token_events));
     Router::new()
         .nest("/realms/{realm}", realm_routes.clone())
         .nest("/auth/realms/{realm}", realm_routes)
