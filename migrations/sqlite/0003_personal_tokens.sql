@@ -30,6 +30,8 @@ CREATE TABLE token_events (
     realm TEXT NOT NULL,
     user_id TEXT NOT NULL,
     event TEXT NOT NULL,
+    -- Who created or deleted the token: 'user' (account API) or 'operator' (CLI).
+    actor TEXT,
     client_id TEXT,
     address TEXT,
     outcome TEXT NOT NULL,

@@ -221,3 +221,108 @@ async fn master_key_is_created_private_and_refused_when_readable_by_others() {
     let refused = tessera_server::start(&env.config(), std::future::pending()).await;
     assert!(refused.err().unwrap().to_string().contains("chmod 600"));
 }
+
+#[tokio::test]
+async fn token_commands_create_list_and_revoke_a_users_tokens() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let base = ["--realm", REALM, "--user", "alice"];
+    let created = tessera(
+        &env,
+        &[
+            &["token", "create"][..],
+            &base,
+            &["--name", "nightly export", "--lifetime", "7d"],
+        ]
+        .concat(),
+        "",
+    )
+    .await
+    .unwrap();
+    let secret = created
+        .lines()
+        .find_map(|line| line.strip_prefix("token: "))
+        .unwrap()
+        .to_owned();
+    assert!(secret.starts_with("tsr_ex_"), "{created}");
+    assert_eq!(server.introspect(&secret).await["active"], true);
+
+    let client = tessera(
+        &env,
+        &[
+            &["token", "create"][..],
+            &base,
+            &[
+                "--type",
+                "client",
+                "--name",
+                "pydc",
+                "--client-id",
+                "app",
+                "--offline",
+            ],
+        ]
+        .concat(),
+        "",
+    )
+    .await
+    .unwrap();
+    let refresh = client
+        .lines()
+        .find_map(|line| line.strip_prefix("refresh_token: "))
+        .unwrap();
+    let refreshed = server.refresh(refresh).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+
+    let listed = tessera(&env, &[&["token", "list"][..], &base].concat(), "")
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("nightly export") && listed.contains("pydc"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret[7..]), "{listed}");
+    let id = created
+        .lines()
+        .find_map(|line| line.strip_prefix("created expose token "))
+        .unwrap();
+    let revoked = tessera(
+        &env,
+        &[&["token", "revoke"][..], &base, &["--id", id]].concat(),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(revoked.contains("deleted 1 token"), "{revoked}");
+    assert_eq!(server.introspect(&secret).await["active"], false);
+    let all = tessera(
+        &env,
+        &[&["token", "revoke"][..], &base, &["--all"]].concat(),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(all.contains("deleted 1 token"), "{all}");
+    assert_error(
+        &server
+            .refresh(str_field(&refreshed.body, "refresh_token"))
+            .await,
+        400,
+        "invalid_grant",
+    );
+
+    let events = env
+        .query_strings("SELECT actor FROM token_events WHERE actor IS NOT NULL ORDER BY id")
+        .await;
+    assert_eq!(events, ["operator"; 4]);
+    let unknown = tessera(
+        &env,
+        &["token", "list", "--realm", REALM, "--user", "nobody"],
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.contains("nobody"), "{unknown}");
+    let neither = tessera(&env, &[&["token", "revoke"][..], &base].concat(), "").await;
+    assert!(neither.is_err());
+}

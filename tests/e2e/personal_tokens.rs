@@ -518,6 +518,17 @@ async fn the_events_of_a_token_page_newest_first_and_outlive_its_deletion() {
     assert_eq!(used["client_id"], "api");
     assert_eq!(used["address"], "127.0.0.1");
     assert_eq!(used["outcome"], "active");
+    assert_eq!(used["actor"], Value::Null);
+    for changed in ["created", "deleted"] {
+        let event = first_use.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["event"] == changed)
+            .unwrap();
+        assert_eq!(event["actor"], "user", "{event}");
+        assert_eq!(event["address"], "127.0.0.1");
+    }
 
     let bob = bearer_of(&server, "bob").await;
     let reply = server

@@ -1,11 +1,12 @@
-//! The `tessera` command line: `serve`, `migrate`, and user and key administration.
+//! The `tessera` command line: `serve`, `migrate`, and user, key and personal-token
+//! administration.
 
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tessera_proto::SecretString;
-use tessera_token::NewUserRequest;
+use tessera_token::{Actor, NewClientToken, NewExposeToken, NewUserRequest};
 
 use crate::{open_service, ServeConfig, StorageConfig};
 
@@ -28,6 +29,65 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage a user's personal access tokens (as an operator: no password asked).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TokenType {
+    Expose,
+    Client,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List a user's tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Create a token for a user and print its secret, once.
+    Create {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long = "type", value_enum, default_value = "expose")]
+        kind: TokenType,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Expose tokens: how long it lives (`90d`, `12h`); default: the realm's.
+        #[arg(long)]
+        lifetime: Option<String>,
+        /// Client tokens: the client the session is for.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Client tokens: an offline session.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Delete one of a user's tokens (`--id`) or all of them (`--all`).
+    Revoke {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +178,110 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
         }
         Command::User(command) => run_user(command, console).await?,
         Command::Keys(command) => run_keys(command, console).await?,
+        Command::Token(command) => run_token(command, console).await?,
+    }
+    Ok(())
+}
+
+async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::List {
+            storage,
+            realm,
+            user,
+        } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let actor = Actor::Operator { username: &user };
+            writeln!(
+                console.output,
+                "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  name",
+                "id", "type", "hint", "client", "uses"
+            )?;
+            for token in service.list_personal_tokens(&realm, actor).await? {
+                writeln!(
+                    console.output,
+                    "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  {}",
+                    token.id,
+                    token.kind.as_str(),
+                    token.hint,
+                    token.client_id.as_deref().unwrap_or("-"),
+                    token.use_count,
+                    token.name
+                )?;
+            }
+        }
+        TokenCommand::Create {
+            storage,
+            realm,
+            user,
+            kind,
+            name,
+            description,
+            lifetime,
+            client_id,
+            offline,
+        } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let actor = Actor::Operator { username: &user };
+            match (kind, client_id) {
+                (TokenType::Expose, None) if !offline => {
+                    let lifetime = lifetime
+                        .map(|text| crate::realm_file::parse_duration(&text))
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?;
+                    let request = NewExposeToken {
+                        name,
+                        description,
+                        password: None,
+                        lifetime,
+                        expires_at: None,
+                    };
+                    let (token, secret) = service
+                        .create_expose_token(&realm, actor, request, None)
+                        .await?;
+                    writeln!(console.output, "created expose token {}", token.id)?;
+                    writeln!(console.output, "token: {}", secret.expose())?;
+                }
+                (TokenType::Client, Some(client_id)) if lifetime.is_none() => {
+                    let request = NewClientToken {
+                        name,
+                        description,
+                        password: None,
+                        client_id,
+                        offline,
+                    };
+                    let (token, response) = service
+                        .create_client_token(&realm, actor, request, None)
+                        .await?;
+                    writeln!(console.output, "created client token {}", token.id)?;
+                    writeln!(console.output, "access_token: {}", response.access_token)?;
+                    if let Some(refresh_token) = response.refresh_token {
+                        writeln!(console.output, "refresh_token: {refresh_token}")?;
+                    }
+                }
+                (TokenType::Expose, _) => {
+                    bail!("expose tokens take --lifetime, not --client-id or --offline")
+                }
+                (TokenType::Client, _) => {
+                    bail!("client tokens need --client-id and take no --lifetime")
+                }
+            }
+            writeln!(console.output, "(shown once: it cannot be displayed again)")?;
+        }
+        TokenCommand::Revoke {
+            storage,
+            realm,
+            user,
+            id,
+            all: _,
+        } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let actor = Actor::Operator { username: &user };
+            let deleted = service
+                .delete_personal_tokens(&realm, actor, id.as_deref(), None)
+                .await?;
+            writeln!(console.output, "deleted {deleted} token(s) of {user}")?;
+        }
     }
     Ok(())
 }

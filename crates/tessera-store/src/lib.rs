@@ -23,7 +23,7 @@ use sqlx::{
 
 pub use keys::StoredSigningKey;
 pub use personal_tokens::{
-    DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
+    Audit, DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use revocations::{Revocation, RevocationReason, RevokedKind};

@@ -125,6 +125,8 @@ pub struct TokenEvent {
     pub id: i64,
     /// `created`, `used` or `deleted`.
     pub event: String,
+    /// For `created` and `deleted`: `user` or `operator`.
+    pub actor: Option<String>,
     pub client_id: Option<String>,
     pub address: Option<String>,
     pub outcome: String,
@@ -140,28 +142,40 @@ pub struct DeletionFeed {
     pub leeway: i64,
 }
 
-async fn insert_event(
-    conn: &mut sqlx::AnyConnection,
-    token: (&str, &str, &str),
-    event: &str,
-    client_id: Option<&str>,
-    address: Option<&str>,
-    outcome: &str,
+/// Who changed a user's tokens, and from where, for the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    /// `user` (through the account API) or `operator` (the CLI).
+    pub actor: &'a str,
+    pub address: Option<&'a str>,
+}
+
+/// One row of `token_events`.
+struct EventRow<'a> {
+    token: (&'a str, &'a str, &'a str),
+    event: &'a str,
+    actor: Option<&'a str>,
+    client_id: Option<&'a str>,
+    address: Option<&'a str>,
+    outcome: &'a str,
     at: i64,
-) -> StoreResult<()> {
-    let (token_id, realm, user_id) = token;
+}
+
+async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> StoreResult<()> {
+    let (token_id, realm, user_id) = row.token;
     sqlx::query(
-        "INSERT INTO token_events (token_id, realm, user_id, event, client_id, address, \
-         outcome, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO token_events (token_id, realm, user_id, event, actor, client_id, address, \
+         outcome, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(token_id)
     .bind(realm)
     .bind(user_id)
-    .bind(event)
-    .bind(client_id)
-    .bind(address)
-    .bind(outcome)
-    .bind(at)
+    .bind(row.event)
+    .bind(row.actor)
+    .bind(row.client_id)
+    .bind(row.address)
+    .bind(row.outcome)
+    .bind(row.at)
     .execute(conn)
     .await?;
     Ok(())
@@ -185,7 +199,7 @@ impl Store {
         &self,
         token: &NewPersonalToken,
         limit: i64,
-        address: Option<&str>,
+        audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         // Concurrent creations cannot both slip under the limit.
@@ -221,12 +235,15 @@ impl Store {
         .await?;
         insert_event(
             &mut tx,
-            (&token.id, &token.realm, &token.user_id),
-            "created",
-            token.client_id.as_deref(),
-            address,
-            "success",
-            token.created_at,
+            EventRow {
+                token: (&token.id, &token.realm, &token.user_id),
+                event: "created",
+                actor: Some(audit.actor),
+                client_id: token.client_id.as_deref(),
+                address: audit.address,
+                outcome: "success",
+                at: token.created_at,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -279,7 +296,7 @@ impl Store {
         id: Option<&str>,
         now: i64,
         feed: DeletionFeed,
-        address: Option<&str>,
+        audit: Audit<'_>,
     ) -> StoreResult<Vec<PersonalToken>> {
         let mut tx = self.pool.begin().await?;
         lock_user(&mut tx, user_id).await?;
@@ -325,12 +342,15 @@ impl Store {
             }
             insert_event(
                 &mut tx,
-                (&token.id, &token.realm, &token.user_id),
-                "deleted",
-                token.client_id.as_deref(),
-                address,
-                "success",
-                now,
+                EventRow {
+                    token: (&token.id, &token.realm, &token.user_id),
+                    event: "deleted",
+                    actor: Some(audit.actor),
+                    client_id: token.client_id.as_deref(),
+                    address: audit.address,
+                    outcome: "success",
+                    at: now,
+                },
             )
             .await?;
         }
@@ -348,7 +368,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<TokenEvent>> {
         let rows = sqlx::query(
-            "SELECT id, event, client_id, address, outcome, at FROM token_events \
+            "SELECT id, event, actor, client_id, address, outcome, at FROM token_events \
              WHERE user_id = $1 AND token_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4",
         )
         .bind(user_id)
@@ -362,6 +382,7 @@ impl Store {
                 Ok(TokenEvent {
                     id: row.try_get("id")?,
                     event: row.try_get("event")?,
+                    actor: row.try_get("actor")?,
                     client_id: row.try_get("client_id")?,
                     address: row.try_get("address")?,
                     outcome: row.try_get("outcome")?,
@@ -403,12 +424,15 @@ impl Store {
         for token_use in uses {
             insert_event(
                 &mut tx,
-                (&token_use.token_id, &token_use.realm, &token_use.user_id),
-                "used",
-                token_use.client_id.as_deref(),
-                token_use.address.as_deref(),
-                token_use.outcome,
-                token_use.at,
+                EventRow {
+                    token: (&token_use.token_id, &token_use.realm, &token_use.user_id),
+                    event: "used",
+                    actor: None,
+                    client_id: token_use.client_id.as_deref(),
+                    address: token_use.address.as_deref(),
+                    outcome: token_use.outcome,
+                    at: token_use.at,
+                },
             )
             .await?;
         }

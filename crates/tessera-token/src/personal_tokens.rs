@@ -10,8 +10,8 @@ use tessera_proto::{
     TokenResponse,
 };
 use tessera_store::{
-    DeletionFeed, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
-    TokenEvent, TokenUse, User,
+    Audit, DeletionFeed, Family, NewPersonalToken, PersonalToken, PersonalTokenKind,
+    RevocationReason, TokenEvent, TokenUse, User,
 };
 
 use crate::{
@@ -22,6 +22,26 @@ use crate::{
 /// Longest token name and description accepted, in characters.
 const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// Who manages a user's personal tokens.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// The user, signed in: `bearer` is an access token of one of their sessions.
+    /// Creating a token also takes their current password.
+    User { bearer: &'a str },
+    /// An operator of the installation (the CLI), acting for the user `username`.
+    Operator { username: &'a str },
+}
+
+impl Actor<'_> {
+    fn audit<'a>(&self, address: Option<&'a str>) -> Audit<'a> {
+        let actor = match self {
+            Self::User { .. } => "user",
+            Self::Operator { .. } => "operator",
+        };
+        Audit { actor, address }
+    }
+}
 
 /// Events per page at most.
 pub const MAX_EVENT_PAGE: i64 = 500;
@@ -38,8 +58,8 @@ pub struct EventPage {
 pub struct NewExposeToken {
     pub name: String,
     pub description: Option<String>,
-    /// The user's current password: creating a token re-authenticates.
-    pub password: SecretString,
+    /// The user's current password; required when the user creates the token.
+    pub password: Option<SecretString>,
     /// How long the token lives; or give `expires_at`; neither means the realm's default.
     pub lifetime: Option<i64>,
     pub expires_at: Option<i64>,
@@ -50,8 +70,8 @@ pub struct NewExposeToken {
 pub struct NewClientToken {
     pub name: String,
     pub description: Option<String>,
-    /// The user's current password: creating a token re-authenticates.
-    pub password: SecretString,
+    /// The user's current password; required when the user creates the token.
+    pub password: Option<SecretString>,
     /// A client of the realm that allows personal tokens.
     pub client_id: String,
     /// An offline session: no absolute lifetime, survives logout of other sessions.
@@ -59,18 +79,27 @@ pub struct NewClientToken {
 }
 
 impl TokenService {
-    /// The user an account-API request acts for: the subject of a valid access
-    /// token of a user session in this realm.
-    pub async fn account_user(&self, realm: &str, bearer: &str) -> Result<User, TokenError> {
-        let claims = self.verify_access_token(realm, bearer).await?;
-        if claims.sid.is_none() {
-            return Err(TokenError::InvalidToken);
+    /// The user whose tokens `actor` manages: the subject of a valid access token
+    /// of a user session in this realm, or the user an operator names.
+    async fn acting_user(&self, realm: &str, actor: Actor<'_>) -> Result<User, TokenError> {
+        match actor {
+            Actor::User { bearer } => {
+                let claims = self.verify_access_token(realm, bearer).await?;
+                if claims.sid.is_none() {
+                    return Err(TokenError::InvalidToken);
+                }
+                self.store
+                    .find_user_by_id(&claims.sub)
+                    .await?
+                    .filter(|user| user.realm == realm)
+                    .ok_or(TokenError::InvalidToken)
+            }
+            Actor::Operator { username } => self
+                .store
+                .find_user_by_username(realm, username)
+                .await?
+                .ok_or_else(|| TokenError::InvalidRequest(format!("no user {username:?}"))),
         }
-        self.store
-            .find_user_by_id(&claims.sub)
-            .await?
-            .filter(|user| user.realm == realm)
-            .ok_or(TokenError::InvalidToken)
     }
 
     /// Creates an expose token after checking the user's password; returns the
@@ -78,12 +107,12 @@ impl TokenService {
     pub async fn create_expose_token(
         &self,
         realm: &str,
-        bearer: &str,
+        actor: Actor<'_>,
         request: NewExposeToken,
         address: Option<&str>,
     ) -> Result<(PersonalToken, SecretString), TokenError> {
         let state = self.realm(realm)?;
-        let user = self.account_user(realm, bearer).await?;
+        let user = self.acting_user(realm, actor).await?;
         let (name, description) = checked_names(request.name, request.description)?;
         let now = now_millis();
         let expires_at = expiry(
@@ -92,7 +121,7 @@ impl TokenService {
             request.lifetime,
             request.expires_at,
         )?;
-        self.reauthenticate(&state.config, &user, request.password, now)
+        self.reauthenticate(&state.config, actor, &user, request.password, now)
             .await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
@@ -115,7 +144,7 @@ impl TokenService {
         let limit = state.config.personal_tokens.max_per_user;
         if !self
             .store
-            .insert_personal_token(&row, limit, address)
+            .insert_personal_token(&row, limit, actor.audit(address))
             .await?
         {
             return Err(TokenError::TokenLimitReached(limit));
@@ -130,12 +159,12 @@ impl TokenService {
     pub async fn create_client_token(
         &self,
         realm: &str,
-        bearer: &str,
+        actor: Actor<'_>,
         request: NewClientToken,
         address: Option<&str>,
     ) -> Result<(PersonalToken, TokenResponse), TokenError> {
         let state = self.realm(realm)?;
-        let user = self.account_user(realm, bearer).await?;
+        let user = self.acting_user(realm, actor).await?;
         let (name, description) = checked_names(request.name, request.description)?;
         let client = state
             .config
@@ -155,7 +184,7 @@ impl TokenService {
             )));
         }
         let now = now_millis();
-        self.reauthenticate(&state.config, &user, request.password, now)
+        self.reauthenticate(&state.config, actor, &user, request.password, now)
             .await?;
         let limit = state.config.personal_tokens.max_per_user;
         let held = self.store.list_personal_tokens(&user.id).await?.len();
@@ -202,7 +231,7 @@ impl TokenService {
         )?;
         if !self
             .store
-            .insert_personal_token(&row, limit, address)
+            .insert_personal_token(&row, limit, actor.audit(address))
             .await?
         {
             // Another creation took the last place meanwhile: undo the session.
@@ -214,15 +243,21 @@ impl TokenService {
         Ok((created, response))
     }
 
-    /// Checks the password of a user who is already signed in, through the same
-    /// brute-force counting as a login, and forgets the count when it is right.
+    /// A signed-in user creating a token proves it is them again: their password
+    /// is checked through the same brute-force counting as a login, and the count
+    /// forgotten when it is right. Operators need no password.
     async fn reauthenticate(
         &self,
         realm: &Realm,
+        actor: Actor<'_>,
         user: &User,
-        password: SecretString,
+        password: Option<SecretString>,
         now: i64,
     ) -> Result<(), TokenError> {
+        if let Actor::Operator { .. } = actor {
+            return Ok(());
+        }
+        let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         self.check_password(realm, user, password, now).await?;
         Ok(self.store.reset_login_failures(&user.id).await?)
     }
@@ -240,9 +275,9 @@ impl TokenService {
     pub async fn list_personal_tokens(
         &self,
         realm: &str,
-        bearer: &str,
+        actor: Actor<'_>,
     ) -> Result<Vec<PersonalToken>, TokenError> {
-        let user = self.account_user(realm, bearer).await?;
+        let user = self.acting_user(realm, actor).await?;
         Ok(self.store.list_personal_tokens(&user.id).await?)
     }
 
@@ -251,12 +286,12 @@ impl TokenService {
     pub async fn delete_personal_tokens(
         &self,
         realm: &str,
-        bearer: &str,
+        actor: Actor<'_>,
         id: Option<&str>,
         address: Option<&str>,
     ) -> Result<usize, TokenError> {
         let state = self.realm(realm)?;
-        let user = self.account_user(realm, bearer).await?;
+        let user = self.acting_user(realm, actor).await?;
         let now = now_millis();
         let feed = DeletionFeed {
             session_until: now
@@ -266,7 +301,7 @@ impl TokenService {
         };
         let deleted = self
             .store
-            .delete_personal_tokens(&user.id, id, now, feed, address)
+            .delete_personal_tokens(&user.id, id, now, feed, actor.audit(address))
             .await?;
         if id.is_some() && deleted.is_empty() {
             return Err(TokenError::TokenNotFound);
@@ -337,11 +372,11 @@ impl TokenService {
     pub async fn personal_token_events(
         &self,
         realm: &str,
-        bearer: &str,
+        actor: Actor<'_>,
         id: &str,
         page: EventPage,
     ) -> Result<Vec<TokenEvent>, TokenError> {
-        let user = self.account_user(realm, bearer).await?;
+        let user = self.acting_user(realm, actor).await?;
         if !(1..=MAX_EVENT_PAGE).contains(&page.limit) {
             return Err(TokenError::InvalidRequest(format!(
                 "limit must be between 1 and {MAX_EVENT_PAGE}"

@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
 use tessera_store::PersonalToken;
-use tessera_token::{EventPage, NewClientToken, NewExposeToken, TokenError};
+use tessera_token::{Actor, EventPage, NewClientToken, NewExposeToken, TokenError};
 
 use super::{
     error::ApiError,
@@ -86,8 +86,10 @@ impl From<PersonalToken> for TokenView {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    bearer_token(headers, None).ok_or(ApiError::Bearer(None))
+/// The signed-in user of the request, by their bearer token.
+fn user(headers: &HeaderMap) -> Result<Actor<'_>, ApiError> {
+    let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
+    Ok(Actor::User { bearer })
 }
 
 /// Maps an invalid bearer token to RFC 6750's 401; other errors keep their own.
@@ -124,10 +126,10 @@ pub async fn create_token(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     state.service.realm(&realm)?;
-    let bearer = bearer(&headers)?;
+    let actor = user(&headers)?;
     let body: CreateTokenBody = json_body(&headers, &body)?;
     let address = peer.ip().to_string();
-    let password = SecretString::new(body.password);
+    let password = Some(SecretString::new(body.password));
     let created = match (body.kind.as_str(), body.client_id) {
         ("expose", None) if !body.offline => {
             let request = NewExposeToken {
@@ -139,7 +141,7 @@ pub async fn create_token(
             };
             let (token, secret) = state
                 .service
-                .create_expose_token(&realm, bearer, request, Some(&address))
+                .create_expose_token(&realm, actor, request, Some(&address))
                 .await
                 .map_err(for_bearer)?;
             CreatedView {
@@ -159,7 +161,7 @@ pub async fn create_token(
             };
             let (token, response) = state
                 .service
-                .create_client_token(&realm, bearer, request, Some(&address))
+                .create_client_token(&realm, actor, request, Some(&address))
                 .await
                 .map_err(for_bearer)?;
             CreatedView {
@@ -225,7 +227,7 @@ pub async fn list_tokens(
     state.service.realm(&realm)?;
     let tokens = state
         .service
-        .list_personal_tokens(&realm, bearer(&headers)?)
+        .list_personal_tokens(&realm, user(&headers)?)
         .await
         .map_err(for_bearer)?;
     let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
@@ -261,7 +263,7 @@ async fn delete(
     let address = peer.ip().to_string();
     state
         .service
-        .delete_personal_tokens(realm, bearer(headers)?, id, Some(&address))
+        .delete_personal_tokens(realm, user(headers)?, id, Some(&address))
         .await
         .map_err(for_bearer)?;
     Ok(StatusCode::NO_CONTENT)
@@ -274,6 +276,7 @@ const DEFAULT_EVENT_PAGE: i64 = 50;
 struct EventView {
     id: i64,
     event: String,
+    actor: Option<String>,
     client_id: Option<String>,
     address: Option<String>,
     outcome: String,
@@ -307,7 +310,7 @@ pub async fn token_events(
     };
     let events = state
         .service
-        .personal_token_events(&realm, bearer(&headers)?, &id, page)
+        .personal_token_events(&realm, user(&headers)?, &id, page)
         .await
         .map_err(for_bearer)?;
     let full_page = i64::try_from(events.len()).is_ok_and(|count| count == page.limit);
@@ -320,6 +323,7 @@ pub async fn token_events(
         .map(|event| EventView {
             id: event.id,
             event: event.event,
+            actor: event.actor,
             client_id: event.client_id,
             address: event.address,
             outcome: event.outcome,
