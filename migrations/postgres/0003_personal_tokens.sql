@@ -38,3 +38,12 @@ CREATE TABLE token_events (
     at BIGINT NOT NULL
 );
 CREATE INDEX token_events_token ON token_events (token_id, id);
+
+-- Users an operator deleted. Realm files seed their users when absent; these
+-- are not seeded again (an explicit `tessera user add` recreates one).
+CREATE TABLE deleted_users (
+    realm TEXT NOT NULL REFERENCES realms (name),
+    username TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    PRIMARY KEY (realm, username)
+);

@@ -325,4 +325,25 @@ async fn token_commands_create_list_and_revoke_a_users_tokens() {
     assert!(unknown.contains("nobody"), "{unknown}");
     let neither = tessera(&env, &[&["token", "revoke"][..], &base].concat(), "").await;
     assert!(neither.is_err());
+
+    let deleted = tessera(
+        &env,
+        &["user", "delete", "--realm", REALM, "--username", "bob"],
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(deleted.contains("deleted bob"), "{deleted}");
+    assert_error(
+        &login_as(&server, "bob", crate::kit::PASSWORD).await,
+        401,
+        "invalid_grant",
+    );
+    let again = tessera(
+        &env,
+        &["user", "delete", "--realm", REALM, "--username", "bob"],
+        "",
+    )
+    .await;
+    assert!(again.unwrap_err().contains("no user"));
 }

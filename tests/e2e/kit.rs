@@ -188,6 +188,7 @@ impl Env {
             "revocations",
             "personal_tokens",
             "token_events",
+            "deleted_users",
         ] {
             let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
                 .fetch_one(&mut conn)

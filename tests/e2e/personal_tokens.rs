@@ -547,3 +547,86 @@ async fn the_events_of_a_token_page_newest_first_and_outlive_its_deletion() {
         assert_error(&reply, 400, "invalid_request");
     }
 }
+
+/// An expose token and a client token of `username`, who signs in with `PASSWORD`.
+async fn both_kinds(server: &Server, username: &str) -> (String, Value) {
+    let bearer = bearer_of(server, username).await;
+    let expose = create_expose(server, &bearer, "expose").await;
+    let client = create_client_token(server, &bearer, "client", true).await;
+    (str_field(&expose, "token").to_owned(), client)
+}
+
+fn feed_lists(feed: &Value, kind: &str, id: &str) -> bool {
+    feed["revocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|entry| entry[kind] == id)
+}
+
+async fn assert_all_revoked(server: &Server, expose: &str, client: &Value, gone: &str) {
+    assert_eq!(server.introspect(expose).await["active"], false, "{gone}");
+    let refresh = refresh_with(server, "app", str_field(client, "refresh_token")).await;
+    assert_error(&refresh, 400, "invalid_grant");
+    assert_eq!(
+        server.introspect(str_field(client, "access_token")).await["active"],
+        false,
+        "{gone}"
+    );
+}
+
+#[tokio::test]
+async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_once() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let service = server.service();
+
+    // Disabled.
+    let (expose, client) = both_kinds(&server, "bob").await;
+    assert_eq!(server.introspect(&expose).await["active"], true);
+    assert!(service.set_user_enabled(REALM, "bob", false).await.unwrap());
+    assert_all_revoked(&server, &expose, &client, "disabled").await;
+    let feed = server.revocation_feed(None).await;
+    let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
+    assert!(feed_lists(&feed, "sid", sid.as_str().unwrap()), "{feed}");
+    let bob_tokens = env
+        .query_strings("SELECT id FROM personal_tokens WHERE kind = 'expose'")
+        .await;
+    assert!(feed_lists(&feed, "jti", &bob_tokens[0]), "{feed}");
+
+    // Past valid_until, with no request in between.
+    let soon = tessera_token::NewUserRequest {
+        realm: REALM.to_owned(),
+        username: "carol".to_owned(),
+        email: None,
+        password: tessera_proto::SecretString::new(PASSWORD),
+        enabled: true,
+        valid_until: Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+                + 1500,
+        ),
+        roles: vec!["user".to_owned()],
+    };
+    assert!(service.add_user_if_absent(soon).await.unwrap());
+    let (expose, client) = both_kinds(&server, "carol").await;
+    assert_eq!(server.introspect(&expose).await["active"], true);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_all_revoked(&server, &expose, &client, "expired").await;
+
+    // Deleted.
+    let (expose, client) = both_kinds(&server, USER).await;
+    assert!(service.delete_user(REALM, USER).await.unwrap());
+    assert_all_revoked(&server, &expose, &client, "deleted").await;
+    let feed = server.revocation_feed(None).await;
+    let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
+    assert!(feed_lists(&feed, "sid", sid.as_str().unwrap()), "{feed}");
+    assert!(!service.delete_user(REALM, USER).await.unwrap());
+    // The audit trail outlives the user.
+    assert!(!env
+        .query_strings("SELECT event FROM token_events WHERE event = 'created'")
+        .await
+        .is_empty());
+}

@@ -115,6 +115,15 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Delete a user with all of their sessions and tokens.
+    Delete {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+    },
     /// Enable a disabled user.
     Enable {
         #[command(flatten)]
@@ -322,6 +331,20 @@ async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Re
             writeln!(
                 console.output,
                 "disabled {username}; all of their sessions are revoked"
+            )?;
+        }
+        UserCommand::Delete {
+            storage,
+            realm,
+            username,
+        } => {
+            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            if !service.delete_user(&realm, &username).await? {
+                bail!("no user {username:?} in realm {realm:?}");
+            }
+            writeln!(
+                console.output,
+                "deleted {username} with all of their sessions and tokens"
             )?;
         }
         UserCommand::Enable {

@@ -40,7 +40,7 @@ pub async fn open_service(
     let service = TokenService::start(store, &master_key, realms, hasher).await?;
     for user in users {
         let username = user.username.clone();
-        if service.add_user_if_absent(user).await? {
+        if service.seed_user_if_absent(user).await? {
             tracing::info!(%username, "created user from realm file");
         }
     }

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{DeletionFeed, Store, StoreError, StoreResult};
 
 /// Why a family was revoked; stored for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +64,60 @@ impl Store {
         Ok(revoked == 1)
     }
 
-    /// Revokes every live family of a user, offline ones included.
-    pub async fn revoke_user_families(
+    /// Revokes every live family of a user, offline ones included, and puts the
+    /// user's expose tokens on the feed (they stay in place: a user enabled again
+    /// gets them back at the issuer, but verifiers forget nothing early).
+    pub async fn revoke_user_tokens(
         &self,
         user_id: &str,
         now: i64,
         reason: RevocationReason,
-        relevant_until: i64,
+        feed: DeletionFeed,
     ) -> StoreResult<u64> {
-        self.revoke_families_where("user_id", user_id, now, reason, relevant_until)
-            .await
+        let mut tx = self.pool.begin().await?;
+        let revoked = revoke_user_tokens_in(&mut tx, user_id, now, reason, feed).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Deletes a user and everything that belongs to them (sessions, refresh
+    /// tokens, personal tokens), after putting all of it on the revocation feed,
+    /// atomically. Token events stay, for the audit trail, and the username is
+    /// remembered so that a realm file does not seed it again. Returns false when
+    /// there is no such user.
+    pub async fn delete_user(
+        &self,
+        realm: &str,
+        username: &str,
+        now: i64,
+        feed: DeletionFeed,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT id FROM users WHERE realm = $1 AND username = $2")
+            .bind(realm)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let user_id: String = row.try_get("id")?;
+        revoke_user_tokens_in(&mut tx, &user_id, now, RevocationReason::UserInactive, feed).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO deleted_users (realm, username, deleted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(realm)
+        .bind(username)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// `column` is one of our own column names, never input.
@@ -191,6 +235,33 @@ pub(crate) async fn revoke_families_in(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    Ok(revoked)
+}
+
+/// Revokes the user's families and puts their expose tokens on the feed, inside
+/// the caller's transaction.
+async fn revoke_user_tokens_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now: i64,
+    reason: RevocationReason,
+    feed: DeletionFeed,
+) -> StoreResult<u64> {
+    // A write first, so that SQLite takes its write lock now (see `lock_user`).
+    let revoked =
+        revoke_families_in(conn, ("user_id", user_id), now, reason, feed.session_until).await?;
+    sqlx::query(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         SELECT realm, 'jti', id, $1, COALESCE(expires_at, $2) + $3 FROM personal_tokens \
+         WHERE user_id = $4 AND kind = 'expose' \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(now)
+    .bind(feed.session_until)
+    .bind(feed.leeway)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(revoked)
 }
 

@@ -119,6 +119,7 @@ impl Store {
     /// Inserts the user unless one with that username exists; returns whether it did.
     pub async fn insert_user_if_absent(&self, user: &NewUser) -> StoreResult<bool> {
         let roles = user.roles.join(&ROLE_SEPARATOR.to_string());
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, realm, username, email, password_hash, enabled, valid_until, \
              roles, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
@@ -132,9 +133,28 @@ impl Store {
         .bind(user.valid_until)
         .bind(roles)
         .bind(user.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // Created again on purpose: a realm file may seed it from now on.
+        sqlx::query("DELETE FROM deleted_users WHERE realm = $1 AND username = $2")
+            .bind(&user.realm)
+            .bind(&user.username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Whether an operator deleted this user (see [`Store::delete_user`]).
+    pub async fn was_user_deleted(&self, realm: &str, username: &str) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM deleted_users WHERE realm = $1 AND username = $2",
+        )
+        .bind(realm)
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
     /// Returns false when no such user exists.

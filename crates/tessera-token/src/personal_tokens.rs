@@ -10,12 +10,12 @@ use tessera_proto::{
     TokenResponse,
 };
 use tessera_store::{
-    Audit, DeletionFeed, Family, NewPersonalToken, PersonalToken, PersonalTokenKind,
-    RevocationReason, TokenEvent, TokenUse, User,
+    Audit, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
+    TokenEvent, TokenUse, User,
 };
 
 use crate::{
-    new_opaque_token, new_uuid, now_millis, revocation::FEED_LEEWAY_MS, PersonalTokenSettings,
+    new_opaque_token, new_uuid, now_millis, revocation::deletion_feed, PersonalTokenSettings,
     Realm, TokenError, TokenService, OFFLINE_ACCESS,
 };
 
@@ -293,12 +293,7 @@ impl TokenService {
         let state = self.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
         let now = now_millis();
-        let feed = DeletionFeed {
-            session_until: now
-                .saturating_add(state.config.max_jwt_lifetime())
-                .saturating_add(FEED_LEEWAY_MS),
-            leeway: FEED_LEEWAY_MS,
-        };
+        let feed = deletion_feed(&state.config, now);
         let deleted = self
             .store
             .delete_personal_tokens(&user.id, id, now, feed, actor.audit(address))

@@ -2,7 +2,7 @@
 //! revocation to resource servers verifying JWTs locally.
 
 use tessera_proto::{RevocationFeed, RevokedEntry};
-use tessera_store::{RevocationReason, RevokedKind};
+use tessera_store::{DeletionFeed, RevocationReason, RevokedKind};
 
 use crate::{now_millis, ClientCredentials, Realm, TokenError, TokenService};
 
@@ -29,7 +29,8 @@ impl TokenService {
         Ok(self.store.revoke_family(sid, now, reason, until).await?)
     }
 
-    /// Revokes every live session of a user, offline ones included.
+    /// Revokes every live session of a user, offline ones included, and puts
+    /// their expose tokens on the feed.
     pub(crate) async fn revoke_user_sessions(
         &self,
         realm: &Realm,
@@ -37,10 +38,9 @@ impl TokenService {
         now: i64,
         reason: RevocationReason,
     ) -> Result<u64, TokenError> {
-        let until = session_relevant_until(realm, now);
         Ok(self
             .store
-            .revoke_user_families(user_id, now, reason, until)
+            .revoke_user_tokens(user_id, now, reason, deletion_feed(realm, now))
             .await?)
     }
 
@@ -107,6 +107,14 @@ impl TokenService {
     /// Deletes revocation entries whose tokens have all expired; returns how many.
     pub async fn purge_expired_revocations(&self) -> Result<u64, TokenError> {
         Ok(self.store.purge_revocations(now_millis()).await?)
+    }
+}
+
+/// How long the feed entries of what is revoked at `now` matter.
+pub(crate) fn deletion_feed(realm: &Realm, now: i64) -> DeletionFeed {
+    DeletionFeed {
+        session_until: session_relevant_until(realm, now),
+        leeway: FEED_LEEWAY_MS,
     }
 }
 

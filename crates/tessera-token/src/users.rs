@@ -3,7 +3,9 @@
 use tessera_proto::SecretString;
 use tessera_store::{NewUser, RevocationReason, User};
 
-use crate::{is_argon2_phc, new_uuid, now_millis, TokenError, TokenService};
+use crate::{
+    is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, TokenError, TokenService,
+};
 
 /// A user to create. `password` is either plaintext (hashed here) or an argon2
 /// PHC string (imported as is).
@@ -50,6 +52,19 @@ impl TokenService {
         Ok(self.store.insert_user_if_absent(&user).await?)
     }
 
+    /// Creates a user a realm file defines, unless the username is taken or an
+    /// operator deleted that user; returns whether it did.
+    pub async fn seed_user_if_absent(&self, request: NewUserRequest) -> Result<bool, TokenError> {
+        if self
+            .store
+            .was_user_deleted(&request.realm, &request.username)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.add_user_if_absent(request).await
+    }
+
     /// Enables or disables a user; disabling revokes every session at once, offline
     /// ones included. Returns false when there is no such user.
     pub async fn set_user_enabled(
@@ -78,6 +93,18 @@ impl TokenService {
             }
         }
         Ok(true)
+    }
+
+    /// Deletes a user with all of their sessions and personal tokens, every one
+    /// of them reported on the revocation feed. Returns false when there is no
+    /// such user.
+    pub async fn delete_user(&self, realm: &str, username: &str) -> Result<bool, TokenError> {
+        let config = &self.realm(realm)?.config;
+        let now = now_millis();
+        Ok(self
+            .store
+            .delete_user(realm, username, now, deletion_feed(config, now))
+            .await?)
     }
 
     pub async fn list_users(&self, realm: &str) -> Result<Vec<User>, TokenError> {
