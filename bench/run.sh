@@ -10,6 +10,8 @@
 #   refresh_token       rotation followed: each chain presents its newest token
 #   password            argon2id 19 MiB t=2 p=1 (OWASP minimum, the server's default)
 #   mixed               password and refresh_token at once: password rate vs refresh p99
+#   introspection       RFC 7662 introspection of one expose token, usage tracking on
+#                       (the peer's scenario d introspects its in-memory opaque tokens)
 # plus: raw argon2id verifications/s with the same parameters, idle and peak RSS.
 # Only 127.0.0.1 traffic; the server is stopped on exit.
 set -euo pipefail
@@ -18,7 +20,7 @@ ROOT=$(pwd)
 HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed"}
+SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection"}
 PORT=${PORT:-18090}
 BASE="http://127.0.0.1:$PORT"
 THREADS=${THREADS:-2}
@@ -154,6 +156,19 @@ for backend in $BACKENDS; do
   if wanted password; then
     FORM_BODY='grant_type=password&client_id=app&username=bench-user&password=bench-password' \
       run_wrk "$backend" password 8 "$HERE/form.lua"
+  fi
+  if wanted introspection; then
+    # An expose token of bench-user, created through the account API, introspected by
+    # the confidential client `bench`: every answer also records a use of the token.
+    access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app \
+      -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+    expose=$(curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
+      -H 'content-type: application/json' \
+      -d '{"type": "expose", "name": "bench", "password": "bench-password"}' \
+      | sed -E 's/.*"token":"([^"]+)".*/\1/')
+    TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
+      FORM_BODY="token=$expose&client_id=bench&client_secret=bench-secret-0123456789" \
+      run_wrk "$backend" introspection "$CONNS" "$HERE/form.lua"
   fi
   if ! wanted mixed; then
     stop_server

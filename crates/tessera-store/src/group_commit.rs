@@ -155,7 +155,7 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
 }
 
 /// `($1, $2, …), ($n+1, …)`: placeholders for a multi-row statement.
-fn placeholders(rows: usize, columns: usize, first: usize) -> String {
+pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (0..columns)
