@@ -33,6 +33,9 @@ roles = ["user", "admin"]
 [brute_force]
 {brute_force}
 
+[personal_tokens]
+{personal_tokens}
+
 [[clients]]
 client_id = "app"
 grants = ["password", "refresh_token"]
@@ -85,6 +88,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct RealmOptions {
     pub tokens: String,
     pub brute_force: String,
+    pub personal_tokens: String,
 }
 
 impl RealmOptions {
@@ -112,7 +116,8 @@ impl Env {
         std::fs::create_dir_all(dir.join("realms")).unwrap();
         let realm = REALM_TEMPLATE
             .replace("{tokens}", &options.tokens)
-            .replace("{brute_force}", &options.brute_force);
+            .replace("{brute_force}", &options.brute_force)
+            .replace("{personal_tokens}", &options.personal_tokens);
         std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
         let (database_url, postgres) = match std::env::var("TESSERA_TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {

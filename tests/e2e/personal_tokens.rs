@@ -630,3 +630,42 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_realms_limit_of_tokens() {
+    let env = Env::new(RealmOptions {
+        personal_tokens: "max_per_user = 2".to_owned(),
+        ..RealmOptions::default()
+    })
+    .await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    create_expose(&server, &bearer, "one").await;
+    create_client_token(&server, &bearer, "two", false).await;
+    let before = env.row_counts().await;
+    for body in [
+        json!({"type": "expose", "name": "three", "password": PASSWORD}),
+        json!({"type": "client", "name": "three", "password": PASSWORD, "client_id": "app"}),
+    ] {
+        let reply = create(&server, &bearer, body).await;
+        assert_error(&reply, 409, "invalid_request");
+    }
+    assert_eq!(
+        env.row_counts().await,
+        before,
+        "a refused creation writes nothing"
+    );
+    // Another user has a limit of their own.
+    let bob = bearer_of(&server, "bob").await;
+    create_expose(&server, &bob, "bob's").await;
+    // Deleting one makes room again.
+    let id = list(&server, &bearer).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = server
+        .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
+        .await;
+    assert_eq!(reply.status, 204);
+    create_expose(&server, &bearer, "three").await;
+}
