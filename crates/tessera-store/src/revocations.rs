@@ -58,9 +58,9 @@ impl Store {
         reason: RevocationReason,
         relevant_until: i64,
     ) -> StoreResult<bool> {
-        let revoked = self
-            .revoke_families_where("id", id, now, reason, relevant_until)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        let revoked = revoke_families_in(&mut tx, ("id", id), now, reason, relevant_until).await?;
+        tx.commit().await?;
         Ok(revoked == 1)
     }
 
@@ -118,22 +118,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// `column` is one of our own column names, never input.
-    async fn revoke_families_where(
-        &self,
-        column: &'static str,
-        value: &str,
-        now: i64,
-        reason: RevocationReason,
-        relevant_until: i64,
-    ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
-        let revoked =
-            revoke_families_in(&mut tx, (column, value), now, reason, relevant_until).await?;
-        tx.commit().await?;
-        Ok(revoked)
     }
 
     /// Revokes a single access token (one that has no session to revoke instead).
