@@ -9,7 +9,7 @@ use crate::{
     flag,
     group_commit::placeholders,
     users::{prefixed_user_columns, user_from_prefixed_row},
-    Store, StoreError, StoreResult, User,
+    Backend, Store, StoreError, StoreResult, User,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +92,8 @@ pub struct TokenUse {
     pub at: i64,
 }
 
-/// Rows per multi-row insert of use events: 8 parameters each stays far below
-/// SQLite's and PostgreSQL's parameter limits.
+/// Rows per multi-row insert of use events on PostgreSQL: 8 parameters each
+/// stays far below its parameter limit.
 const EVENTS_PER_STATEMENT: usize = 256;
 
 const TOKEN_COLUMNS: &str = "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.hint, \
@@ -426,15 +426,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        // One multi-row statement per chunk: a round trip per event would make the
-        // writer, not the requests, the limit under load.
-        for chunk in uses.chunks(EVENTS_PER_STATEMENT) {
+        // PostgreSQL: one multi-row statement per chunk, since a round trip per
+        // event would make the writer, not the requests, the limit under load.
+        // SQLite runs in-process: one prepared single-row statement per event is
+        // cheaper there than re-parsing (and binding by name) a statement with
+        // thousands of parameters.
+        let rows_per_statement = match self.backend {
+            Backend::Postgres => EVENTS_PER_STATEMENT,
+            Backend::Sqlite => 1,
+        };
+        for chunk in uses.chunks(rows_per_statement) {
             let sql = format!(
                 "INSERT INTO token_events (token_id, realm, user_id, event, client_id, address, \
                  outcome, at) VALUES {}",
                 placeholders(chunk.len(), 8, 1)
             );
-            let mut query = sqlx::query(&sql).persistent(false);
+            let mut query = sqlx::query(&sql).persistent(rows_per_statement == 1);
             for token_use in chunk {
                 query = query
                     .bind(&token_use.token_id)
