@@ -197,7 +197,45 @@ async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult
     Ok(())
 }
 
+async fn held_tokens(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM personal_tokens WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+impl From<&NewPersonalToken> for PersonalToken {
+    /// The token as listed right after it is stored: never used yet.
+    fn from(token: &NewPersonalToken) -> Self {
+        Self {
+            id: token.id.clone(),
+            realm: token.realm.clone(),
+            user_id: token.user_id.clone(),
+            kind: token.kind,
+            name: token.name.clone(),
+            description: token.description.clone(),
+            hint: token.hint.clone(),
+            family_id: token.family_id.clone(),
+            client_id: token.client_id.clone(),
+            offline: token.offline,
+            scope: token.scope.clone(),
+            created_at: token.created_at,
+            expires_at: token.expires_at,
+            last_used_at: None,
+            last_used_ip: None,
+            use_count: 0,
+        }
+    }
+}
+
 impl Store {
+    /// How many personal tokens the user holds.
+    pub async fn count_personal_tokens(&self, user_id: &str) -> StoreResult<i64> {
+        let mut conn = self.pool.acquire().await?;
+        held_tokens(&mut conn, user_id).await
+    }
+
     /// Stores a new token and its `created` event unless the user already holds
     /// `limit` tokens; returns false (storing nothing) when the limit is reached.
     pub async fn insert_personal_token(
@@ -209,12 +247,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Concurrent creations cannot both slip under the limit.
         lock_user(&mut tx, &token.user_id).await?;
-        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM personal_tokens WHERE user_id = $1")
-            .bind(&token.user_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if held >= limit {
+        if held_tokens(&mut tx, &token.user_id).await? >= limit {
             return Ok(false);
         }
         sqlx::query(

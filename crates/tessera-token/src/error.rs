@@ -36,7 +36,7 @@ pub enum TokenError {
     #[error("no such token")]
     TokenNotFound,
     #[error("personal token limit reached")]
-    TokenLimitReached(i64),
+    TokenLimitReached,
 
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -87,7 +87,7 @@ impl TokenError {
             ),
             Self::UnmatchingClients => (400, Code::InvalidToken, "Unmatching clients"),
             Self::TokenNotFound => (404, Code::NotFound, "Token not found"),
-            Self::TokenLimitReached(_) => (
+            Self::TokenLimitReached => (
                 409,
                 Code::InvalidRequest,
                 "Personal token limit reached; delete a token first",

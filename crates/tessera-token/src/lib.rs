@@ -23,7 +23,7 @@ pub use error::TokenError;
 pub use ids::{new_opaque_token, new_uuid};
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{is_argon2_phc, PasswordHasher, DEFAULT_ARGON2_PARAMS};
-pub use personal_tokens::{Actor, EventPage, NewClientToken, NewExposeToken, MAX_EVENT_PAGE};
+pub use personal_tokens::{Actor, EventPage, NewClientToken, NewExposeToken};
 pub use realm::{
     BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
 };

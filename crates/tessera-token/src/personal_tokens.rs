@@ -6,8 +6,7 @@
 //! the realm, which then refreshes it at the token endpoint on its own.
 
 use tessera_proto::{
-    IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess, SecretString,
-    TokenResponse,
+    IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
     Audit, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
@@ -44,7 +43,7 @@ impl Actor<'_> {
 }
 
 /// Events per page at most.
-pub const MAX_EVENT_PAGE: i64 = 500;
+const MAX_EVENT_PAGE: i64 = 500;
 
 /// Which page of a token's events: `limit` events older than the event `before`.
 #[derive(Debug, Clone, Copy)]
@@ -147,9 +146,9 @@ impl TokenService {
             .insert_personal_token(&row, limit, actor.audit(address))
             .await?
         {
-            return Err(TokenError::TokenLimitReached(limit));
+            return Err(TokenError::TokenLimitReached);
         }
-        let created = self.stored_token(&user.id, &row.id).await?;
+        let created = PersonalToken::from(&row);
         Ok((created, SecretString::new(secret)))
     }
 
@@ -187,9 +186,10 @@ impl TokenService {
         self.reauthenticate(&state.config, actor, &user, request.password, now)
             .await?;
         let limit = state.config.personal_tokens.max_per_user;
-        let held = self.store.list_personal_tokens(&user.id).await?.len();
-        if i64::try_from(held).unwrap_or(i64::MAX) >= limit {
-            return Err(TokenError::TokenLimitReached(limit));
+        // Checked before the session exists; the insert below checks again under
+        // the user's lock, for a concurrent creation.
+        if self.store.count_personal_tokens(&user.id).await? >= limit {
+            return Err(TokenError::TokenLimitReached);
         }
 
         let scopes = Self::resolve_scopes(client, request.offline.then_some(OFFLINE_ACCESS))?;
@@ -237,9 +237,9 @@ impl TokenService {
             // Another creation took the last place meanwhile: undo the session.
             self.revoke_session(&state.config, &family.id, now, RevocationReason::Revoked)
                 .await?;
-            return Err(TokenError::TokenLimitReached(limit));
+            return Err(TokenError::TokenLimitReached);
         }
-        let created = self.stored_token(&user.id, &row.id).await?;
+        let created = PersonalToken::from(&row);
         Ok((created, response))
     }
 
@@ -260,16 +260,6 @@ impl TokenService {
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         self.check_password(realm, user, password, now).await?;
         Ok(self.store.reset_login_failures(&user.id).await?)
-    }
-
-    /// A token just stored, as listed.
-    async fn stored_token(&self, user_id: &str, id: &str) -> Result<PersonalToken, TokenError> {
-        self.store
-            .list_personal_tokens(user_id)
-            .await?
-            .into_iter()
-            .find(|token| token.id == id)
-            .ok_or(TokenError::TokenNotFound)
     }
 
     pub async fn list_personal_tokens(
@@ -393,11 +383,6 @@ impl TokenService {
     }
 }
 
-/// Whether `token` is an expose token by its shape and checksum alone.
-pub(crate) fn is_expose_token(token: &str) -> bool {
-    ParsedOpaqueToken::parse(token).is_ok_and(|parsed| parsed.kind == OpaqueTokenKind::Expose)
-}
-
 fn checked_names(
     name: String,
     description: Option<String>,
@@ -451,14 +436,9 @@ fn expiry(
 /// The prefix and the last four characters: enough to recognise a token, far
 /// too little to use it.
 fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
-    let prefix = kind.prefix();
-    let tail: String = secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("{prefix}…{tail}")
+    // Opaque tokens are ASCII (base62), so the last four bytes are four characters.
+    let tail = secret
+        .get(secret.len().saturating_sub(4)..)
+        .unwrap_or_default();
+    format!("{}…{tail}", kind.prefix())
 }

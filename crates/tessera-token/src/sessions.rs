@@ -2,12 +2,12 @@
 //! introspection (RFC 7662), revocation (RFC 7009) and logout.
 
 use serde::Serialize;
-use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ParsedOpaqueToken, RealmAccess};
+use tessera_proto::{
+    AccessTokenClaims, IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess,
+};
 use tessera_store::RevocationReason;
 
-use crate::{
-    now_millis, personal_tokens::is_expose_token, ClientCredentials, TokenError, TokenService,
-};
+use crate::{now_millis, ClientCredentials, TokenError, TokenService};
 
 /// OpenID Connect Core §5.3.2 userinfo response.
 #[derive(Debug, Clone, Serialize)]
@@ -88,10 +88,11 @@ impl TokenService {
             return Err(TokenError::ConfidentialClientRequired);
         }
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
-        let answer = if is_expose_token(token) {
+        let kind = ParsedOpaqueToken::parse(token).map(|parsed| parsed.kind);
+        let answer = if kind == Ok(OpaqueTokenKind::Expose) {
             self.introspect_expose_token(&state.config, token, &client.client_id, address)
                 .await
-        } else if ParsedOpaqueToken::parse(token).is_ok() {
+        } else if kind == Ok(OpaqueTokenKind::Refresh) {
             self.introspect_refresh_token(realm, token).await
         } else {
             self.verify_access_token(realm, token)

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Path, RawQuery, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -17,7 +17,7 @@ use tessera_token::{Actor, EventPage, NewClientToken, NewExposeToken, TokenError
 
 use super::{
     error::ApiError,
-    form::{bearer_token, OAuthForm},
+    form::{bearer_token, has_content_type, OAuthForm},
     AppState,
 };
 
@@ -104,12 +104,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !has_content_type(headers, "application/json") {
         return Err(ApiError::BadRequest(
             "Content-Type must be application/json".to_owned(),
         ));

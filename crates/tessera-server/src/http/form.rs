@@ -32,14 +32,7 @@ impl OAuthForm {
     }
 
     pub fn is_form(headers: &HeaderMap) -> bool {
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
+        has_content_type(headers, "application/x-www-form-urlencoded")
     }
 
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
@@ -90,6 +83,15 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             })?;
         Self::parse(&body)
     }
+}
+
+/// Whether the request's `Content-Type` is `mime`, parameters (`; charset=…`) aside.
+pub fn has_content_type(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|found| found.trim().eq_ignore_ascii_case(mime))
 }
 
 /// Client credentials from HTTP Basic (`client_secret_basic`) or the form
