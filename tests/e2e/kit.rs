@@ -149,6 +149,7 @@ impl Env {
                 master_key_file: self.dir.join("master.key"),
                 argon2_memory_kib: tessera_token::DEFAULT_ARGON2_PARAMS.0,
                 argon2_iterations: tessera_token::DEFAULT_ARGON2_PARAMS.1,
+                password_queue: tessera_token::default_hashing_queue(),
             },
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: Some(PUBLIC_URL.to_owned()),
@@ -170,48 +171,46 @@ impl Env {
         .await
     }
 
-    async fn start_with(&self, config: ServeConfig) -> Server {
+    pub async fn start_with(&self, config: ServeConfig) -> Server {
         let running = tessera_server::start(&config, std::future::pending())
             .await
             .unwrap();
         Server::new(running)
     }
 
-    /// Row counts of every table, to prove that a rejected request wrote nothing.
+    /// Row counts of every table, read from the database's own catalogue so
+    /// that no table can be left out, to prove that a rejected request wrote
+    /// nothing.
     pub async fn row_counts(&self) -> Vec<(String, i64)> {
+        let tables = self
+            .query_strings(if self.is_postgres() {
+                "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = 'public' \
+                 ORDER BY tablename"
+            } else {
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            })
+            .await;
+        assert!(tables.len() >= 10, "tables: {tables:?}");
+        let mut counts = Vec::new();
+        for table in tables {
+            let n = self
+                .query_i64(&format!("SELECT COUNT(*) FROM {table}"))
+                .await;
+            counts.push((table, n));
+        }
+        counts
+    }
+
+    /// The single number a query answers (a count, a sum).
+    pub async fn query_i64(&self, sql: &str) -> i64 {
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&self.database_url)
             .await
             .unwrap();
-        let mut counts = Vec::new();
-        for table in [
-            "realms",
-            "users",
-            "signing_keys",
-            "refresh_families",
-            "refresh_tokens",
-            "revocations",
-            "personal_tokens",
-            "token_events",
-            "deleted_users",
-        ] {
-            let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-            counts.push((table.to_owned(), row.try_get::<i64, _>("n").unwrap()));
-        }
-        let row =
-            sqlx::query("SELECT CAST(COALESCE(SUM(failed_logins), 0) AS BIGINT) AS n FROM users")
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-        counts.push((
-            "failed_logins".to_owned(),
-            row.try_get::<i64, _>("n").unwrap(),
-        ));
+        let row = sqlx::query(sql).fetch_one(&mut conn).await.unwrap();
         conn.close().await.unwrap();
-        counts
+        row.try_get::<i64, _>(0).unwrap()
     }
 
     /// Runs SQL against the test database (for tests that inspect storage).

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod errors;
 mod keys;
+mod login_limits;
 mod multi_node;
 mod offline;
 mod password_grant;

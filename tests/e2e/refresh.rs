@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::kit::{assert_error, str_field, verify_with_jwks, Env, RealmOptions, USER};
 
 #[tokio::test]
@@ -22,19 +24,108 @@ async fn refresh_rotates_and_reuse_after_grace_kills_the_family() {
     )
     .unwrap();
 
-    // A retry within the grace window (the client lost the response) succeeds.
-    let retry = server.refresh(token_1).await;
-    assert_eq!(retry.status, 200, "{}", retry.text);
-    let token_3 = str_field(&retry.body, "refresh_token");
-
     tokio::time::sleep(Duration::from_millis(1300)).await;
     // After the window, reuse means theft: the whole family dies.
-    assert_error(&server.refresh(token_1).await, 400, "invalid_grant");
+    let reuse = server.refresh(token_1).await;
+    assert_error(&reuse, 400, "invalid_grant");
+    assert_eq!(
+        reuse.body["error_description"],
+        "Refresh token reuse detected; session revoked"
+    );
     assert_error(&server.refresh(token_2).await, 400, "invalid_grant");
-    assert_error(&server.refresh(token_3).await, 400, "invalid_grant");
-    assert_eq!(server.introspect(token_2).await["active"], false);
     let access = str_field(&second.body, "access_token");
     assert_eq!(server.introspect(access).await["active"], false);
+}
+
+/// Refresh tokens that can still be used: unconsumed, in a live family.
+const LIVE_TOKENS: &str = "SELECT COUNT(*) FROM refresh_tokens t \
+     JOIN refresh_families f ON f.id = t.family_id \
+     WHERE t.consumed_at IS NULL AND f.revoked_at IS NULL";
+
+/// RFC 9700 §4.14.2: a consumed token has at most one live successor.
+#[tokio::test]
+async fn a_retry_inside_the_grace_window_replaces_the_successor_and_the_dead_one_kills_the_family()
+{
+    let env = Env::new(RealmOptions::tokens(r#"reuse_grace = "30s""#)).await;
+    let server = env.start().await;
+    let token_1 = str_field(&server.login(USER, "").await, "refresh_token").to_owned();
+    let lost = server.refresh(&token_1).await;
+    assert_eq!(lost.status, 200, "{}", lost.text);
+    let token_2 = str_field(&lost.body, "refresh_token");
+
+    // The client lost that answer and retries: it gets a new successor...
+    let retry = server.refresh(&token_1).await;
+    assert_eq!(retry.status, 200, "{}", retry.text);
+    let token_3 = str_field(&retry.body, "refresh_token");
+    assert_eq!(retry.body["session_state"], lost.body["session_state"]);
+    assert_eq!(env.query_i64(LIVE_TOKENS).await, 1, "one live chain");
+
+    // ...and the successor it replaced is dead: presenting it is reuse.
+    let reuse = server.refresh(token_2).await;
+    assert_error(&reuse, 400, "invalid_grant");
+    assert_eq!(
+        reuse.body["error_description"],
+        "Refresh token reuse detected; session revoked"
+    );
+    assert_error(&server.refresh(token_3).await, 400, "invalid_grant");
+    assert_error(&server.refresh(&token_1).await, 400, "invalid_grant");
+    assert_eq!(env.query_i64(LIVE_TOKENS).await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_leave_at_most_one_live_successor() {
+    let env = Env::new(RealmOptions::tokens(r#"reuse_grace = "30s""#)).await;
+    let server = env.start().await;
+    let token = str_field(&server.login(USER, "").await, "refresh_token").to_owned();
+    let url = server.realm_url("/protocol/openid-connect/token");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let http = server.http.clone();
+            let url = url.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "app"),
+                    ("refresh_token", token.as_str()),
+                ];
+                let reply = http.post(url).form(&form).send().await.unwrap();
+                (
+                    reply.status().as_u16(),
+                    reply.json::<Value>().await.unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut returned = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        returned.push(str_field(&body, "refresh_token").to_owned());
+    }
+    assert_eq!(env.query_i64(LIVE_TOKENS).await, 1, "one live chain");
+
+    // Every returned token tried: at most one works, and a dead one kills the family.
+    let mut successors = Vec::new();
+    for token in &returned {
+        let reply = server.refresh(token).await;
+        if reply.status == 200 {
+            successors.push(str_field(&reply.body, "refresh_token").to_owned());
+        } else {
+            assert_error(&reply, 400, "invalid_grant");
+        }
+    }
+    assert!(successors.len() <= 1, "{} tokens worked", successors.len());
+    for successor in &successors {
+        assert_error(&server.refresh(successor).await, 400, "invalid_grant");
+    }
+    assert_eq!(env.query_i64(LIVE_TOKENS).await, 0);
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM refresh_families WHERE revoked_at IS NULL")
+            .await,
+        0,
+        "the family is revoked"
+    );
 }
 
 #[tokio::test]

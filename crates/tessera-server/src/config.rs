@@ -1,7 +1,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
-use tessera_token::DEFAULT_ARGON2_PARAMS;
+use tessera_token::{default_hashing_queue, DEFAULT_ARGON2_PARAMS};
 
 /// Where the server finds its state. Shared by `serve` and every CLI command.
 #[derive(Debug, Clone, Args)]
@@ -33,6 +33,11 @@ pub struct StorageConfig {
     /// Argon2id iterations for new password hashes.
     #[arg(long, env = "TESSERA_ARGON2_ITERATIONS", default_value_t = DEFAULT_ARGON2_PARAMS.1)]
     pub argon2_iterations: u32,
+    /// Password checks that may wait for the hashing threads at once; beyond
+    /// it, logins are answered 503 `temporarily_unavailable` with `Retry-After`
+    /// (default: 4 per core, at least 16).
+    #[arg(long, env = "TESSERA_PASSWORD_QUEUE", default_value_t = default_hashing_queue(), value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub password_queue: usize,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -36,7 +36,10 @@ pub async fn open_service(
         realms.push(entry.realm);
         users.extend(entry.users);
     }
-    let hasher = PasswordHasher::new(storage.argon2_memory_kib, storage.argon2_iterations, 1)?;
+    let hasher = PasswordHasher::new(
+        (storage.argon2_memory_kib, storage.argon2_iterations, 1),
+        storage.password_queue,
+    )?;
     let service = TokenService::start(store, &master_key, realms, hasher).await?;
     for user in users {
         let username = user.username.clone();

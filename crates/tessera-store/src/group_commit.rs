@@ -10,14 +10,12 @@
 //! returned before it is durable, and one fsync covers the whole batch. If the
 //! batch fails, nothing was committed and each write is retried on its own.
 
-use std::collections::HashSet;
-
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    refresh::{reset_login_failures, SessionWrite, LIVE_FAMILY},
-    Family, NewRefreshToken, Store, StoreError, StoreResult,
+    refresh::{consume_tokens, insert_families, insert_tokens, lock_live_families},
+    SessionWrite, Store, StoreError, StoreResult,
 };
 
 /// Writes taken into one transaction at most.
@@ -103,18 +101,24 @@ async fn commit_alone(pool: &AnyPool, write: &SessionWrite) -> StoreResult<bool>
     Ok(outcome)
 }
 
-/// Applies the whole batch in one transaction with one statement per kind of row:
-/// insert new families, consume every rotated token (`RETURNING` says which were
-/// still unconsumed: those rotations won), insert every new token.
+/// Applies the whole batch in one transaction with one statement per kind of
+/// row: insert new families, lock the live families of every rotation, consume
+/// every rotated token of a live family (`RETURNING` says which were still
+/// unconsumed: those rotations won), insert every new token.
 async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<StoreResult<bool>>> {
     let mut families = Vec::new();
-    let mut rotated: Vec<&[u8]> = Vec::new();
+    let mut rotated_families: Vec<&str> = Vec::new();
     let mut consumed_at = 0;
     for job in batch {
         match &job.write {
             SessionWrite::CreateFamily { family, .. } => families.push(family),
-            SessionWrite::Rotate { digest, now, .. } => {
-                rotated.push(digest);
+            SessionWrite::Rotate {
+                now, replacement, ..
+            } => {
+                let family = replacement.family_id.as_str();
+                if !rotated_families.contains(&family) {
+                    rotated_families.push(family);
+                }
                 consumed_at = consumed_at.max(*now);
             }
             _ => {}
@@ -122,8 +126,18 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
     }
     let mut tx = pool.begin().await?;
     insert_families(&mut tx, &families).await?;
-    let users: Vec<&str> = families.iter().map(|f| f.user_id.as_str()).collect();
-    reset_login_failures(&mut tx, &users).await?;
+    let live = lock_live_families(&mut tx, &rotated_families, consumed_at).await?;
+    let rotated: Vec<&[u8]> = batch
+        .iter()
+        .filter_map(|job| match &job.write {
+            SessionWrite::Rotate {
+                digest,
+                replacement,
+                ..
+            } if live.contains(&replacement.family_id) => Some(digest.as_slice()),
+            _ => None,
+        })
+        .collect();
     let mut unconsumed = consume_tokens(&mut tx, &rotated, consumed_at).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut tokens = Vec::with_capacity(batch.len());
@@ -145,7 +159,7 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
                 }
                 outcomes.push(Ok(won));
             }
-            // Rarer writes (grace-window retries, login attempts): one statement each.
+            // Rarer writes (grace-window replays, login attempts): one statement each.
             other => outcomes.push(Ok(other.apply(&mut tx).await?)),
         }
     }
@@ -165,81 +179,6 @@ pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String 
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-async fn insert_families(conn: &mut AnyConnection, families: &[&Family]) -> StoreResult<()> {
-    if families.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
-         created_at, expires_at) VALUES {}",
-        placeholders(families.len(), 8, 1)
-    );
-    let mut query = sqlx::query(&sql).persistent(false);
-    for family in families {
-        query = query
-            .bind(&family.id)
-            .bind(&family.realm)
-            .bind(&family.client_id)
-            .bind(&family.user_id)
-            .bind(&family.scope)
-            .bind(crate::flag(family.offline))
-            .bind(family.created_at)
-            .bind(family.expires_at);
-    }
-    query.execute(conn).await?;
-    Ok(())
-}
-
-/// Marks the unconsumed ones among `digests` consumed; returns those it marked.
-async fn consume_tokens(
-    conn: &mut AnyConnection,
-    digests: &[&[u8]],
-    now: i64,
-) -> StoreResult<HashSet<Vec<u8>>> {
-    if digests.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let list: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "UPDATE refresh_tokens SET consumed_at = $1 \
-         WHERE consumed_at IS NULL AND {LIVE_FAMILY} AND digest IN ({}) RETURNING digest",
-        list.join(", ")
-    );
-    let mut query = sqlx::query(&sql).persistent(false).bind(now);
-    for digest in digests {
-        query = query.bind(*digest);
-    }
-    query
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|row| Ok(row.try_get::<Vec<u8>, _>("digest")?))
-        .collect()
-}
-
-pub(crate) async fn insert_tokens(
-    conn: &mut AnyConnection,
-    tokens: &[&NewRefreshToken],
-) -> StoreResult<()> {
-    if tokens.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) VALUES {}",
-        placeholders(tokens.len(), 4, 1)
-    );
-    let mut query = sqlx::query(&sql).persistent(false);
-    for token in tokens {
-        query = query
-            .bind(&token.digest)
-            .bind(&token.family_id)
-            .bind(token.issued_at)
-            .bind(token.expires_at);
-    }
-    query.execute(conn).await?;
-    Ok(())
 }
 
 impl Store {

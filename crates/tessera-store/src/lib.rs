@@ -7,11 +7,13 @@
 
 mod group_commit;
 mod keys;
+mod login_attempts;
 mod migrate;
 mod personal_tokens;
 mod realms;
 mod refresh;
 mod revocations;
+mod session_write;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -22,12 +24,15 @@ use sqlx::{
 };
 
 pub use keys::StoredSigningKey;
+pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
     Audit, DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use revocations::{Revocation, RevocationReason, RevokedKind};
-pub use users::{LoginLimits, NewUser, User};
+pub use users::{NewUser, User};
+
+use session_write::SessionWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_personal_tokens.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_personal_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "hardening",
+        sqlite: include_str!("../../../migrations/sqlite/0004_hardening.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_hardening.sql"),
+    },
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

@@ -1,10 +1,11 @@
+use std::collections::HashSet;
+
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    flag,
-    group_commit::insert_tokens,
+    group_commit::placeholders,
     users::{prefixed_user_columns, user_from_prefixed_row},
-    Store, StoreResult, User,
+    SessionWrite, Store, StoreResult, User,
 };
 
 /// One login session and the chain of refresh tokens rotated from it.
@@ -46,6 +47,9 @@ pub struct RefreshTokenState {
     pub issued_at: i64,
     pub expires_at: Option<i64>,
     pub consumed_at: Option<i64>,
+    /// Set when a replay of an earlier token of the family inside the grace
+    /// window replaced this one: presenting it again is reuse.
+    pub superseded_at: Option<i64>,
     /// The personal (client) token whose session this is, if any.
     pub personal_token_id: Option<String>,
 }
@@ -88,7 +92,7 @@ impl Store {
     ) -> StoreResult<Option<RefreshTokenState>> {
         let sql = format!(
             "SELECT {FAMILY_COLUMNS}, t.issued_at AS t_issued_at, t.expires_at AS t_expires_at, \
-             t.consumed_at AS t_consumed_at, p.id AS p_id, {} \
+             t.consumed_at AS t_consumed_at, t.superseded_at AS t_superseded_at, p.id AS p_id, {} \
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
              JOIN users u ON u.id = f.user_id \
              LEFT JOIN personal_tokens p ON p.family_id = f.id \
@@ -108,11 +112,13 @@ impl Store {
             issued_at: row.try_get("t_issued_at")?,
             expires_at: row.try_get("t_expires_at")?,
             consumed_at: row.try_get("t_consumed_at")?,
+            superseded_at: row.try_get("t_superseded_at")?,
             personal_token_id: row.try_get("p_id")?,
         }))
     }
 
-    /// Marks the token consumed and stores its replacement, atomically. Returns false
+    /// Marks the token consumed and stores its replacement, atomically, unless
+    /// the family was revoked. Returns false
     /// (and stores nothing) when the token had already been consumed: exactly one of
     /// several concurrent rotations wins, on one node or many.
     pub async fn rotate_refresh_token(
@@ -129,11 +135,20 @@ impl Store {
         .await
     }
 
-    /// Adds a token to a family without consuming another (the grace-window retry).
-    /// Returns false (and adds nothing) when the family has been revoked.
-    pub async fn add_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<bool> {
-        self.write_session(SessionWrite::AddToken(token.clone()))
-            .await
+    /// Makes `token` the only live token of its family, superseding any other
+    /// unconsumed one (a replay of a consumed token inside the grace window, RFC
+    /// 9700 §4.14.2: a family never has two live chains). Returns false (and
+    /// changes nothing) when the family has been revoked.
+    pub async fn replace_live_refresh_token(
+        &self,
+        token: &NewRefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write_session(SessionWrite::ReplaceLiveToken {
+            token: token.clone(),
+            now,
+        })
+        .await
     }
 
     /// Extends an unconsumed token's idle expiry (used when rotation is turned off).
@@ -164,132 +179,132 @@ impl Store {
     }
 }
 
-/// Condition on `refresh_tokens` rows: their family is not revoked. Checked by the
-/// writes themselves, so a revocation committed after a request read the token
-/// still stops that request.
-pub(crate) const LIVE_FAMILY: &str =
-    "family_id IN (SELECT id FROM refresh_families WHERE revoked_at IS NULL)";
-
-/// Inserts `token` only if its family is not revoked; returns whether it did.
-pub(crate) async fn add_token_to_live_family(
+/// Locks the rows of the live (not revoked) families among `ids`, stamping
+/// their last refresh, and returns the ids of those it locked. Every write that
+/// consumes or adds a refresh token takes this lock first, inside its
+/// transaction: a revocation committed before it is seen, one committed after
+/// it waits, and concurrent rotations of one family on several nodes run one
+/// after the other, so a family never gains two live tokens.
+pub(crate) async fn lock_live_families(
     conn: &mut sqlx::AnyConnection,
-    token: &NewRefreshToken,
-) -> StoreResult<bool> {
-    let result = sqlx::query(
-        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) \
-         SELECT $1, $2, $3, $4 WHERE EXISTS \
-         (SELECT 1 FROM refresh_families WHERE id = $2 AND revoked_at IS NULL)",
-    )
-    .bind(&token.digest)
-    .bind(&token.family_id)
-    .bind(token.issued_at)
-    .bind(token.expires_at)
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// A new session means its user just proved their password: forget counted
-/// login attempts (see [`Store::count_login_attempt`]).
-pub(crate) async fn reset_login_failures(
-    conn: &mut sqlx::AnyConnection,
-    user_ids: &[&str],
-) -> StoreResult<()> {
-    if user_ids.is_empty() {
-        return Ok(());
+    ids: &[&str],
+    now: i64,
+) -> StoreResult<HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
     }
-    let list: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
-        "UPDATE users SET failed_logins = 0, failures_since = 0, locked_until = 0 \
-         WHERE failed_logins <> 0 AND id IN ({})",
+        "UPDATE refresh_families SET last_refreshed_at = $1 \
+         WHERE revoked_at IS NULL AND id IN ({}) RETURNING id",
         list.join(", ")
     );
-    let mut query = sqlx::query(&sql).persistent(false);
-    for id in user_ids {
+    let mut query = sqlx::query(&sql).persistent(ids.len() == 1).bind(now);
+    for id in ids {
         query = query.bind(*id);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get::<String, _>("id")?))
+        .collect()
+}
+
+/// Marks the unconsumed ones among `digests` consumed; returns those it marked.
+/// The caller has locked their families (see [`lock_live_families`]).
+pub(crate) async fn consume_tokens(
+    conn: &mut sqlx::AnyConnection,
+    digests: &[&[u8]],
+    now: i64,
+) -> StoreResult<HashSet<Vec<u8>>> {
+    if digests.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let list: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE refresh_tokens SET consumed_at = $1 \
+         WHERE consumed_at IS NULL AND digest IN ({}) RETURNING digest",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).persistent(digests.len() == 1).bind(now);
+    for digest in digests {
+        query = query.bind(*digest);
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get::<Vec<u8>, _>("digest")?))
+        .collect()
+}
+
+/// Supersedes every unconsumed token of a (locked) family.
+pub(crate) async fn supersede_live_tokens(
+    conn: &mut sqlx::AnyConnection,
+    family_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET consumed_at = $1, superseded_at = $1 \
+         WHERE family_id = $2 AND consumed_at IS NULL",
+    )
+    .bind(now)
+    .bind(family_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_families(
+    conn: &mut sqlx::AnyConnection,
+    families: &[&Family],
+) -> StoreResult<()> {
+    if families.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
+         created_at, expires_at) VALUES {}",
+        placeholders(families.len(), 8, 1)
+    );
+    let mut query = sqlx::query(&sql).persistent(families.len() == 1);
+    for family in families {
+        query = query
+            .bind(&family.id)
+            .bind(&family.realm)
+            .bind(&family.client_id)
+            .bind(&family.user_id)
+            .bind(&family.scope)
+            .bind(crate::flag(family.offline))
+            .bind(family.created_at)
+            .bind(family.expires_at);
     }
     query.execute(conn).await?;
     Ok(())
 }
 
-/// The writes on the token hot path. They go through [`Store::write_session`], which
-/// may batch several into one transaction (group commit), so each must be
-/// self-contained and leave nothing behind when it fails.
-#[derive(Debug)]
-pub(crate) enum SessionWrite {
-    CreateFamily {
-        family: Family,
-        first_token: NewRefreshToken,
-    },
-    Rotate {
-        digest: Vec<u8>,
-        now: i64,
-        replacement: NewRefreshToken,
-    },
-    AddToken(NewRefreshToken),
-    CountLoginAttempt {
-        user_id: String,
-        now: i64,
-        limits: crate::LoginLimits,
-    },
-}
-
-impl SessionWrite {
-    /// Applies the write inside the caller's transaction. Returns false when a
-    /// rotation found its token already consumed (and wrote nothing), and as the
-    /// write's own answer otherwise (see each store method).
-    pub(crate) async fn apply(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<bool> {
-        match self {
-            Self::CreateFamily {
-                family,
-                first_token,
-            } => {
-                sqlx::query(
-                    "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(&family.id)
-                .bind(&family.realm)
-                .bind(&family.client_id)
-                .bind(&family.user_id)
-                .bind(&family.scope)
-                .bind(flag(family.offline))
-                .bind(family.created_at)
-                .bind(family.expires_at)
-                .execute(&mut *conn)
-                .await?;
-                reset_login_failures(&mut *conn, &[family.user_id.as_str()]).await?;
-                insert_tokens(conn, &[first_token]).await?;
-                Ok(true)
-            }
-            Self::Rotate {
-                digest,
-                now,
-                replacement,
-            } => {
-                let consumed = sqlx::query(&format!(
-                    "UPDATE refresh_tokens SET consumed_at = $1 \
-                     WHERE digest = $2 AND consumed_at IS NULL AND {LIVE_FAMILY}"
-                ))
-                .bind(now)
-                .bind(digest)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-                    == 1;
-                if consumed {
-                    insert_tokens(conn, &[replacement]).await?;
-                }
-                Ok(consumed)
-            }
-            Self::AddToken(token) => add_token_to_live_family(conn, token).await,
-            Self::CountLoginAttempt {
-                user_id,
-                now,
-                limits,
-            } => crate::users::count_login_attempt(conn, user_id, *now, *limits).await,
-        }
+pub(crate) async fn insert_tokens(
+    conn: &mut sqlx::AnyConnection,
+    tokens: &[&NewRefreshToken],
+) -> StoreResult<()> {
+    if tokens.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "INSERT INTO refresh_tokens (digest, family_id, issued_at, expires_at) VALUES {}",
+        placeholders(tokens.len(), 4, 1)
+    );
+    let mut query = sqlx::query(&sql).persistent(tokens.len() == 1);
+    for token in tokens {
+        query = query
+            .bind(&token.digest)
+            .bind(&token.family_id)
+            .bind(token.issued_at)
+            .bind(token.expires_at);
+    }
+    query.execute(conn).await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -343,7 +358,10 @@ mod tests {
             .rotate_refresh_token(&[1; 32], 6, &token(2, "f"))
             .await
             .unwrap());
-        assert!(!store.add_refresh_token(&token(3, "f")).await.unwrap());
+        assert!(!store
+            .replace_live_refresh_token(&token(3, "f"), 6)
+            .await
+            .unwrap());
         for digest in [2u8, 3] {
             assert!(store
                 .find_refresh_token(&[digest; 32])

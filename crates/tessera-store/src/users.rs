@@ -1,6 +1,6 @@
 use sqlx::{any::AnyRow, Row};
 
-use crate::{flag, refresh::SessionWrite, Store, StoreResult};
+use crate::{flag, Store, StoreResult};
 
 /// Role names are stored one per line; the realm loader rejects names with control characters.
 const ROLE_SEPARATOR: char = '\n';
@@ -173,69 +173,4 @@ impl Store {
                 .await?;
         Ok(result.rows_affected() == 1)
     }
-
-    /// Counts a login attempt *before* its password is checked, so that any number
-    /// of concurrent guesses cannot get past the limit: once `max_failures` attempts
-    /// fall within `window`, the account is locked until `now + lockout`. Returns
-    /// false (and counts nothing) while the account is locked, and for an unknown
-    /// `user_id`, which costs the same write. The count is reset when a session is
-    /// created for the user, that is after a correct password.
-    pub async fn count_login_attempt(
-        &self,
-        user_id: &str,
-        now: i64,
-        limits: LoginLimits,
-    ) -> StoreResult<bool> {
-        self.write_session(SessionWrite::CountLoginAttempt {
-            user_id: user_id.to_owned(),
-            now,
-            limits,
-        })
-        .await
-    }
-
-    /// Forgets counted login attempts after a correct password that did not
-    /// create a session (re-authentication).
-    pub async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        crate::refresh::reset_login_failures(&mut conn, &[user_id]).await
-    }
-}
-
-/// Brute-force limits of a realm; durations in milliseconds.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginLimits {
-    pub max_failures: i64,
-    pub window: i64,
-    pub lockout: i64,
-}
-
-/// A new window starts when the old one has passed or a lock has run out.
-const FRESH_WINDOW: &str =
-    "(failures_since + $2 < $1 OR (locked_until <> 0 AND locked_until <= $1))";
-
-pub(crate) async fn count_login_attempt(
-    conn: &mut sqlx::AnyConnection,
-    user_id: &str,
-    now: i64,
-    limits: LoginLimits,
-) -> StoreResult<bool> {
-    let sql = format!(
-        "UPDATE users SET \
-           failed_logins = CASE WHEN {FRESH_WINDOW} THEN 1 ELSE failed_logins + 1 END, \
-           failures_since = CASE WHEN {FRESH_WINDOW} THEN $1 ELSE failures_since END, \
-           locked_until = CASE \
-             WHEN (CASE WHEN {FRESH_WINDOW} THEN 1 ELSE failed_logins + 1 END) >= $3 \
-             THEN $1 + $4 ELSE 0 END \
-         WHERE id = $5 AND locked_until <= $1"
-    );
-    let result = sqlx::query(&sql)
-        .bind(now)
-        .bind(limits.window)
-        .bind(limits.max_failures)
-        .bind(limits.lockout)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() == 1)
 }

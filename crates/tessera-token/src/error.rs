@@ -1,10 +1,10 @@
 use tessera_keys::KeyError;
-use tessera_proto::{OAuthError, OAuthErrorCode};
 use tessera_store::StoreError;
 
-/// Everything a token operation can fail with. The client-facing variants map to
-/// RFC 6749 §5.2 errors in Keycloak's wording (see [`TokenError::to_oauth`]); the
-/// internal ones all become one opaque `server_error`, with details only in the log.
+/// Everything a token operation can fail with, said in the domain's terms. The
+/// server maps each to an HTTP status and an RFC 6749 §5.2 error in Keycloak's
+/// wording, in one place (`tessera-server`'s `http/error.rs`); the internal ones
+/// ([`TokenError::is_internal`]) all become one opaque `server_error`.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("realm does not exist")]
@@ -37,6 +37,10 @@ pub enum TokenError {
     TokenNotFound,
     #[error("personal token limit reached")]
     TokenLimitReached,
+    /// Too many logins are waiting for password hashing, or for a brute-force
+    /// slot of the same account: the client should retry shortly.
+    #[error("temporarily unavailable")]
+    TemporarilyUnavailable,
 
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -55,53 +59,16 @@ impl TokenError {
         Self::InvalidRequest(format!("Missing parameter: {name}"))
     }
 
-    /// The HTTP status and JSON body a client sees.
-    pub fn to_oauth(&self) -> (u16, OAuthError) {
-        use OAuthErrorCode as Code;
-        let (status, code, description): (u16, Code, &str) = match self {
-            Self::RealmNotFound => (404, Code::NotFound, "Realm does not exist"),
-            Self::InvalidRequest(description) => (400, Code::InvalidRequest, description),
-            Self::UnknownClient => (
-                401,
-                Code::InvalidClient,
-                "Invalid client or Invalid client credentials",
-            ),
-            Self::ClientAuthenticationFailed => (
-                401,
-                Code::UnauthorizedClient,
-                "Invalid client or Invalid client credentials",
-            ),
-            Self::UnauthorizedClient(description) => (400, Code::UnauthorizedClient, description),
-            Self::InvalidUserCredentials => (401, Code::InvalidGrant, "Invalid user credentials"),
-            Self::AccountDisabled => (400, Code::InvalidGrant, "Account disabled"),
-            Self::InvalidGrant(description) => (400, Code::InvalidGrant, description),
-            Self::UnsupportedGrantType => {
-                (400, Code::UnsupportedGrantType, "Unsupported grant_type")
-            }
-            Self::InvalidScope(description) => (400, Code::InvalidScope, description),
-            Self::InvalidToken => (401, Code::InvalidToken, "Token verification failed"),
-            Self::ConfidentialClientRequired => (
-                401,
-                Code::InvalidClient,
-                "Public client is not permitted to invoke this endpoint",
-            ),
-            Self::UnmatchingClients => (400, Code::InvalidToken, "Unmatching clients"),
-            Self::TokenNotFound => (404, Code::NotFound, "Token not found"),
-            Self::TokenLimitReached => (
-                409,
-                Code::InvalidRequest,
-                "Personal token limit reached; delete a token first",
-            ),
-            Self::Store(_)
-            | Self::Keys(_)
-            | Self::Random
-            | Self::HashingUnavailable
-            | Self::InvalidPasswordParameters => (500, Code::ServerError, "Internal server error"),
-        };
-        (status, OAuthError::new(code, description))
-    }
-
+    /// A failure on our side that the client cannot fix: logged, and answered
+    /// as an opaque `server_error`.
     pub fn is_internal(&self) -> bool {
-        self.to_oauth().0 >= 500
+        matches!(
+            self,
+            Self::Store(_)
+                | Self::Keys(_)
+                | Self::Random
+                | Self::HashingUnavailable
+                | Self::InvalidPasswordParameters
+        )
     }
 }

@@ -1,27 +1,15 @@
 //! The three grants of RFC 6749 that Tessera serves, and refresh rotation.
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
-use tessera_store::{
-    Family, LoginLimits, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, User,
-};
+use tessera_store::{Family, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, User};
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
     service::{RealmState, Subject},
-    Client, ClientCredentials, GrantType, Realm, TokenError, TokenService, OFFLINE_ACCESS,
+    Client, ClientCredentials, GrantType, TokenError, TokenService, OFFLINE_ACCESS,
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
-
-fn login_limits(realm: &Realm) -> LoginLimits {
-    LoginLimits {
-        max_failures: realm.brute_force.max_failures,
-        window: realm.brute_force.window,
-        lockout: realm.brute_force.lockout,
-    }
-}
-/// No user has this id (ids are UUIDs): attempts for unknown usernames count against it.
-const NO_SUCH_USER: &str = "";
 
 impl TokenService {
     /// Resource owner password credentials grant (RFC 6749 §4.3).
@@ -44,17 +32,10 @@ impl TokenService {
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         let scopes = Self::resolve_scopes(client, scope)?;
 
-        let now = now_millis();
-        let Some(user) = self.store.find_user_by_username(realm, username).await? else {
-            // The same write and the same hashing work as for a real account.
-            self.store
-                .count_login_attempt(NO_SUCH_USER, now, login_limits(&state.config))
-                .await?;
-            self.hasher.verify_dummy(password).await?;
-            return Err(TokenError::InvalidUserCredentials);
-        };
-        self.check_password(&state.config, &user, password, now)
+        let user = self
+            .authenticate_user(&state.config, username, password)
             .await?;
+        let now = now_millis();
         self.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
@@ -146,8 +127,13 @@ impl TokenService {
     }
 
     /// Consumes the presented refresh token and stores its successor; returns the
-    /// successor and its expiry. A replay within the grace window gets a new token
-    /// of the family; after it, the family is revoked (RFC 9700 §4.14.2).
+    /// successor and its expiry.
+    ///
+    /// A consumed token has at most one live successor (RFC 9700 §4.14.2): a
+    /// replay inside the grace window (a client retrying after a lost answer)
+    /// gets a new successor and the previous one dies at once. Presenting a
+    /// token that died that way, or a consumed token after the window, revokes
+    /// the whole family.
     async fn rotate(
         &self,
         state: &RealmState,
@@ -178,7 +164,10 @@ impl TokenService {
             }
             let grace = state.config.reuse_grace;
             let consumed_at = current.consumed_at.unwrap_or(now);
-            if now - consumed_at > grace || grace == 0 {
+            let reused = current.superseded_at.is_some()
+                || grace == 0
+                || now.saturating_sub(consumed_at) > grace;
+            if reused {
                 self.revoke_session(
                     &state.config,
                     &family.id,
@@ -191,8 +180,9 @@ impl TokenService {
                     "Refresh token reuse detected; session revoked",
                 ));
             }
-            // The store adds the token only while the session is live.
-            if !self.store.add_refresh_token(&new_row).await? {
+            // The store supersedes the family's live token, and adds this one
+            // only while the session is live.
+            if !self.store.replace_live_refresh_token(&new_row, now).await? {
                 return Err(TokenError::InvalidGrant("Session not active"));
             }
         }
@@ -249,34 +239,6 @@ impl TokenService {
             Some(stored) if stored.family.realm == realm => Ok((digest, stored)),
             _ => Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN)),
         }
-    }
-
-    /// Checks a user's password, counting the attempt first so that concurrent
-    /// guesses cannot outrun the lockout; a locked account's password is not
-    /// checked at all, at the same hashing cost.
-    pub(crate) async fn check_password(
-        &self,
-        realm: &Realm,
-        user: &User,
-        password: SecretString,
-        now: i64,
-    ) -> Result<(), TokenError> {
-        if !self
-            .store
-            .count_login_attempt(&user.id, now, login_limits(realm))
-            .await?
-        {
-            self.hasher.verify_dummy(password).await?;
-            return Err(TokenError::InvalidUserCredentials);
-        }
-        if !self
-            .hasher
-            .verify(password, user.password_hash.clone())
-            .await?
-        {
-            return Err(TokenError::InvalidUserCredentials);
-        }
-        Ok(())
     }
 
     /// The session's user, if still allowed in.

@@ -10,6 +10,7 @@ mod error;
 mod grants;
 mod ids;
 mod keys;
+mod login;
 mod password;
 mod personal_tokens;
 mod realm;
@@ -22,7 +23,10 @@ mod users;
 pub use error::TokenError;
 pub use ids::{new_opaque_token, new_uuid};
 pub use keys::{CurrentKeys, RealmKeys};
-pub use password::{is_argon2_phc, PasswordHasher, DEFAULT_ARGON2_PARAMS};
+pub use password::{
+    default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, DEFAULT_ARGON2_PARAMS,
+    MAX_PASSWORD_BYTES,
+};
 pub use personal_tokens::{Actor, EventPage, NewClientToken, NewExposeToken};
 pub use realm::{
     BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,

@@ -6,6 +6,11 @@
 //! hashing; requests queue for them. Each thread keeps its argon2 working memory
 //! between verifications, so a busy server does not churn 19 MiB allocations
 //! (which glibc would otherwise keep in one arena per thread that ever hashed).
+//!
+//! The queue in front of the threads is bounded: a login takes a
+//! [`HashingPermit`] before anything else and is refused at once when none is
+//! left, so a flood of password guesses cannot stall every other login behind
+//! it or grow memory without bound.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -19,12 +24,31 @@ use argon2::{
     Algorithm, Argon2, Block, Params, Version,
 };
 use tessera_proto::SecretString;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::TokenError;
 
 /// OWASP's minimum recommendation for argon2id: 19 MiB, 2 iterations, 1 lane.
 pub const DEFAULT_ARGON2_PARAMS: (u32, u32, u32) = (19 * 1024, 2, 1);
+
+/// Longest password accepted, in bytes: a longer one is refused before hashing.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The default bound of the hashing queue: a few verifications per hashing
+/// thread, at least 16, so that an ordinary burst of logins is never refused.
+pub fn default_hashing_queue() -> usize {
+    (4 * hashing_threads()).max(16)
+}
+
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// A place in the bounded hashing queue, held while a password is verified.
+#[derive(Debug)]
+pub struct HashingPermit {
+    _held: OwnedSemaphorePermit,
+}
 
 type Work = Box<dyn FnOnce(&mut Worker) + Send>;
 
@@ -42,6 +66,7 @@ pub struct PasswordHasher {
     /// known ones.
     dummy_hash: Arc<str>,
     verifications: Arc<AtomicU64>,
+    permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -51,16 +76,22 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// Starts one hashing thread per core.
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, TokenError> {
+    /// Starts one hashing thread per core; at most `queue` verifications wait
+    /// for them or run at once (`queue_bound`).
+    pub fn new(
+        (memory_kib, iterations, parallelism): (u32, u32, u32),
+        queue_bound: usize,
+    ) -> Result<Self, TokenError> {
+        if queue_bound == 0 {
+            return Err(TokenError::InvalidPasswordParameters);
+        }
         let params = Params::new(memory_kib, iterations, parallelism, None)
             .map_err(|_| TokenError::InvalidPasswordParameters)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon2, "tessera-dummy-password-for-timing")?;
         let (queue, jobs) = mpsc::channel::<Work>();
         let jobs = Arc::new(Mutex::new(jobs));
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        for index in 0..cores {
+        for index in 0..hashing_threads() {
             let jobs = Arc::clone(&jobs);
             let mut worker = Worker {
                 argon2: argon2.clone(),
@@ -88,7 +119,17 @@ impl PasswordHasher {
             queue,
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
+            permits: Arc::new(Semaphore::new(queue_bound)),
         })
+    }
+
+    /// A place in the hashing queue, or [`TokenError::TemporarilyUnavailable`]
+    /// at once when it is full.
+    pub fn try_reserve(&self) -> Result<HashingPermit, TokenError> {
+        Arc::clone(&self.permits)
+            .try_acquire_owned()
+            .map(|held| HashingPermit { _held: held })
+            .map_err(|_| TokenError::TemporarilyUnavailable)
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, TokenError> {
@@ -96,9 +137,16 @@ impl PasswordHasher {
             .await?
     }
 
-    /// Verifies `password` against a PHC string. A malformed stored hash counts as a
-    /// mismatch (and is logged), never as an error the caller could tell apart.
-    pub async fn verify(&self, password: SecretString, phc: String) -> Result<bool, TokenError> {
+    /// Verifies `password` against a PHC string, holding `permit` until done. A
+    /// malformed stored hash counts as a mismatch (and is logged), never as an
+    /// error the caller could tell apart.
+    pub async fn verify(
+        &self,
+        permit: HashingPermit,
+        password: SecretString,
+        phc: String,
+    ) -> Result<bool, TokenError> {
+        let _permit = permit;
         self.verifications.fetch_add(1, Ordering::Relaxed);
         self.run(move |worker| worker.verify(password.expose().as_bytes(), &phc))
             .await
@@ -110,8 +158,13 @@ impl PasswordHasher {
     }
 
     /// Spends the time of one verification and always fails.
-    pub async fn verify_dummy(&self, password: SecretString) -> Result<bool, TokenError> {
-        self.verify(password, self.dummy_hash.to_string()).await?;
+    pub async fn verify_dummy(
+        &self,
+        permit: HashingPermit,
+        password: SecretString,
+    ) -> Result<bool, TokenError> {
+        self.verify(permit, password, self.dummy_hash.to_string())
+            .await?;
         Ok(false)
     }
 
@@ -217,25 +270,29 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_only_the_right_password() {
-        let hasher = PasswordHasher::new(1024, 1, 1).unwrap();
+        let hasher = PasswordHasher::new((1024, 1, 1), 4).unwrap();
+        let permit = || hasher.try_reserve().unwrap();
         let hash = hasher.hash(SecretString::new("correct")).await.unwrap();
         assert!(is_argon2_phc(&hash));
         for _ in 0..3 {
             // Repeated runs reuse each worker's memory.
             assert!(hasher
-                .verify(SecretString::new("correct"), hash.clone())
+                .verify(permit(), SecretString::new("correct"), hash.clone())
                 .await
                 .unwrap());
             assert!(!hasher
-                .verify(SecretString::new("wrong"), hash.clone())
+                .verify(permit(), SecretString::new("wrong"), hash.clone())
                 .await
                 .unwrap());
         }
         assert!(!hasher
-            .verify(SecretString::new("x"), "garbage".into())
+            .verify(permit(), SecretString::new("x"), "garbage".into())
             .await
             .unwrap());
-        assert!(!hasher.verify_dummy(SecretString::new("x")).await.unwrap());
+        assert!(!hasher
+            .verify_dummy(permit(), SecretString::new("x"))
+            .await
+            .unwrap());
         assert_eq!(hasher.verification_count(), 8);
     }
 
@@ -253,18 +310,32 @@ mod tests {
             Params::new(1024, 1, 1, None).unwrap(),
         );
         let legacy = hash_with(&argon2i, "legacy").unwrap();
-        let hasher = PasswordHasher::new(1024, 1, 1).unwrap();
+        let hasher = PasswordHasher::new((1024, 1, 1), 4).unwrap();
+        let permit = || hasher.try_reserve().unwrap();
         assert!(hasher
-            .verify(SecretString::new("imported"), imported.clone())
+            .verify(permit(), SecretString::new("imported"), imported.clone())
             .await
             .unwrap());
         assert!(!hasher
-            .verify(SecretString::new("other"), imported)
+            .verify(permit(), SecretString::new("other"), imported)
             .await
             .unwrap());
         assert!(hasher
-            .verify(SecretString::new("legacy"), legacy)
+            .verify(permit(), SecretString::new("legacy"), legacy)
             .await
             .unwrap());
+    }
+
+    #[test]
+    fn the_queue_refuses_beyond_its_bound_and_frees_places_when_done() {
+        let hasher = PasswordHasher::new((1024, 1, 1), 2).unwrap();
+        let first = hasher.try_reserve().unwrap();
+        let _second = hasher.try_reserve().unwrap();
+        assert!(matches!(
+            hasher.try_reserve(),
+            Err(TokenError::TemporarilyUnavailable)
+        ));
+        drop(first);
+        assert!(hasher.try_reserve().is_ok());
     }
 }

@@ -120,7 +120,7 @@ impl TokenService {
             request.lifetime,
             request.expires_at,
         )?;
-        self.reauthenticate(&state.config, actor, &user, request.password, now)
+        self.reauthenticate(&state.config, actor, &user, request.password)
             .await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
@@ -183,7 +183,7 @@ impl TokenService {
             )));
         }
         let now = now_millis();
-        self.reauthenticate(&state.config, actor, &user, request.password, now)
+        self.reauthenticate(&state.config, actor, &user, request.password)
             .await?;
         let limit = state.config.personal_tokens.max_per_user;
         // Checked before the session exists; the insert below checks again under
@@ -244,22 +244,26 @@ impl TokenService {
     }
 
     /// A signed-in user creating a token proves it is them again: their password
-    /// is checked through the same brute-force counting as a login, and the count
-    /// forgotten when it is right. Operators need no password.
+    /// is checked exactly as at a login, brute-force counting included.
+    /// Operators need no password.
     async fn reauthenticate(
         &self,
         realm: &Realm,
         actor: Actor<'_>,
         user: &User,
         password: Option<SecretString>,
-        now: i64,
     ) -> Result<(), TokenError> {
         if let Actor::Operator { .. } = actor {
             return Ok(());
         }
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
-        self.check_password(realm, user, password, now).await?;
-        Ok(self.store.reset_login_failures(&user.id).await?)
+        let proven = self
+            .authenticate_user(realm, &user.username, password)
+            .await?;
+        if proven.id != user.id {
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        Ok(())
     }
 
     pub async fn list_personal_tokens(

@@ -26,8 +26,95 @@ impl From<TokenError> for ApiError {
     }
 }
 
-fn body(status: u16, error: OAuthError) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// The status and body a client sees for a domain error: RFC 6749 §5.2 codes in
+/// Keycloak's wording.
+pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
+    use OAuthErrorCode as Code;
+    use TokenError as E;
+    let (status, code, description): (StatusCode, Code, &str) = match error {
+        E::RealmNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Realm does not exist",
+        ),
+        E::InvalidRequest(description) => {
+            (StatusCode::BAD_REQUEST, Code::InvalidRequest, description)
+        }
+        E::UnknownClient => (
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidClient,
+            "Invalid client or Invalid client credentials",
+        ),
+        E::ClientAuthenticationFailed => (
+            StatusCode::UNAUTHORIZED,
+            Code::UnauthorizedClient,
+            "Invalid client or Invalid client credentials",
+        ),
+        E::UnauthorizedClient(description) => (
+            StatusCode::BAD_REQUEST,
+            Code::UnauthorizedClient,
+            description,
+        ),
+        E::InvalidUserCredentials => (
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidGrant,
+            "Invalid user credentials",
+        ),
+        E::AccountDisabled => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidGrant,
+            "Account disabled",
+        ),
+        E::InvalidGrant(description) => (StatusCode::BAD_REQUEST, Code::InvalidGrant, description),
+        E::UnsupportedGrantType => (
+            StatusCode::BAD_REQUEST,
+            Code::UnsupportedGrantType,
+            "Unsupported grant_type",
+        ),
+        E::InvalidScope(description) => (StatusCode::BAD_REQUEST, Code::InvalidScope, description),
+        E::InvalidToken => (
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidToken,
+            "Token verification failed",
+        ),
+        E::ConfidentialClientRequired => (
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidClient,
+            "Public client is not permitted to invoke this endpoint",
+        ),
+        E::UnmatchingClients => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidToken,
+            "Unmatching clients",
+        ),
+        E::TokenNotFound => (StatusCode::NOT_FOUND, Code::NotFound, "Token not found"),
+        E::TokenLimitReached => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "Personal token limit reached; delete a token first",
+        ),
+        E::TemporarilyUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::TemporarilyUnavailable,
+            "Too many login attempts in progress; retry shortly",
+        ),
+        E::Store(_)
+        | E::Keys(_)
+        | E::Random
+        | E::HashingUnavailable
+        | E::InvalidPasswordParameters => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::ServerError,
+            "Internal server error",
+        ),
+    };
+    (status, OAuthError::new(code, description))
+}
+
+/// Seconds a client told to come back (503) should wait.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+fn body(status: StatusCode, error: OAuthError) -> Response {
     (status, Json(error)).into_response()
 }
 
@@ -38,26 +125,36 @@ impl IntoResponse for ApiError {
                 if error.is_internal() {
                     tracing::error!(%error, "request failed");
                 }
-                let (status, oauth) = error.to_oauth();
+                let (status, oauth) = token_error_body(&error);
                 let mut response = body(status, oauth);
                 // RFC 6749 §5.2: a 401 for client authentication carries a challenge.
-                if status == 401 {
+                if status == StatusCode::UNAUTHORIZED {
                     response.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"tessera\""),
                     );
                 }
+                // RFC 9110 §10.2.3: say when to come back.
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    response.headers_mut().insert(
+                        header::RETRY_AFTER,
+                        HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                    );
+                }
                 response
             }
             Self::BadRequest(description) => body(
-                400,
+                StatusCode::BAD_REQUEST,
                 OAuthError::new(OAuthErrorCode::InvalidRequest, description),
             ),
             Self::PayloadTooLarge => body(
-                413,
+                StatusCode::PAYLOAD_TOO_LARGE,
                 OAuthError::new(OAuthErrorCode::InvalidRequest, "Request body too large"),
             ),
-            Self::NotFound => body(404, OAuthError::new(OAuthErrorCode::NotFound, "Not found")),
+            Self::NotFound => body(
+                StatusCode::NOT_FOUND,
+                OAuthError::new(OAuthErrorCode::NotFound, "Not found"),
+            ),
             Self::Bearer(error) => {
                 let (challenge, mut response) = match error {
                     Some(TokenError::RealmNotFound) => {
@@ -70,7 +167,7 @@ impl IntoResponse for ApiError {
                         "Bearer realm=\"tessera\", error=\"invalid_token\", \
                          error_description=\"Token verification failed\"",
                         body(
-                            401,
+                            StatusCode::UNAUTHORIZED,
                             OAuthError::new(
                                 OAuthErrorCode::InvalidToken,
                                 "Token verification failed",
@@ -80,7 +177,7 @@ impl IntoResponse for ApiError {
                     None => (
                         "Bearer realm=\"tessera\"",
                         body(
-                            401,
+                            StatusCode::UNAUTHORIZED,
                             OAuthError::new(OAuthErrorCode::InvalidRequest, "Missing bearer token"),
                         ),
                     ),

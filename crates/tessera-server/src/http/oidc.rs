@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tessera_token::{GrantType, TokenError};
 
 use super::{
-    error::ApiError,
+    error::{token_error_body, ApiError},
     form::{bearer_token, client_credentials, OAuthForm},
     metrics::Outcome,
     AppState,
@@ -36,7 +36,7 @@ pub async fn token(
     let (mut response, outcome) = match result {
         Ok(body) => (Json(body).into_response(), "success"),
         Err(error) => {
-            let code = error.to_oauth().1.error.as_str();
+            let code = token_error_body(&error).1.error.as_str();
             (ApiError::from(error).into_response(), code)
         }
     };

@@ -1,0 +1,151 @@
+//! Checking a user's password: the bounded hashing queue, brute-force slots per
+//! username, and the same work for known, unknown and locked usernames.
+
+use std::time::Duration;
+
+use tessera_proto::SecretString;
+use tessera_store::{LoginLimits, LoginOutcome, LoginSlot, Store, User};
+use tokio::time::Instant;
+
+use crate::{now_millis, password::MAX_PASSWORD_BYTES, Realm, TokenError, TokenService};
+
+/// How long an attempt waits for a brute-force slot held by attempts in flight
+/// before it is told to come back (503 with `Retry-After`).
+const SLOT_WAIT: Duration = Duration::from_secs(3);
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+const LONGEST_PAUSE: Duration = Duration::from_millis(200);
+
+fn login_limits(realm: &Realm) -> LoginLimits {
+    LoginLimits {
+        max_failures: realm.brute_force.max_failures,
+        window: realm.brute_force.window,
+        lockout: realm.brute_force.lockout,
+    }
+}
+
+impl TokenService {
+    /// Checks `username`'s password and returns the user.
+    ///
+    /// In order: a password longer than [`MAX_PASSWORD_BYTES`] is refused; a
+    /// place in the hashing queue is taken (503 when full, before the user is
+    /// read); a brute-force slot is taken for the username (waiting while
+    /// attempts in flight hold every slot); then the password is verified, or a
+    /// dummy hash for an unknown user or a locked account. Unknown users, wrong
+    /// passwords and locked accounts get the same answer after the same work and
+    /// the same write. The slot is given back off the request path.
+    pub(crate) async fn authenticate_user(
+        &self,
+        realm: &Realm,
+        username: &str,
+        password: SecretString,
+    ) -> Result<User, TokenError> {
+        if password.expose().len() > MAX_PASSWORD_BYTES {
+            return Err(TokenError::InvalidRequest(format!(
+                "Passwords are at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
+        let permit = self.hasher.try_reserve()?;
+        // Keyed, and apart from token digests: the store never sees the
+        // usernames people mistype, and a dump does not list them.
+        let subject = self.digester.digest(&format!("username\0{username}"));
+        let limits = login_limits(realm);
+        if self.wait_for_login_slot(realm, &subject, limits).await? == LoginSlot::Locked {
+            self.hasher.verify_dummy(permit, password).await?;
+            return Err(TokenError::InvalidUserCredentials);
+        }
+        let slot = HeldSlot {
+            store: Some(self.store.clone()),
+            realm: realm.name.clone(),
+            subject,
+            limits,
+        };
+        let user = self
+            .store
+            .find_user_by_username(&realm.name, username)
+            .await?;
+        let matches = match &user {
+            Some(user) => {
+                self.hasher
+                    .verify(permit, password, user.password_hash.clone())
+                    .await?
+            }
+            None => self.hasher.verify_dummy(permit, password).await?,
+        };
+        slot.release(if matches {
+            LoginOutcome::Succeeded
+        } else {
+            LoginOutcome::Failed
+        });
+        user.filter(|_| matches)
+            .ok_or(TokenError::InvalidUserCredentials)
+    }
+
+    /// A slot for one attempt, or [`LoginSlot::Locked`]; waits while attempts
+    /// in flight hold every slot, up to [`SLOT_WAIT`].
+    async fn wait_for_login_slot(
+        &self,
+        realm: &Realm,
+        subject: &[u8],
+        limits: LoginLimits,
+    ) -> Result<LoginSlot, TokenError> {
+        let deadline = Instant::now() + SLOT_WAIT;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let slot = self
+                .store
+                .acquire_login_slot(&realm.name, subject, now_millis(), limits)
+                .await?;
+            if slot != LoginSlot::Busy {
+                return Ok(slot);
+            }
+            if Instant::now() + pause > deadline {
+                return Err(TokenError::TemporarilyUnavailable);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+    }
+}
+
+/// A brute-force slot held by an attempt in flight. It is given back with the
+/// outcome, off the request path (the answer does not wait for the write, so
+/// every outcome takes the same time); if the request is dropped first (the
+/// client went away), as abandoned.
+struct HeldSlot {
+    store: Option<Store>,
+    realm: String,
+    subject: Vec<u8>,
+    limits: LoginLimits,
+}
+
+impl HeldSlot {
+    fn release(mut self, outcome: LoginOutcome) {
+        self.spawn_release(outcome);
+    }
+
+    fn spawn_release(&mut self, outcome: LoginOutcome) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let realm = std::mem::take(&mut self.realm);
+        let subject = std::mem::take(&mut self.subject);
+        let limits = self.limits;
+        runtime.spawn(async move {
+            if let Err(error) = store
+                .release_login_slot(&realm, &subject, outcome, now_millis(), limits)
+                .await
+            {
+                tracing::error!(%error, ?outcome, "could not release a login slot");
+            }
+        });
+    }
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        self.spawn_release(LoginOutcome::Abandoned);
+    }
+}

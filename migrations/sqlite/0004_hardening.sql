@@ -1,0 +1,31 @@
+-- Hardening after a security review and a scale test.
+
+-- A consumed refresh token has at most one live successor (RFC 9700 §4.14.2):
+-- a replay inside the grace window supersedes the live token of its family, and
+-- presenting a superseded token revokes the family.
+ALTER TABLE refresh_tokens ADD COLUMN superseded_at BIGINT;
+-- The live token of a family, found without walking its consumed ones.
+CREATE INDEX refresh_tokens_live ON refresh_tokens (family_id) WHERE consumed_at IS NULL;
+-- Every rotation writes the family row first: the liveness check and the lock
+-- that serialises concurrent rotations of one family across nodes.
+ALTER TABLE refresh_families ADD COLUMN last_refreshed_at BIGINT;
+
+-- Login attempts per (realm, keyed digest of the username), for known and
+-- unknown usernames alike, so that every attempt makes the same write.
+-- `in_flight` attempts hold a slot while their password is checked; together
+-- with counted `failures` they never exceed the realm's limit.
+CREATE TABLE login_attempts (
+    realm TEXT NOT NULL,
+    subject BLOB NOT NULL,
+    failures BIGINT NOT NULL,
+    failures_since BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL,
+    in_flight BIGINT NOT NULL,
+    in_flight_since BIGINT NOT NULL,
+    PRIMARY KEY (realm, subject)
+);
+CREATE INDEX login_attempts_age ON login_attempts (in_flight_since);
+
+ALTER TABLE users DROP COLUMN failed_logins;
+ALTER TABLE users DROP COLUMN failures_since;
+ALTER TABLE users DROP COLUMN locked_until;
