@@ -29,3 +29,8 @@ CREATE INDEX login_attempts_age ON login_attempts (in_flight_since);
 ALTER TABLE users DROP COLUMN failed_logins;
 ALTER TABLE users DROP COLUMN failures_since;
 ALTER TABLE users DROP COLUMN locked_until;
+
+-- The resource servers that may accept an expose token by introspection (RFC
+-- 7662 §4), one client id per line; empty for client tokens (and for expose
+-- tokens created before this: they follow the realm's expose_audience).
+ALTER TABLE personal_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';

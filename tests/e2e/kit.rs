@@ -34,6 +34,7 @@ roles = ["user", "admin"]
 {brute_force}
 
 [personal_tokens]
+expose_audience = ["api"]
 {personal_tokens}
 
 [[clients]]
@@ -59,6 +60,28 @@ client_id = "api"
 secret = "api-client-secret-0123456789"
 grants = ["client_credentials"]
 scopes = ["profile"]
+
+# A second resource server, outside the expose audience unless a test says so.
+[[clients]]
+client_id = "other-api"
+secret = "other-api-secret-0123456789"
+grants = ["client_credentials"]
+
+# The account console: its sessions' tokens carry the `account` audience. It
+# also takes personal client tokens, whose sessions never get that audience.
+[[clients]]
+client_id = "account-console"
+grants = ["password", "refresh_token"]
+scopes = ["openid", "offline_access"]
+account = true
+personal_tokens = true
+
+# A confidential client that keeps its refresh token (no rotation).
+[[clients]]
+client_id = "keeper"
+secret = "keeper-secret-0123456789"
+grants = ["password", "refresh_token"]
+tokens = { refresh_rotation = false }
 
 [[users]]
 username = "alice"

@@ -3,6 +3,7 @@
 
 mod kit;
 
+mod audiences;
 mod bad_input;
 mod cli;
 mod errors;

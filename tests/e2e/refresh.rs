@@ -215,12 +215,28 @@ async fn idle_and_absolute_session_lifetimes_are_enforced() {
 }
 
 #[tokio::test]
-async fn rotation_can_be_turned_off() {
-    let env = Env::new(RealmOptions::tokens("refresh_rotation = false")).await;
+async fn rotation_can_be_turned_off_for_a_confidential_client() {
+    let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;
-    let token = str_field(&server.login(USER, "").await, "refresh_token").to_owned();
+    let secret = "keeper-secret-0123456789";
+    let path = "/protocol/openid-connect/token";
+    let login = server
+        .post_form_basic(
+            path,
+            "keeper",
+            secret,
+            &[
+                ("grant_type", "password"),
+                ("username", USER),
+                ("password", crate::kit::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = str_field(&login.body, "refresh_token").to_owned();
     for _ in 0..3 {
-        let reply = server.refresh(&token).await;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", &token)];
+        let reply = server.post_form_basic(path, "keeper", secret, &form).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(str_field(&reply.body, "refresh_token"), token);
     }

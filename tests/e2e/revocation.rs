@@ -116,10 +116,8 @@ async fn revocation_of_unknown_tokens_succeeds_and_of_foreign_tokens_is_refused(
         )
         .await;
     assert_error(&reply, 400, "invalid_token");
-    assert_eq!(
-        server.introspect(str_field(&login, "refresh_token")).await["active"],
-        true
-    );
+    let still_live = server.refresh(str_field(&login, "refresh_token")).await;
+    assert_eq!(still_live.status, 200, "{}", still_live.text);
     let missing = server
         .post_form("/protocol/openid-connect/revoke", &[("client_id", "app")])
         .await;

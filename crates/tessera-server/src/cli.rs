@@ -68,6 +68,10 @@ pub enum TokenCommand {
         /// Expose tokens: how long it lives (`90d`, `12h`); default: the realm's.
         #[arg(long)]
         lifetime: Option<String>,
+        /// Expose tokens: a resource server that may accept it (repeat for
+        /// several); default: the realm's whole `expose_audience`.
+        #[arg(long = "audience")]
+        audience: Vec<String>,
         /// Client tokens: the client the session is for.
         #[arg(long)]
         client_id: Option<String>,
@@ -227,6 +231,7 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
             name,
             description,
             lifetime,
+            audience,
             client_id,
             offline,
         } => {
@@ -244,6 +249,7 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                         password: None,
                         lifetime,
                         expires_at: None,
+                        audience: (!audience.is_empty()).then_some(audience),
                     };
                     let (token, secret) = service
                         .create_expose_token(&realm, actor, request, None)
@@ -251,7 +257,9 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                     writeln!(console.output, "created expose token {}", token.id)?;
                     writeln!(console.output, "token: {}", secret.expose())?;
                 }
-                (TokenType::Client, Some(client_id)) if lifetime.is_none() => {
+                (TokenType::Client, Some(client_id))
+                    if lifetime.is_none() && audience.is_empty() =>
+                {
                     let request = NewClientToken {
                         name,
                         description,
@@ -269,10 +277,10 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                     }
                 }
                 (TokenType::Expose, _) => {
-                    bail!("expose tokens take --lifetime, not --client-id or --offline")
+                    bail!("expose tokens take --lifetime and --audience, not --client-id or --offline")
                 }
                 (TokenType::Client, _) => {
-                    bail!("client tokens need --client-id and take no --lifetime")
+                    bail!("client tokens need --client-id and take no --lifetime or --audience")
                 }
             }
             writeln!(console.output, "(shown once: it cannot be displayed again)")?;

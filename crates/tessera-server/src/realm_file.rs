@@ -80,6 +80,9 @@ struct BruteForceFile {
 #[serde(deny_unknown_fields)]
 struct PersonalTokensFile {
     max_per_user: Option<i64>,
+    /// Confidential clients that may accept expose tokens by introspection.
+    #[serde(default)]
+    expose_audience: Vec<String>,
     default_lifetime: Option<String>,
     max_lifetime: Option<String>,
 }
@@ -91,13 +94,24 @@ struct ClientTokensFile {
     session_idle: Option<String>,
     session_max: Option<String>,
     offline_idle: Option<String>,
+    refresh_rotation: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A client secret: written in the file, or the name of an environment variable.
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum SecretFile {
     Literal(String),
     Env { env: String },
+}
+
+impl std::fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Literal(_) => f.write_str("Literal(<redacted>)"),
+            Self::Env { env } => f.debug_struct("Env").field("env", env).finish(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +129,10 @@ struct ClientFile {
     /// Users may create client tokens (personal access tokens) for this client.
     #[serde(default)]
     personal_tokens: bool,
+    /// Its sessions' access tokens carry the `account` audience, so they may use
+    /// the account API (a console or account-management client).
+    #[serde(default)]
+    account: bool,
     #[serde(default)]
     tokens: ClientTokensFile,
 }
@@ -124,7 +142,9 @@ struct ClientFile {
 struct UserFile {
     username: String,
     email: Option<String>,
-    password: String,
+    /// Plaintext or an argon2 PHC string; `Debug` redacts it.
+    #[serde(deserialize_with = "secret_string")]
+    password: SecretString,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
     valid_until: Option<String>,
@@ -136,11 +156,21 @@ fn enabled_by_default() -> bool {
     true
 }
 
+fn secret_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SecretString, D::Error> {
+    String::deserialize(deserializer).map(SecretString::new)
+}
+
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
+/// The longest duration a realm file may give (100 years): every expiry is
+/// then far from overflowing when added to the current time.
+const MAX_DURATION: i64 = 36_525 * DAY;
 
-/// Parses `"300"`, `"300s"`, `"5m"`, `"10h"`, `"30d"` into milliseconds.
+/// Parses `"300"`, `"300s"`, `"5m"`, `"10h"`, `"30d"` into milliseconds, at
+/// most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let split = text
@@ -164,7 +194,8 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     };
     number
         .checked_mul(unit_ms)
-        .ok_or_else(|| format!("duration {text:?} is too large"))
+        .filter(|ms| *ms <= MAX_DURATION)
+        .ok_or_else(|| format!("duration {text:?} is too large (at most 36525d)"))
 }
 
 /// Reads every `*.toml` in `dir`, in name order.
@@ -245,6 +276,7 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
         session_idle: optional_duration(t.session_idle.as_ref(), 30 * MINUTE)?,
         session_max: optional_duration(t.session_max.as_ref(), 10 * HOUR)?,
         offline_idle: optional_offline_idle(t.offline_idle.as_ref(), Some(30 * DAY))?,
+        refresh_rotation: t.refresh_rotation.unwrap_or(true),
     };
     check_lifetimes(&tokens)?;
     let algorithm: SigningAlgorithm = t
@@ -262,9 +294,16 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
     if brute_force.max_failures < 1 {
         return Err("brute_force.max_failures must be at least 1".to_owned());
     }
+    if brute_force.window <= 0 || brute_force.lockout <= 0 {
+        return Err(
+            "brute_force.window and brute_force.lockout must be positive (0 would never lock)"
+                .to_owned(),
+        );
+    }
     let p = &file.personal_tokens;
     let personal_tokens = PersonalTokenSettings {
         max_per_user: p.max_per_user.unwrap_or(100),
+        expose_audience: p.expose_audience.clone(),
         default_lifetime: optional_duration(p.default_lifetime.as_ref(), 30 * DAY)?,
         max_lifetime: optional_duration(p.max_lifetime.as_ref(), 365 * DAY)?,
     };
@@ -287,6 +326,14 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
             return Err(format!("client {:?} is defined twice", client.client_id));
         }
         clients.insert(client.client_id.clone(), client);
+    }
+    for audience in &personal_tokens.expose_audience {
+        if !clients.get(audience).is_some_and(Client::is_confidential) {
+            return Err(format!(
+                "personal_tokens.expose_audience: {audience:?} is not a confidential client \
+                 of this realm (only those can introspect)"
+            ));
+        }
     }
     let mut users = Vec::new();
     for user in file.users {
@@ -314,20 +361,23 @@ fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, St
             realm: file.name.clone(),
             username: user.username,
             email: user.email,
-            password: SecretString::new(user.password),
+            password: user.password,
             enabled: user.enabled,
             valid_until,
             roles: user.roles,
         });
     }
+    let key_rotation_period = optional_duration(t.key_rotation.as_ref(), 90 * DAY)?;
+    if key_rotation_period <= 0 {
+        return Err("tokens.key_rotation must be positive".to_owned());
+    }
     Ok(LoadedRealm {
         realm: Realm {
             issuer: String::new(),
             name: file.name,
-            refresh_rotation: t.refresh_rotation.unwrap_or(true),
             reuse_grace: optional_duration(t.reuse_grace.as_ref(), 2000)?,
             algorithm,
-            key_rotation_period: optional_duration(t.key_rotation.as_ref(), 90 * DAY)?,
+            key_rotation_period,
             tokens,
             brute_force,
             personal_tokens,
@@ -391,8 +441,17 @@ fn convert_client(
         session_idle: optional_duration(o.session_idle.as_ref(), realm_tokens.session_idle)?,
         session_max: optional_duration(o.session_max.as_ref(), realm_tokens.session_max)?,
         offline_idle: optional_offline_idle(o.offline_idle.as_ref(), realm_tokens.offline_idle)?,
+        refresh_rotation: o.refresh_rotation.unwrap_or(realm_tokens.refresh_rotation),
     };
     check_lifetimes(&tokens)?;
+    // RFC 9700 §4.14.2: a public client's refresh tokens must rotate, since
+    // nothing else would tell a stolen one from its owner's.
+    if !tokens.refresh_rotation && secret.is_none() && grants.contains(&GrantType::RefreshToken) {
+        return Err(format!(
+            "client {id:?} is public: its refresh tokens must rotate (refresh_rotation = false \
+             is for confidential clients only)"
+        ));
+    }
     if file.personal_tokens && !grants.contains(&GrantType::RefreshToken) {
         return Err(format!(
             "client {:?} allows personal tokens but not the refresh_token grant they need",
@@ -401,6 +460,7 @@ fn convert_client(
     }
     Ok(Client {
         allows_personal_tokens: file.personal_tokens,
+        account_audience: file.account,
         secret_digest: secret.map(|s| digester.digest(&s)),
         client_id: file.client_id,
         grants,
@@ -414,6 +474,130 @@ fn convert_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const VALID: &str = r#"
+name = "r"
+[personal_tokens]
+expose_audience = ["api"]
+[[clients]]
+client_id = "app"
+grants = ["password", "refresh_token"]
+[[clients]]
+client_id = "api"
+secret = "a-secret-of-sixteen-chars"
+grants = ["client_credentials", "password", "refresh_token"]
+[[users]]
+username = "u"
+password = "user-password-123"
+"#;
+
+    fn load(text: &str) -> Result<LoadedRealm, String> {
+        let digester = tessera_keys::MasterKey::generate().unwrap().digester();
+        let file: RealmFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        convert(file, &digester)
+    }
+
+    /// `text` with `line` inserted after the section header `section`.
+    fn with(section: &str, line: &str) -> String {
+        VALID.replacen(section, &format!("{section}\n{line}"), 1)
+    }
+
+    #[test]
+    fn the_example_shape_loads() {
+        let loaded = load(VALID).unwrap();
+        assert_eq!(loaded.realm.personal_tokens.expose_audience, ["api"]);
+        assert!(loaded.realm.clients["app"].tokens.refresh_rotation);
+    }
+
+    #[test]
+    fn settings_that_would_disable_a_protection_are_refused() {
+        for (text, complaint) in [
+            (
+                VALID.replace(
+                    "name = \"r\"",
+                    "name = \"r\"\n[brute_force]\nlockout = \"0s\"",
+                ),
+                "lockout",
+            ),
+            (
+                VALID.replace(
+                    "name = \"r\"",
+                    "name = \"r\"\n[brute_force]\nwindow = \"0\"",
+                ),
+                "window",
+            ),
+            (
+                VALID.replace(
+                    "name = \"r\"",
+                    "name = \"r\"\n[tokens]\nrefresh_rotation = false",
+                ),
+                "public",
+            ),
+            (
+                with(
+                    "client_id = \"app\"",
+                    "tokens = { refresh_rotation = false }",
+                ),
+                "public",
+            ),
+            (
+                VALID.replace(
+                    "name = \"r\"",
+                    "name = \"r\"\n[tokens]\nkey_rotation = \"0s\"",
+                ),
+                "key_rotation",
+            ),
+            (VALID.replace("[\"api\"]", "[\"app\"]"), "confidential"),
+            (VALID.replace("[\"api\"]", "[\"nobody\"]"), "confidential"),
+        ] {
+            let error = load(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted:\n{text}"));
+            assert!(error.contains(complaint), "{error}");
+        }
+        // A confidential client may keep its refresh token.
+        let confidential = with(
+            "client_id = \"api\"",
+            "tokens = { refresh_rotation = false }",
+        );
+        assert!(
+            !load(&confidential).unwrap().realm.clients["api"]
+                .tokens
+                .refresh_rotation
+        );
+    }
+
+    #[test]
+    fn durations_that_could_overflow_an_expiry_are_refused() {
+        for field in [
+            "access_token_lifetime",
+            "session_idle",
+            "session_max",
+            "offline_idle",
+            "reuse_grace",
+        ] {
+            let text = VALID.replace(
+                "name = \"r\"",
+                &format!("name = \"r\"\n[tokens]\n{field} = \"9223372036854775d\""),
+            );
+            assert!(load(&text).unwrap_err().contains("too large"), "{field}");
+            let text = VALID.replace(
+                "name = \"r\"",
+                &format!("name = \"r\"\n[tokens]\n{field} = \"36526d\""),
+            );
+            assert!(load(&text).unwrap_err().contains("too large"), "{field}");
+        }
+        assert_eq!(parse_duration("36525d").unwrap(), MAX_DURATION);
+    }
+
+    #[test]
+    fn debug_output_of_a_realm_file_holds_no_secret() {
+        let file: RealmFile = toml::from_str(VALID).unwrap();
+        let debug = format!("{file:?}");
+        assert!(!debug.contains("a-secret-of-sixteen-chars"), "{debug}");
+        assert!(!debug.contains("user-password-123"), "{debug}");
+        assert!(debug.contains("api"));
+    }
 
     #[test]
     fn durations_parse_with_units() {

@@ -45,6 +45,8 @@ pub struct NewPersonalToken {
     pub kind: PersonalTokenKind,
     pub name: String,
     pub description: Option<String>,
+    /// Expose tokens: the clients that may accept it (empty for client tokens).
+    pub audience: Vec<String>,
     /// Keyed digest of an expose token; the token itself never reaches the store.
     pub digest: Option<Vec<u8>>,
     /// A recognisable, non-secret fragment: prefix and last four characters.
@@ -67,6 +69,9 @@ pub struct PersonalToken {
     pub kind: PersonalTokenKind,
     pub name: String,
     pub description: Option<String>,
+    /// Expose tokens: the clients that may accept it; empty means the realm's
+    /// `expose_audience` (tokens created before audiences were stored).
+    pub audience: Vec<String>,
     pub hint: String,
     pub family_id: Option<String>,
     pub client_id: Option<String>,
@@ -96,7 +101,11 @@ pub struct TokenUse {
 /// stays far below its parameter limit.
 const EVENTS_PER_STATEMENT: usize = 256;
 
-const TOKEN_COLUMNS: &str = "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.hint, \
+/// Client ids in `personal_tokens.audience` are stored one per line.
+const AUDIENCE_SEPARATOR: &str = "\n";
+
+const TOKEN_COLUMNS: &str =
+    "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.audience, p.hint, \
      p.family_id, p.client_id, p.offline, p.scope, p.created_at, p.expires_at, \
      p.last_used_at, p.last_used_ip, p.use_count";
 
@@ -110,6 +119,12 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
             .ok_or(StoreError::Corrupt("unknown personal token kind"))?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
+        audience: row
+            .try_get::<String, _>("audience")?
+            .split(AUDIENCE_SEPARATOR)
+            .filter(|aud| !aud.is_empty())
+            .map(str::to_owned)
+            .collect(),
         hint: row.try_get("hint")?,
         family_id: row.try_get("family_id")?,
         client_id: row.try_get("client_id")?,
@@ -215,6 +230,7 @@ impl From<&NewPersonalToken> for PersonalToken {
             kind: token.kind,
             name: token.name.clone(),
             description: token.description.clone(),
+            audience: token.audience.clone(),
             hint: token.hint.clone(),
             family_id: token.family_id.clone(),
             client_id: token.client_id.clone(),
@@ -252,8 +268,8 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO personal_tokens (id, realm, user_id, kind, name, description, digest, \
-             hint, family_id, client_id, offline, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             hint, family_id, client_id, offline, scope, created_at, expires_at, audience) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&token.id)
         .bind(&token.realm)
@@ -269,6 +285,7 @@ impl Store {
         .bind(&token.scope)
         .bind(token.created_at)
         .bind(token.expires_at)
+        .bind(token.audience.join(AUDIENCE_SEPARATOR))
         .execute(&mut *tx)
         .await?;
         insert_event(

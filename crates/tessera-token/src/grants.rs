@@ -5,7 +5,7 @@ use tessera_store::{Family, NewRefreshToken, RefreshTokenState, RevocationReason
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
-    service::{RealmState, Subject},
+    service::{AccountAccess, RealmState, Subject},
     Client, ClientCredentials, GrantType, TokenError, TokenService, OFFLINE_ACCESS,
 };
 
@@ -47,15 +47,14 @@ impl TokenService {
             scope: scopes.join(" "),
             offline,
             created_at: now,
-            expires_at: (!offline).then_some(now + client.tokens.session_max),
+            expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
             revoked_at: None,
         };
         let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
         self.store.create_family(&family, &refresh_row).await?;
         self.respond_for_session(
             (state, client, now),
-            &user,
-            &family,
+            (&user, &family, AccountAccess::of_session(client, false)),
             &family.scope,
             (refresh_token, refresh_row.expires_at),
         )
@@ -99,7 +98,7 @@ impl TokenService {
         self.ensure_user_active(user, now).await?;
         let scope = narrow_scope(&family.scope, scope)?;
 
-        let refresh = if state.config.refresh_rotation {
+        let refresh = if client.tokens.refresh_rotation {
             self.rotate(state, client, (&digest, &stored), now).await?
         } else {
             let expires_at = self.refresh_expiry(client, family, now);
@@ -108,8 +107,13 @@ impl TokenService {
             }
             (presented.to_owned(), expires_at)
         };
-        let response =
-            self.respond_for_session((state, client, now), user, family, &scope, refresh)?;
+        let account = AccountAccess::of_session(client, stored.personal_token_id.is_some());
+        let response = self.respond_for_session(
+            (state, client, now),
+            (user, family, account),
+            &scope,
+            refresh,
+        )?;
         if let Some(token_id) = &stored.personal_token_id {
             self.usage
                 .record(TokenUse {
@@ -218,7 +222,7 @@ impl TokenService {
             email: None,
             roles: &[],
         };
-        let jwts = self.issue_jwts(state, client, &subject, None, &scope, now_millis())?;
+        let jwts = self.issue_jwts((state, client), &subject, None, &scope, now_millis())?;
         Ok(jwts.into_response(None, None, scope))
     }
 
@@ -271,9 +275,12 @@ impl TokenService {
     /// session's absolute end; offline tokens follow the offline idle window only.
     fn refresh_expiry(&self, client: &Client, family: &Family, now: i64) -> Option<i64> {
         if family.offline {
-            client.tokens.offline_idle.map(|idle| now + idle)
+            client
+                .tokens
+                .offline_idle
+                .map(|idle| now.saturating_add(idle))
         } else {
-            let idle_end = now + client.tokens.session_idle;
+            let idle_end = now.saturating_add(client.tokens.session_idle);
             Some(family.expires_at.map_or(idle_end, |end| idle_end.min(end)))
         }
     }
@@ -299,8 +306,7 @@ impl TokenService {
     pub(crate) fn respond_for_session(
         &self,
         (state, client, now): (&RealmState, &Client, i64),
-        user: &User,
-        family: &Family,
+        (user, family, account): (&User, &Family, AccountAccess),
         scope: &str,
         refresh: (String, Option<i64>),
     ) -> Result<TokenResponse, TokenError> {
@@ -310,7 +316,13 @@ impl TokenService {
             email: user.email.as_deref(),
             roles: &user.roles,
         };
-        let jwts = self.issue_jwts(state, client, &subject, Some(family), scope, now)?;
+        let jwts = self.issue_jwts(
+            (state, client),
+            &subject,
+            Some((family, account)),
+            scope,
+            now,
+        )?;
         let (refresh_token, expires_at) = refresh;
         // Keycloak reports 0 for offline tokens, whatever their idle window.
         let refresh_expires_in = match (family.offline, expires_at) {

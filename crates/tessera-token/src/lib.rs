@@ -38,6 +38,8 @@ pub use users::NewUserRequest;
 
 pub const OPENID: &str = "openid";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// The audience the account API requires of access tokens (as Keycloak's does).
+pub const ACCOUNT_AUDIENCE: &str = "account";
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn now_millis() -> i64 {

@@ -6,7 +6,7 @@
 //! the realm, which then refreshes it at the token endpoint on its own.
 
 use tessera_proto::{
-    IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
+    Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
     Audit, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
@@ -14,8 +14,8 @@ use tessera_store::{
 };
 
 use crate::{
-    new_opaque_token, new_uuid, now_millis, revocation::deletion_feed, PersonalTokenSettings,
-    Realm, TokenError, TokenService, OFFLINE_ACCESS,
+    new_opaque_token, new_uuid, now_millis, revocation::deletion_feed, service::AccountAccess,
+    PersonalTokenSettings, Realm, TokenError, TokenService, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -62,6 +62,9 @@ pub struct NewExposeToken {
     /// How long the token lives; or give `expires_at`; neither means the realm's default.
     pub lifetime: Option<i64>,
     pub expires_at: Option<i64>,
+    /// The resource servers that may accept it: some of the realm's
+    /// `expose_audience`; `None` means all of them.
+    pub audience: Option<Vec<String>>,
 }
 
 /// A request to create a client token.
@@ -79,12 +82,13 @@ pub struct NewClientToken {
 
 impl TokenService {
     /// The user whose tokens `actor` manages: the subject of a valid access token
-    /// of a user session in this realm, or the user an operator names.
+    /// of a user session in this realm with the `account` audience, or the user
+    /// an operator names.
     async fn acting_user(&self, realm: &str, actor: Actor<'_>) -> Result<User, TokenError> {
         match actor {
             Actor::User { bearer } => {
                 let claims = self.verify_access_token(realm, bearer).await?;
-                if claims.sid.is_none() {
+                if claims.sid.is_none() || !claims.aud.contains(ACCOUNT_AUDIENCE) {
                     return Err(TokenError::InvalidToken);
                 }
                 self.store
@@ -113,6 +117,7 @@ impl TokenService {
         let state = self.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
         let (name, description) = checked_names(request.name, request.description)?;
+        let audience = expose_audience(&state.config.personal_tokens, request.audience)?;
         let now = now_millis();
         let expires_at = expiry(
             &state.config.personal_tokens,
@@ -131,6 +136,7 @@ impl TokenService {
             kind: PersonalTokenKind::Expose,
             name,
             description,
+            audience,
             digest: Some(self.digester.digest(&secret)),
             hint: hint(OpaqueTokenKind::Expose, &secret),
             family_id: None,
@@ -201,7 +207,7 @@ impl TokenService {
             scope: scopes.join(" "),
             offline: request.offline,
             created_at: now,
-            expires_at: (!request.offline).then_some(now + client.tokens.session_max),
+            expires_at: (!request.offline).then_some(now.saturating_add(client.tokens.session_max)),
             revoked_at: None,
         };
         let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
@@ -213,6 +219,7 @@ impl TokenService {
             kind: PersonalTokenKind::Client,
             name,
             description,
+            audience: Vec::new(),
             digest: None,
             hint: hint(OpaqueTokenKind::Refresh, &refresh_token),
             family_id: Some(family.id.clone()),
@@ -224,8 +231,7 @@ impl TokenService {
         };
         let response = self.respond_for_session(
             (state, client, now),
-            &user,
-            &family,
+            (&user, &family, AccountAccess::Withheld),
             &family.scope,
             (refresh_token, refresh_row.expires_at),
         )?;
@@ -318,7 +324,16 @@ impl TokenService {
             return Err(TokenError::InvalidToken);
         }
         let now = now_millis();
-        let outcome = if stored.expires_at.is_some_and(|at| now >= at) {
+        // RFC 7662 §4 and RFC 9700 §2.3: only a resource server the token was
+        // meant for learns that it is active.
+        let audience = if stored.audience.is_empty() {
+            realm.personal_tokens.expose_audience.clone()
+        } else {
+            stored.audience.clone()
+        };
+        let outcome = if !audience.iter().any(|aud| aud == client_id) {
+            "wrong_audience"
+        } else if stored.expires_at.is_some_and(|at| now >= at) {
             "expired"
         } else if !user.is_active(now) {
             "user_inactive"
@@ -348,7 +363,7 @@ impl TokenService {
             exp: stored.expires_at.map(|at| at / 1000),
             iat: Some(stored.created_at / 1000),
             sub: Some(user.id),
-            aud: None,
+            aud: Some(Audience::from_list(audience)),
             iss: Some(realm.issuer.clone()),
             jti: Some(stored.id),
             sid: None,
@@ -435,6 +450,32 @@ fn expiry(
         )));
     }
     Ok(now.saturating_add(lifetime))
+}
+
+/// Who may accept a new expose token: the requested resource servers, each one
+/// of the realm's `expose_audience`, or all of those.
+fn expose_audience(
+    settings: &PersonalTokenSettings,
+    requested: Option<Vec<String>>,
+) -> Result<Vec<String>, TokenError> {
+    if settings.expose_audience.is_empty() {
+        return Err(TokenError::InvalidRequest(
+            "this realm names no resource server for expose tokens (expose_audience)".to_owned(),
+        ));
+    }
+    let Some(mut requested) = requested else {
+        return Ok(settings.expose_audience.clone());
+    };
+    requested.sort();
+    requested.dedup();
+    let allowed = |aud: &String| settings.expose_audience.contains(aud);
+    if requested.is_empty() || !requested.iter().all(allowed) {
+        return Err(TokenError::InvalidRequest(format!(
+            "audience must be one or more of: {}",
+            settings.expose_audience.join(", ")
+        )));
+    }
+    Ok(requested)
 }
 
 /// The prefix and the last four characters: enough to recognise a token, far

@@ -15,6 +15,9 @@ pub struct TokenSettings {
     pub session_max: i64,
     /// Idle window of an offline session; `None` means it never expires.
     pub offline_idle: Option<i64>,
+    /// Refresh tokens are replaced at every use (RFC 9700 §4.14.2); only
+    /// confidential clients may turn this off.
+    pub refresh_rotation: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,9 @@ pub struct BruteForceSettings {
 #[derive(Debug, Clone)]
 pub struct PersonalTokenSettings {
     pub max_per_user: i64,
+    /// The confidential clients (resource servers) that may accept expose
+    /// tokens by introspection, unless a token names fewer at creation.
+    pub expose_audience: Vec<String>,
     /// Lifetime of an expose token created without one.
     pub default_lifetime: i64,
     pub max_lifetime: i64,
@@ -78,6 +84,9 @@ pub struct Client {
     pub audience: Vec<String>,
     /// Users may create client tokens for it: a session they hand to the client.
     pub allows_personal_tokens: bool,
+    /// Its user sessions' access tokens carry the `account` audience, which the
+    /// account API requires (a console or account-management client).
+    pub account_audience: bool,
     pub tokens: TokenSettings,
 }
 
@@ -103,7 +112,6 @@ pub struct Realm {
     /// `{public_url}/realms/{name}`: the `iss` of every token.
     pub issuer: String,
     pub tokens: TokenSettings,
-    pub refresh_rotation: bool,
     pub reuse_grace: i64,
     pub algorithm: SigningAlgorithm,
     pub key_rotation_period: i64,

@@ -10,7 +10,7 @@ use crate::{
     keys::{self, RealmKeys},
     new_uuid, now_millis,
     usage::UsageRecorder,
-    Client, PasswordHasher, Realm, TokenError, OFFLINE_ACCESS, OPENID,
+    Client, PasswordHasher, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS, OPENID,
 };
 
 /// Client credentials as presented (RFC 6749 §2.3.1), by HTTP Basic or in the form.
@@ -44,6 +44,25 @@ pub(crate) struct Subject<'a> {
     pub username: &'a str,
     pub email: Option<&'a str>,
     pub roles: &'a [String],
+}
+
+/// Whether a session may manage its user's account: the session of a client
+/// whose realm entry says `account = true`, and never the session of a
+/// personal client token (an add-on holding one must not manage the tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountAccess {
+    Granted,
+    Withheld,
+}
+
+impl AccountAccess {
+    pub fn of_session(client: &Client, personal_token: bool) -> Self {
+        if client.account_audience && !personal_token {
+            Self::Granted
+        } else {
+            Self::Withheld
+        }
+    }
 }
 
 impl TokenService {
@@ -191,27 +210,31 @@ impl TokenService {
     /// `session` is `None` for client_credentials tokens.
     pub(crate) fn issue_jwts(
         &self,
-        state: &RealmState,
-        client: &Client,
+        (state, client): (&RealmState, &Client),
         subject: &Subject<'_>,
-        session: Option<&Family>,
+        session: Option<(&Family, AccountAccess)>,
         scope: &str,
         now: i64,
     ) -> Result<IssuedJwts, TokenError> {
+        let account = session.map_or(AccountAccess::Withheld, |(_, account)| account);
+        let session = session.map(|(family, _)| family);
         let realm = &state.config;
         // JWT times are whole seconds: count the lifetime from the truncated `iat`
         // so that a token lives exactly as long as configured.
         let iat = now / 1000;
-        let mut exp = iat + client.tokens.access_token_lifetime / 1000;
+        let mut exp = iat.saturating_add(client.tokens.access_token_lifetime / 1000);
         if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
             exp = exp.min(session_end / 1000);
         }
         let sid = session.map(|s| s.id.clone());
-        let audience = if client.audience.is_empty() {
+        let mut audience = if client.audience.is_empty() {
             vec![client.client_id.clone()]
         } else {
             client.audience.clone()
         };
+        if account == AccountAccess::Granted && !audience.iter().any(|a| a == ACCOUNT_AUDIENCE) {
+            audience.push(ACCOUNT_AUDIENCE.to_owned());
+        }
         let claims = AccessTokenClaims {
             iss: realm.issuer.clone(),
             sub: subject.id.to_owned(),

@@ -93,7 +93,8 @@ impl TokenService {
             self.introspect_expose_token(&state.config, token, &client.client_id, address)
                 .await
         } else if kind == Ok(OpaqueTokenKind::Refresh) {
-            self.introspect_refresh_token(realm, token).await
+            self.introspect_refresh_token(realm, token, &client.client_id)
+                .await
         } else {
             self.verify_access_token(realm, token)
                 .await
@@ -120,15 +121,19 @@ impl TokenService {
         }
     }
 
+    /// A refresh token is active only to the client it was issued to (RFC
+    /// 9700 §2.3): any other caller learns nothing about it.
     async fn introspect_refresh_token(
         &self,
         realm: &str,
         token: &str,
+        caller: &str,
     ) -> Result<IntrospectionResponse, TokenError> {
         let (_, stored) = self.find_refresh_token(realm, token).await?;
         let now = now_millis();
         let family = &stored.family;
-        let usable = family.is_live(now)
+        let usable = family.client_id == caller
+            && family.is_live(now)
             && stored.consumed_at.is_none()
             && stored.expires_at.is_none_or(|at| now < at);
         if !usable {

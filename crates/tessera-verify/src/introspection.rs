@@ -30,6 +30,8 @@ pub(crate) struct Introspector {
     pub client_id: String,
     pub client_secret: SecretString,
     pub issuer: String,
+    /// `aud` of an active answer must contain one of these, as a JWT's must.
+    pub audiences: Vec<String>,
 }
 
 pub(crate) struct IntrospectionCache {
@@ -144,6 +146,15 @@ async fn introspect(http: &reqwest::Client, introspector: &Introspector, token: 
         .is_some_and(|iss| iss != introspector.issuer)
     {
         return Err(VerifyError::WrongIssuer);
+    }
+    let meant_for_us = answer.aud.as_ref().is_some_and(|aud| {
+        introspector
+            .audiences
+            .iter()
+            .any(|audience| aud.contains(audience))
+    });
+    if answer.active && !meant_for_us {
+        return Err(VerifyError::WrongAudience);
     }
     VerifiedToken::from_introspection(&answer).ok_or(VerifyError::Inactive)
 }

@@ -199,6 +199,7 @@ impl VerifierBuilder {
             client_id,
             client_secret,
             issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
         });
         let poll_feed = introspector.is_some() && !self.revocation_poll_interval.is_zero();
         if introspector.is_none() {

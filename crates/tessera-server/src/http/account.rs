@@ -38,6 +38,10 @@ struct CreateTokenBody {
     /// NumericDate (seconds since the epoch).
     #[serde(default)]
     expires_at: Option<i64>,
+    /// Expose tokens: the resource servers that may accept it, some of the
+    /// realm's `expose_audience` (default: all of them).
+    #[serde(default)]
+    audience: Option<Vec<String>>,
     /// Client tokens: the client the session is for.
     #[serde(default)]
     client_id: Option<String>,
@@ -54,6 +58,9 @@ struct TokenView {
     kind: &'static str,
     name: String,
     description: Option<String>,
+    /// Expose tokens: the resource servers that may accept it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    audience: Vec<String>,
     client_id: Option<String>,
     offline: bool,
     scope: String,
@@ -73,6 +80,7 @@ impl From<PersonalToken> for TokenView {
             kind: token.kind.as_str(),
             name: token.name,
             description: token.description,
+            audience: token.audience,
             client_id: token.client_id,
             offline: token.offline,
             scope: token.scope,
@@ -133,6 +141,7 @@ pub async fn create_token(
                 password,
                 lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
                 expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
+                audience: body.audience,
             };
             let (token, secret) = state
                 .service
@@ -146,7 +155,9 @@ pub async fn create_token(
                 },
             }
         }
-        ("client", Some(client_id)) if body.lifetime.is_none() && body.expires_at.is_none() => {
+        ("client", Some(client_id))
+            if body.lifetime.is_none() && body.expires_at.is_none() && body.audience.is_none() =>
+        {
             let request = NewClientToken {
                 name: body.name,
                 description: body.description,
@@ -177,7 +188,7 @@ pub async fn create_token(
         }
         ("client", _) => {
             return Err(ApiError::BadRequest(
-                "client tokens need client_id and take no lifetime".to_owned(),
+                "client tokens need client_id and take no lifetime or audience".to_owned(),
             ))
         }
         (other, _) => {
