@@ -22,6 +22,7 @@ HERE=$ROOT/bench
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection"}
 PORT=${PORT:-18090}
+MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
 BASE="http://127.0.0.1:$PORT"
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
@@ -67,10 +68,11 @@ start_server() { # $1 = database URL
   rm -rf "$WORK/data"; mkdir -p "$WORK/realms" "$WORK/data"
   cp "$HERE/realm.toml" "$WORK/realms/bench.toml"
   RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --database "$1" --realms "$WORK/realms" \
+    --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
     --master-key-file "$WORK/data/master.key" >"$OUTDIR/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "$BASE/health/ready" && return 0
+    curl -fs -o /dev/null "http://127.0.0.1:$MANAGEMENT_PORT/health/ready" && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUTDIR/server.log" >&2; exit 1; }
     sleep 0.1
   done
@@ -160,7 +162,7 @@ for backend in $BACKENDS; do
   if wanted introspection; then
     # An expose token of bench-user, created through the account API, introspected by
     # the confidential client `bench`: every answer also records a use of the token.
-    access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app \
+    access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
       -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
     expose=$(curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
       -H 'content-type: application/json' \

@@ -37,7 +37,7 @@ async fn wrong_password_and_unknown_user_are_indistinguishable() {
 
 /// The server's count of argon2 verifications, from its Prometheus metrics.
 pub async fn password_verifications(server: &crate::kit::Server) -> u64 {
-    let metrics = server.get("/metrics").await.text;
+    let metrics = server.metrics().await;
     metrics
         .lines()
         .find_map(|line| line.strip_prefix("tessera_password_verifications_total "))

@@ -175,6 +175,11 @@ impl Env {
                 password_queue: tessera_token::default_hashing_queue(),
             },
             listen: "127.0.0.1:0".parse().unwrap(),
+            management_listen: "127.0.0.1:0".parse().unwrap(),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
             public_url: Some(PUBLIC_URL.to_owned()),
             key_refresh_seconds: 1,
         }
@@ -282,6 +287,8 @@ impl Drop for Env {
 pub struct Server {
     pub running: Option<RunningServer>,
     pub base: String,
+    /// The management listener (health and metrics).
+    pub management: String,
     pub http: reqwest::Client,
 }
 
@@ -295,9 +302,11 @@ pub struct Reply {
 impl Server {
     fn new(running: RunningServer) -> Self {
         let base = format!("http://{}", running.addr);
+        let management = format!("http://{}", running.management_addr);
         Self {
             running: Some(running),
             base,
+            management,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -342,6 +351,19 @@ impl Server {
 
     pub async fn get(&self, path: &str) -> Reply {
         Self::reply(self.http.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    /// GET on the management listener.
+    pub async fn get_management(&self, path: &str) -> Reply {
+        let url = format!("{}{path}", self.management);
+        Self::reply(self.http.get(url).send().await.unwrap()).await
+    }
+
+    /// The Prometheus text of the management listener.
+    pub async fn metrics(&self) -> String {
+        let reply = self.get_management("/metrics").await;
+        assert_eq!(reply.status, 200);
+        reply.text
     }
 
     pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {

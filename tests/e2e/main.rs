@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod errors;
 mod keys;
+mod listeners;
 mod login_limits;
 mod multi_node;
 mod offline;

@@ -357,7 +357,7 @@ async fn forged_expired_and_malformed_tokens_are_refused_with_the_right_kind() {
 
 /// JWKS requests the server has answered, from its own metrics.
 async fn jwks_fetches(server: &Server) -> u64 {
-    let metrics = server.get("/metrics").await.text;
+    let metrics = server.metrics().await;
     metrics
         .lines()
         .filter(|line| {

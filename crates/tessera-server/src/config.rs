@@ -1,6 +1,8 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
+
+pub use crate::http::HttpLimits;
 use tessera_token::{default_hashing_queue, DEFAULT_ARGON2_PARAMS};
 
 /// Where the server finds its state. Shared by `serve` and every CLI command.
@@ -47,6 +49,27 @@ pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Address of the management listener (health and Prometheus metrics,
+    /// never on the public one). Port 0 picks a free port; the log names it.
+    #[arg(
+        long,
+        env = "TESSERA_MANAGEMENT_LISTEN",
+        default_value = "127.0.0.1:9000"
+    )]
+    pub management_listen: SocketAddr,
+    /// A request's headers must arrive within this, counted from when its
+    /// connection is ready for it (so it is also the keep-alive idle time).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
+    pub header_read_timeout: Duration,
+    /// A request still being handled after this is answered 408.
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration_arg)]
+    pub request_timeout: Duration,
+    /// A request body must arrive within this (408 otherwise).
+    #[arg(long, env = "TESSERA_BODY_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
+    pub body_timeout: Duration,
+    /// Connections served at once; more clients wait in the listen backlog.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
     /// Public base URL, the issuer prefix (default: http://<listen>).
     #[arg(long, env = "TESSERA_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -59,4 +82,23 @@ impl ServeConfig {
     pub fn key_refresh_interval(&self) -> Duration {
         Duration::from_secs(self.key_refresh_seconds)
     }
+
+    pub fn http_limits(&self) -> HttpLimits {
+        HttpLimits {
+            header_read_timeout: self.header_read_timeout,
+            request_timeout: self.request_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections,
+        }
+    }
+}
+
+/// `500ms`, `10s`, `2m`: a positive duration.
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    let millis = crate::realm_file::parse_duration(text)?;
+    u64::try_from(millis)
+        .ok()
+        .filter(|millis| *millis > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} must be positive"))
 }

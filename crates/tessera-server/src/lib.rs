@@ -50,12 +50,15 @@ pub async fn open_service(
     Ok(service)
 }
 
-/// A server running in this process: its address and a way to stop it gracefully.
+/// A server running in this process: its addresses and a way to stop it gracefully.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The management listener (health and metrics).
+    pub management_addr: SocketAddr,
     service: Arc<TokenService>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    management: JoinHandle<std::io::Result<()>>,
     background: JoinHandle<()>,
 }
 
@@ -77,6 +80,7 @@ impl RunningServer {
     /// as [`RunningServer::stop`] does.
     pub async fn wait(mut self) -> anyhow::Result<()> {
         let served = (&mut self.task).await;
+        self.management.abort();
         self.background.abort();
         self.service.flush_usage().await;
         self.service.store().close().await;
@@ -93,8 +97,18 @@ pub async fn start(
 ) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("binding {}", config.listen))?;
+        .with_context(|| format!("binding the public listener {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let management_listener = TcpListener::bind(config.management_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "binding the management listener {} (choose another with --management-listen; \
+                 port 0 picks a free one)",
+                config.management_listen
+            )
+        })?;
+    let management_addr = management_listener.local_addr()?;
     let public_url = config
         .public_url
         .clone()
@@ -104,30 +118,34 @@ pub async fn start(
         Arc::clone(&service),
         config.key_refresh_interval(),
     ));
-    let app = http::router(
+    let state = http::AppState::new(
         Arc::clone(&service),
         public_url.trim_end_matches('/').to_owned(),
     );
+    let limits = config.http_limits();
+    let app = http::with_timeouts(http::router(state.clone()), &limits);
+    let management_app = http::with_timeouts(http::management_router(state), &limits);
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown_rx => {}
-                () = shutdown_signal => {}
-            }
-        })
-        .await
-    });
-    tracing::info!(%addr, %public_url, "tessera listening");
+    let task = tokio::spawn(http::serve(listener, app, limits, async move {
+        tokio::select! {
+            _ = shutdown_rx => {}
+            () = shutdown_signal => {}
+        }
+    }));
+    let management = tokio::spawn(http::serve(
+        management_listener,
+        management_app,
+        limits,
+        std::future::pending(),
+    ));
+    tracing::info!(%addr, %management_addr, %public_url, "tessera listening");
     Ok(RunningServer {
         addr,
+        management_addr,
         service,
         shutdown: Some(shutdown_tx),
         task,
+        management,
         background,
     })
 }

@@ -6,6 +6,9 @@ mod error;
 mod form;
 mod metrics;
 mod oidc;
+mod serve;
+
+pub use serve::{serve, with_timeouts, HttpLimits};
 
 use std::sync::Arc;
 
@@ -33,12 +36,29 @@ pub struct AppState {
     pub public_url: Arc<str>,
 }
 
-pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
-    let state = AppState {
-        service,
-        metrics: Arc::new(Metrics::default()),
-        public_url: public_url.into(),
-    };
+impl AppState {
+    pub fn new(service: Arc<TokenService>, public_url: String) -> Self {
+        Self {
+            service,
+            metrics: Arc::new(Metrics::default()),
+            public_url: public_url.into(),
+        }
+    }
+}
+
+/// The management listener's routes: health and metrics, for operators and
+/// their monitoring, never on the public listener.
+pub fn management_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(render_metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
+/// The public listener's routes.
+pub fn router(state: AppState) -> Router {
     let realm_routes = Router::new()
         .route("/", get(oidc::realm_info))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
@@ -77,9 +97,6 @@ pub fn router(service: Arc<TokenService>, public_url: String) -> Router {
             "/.well-known/oauth-authorization-server/realms/{realm}",
             get(oidc::discovery),
         )
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(render_metrics))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::map_response(default_no_store))
         .layer(middleware::from_fn_with_state(
