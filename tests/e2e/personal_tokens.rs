@@ -675,3 +675,26 @@ async fn a_user_holds_at_most_the_realms_limit_of_tokens() {
     assert_eq!(reply.status, 204);
     create_expose(&server, &bearer, "three").await;
 }
+
+/// RFC 7009 §2.2.1: the revocation endpoint says it does not revoke expose
+/// tokens instead of answering a success that did nothing.
+#[tokio::test]
+async fn revoking_an_expose_token_at_the_revocation_endpoint_is_unsupported() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let bearer = bearer_of(&server, USER).await;
+    let created = create_expose(&server, &bearer, "not here").await;
+    let secret = str_field(&created, "token");
+    let before = env.row_counts().await;
+    let reply = server
+        .post_form_basic(
+            "/protocol/openid-connect/revoke",
+            "api",
+            API_SECRET,
+            &[("token", secret)],
+        )
+        .await;
+    assert_error(&reply, 400, "unsupported_token_type");
+    assert_eq!(env.row_counts().await, before);
+    assert_eq!(server.introspect(secret).await["active"], true);
+}

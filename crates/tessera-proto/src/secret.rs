@@ -22,6 +22,14 @@ impl fmt::Debug for SecretString {
     }
 }
 
+/// Read from JSON or TOML as a plain string (a password in a request body or
+/// a realm file); there is no `Serialize`, so a secret is never written back.
+impl<'de> serde::Deserialize<'de> for SecretString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}
+
 impl From<String> for SecretString {
     fn from(value: String) -> Self {
         Self(value)

@@ -143,7 +143,6 @@ struct UserFile {
     username: String,
     email: Option<String>,
     /// Plaintext or an argon2 PHC string; `Debug` redacts it.
-    #[serde(deserialize_with = "secret_string")]
     password: SecretString,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
@@ -154,12 +153,6 @@ struct UserFile {
 
 fn enabled_by_default() -> bool {
     true
-}
-
-fn secret_string<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<SecretString, D::Error> {
-    String::deserialize(deserializer).map(SecretString::new)
 }
 
 const MINUTE: i64 = 60_000;

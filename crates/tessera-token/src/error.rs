@@ -33,6 +33,9 @@ pub enum TokenError {
     ConfidentialClientRequired,
     #[error("token was issued to another client")]
     UnmatchingClients,
+    /// RFC 7009 §2.2.1: this endpoint does not revoke that kind of token.
+    #[error("unsupported token type")]
+    UnsupportedTokenType,
     #[error("no such token")]
     TokenNotFound,
     #[error("personal token limit reached")]

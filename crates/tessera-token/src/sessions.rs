@@ -161,6 +161,9 @@ impl TokenService {
     /// RFC 7009 revocation. A refresh token revokes its family; an access token
     /// revokes its session, or itself when it has none. Unknown or invalid tokens
     /// are answered with success (§2.2), tokens of another client are refused.
+    /// Expose tokens are not revoked here (their user deletes them through the
+    /// account API): they get `unsupported_token_type` (§2.2.1), not a success
+    /// that did nothing.
     pub async fn revoke(
         &self,
         realm: &str,
@@ -171,7 +174,11 @@ impl TokenService {
         let client = self.authenticate_client(&state.config, credentials)?;
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
         let now = now_millis();
-        if ParsedOpaqueToken::parse(token).is_ok() {
+        if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
+            match parsed.kind {
+                OpaqueTokenKind::Refresh => {}
+                OpaqueTokenKind::Expose => return Err(TokenError::UnsupportedTokenType),
+            }
             let stored = match self.find_refresh_token(realm, token).await {
                 Ok((_, stored)) => stored,
                 // Unknown tokens are revoked already (RFC 7009 §2.2); a failing

@@ -31,7 +31,7 @@ struct CreateTokenBody {
     name: String,
     #[serde(default)]
     description: Option<String>,
-    password: String,
+    password: SecretString,
     /// Seconds.
     #[serde(default)]
     lifetime: Option<i64>,
@@ -132,7 +132,7 @@ pub async fn create_token(
     let actor = user(&headers)?;
     let body: CreateTokenBody = json_body(&headers, &body)?;
     let address = peer.ip().to_string();
-    let password = Some(SecretString::new(body.password));
+    let password = Some(body.password);
     let created = match (body.kind.as_str(), body.client_id) {
         ("expose", None) if !body.offline => {
             let request = NewExposeToken {

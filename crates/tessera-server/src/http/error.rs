@@ -88,6 +88,11 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
             "Unmatching clients",
         ),
         E::TokenNotFound => (StatusCode::NOT_FOUND, Code::NotFound, "Token not found"),
+        E::UnsupportedTokenType => (
+            StatusCode::BAD_REQUEST,
+            Code::UnsupportedTokenType,
+            "Expose tokens are deleted through the account API",
+        ),
         E::TokenLimitReached => (
             StatusCode::CONFLICT,
             Code::InvalidRequest,

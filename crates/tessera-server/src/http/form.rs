@@ -19,8 +19,19 @@ use super::error::ApiError;
 /// Empty values count as absent, because Keycloak client libraries send `code=`
 /// and `redirect_uri=` on every call; a parameter given twice is rejected
 /// (RFC 6749 §3.2); so is anything that is not UTF-8.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OAuthForm(HashMap<String, String>);
+
+/// Names only: values include passwords, client secrets and tokens.
+impl std::fmt::Debug for OAuthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("OAuthForm")
+            .field("parameters", &names)
+            .finish_non_exhaustive()
+    }
+}
 
 impl OAuthForm {
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -179,5 +190,20 @@ mod tests {
         assert!(OAuthForm::parse(b"a=1&a=2").is_err());
         assert!(OAuthForm::parse(b"a=%FF").is_err());
         assert!(OAuthForm::parse(&[b'a', b'=', 0xff]).is_err());
+    }
+
+    #[test]
+    fn debug_output_names_parameters_without_their_values() {
+        let form =
+            OAuthForm::parse(b"grant_type=password&password=hunter2&client_secret=s3cr3t").unwrap();
+        let debug = format!("{form:?}");
+        assert!(
+            debug.contains("password") && debug.contains("client_secret"),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("s3cr3t"),
+            "{debug}"
+        );
     }
 }
