@@ -34,3 +34,8 @@ ALTER TABLE users DROP COLUMN locked_until;
 -- 7662 §4), one client id per line; empty for client tokens (and for expose
 -- tokens created before this: they follow the realm's expose_audience).
 ALTER TABLE personal_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+
+-- Password hashes made from now on hash the password peppered with a subkey of
+-- the master key (HMAC); older and imported hashes are upgraded at the next
+-- successful login.
+ALTER TABLE users ADD COLUMN password_peppered BIGINT NOT NULL DEFAULT 0;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use crate::kit::{self, str_field, verify_with_jwks, Env, RealmOptions, API_SECRET, REALM, USER};
 
 #[tokio::test]
@@ -209,4 +211,85 @@ async fn discovery_realm_info_and_health() {
         .unwrap();
     assert_eq!(der.len(), 91, "P-256 SubjectPublicKeyInfo");
     server.login(USER, "").await;
+}
+
+/// A database dump alone allows no offline guessing: stored hashes are of the
+/// password peppered with a subkey of the master key. Imported (unpeppered)
+/// hashes are upgraded at the next successful login. The SQLite file is 0600.
+#[tokio::test]
+async fn passwords_are_peppered_and_imported_hashes_upgraded_at_the_next_login() {
+    use argon2::{password_hash::PasswordVerifier, Argon2, PasswordHash};
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let stored = env
+        .query_strings(&format!(
+            "SELECT password_hash FROM users WHERE username = '{USER}'"
+        ))
+        .await;
+    let dumped = PasswordHash::new(&stored[0]).unwrap();
+    assert!(Argon2::default()
+        .verify_password(crate::kit::PASSWORD.as_bytes(), &dumped)
+        .is_err());
+
+    // An imported argon2id hash (as from another system): plain, not peppered.
+    let imported = {
+        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+        Argon2::default()
+            .hash_password(b"imported-password", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
+    };
+    assert!(server
+        .service()
+        .add_user_if_absent(tessera_token::NewUserRequest {
+            realm: REALM.to_owned(),
+            username: "carol".to_owned(),
+            email: None,
+            password: tessera_proto::SecretString::new(imported.clone()),
+            enabled: true,
+            valid_until: None,
+            roles: vec![],
+        })
+        .await
+        .unwrap());
+    let peppered = "SELECT password_peppered FROM users WHERE username = 'carol'";
+    assert_eq!(env.query_i64(peppered).await, 0);
+    let login = |password: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .token(&[
+                    ("grant_type", "password"),
+                    ("client_id", "app"),
+                    ("username", "carol"),
+                    ("password", password),
+                ])
+                .await
+        }
+    };
+    assert_eq!(login("imported-password").await.status, 200);
+    let mut upgraded = false;
+    for _ in 0..100 {
+        if env.query_i64(peppered).await == 1 {
+            upgraded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(upgraded, "the hash was not upgraded");
+    let now_stored = env
+        .query_strings("SELECT password_hash FROM users WHERE username = 'carol'")
+        .await;
+    assert_ne!(now_stored[0], imported);
+    assert_eq!(login("imported-password").await.status, 200);
+    assert_eq!(login("wrong-password").await.status, 401);
+
+    if !env.is_postgres() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.dir.join("tessera.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

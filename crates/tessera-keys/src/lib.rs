@@ -11,7 +11,7 @@ mod master;
 mod rsa_keys;
 
 pub use keyring::{KeyRing, SigningKey};
-pub use master::{MasterKey, MasterKeyError, Sealer, SecretDigester};
+pub use master::{MasterKey, MasterKeyError, PasswordPepper, Sealer, SecretDigester};
 pub use tessera_jose::{Jwk, Jwks, JwtError, SigningAlgorithm, VerifyingKey};
 
 /// Errors from key handling. None of them carries key material.

@@ -14,6 +14,7 @@ const MASTER_KEY_LEN: usize = 32;
 // never be confused with an encryption key even though both come from one secret.
 const SEALING_LABEL: &[u8] = b"tessera/v1/seal-signing-keys";
 const DIGEST_LABEL: &[u8] = b"tessera/v1/secret-digest";
+const PEPPER_LABEL: &[u8] = b"tessera/v1/password-pepper";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
@@ -76,6 +77,35 @@ impl MasterKey {
             hmac::HMAC_SHA256,
             &self.subkey(DIGEST_LABEL),
         ))
+    }
+
+    pub fn password_pepper(&self) -> PasswordPepper {
+        PasswordPepper(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            &self.subkey(PEPPER_LABEL),
+        ))
+    }
+}
+
+/// The pepper of password hashes: a password is HMAC'd under a subkey of the
+/// master key before argon2id sees it, so a database dump alone allows no
+/// offline guessing (the master key never is in the database).
+#[derive(Clone)]
+pub struct PasswordPepper(hmac::Key);
+
+impl fmt::Debug for PasswordPepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordPepper(<redacted>)")
+    }
+}
+
+impl PasswordPepper {
+    /// What argon2id hashes instead of the password itself.
+    pub fn pepper(&self, password: &str) -> [u8; 32] {
+        let tag = hmac::sign(&self.0, password.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn open_service(
     let hasher = PasswordHasher::new(
         (storage.argon2_memory_kib, storage.argon2_iterations, 1),
         storage.password_queue,
+        master_key.password_pepper(),
     )?;
     let service = TokenService::start(store, &master_key, realms, hasher).await?;
     for user in users {

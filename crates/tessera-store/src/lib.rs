@@ -40,7 +40,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
-    #[error("could not create the database directory {path}: {source}")]
+    #[error("could not create the database directory or file {path}: {source}")]
     CreateDirectory {
         path: String,
         source: std::io::Error,
@@ -135,7 +135,8 @@ impl Store {
     }
 }
 
-/// Turns `sqlite:path` into a URL that creates the file, and creates its directory.
+/// Turns `sqlite:path` into a URL that creates the file, and creates its
+/// directory and (readable by its owner only) the file itself.
 fn prepare_sqlite_url(url: &str) -> StoreResult<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -149,6 +150,7 @@ fn prepare_sqlite_url(url: &str) -> StoreResult<String> {
                 source,
             })?;
         }
+        create_private_file(Path::new(path))?;
     }
     let mode = if query.contains("mode=") {
         ""
@@ -161,6 +163,24 @@ fn prepare_sqlite_url(url: &str) -> StoreResult<String> {
         "&"
     };
     Ok(format!("sqlite://{path}?{query}{separator}{mode}"))
+}
+
+/// Creates the database file with mode 0600 when absent, so that it holds no
+/// secret but is still nobody else's business (SQLite gives its `-wal` and
+/// `-shm` files the same mode).
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::CreateDirectory {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 fn flag(value: bool) -> i64 {

@@ -330,6 +330,7 @@ mod tests {
             username: "u".into(),
             email: None,
             password_hash: "x".into(),
+            password_peppered: true,
             enabled: true,
             valid_until: None,
             roles: vec![],

@@ -13,6 +13,8 @@ pub struct User {
     pub email: Option<String>,
     /// Argon2 PHC string; never a plaintext password.
     pub password_hash: String,
+    /// Whether the hash is of the peppered password.
+    pub password_peppered: bool,
     pub enabled: bool,
     pub valid_until: Option<i64>,
     pub roles: Vec<String>,
@@ -33,14 +35,15 @@ pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
     pub password_hash: String,
+    pub password_peppered: bool,
     pub enabled: bool,
     pub valid_until: Option<i64>,
     pub roles: Vec<String>,
     pub created_at: i64,
 }
 
-const USER_COLUMNS: &str =
-    "id, realm, username, email, password_hash, enabled, valid_until, roles, created_at";
+const USER_COLUMNS: &str = "id, realm, username, email, password_hash, password_peppered, \
+     enabled, valid_until, roles, created_at";
 
 fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     user_from_prefixed_row(row, "")
@@ -57,6 +60,7 @@ pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<
         username: row.try_get(column("username").as_str())?,
         email: row.try_get(column("email").as_str())?,
         password_hash: row.try_get(column("password_hash").as_str())?,
+        password_peppered: row.try_get::<i64, _>(column("password_peppered").as_str())? != 0,
         enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
         valid_until: row.try_get(column("valid_until").as_str())?,
         roles: roles
@@ -122,7 +126,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, realm, username, email, password_hash, enabled, valid_until, \
-             roles, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+             roles, created_at, password_peppered) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
         )
         .bind(&user.id)
         .bind(&user.realm)
@@ -133,6 +138,7 @@ impl Store {
         .bind(user.valid_until)
         .bind(roles)
         .bind(user.created_at)
+        .bind(flag(user.password_peppered))
         .execute(&mut *tx)
         .await?;
         // Created again on purpose: a realm file may seed it from now on.
@@ -155,6 +161,26 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Replaces a password hash with a peppered one made with the current
+    /// parameters, unless the hash changed meanwhile; returns whether it did.
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE users SET password_hash = $1, password_peppered = 1 \
+             WHERE id = $2 AND password_hash = $3",
+        )
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Returns false when no such user exists.

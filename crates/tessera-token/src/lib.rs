@@ -24,8 +24,8 @@ pub use error::TokenError;
 pub use ids::{new_opaque_token, new_uuid};
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{
-    default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, DEFAULT_ARGON2_PARAMS,
-    MAX_PASSWORD_BYTES,
+    default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, StoredPassword,
+    DEFAULT_ARGON2_PARAMS, MAX_PASSWORD_BYTES,
 };
 pub use personal_tokens::{Actor, EventPage, NewClientToken, NewExposeToken};
 pub use realm::{

@@ -7,7 +7,11 @@ use tessera_proto::SecretString;
 use tessera_store::{LoginLimits, LoginOutcome, LoginSlot, Store, User};
 use tokio::time::Instant;
 
-use crate::{now_millis, password::MAX_PASSWORD_BYTES, Realm, TokenError, TokenService};
+use crate::{
+    now_millis,
+    password::{StoredPassword, MAX_PASSWORD_BYTES},
+    Realm, TokenError, TokenService,
+};
 
 /// How long an attempt waits for a brute-force slot held by attempts in flight
 /// before it is told to come back (503 with `Retry-After`).
@@ -50,7 +54,7 @@ impl TokenService {
         let subject = self.digester.digest(&format!("username\0{username}"));
         let limits = login_limits(realm);
         if self.wait_for_login_slot(realm, &subject, limits).await? == LoginSlot::Locked {
-            self.hasher.verify_dummy(permit, password).await?;
+            self.hasher.verify_dummy(permit, &password).await?;
             return Err(TokenError::InvalidUserCredentials);
         }
         let slot = HeldSlot {
@@ -66,18 +70,43 @@ impl TokenService {
         let matches = match &user {
             Some(user) => {
                 self.hasher
-                    .verify(permit, password, user.password_hash.clone())
+                    .verify(permit, &password, stored_password(user))
                     .await?
             }
-            None => self.hasher.verify_dummy(permit, password).await?,
+            None => self.hasher.verify_dummy(permit, &password).await?,
         };
         slot.release(if matches {
             LoginOutcome::Succeeded
         } else {
             LoginOutcome::Failed
         });
-        user.filter(|_| matches)
-            .ok_or(TokenError::InvalidUserCredentials)
+        let user = user
+            .filter(|_| matches)
+            .ok_or(TokenError::InvalidUserCredentials)?;
+        if self.hasher.needs_upgrade(stored_password(&user)) {
+            self.upgrade_password_hash(&user, password);
+        }
+        Ok(user)
+    }
+
+    /// Replaces an unpeppered or outdated hash after a successful login, off
+    /// the request path (it costs one more hash).
+    fn upgrade_password_hash(&self, user: &User, password: SecretString) {
+        let hasher = self.hasher.clone();
+        let store = self.store.clone();
+        let (user_id, old_hash) = (user.id.clone(), user.password_hash.clone());
+        tokio::spawn(async move {
+            let upgraded = match hasher.hash(password).await {
+                Ok(new_hash) => store
+                    .upgrade_password_hash(&user_id, &old_hash, &new_hash)
+                    .await
+                    .map_err(TokenError::from),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = upgraded {
+                tracing::warn!(%error, "could not upgrade a password hash");
+            }
+        });
     }
 
     /// A slot for one attempt, or [`LoginSlot::Locked`]; waits while attempts
@@ -104,6 +133,13 @@ impl TokenService {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(LONGEST_PAUSE);
         }
+    }
+}
+
+fn stored_password(user: &User) -> StoredPassword<'_> {
+    StoredPassword {
+        phc: &user.password_hash,
+        peppered: user.password_peppered,
     }
 }
 

@@ -23,6 +23,7 @@ use argon2::{
     },
     Algorithm, Argon2, Block, Params, Version,
 };
+use tessera_keys::PasswordPepper;
 use tessera_proto::SecretString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -67,6 +68,16 @@ pub struct PasswordHasher {
     dummy_hash: Arc<str>,
     verifications: Arc<AtomicU64>,
     permits: Arc<Semaphore>,
+    pepper: PasswordPepper,
+    params: Params,
+}
+
+/// A stored password hash and whether its input was peppered (hashes made
+/// before peppering, or imported, were not).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredPassword<'a> {
+    pub phc: &'a str,
+    pub peppered: bool,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -81,14 +92,15 @@ impl PasswordHasher {
     pub fn new(
         (memory_kib, iterations, parallelism): (u32, u32, u32),
         queue_bound: usize,
+        pepper: PasswordPepper,
     ) -> Result<Self, TokenError> {
         if queue_bound == 0 {
             return Err(TokenError::InvalidPasswordParameters);
         }
         let params = Params::new(memory_kib, iterations, parallelism, None)
             .map_err(|_| TokenError::InvalidPasswordParameters)?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = hash_with(&argon2, "tessera-dummy-password-for-timing")?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let dummy_hash = hash_with(&argon2, &pepper.pepper("tessera-dummy-password-for-timing"))?;
         let (queue, jobs) = mpsc::channel::<Work>();
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..hashing_threads() {
@@ -120,7 +132,36 @@ impl PasswordHasher {
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
             permits: Arc::new(Semaphore::new(queue_bound)),
+            pepper,
+            params,
         })
+    }
+
+    /// What argon2id sees of `password` for a hash of this kind.
+    fn input(&self, password: &SecretString, peppered: bool) -> Vec<u8> {
+        if peppered {
+            self.pepper.pepper(password.expose()).to_vec()
+        } else {
+            password.expose().as_bytes().to_vec()
+        }
+    }
+
+    /// Whether a hash that just verified should be replaced by one made now:
+    /// not peppered, or made with other parameters (an imported or older hash).
+    pub fn needs_upgrade(&self, stored: StoredPassword<'_>) -> bool {
+        let current = PasswordHash::new(stored.phc).ok().and_then(|hash| {
+            let params = Params::try_from(&hash).ok()?;
+            Some(
+                hash.algorithm == argon2::ARGON2ID_IDENT
+                    && (params.m_cost(), params.t_cost(), params.p_cost())
+                        == (
+                            self.params.m_cost(),
+                            self.params.t_cost(),
+                            self.params.p_cost(),
+                        ),
+            )
+        });
+        !stored.peppered || current != Some(true)
     }
 
     /// A place in the hashing queue, or [`TokenError::TemporarilyUnavailable`]
@@ -132,8 +173,10 @@ impl PasswordHasher {
             .map_err(|_| TokenError::TemporarilyUnavailable)
     }
 
+    /// A peppered argon2id hash of `password`.
     pub async fn hash(&self, password: SecretString) -> Result<String, TokenError> {
-        self.run(move |worker| hash_with(&worker.argon2, password.expose()))
+        let input = self.input(&password, true);
+        self.run(move |worker| hash_with(&worker.argon2, &input))
             .await?
     }
 
@@ -143,13 +186,14 @@ impl PasswordHasher {
     pub async fn verify(
         &self,
         permit: HashingPermit,
-        password: SecretString,
-        phc: String,
+        password: &SecretString,
+        stored: StoredPassword<'_>,
     ) -> Result<bool, TokenError> {
         let _permit = permit;
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        self.run(move |worker| worker.verify(password.expose().as_bytes(), &phc))
-            .await
+        let input = self.input(password, stored.peppered);
+        let phc = stored.phc.to_owned();
+        self.run(move |worker| worker.verify(&input, &phc)).await
     }
 
     /// How many verifications (real and dummy) have run: exported as a metric.
@@ -161,10 +205,13 @@ impl PasswordHasher {
     pub async fn verify_dummy(
         &self,
         permit: HashingPermit,
-        password: SecretString,
+        password: &SecretString,
     ) -> Result<bool, TokenError> {
-        self.verify(permit, password, self.dummy_hash.to_string())
-            .await?;
+        let dummy = StoredPassword {
+            phc: &self.dummy_hash,
+            peppered: true,
+        };
+        self.verify(permit, password, dummy).await?;
         Ok(false)
     }
 
@@ -251,10 +298,10 @@ fn lower_thread_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_thread_priority() {}
 
-fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<String, TokenError> {
+fn hash_with(argon2: &Argon2<'_>, input: &[u8]) -> Result<String, TokenError> {
     let salt = SaltString::generate(&mut OsRng);
     argon2
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(input, &salt)
         .map(|hash| hash.to_string())
         .map_err(|_| TokenError::InvalidPasswordParameters)
 }
@@ -268,67 +315,123 @@ pub fn is_argon2_phc(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn new_hasher(queue: usize) -> PasswordHasher {
+        let pepper = tessera_keys::MasterKey::generate()
+            .unwrap()
+            .password_pepper();
+        PasswordHasher::new((1024, 1, 1), queue, pepper).unwrap()
+    }
+
+    fn peppered(phc: &str) -> StoredPassword<'_> {
+        StoredPassword {
+            phc,
+            peppered: true,
+        }
+    }
+
+    fn plain(phc: &str) -> StoredPassword<'_> {
+        StoredPassword {
+            phc,
+            peppered: false,
+        }
+    }
+
     #[tokio::test]
     async fn hashes_verify_only_the_right_password() {
-        let hasher = PasswordHasher::new((1024, 1, 1), 4).unwrap();
+        let hasher = new_hasher(4);
         let permit = || hasher.try_reserve().unwrap();
         let hash = hasher.hash(SecretString::new("correct")).await.unwrap();
         assert!(is_argon2_phc(&hash));
         for _ in 0..3 {
             // Repeated runs reuse each worker's memory.
             assert!(hasher
-                .verify(permit(), SecretString::new("correct"), hash.clone())
+                .verify(permit(), &SecretString::new("correct"), peppered(&hash))
                 .await
                 .unwrap());
             assert!(!hasher
-                .verify(permit(), SecretString::new("wrong"), hash.clone())
+                .verify(permit(), &SecretString::new("wrong"), peppered(&hash))
                 .await
                 .unwrap());
         }
         assert!(!hasher
-            .verify(permit(), SecretString::new("x"), "garbage".into())
+            .verify(permit(), &SecretString::new("x"), peppered("garbage"))
             .await
             .unwrap());
         assert!(!hasher
-            .verify_dummy(permit(), SecretString::new("x"))
+            .verify_dummy(permit(), &SecretString::new("x"))
             .await
             .unwrap());
         assert_eq!(hasher.verification_count(), 8);
+        assert!(!hasher.needs_upgrade(peppered(&hash)));
+    }
+
+    /// A database dump alone allows no offline guessing: the stored hash is
+    /// of the peppered password, which plain argon2id cannot reproduce.
+    #[tokio::test]
+    async fn a_stored_hash_does_not_verify_the_password_without_the_pepper() {
+        let hasher = new_hasher(4);
+        let hash = hasher.hash(SecretString::new("correct")).await.unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        let plain_argon2 = Argon2::default();
+        assert!(plain_argon2.verify_password(b"correct", &parsed).is_err());
+        // Nor with another installation's pepper.
+        let other = new_hasher(4);
+        let permit = other.try_reserve().unwrap();
+        assert!(!other
+            .verify(permit, &SecretString::new("correct"), peppered(&hash))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
-    async fn hashes_with_other_parameters_still_verify() {
+    async fn hashes_with_other_parameters_or_no_pepper_still_verify_and_ask_for_an_upgrade() {
         let other = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
             Params::new(2048, 1, 1, None).unwrap(),
         );
-        let imported = hash_with(&other, "imported").unwrap();
+        let imported = hash_with(&other, b"imported").unwrap();
         let argon2i = Argon2::new(
             Algorithm::Argon2i,
             Version::V0x13,
             Params::new(1024, 1, 1, None).unwrap(),
         );
-        let legacy = hash_with(&argon2i, "legacy").unwrap();
-        let hasher = PasswordHasher::new((1024, 1, 1), 4).unwrap();
+        let legacy = hash_with(&argon2i, b"legacy").unwrap();
+        let ours_unpeppered = hash_with(
+            &Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(1024, 1, 1, None).unwrap(),
+            ),
+            b"before pepper",
+        )
+        .unwrap();
+        let hasher = new_hasher(4);
         let permit = || hasher.try_reserve().unwrap();
-        assert!(hasher
-            .verify(permit(), SecretString::new("imported"), imported.clone())
-            .await
-            .unwrap());
-        assert!(!hasher
-            .verify(permit(), SecretString::new("other"), imported)
-            .await
-            .unwrap());
-        assert!(hasher
-            .verify(permit(), SecretString::new("legacy"), legacy)
-            .await
-            .unwrap());
+        for (password, stored) in [
+            ("imported", plain(&imported)),
+            ("legacy", plain(&legacy)),
+            ("before pepper", plain(&ours_unpeppered)),
+        ] {
+            assert!(hasher
+                .verify(permit(), &SecretString::new(password), stored)
+                .await
+                .unwrap());
+            assert!(!hasher
+                .verify(permit(), &SecretString::new("other"), stored)
+                .await
+                .unwrap());
+            assert!(hasher.needs_upgrade(stored), "{password}");
+        }
+        assert!(
+            hasher.needs_upgrade(peppered(&imported)),
+            "other parameters"
+        );
     }
 
     #[test]
     fn the_queue_refuses_beyond_its_bound_and_frees_places_when_done() {
-        let hasher = PasswordHasher::new((1024, 1, 1), 2).unwrap();
+        let hasher = new_hasher(2);
         let first = hasher.try_reserve().unwrap();
         let _second = hasher.try_reserve().unwrap();
         assert!(matches!(

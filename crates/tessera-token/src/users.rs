@@ -33,7 +33,10 @@ impl TokenService {
         {
             return Ok(false);
         }
-        let password_hash = if is_argon2_phc(request.password.expose()) {
+        // An imported hash is kept as it is, unpeppered, until the user's
+        // next successful login replaces it.
+        let imported = is_argon2_phc(request.password.expose());
+        let password_hash = if imported {
             request.password.expose().to_owned()
         } else {
             self.hasher.hash(request.password).await?
@@ -44,6 +47,7 @@ impl TokenService {
             username: request.username,
             email: request.email,
             password_hash,
+            password_peppered: !imported,
             enabled: request.enabled,
             valid_until: request.valid_until,
             roles: request.roles,
