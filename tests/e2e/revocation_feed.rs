@@ -138,9 +138,23 @@ async fn the_feed_is_for_confidential_clients_and_checks_its_cursor() {
     assert_error(&public, 401, "invalid_client");
     let wrong_secret = server.get_basic(FEED, "api", "not-the-secret").await;
     assert_eq!(wrong_secret.status, 401, "{}", wrong_secret.text);
-    for bad in ["abc", "-5", "1.5", "99999999999999999999999"] {
+    for bad in [
+        "abc",
+        "-5",
+        "1.5",
+        "99999999999999999999999",
+        "1.xyz.id",
+        "1.sid.",
+        "x.sid.id",
+    ] {
         let reply = server
             .get_basic(&format!("{FEED}?since={bad}"), "api", API_SECRET)
+            .await;
+        assert_error(&reply, 400, "invalid_request");
+    }
+    for bad in ["0", "1001", "x", "-1"] {
+        let reply = server
+            .get_basic(&format!("{FEED}?limit={bad}"), "api", API_SECRET)
             .await;
         assert_error(&reply, 400, "invalid_request");
     }
@@ -150,4 +164,102 @@ async fn the_feed_is_for_confidential_clients_and_checks_its_cursor() {
     assert_error(&duplicated, 400, "invalid_request");
     let unknown_realm = server.get(&format!("/realms/nope{FEED}")).await;
     assert_eq!(unknown_realm.status, 404);
+}
+
+/// A full page says so; its cursor continues right after its last entry, so
+/// reading page after page yields every entry exactly once.
+#[tokio::test]
+async fn the_feed_is_paged_and_continuation_cursors_neither_skip_nor_repeat() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        let login = server.login(USER, "").await;
+        let reply = server
+            .post_form(
+                "/protocol/openid-connect/logout",
+                &[
+                    ("client_id", "app"),
+                    ("refresh_token", str_field(&login, "refresh_token")),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+        sessions.push(str_field(&login, "session_state").to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("{FEED}?limit=2&since={cursor}"),
+            None => format!("{FEED}?limit=2"),
+        };
+        let reply = server.get_basic(&path, "api", API_SECRET).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        pages += 1;
+        let entries = reply.body["revocations"].as_array().unwrap();
+        assert!(entries.len() <= 2);
+        seen.extend(
+            entries
+                .iter()
+                .map(|entry| str_field(entry, "sid").to_owned()),
+        );
+        cursor = Some(str_field(&reply.body, "next_cursor").to_owned());
+        if reply.body["has_more"] != true {
+            break;
+        }
+        assert_eq!(entries.len(), 2);
+    }
+    assert_eq!(pages, 3);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "repeated: {seen:?}");
+    sessions.sort();
+    assert_eq!(unique, sessions);
+}
+
+/// A deleted expose token is listed as long as a verifier may still hold a
+/// cached answer for it (plus leeway), not until its own far expiry.
+#[tokio::test]
+async fn a_deleted_expose_token_stays_on_the_feed_as_long_as_a_cache_can_hold_it() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let console = server
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "account-console"),
+            ("username", USER),
+            ("password", crate::kit::PASSWORD),
+        ])
+        .await;
+    let bearer = str_field(&console.body, "access_token");
+    let body = serde_json::json!({"type": "expose", "name": "long", "password": crate::kit::PASSWORD,
+        "lifetime": 30 * 24 * 3600});
+    let created = server
+        .json_bearer(
+            reqwest::Method::POST,
+            "/account/tokens",
+            bearer,
+            Some(&body),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = str_field(&created.body, "id");
+    let deleted = server
+        .json_bearer(
+            reqwest::Method::DELETE,
+            &format!("/account/tokens/{id}"),
+            bearer,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let until = listed(&server.revocation_feed(None).await, "jti", id).unwrap();
+    let expected = now_secs() + tessera_proto::MAX_INTROSPECTION_CACHE_SECONDS as i64 + 60;
+    assert!(
+        (expected - 5..=expected + 5).contains(&until),
+        "{until} vs {expected}"
+    );
 }

@@ -17,6 +17,8 @@ pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use introspection::IntrospectionResponse;
 pub use opaque::{OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, OPAQUE_BODY_LEN};
-pub use revocation_feed::{RevocationFeed, RevokedEntry};
+pub use revocation_feed::{
+    RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS,
+};
 pub use secret::SecretString;
 pub use token_response::TokenResponse;

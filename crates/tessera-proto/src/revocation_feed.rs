@@ -6,11 +6,24 @@ use serde::{Deserialize, Serialize};
 /// Entries may repeat across polls (consecutive windows overlap so that no
 /// revocation is missed); treat them as a set. Pass `next_cursor` as `since` on
 /// the next poll; without `since` the feed lists every entry that still matters.
+/// A page holds at most [`MAX_FEED_PAGE`] entries: when `has_more` is true, ask
+/// again at once with `next_cursor` for the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationFeed {
     pub revocations: Vec<RevokedEntry>,
     pub next_cursor: String,
+    /// More entries follow right after this page.
+    #[serde(default)]
+    pub has_more: bool,
 }
+
+/// The most entries one page of the feed carries (and the default `limit`).
+pub const MAX_FEED_PAGE: usize = 1000;
+
+/// The longest a verifier may cache an "active" introspection answer. An expose
+/// token's feed entry (it was deleted or its user disabled) must outlive every
+/// cached answer, so it is kept this long plus the verifiers' clock leeway.
+pub const MAX_INTROSPECTION_CACHE_SECONDS: u64 = 300;
 
 /// One revoked session or access token. Exactly one of `sid` and `jti` is set by
 /// Tessera; a verifier ignores entries with neither (kinds added later).

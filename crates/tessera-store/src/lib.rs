@@ -29,7 +29,7 @@ pub use personal_tokens::{
     Audit, DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
-pub use revocations::{Revocation, RevocationReason, RevokedKind};
+pub use revocations::{FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use users::{NewUser, User};
 
 use session_write::SessionWrite;

@@ -158,8 +158,20 @@ pub struct TokenEvent {
 pub struct DeletionFeed {
     /// For a client token's session: when its last access token has expired.
     pub session_until: i64,
-    /// Added to an expose token's own expiry.
+    /// For an expose token: when no verifier can still hold a cached "active"
+    /// introspection answer for it (or its expiry plus `leeway`, if sooner).
+    pub expose_until: i64,
+    /// Verifiers' clock leeway, added to an expose token's own expiry.
     pub leeway: i64,
+}
+
+impl DeletionFeed {
+    /// How long the feed entry of an expose token expiring at `expires_at` matters.
+    pub fn expose_entry_until(&self, expires_at: Option<i64>) -> i64 {
+        expires_at.map_or(self.expose_until, |at| {
+            at.saturating_add(self.leeway).min(self.expose_until)
+        })
+    }
 }
 
 /// Who changed a user's tokens, and from where, for the audit trail.
@@ -385,12 +397,11 @@ impl Store {
                     .await?;
                 }
                 _ => {
-                    let until = token.expires_at.unwrap_or(feed.session_until);
                     crate::revocations::add_access_token_revocation(
                         &mut tx,
                         (&token.realm, &token.id),
                         now,
-                        until.saturating_add(feed.leeway),
+                        feed.expose_entry_until(token.expires_at),
                     )
                     .await?;
                 }

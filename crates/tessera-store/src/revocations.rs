@@ -39,13 +39,44 @@ pub enum RevokedKind {
     AccessToken,
 }
 
+impl RevokedKind {
+    /// The claim the entry matches, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "sid",
+            Self::AccessToken => "jti",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "sid" => Some(Self::Session),
+            "jti" => Some(Self::AccessToken),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of the revocation feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     pub kind: RevokedKind,
     pub id: String,
+    pub revoked_at: i64,
     /// After this instant no token the entry concerns is valid anyway.
     pub relevant_until: i64,
+}
+
+/// Where a page of the feed starts: at an instant, or right after an entry
+/// (the last of a full page). Entries are ordered by (`revoked_at`, kind, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStart {
+    At(i64),
+    After {
+        revoked_at: i64,
+        kind: RevokedKind,
+        id: String,
+    },
 }
 
 impl Store {
@@ -143,33 +174,58 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// Feed entries of `realm` recorded at or after `since` that still matter at `now`.
-    pub async fn revocations_since(
+    /// At most `limit` feed entries of `realm` from `start` on that still
+    /// matter at `now`, in feed order.
+    pub async fn revocations_page(
         &self,
         realm: &str,
-        since: i64,
+        start: &FeedStart,
         now: i64,
+        limit: usize,
     ) -> StoreResult<Vec<Revocation>> {
-        let rows = sqlx::query(
-            "SELECT kind, id, relevant_until FROM revocations \
-             WHERE realm = $1 AND revoked_at >= $2 AND relevant_until > $3 \
-             ORDER BY revoked_at, kind, id",
-        )
-        .bind(realm)
-        .bind(since)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
+        const COLUMNS: &str = "SELECT kind, id, revoked_at, relevant_until FROM revocations";
+        const ORDER: &str = "ORDER BY revoked_at, kind, id LIMIT $4";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match start {
+            FeedStart::At(since) => {
+                sqlx::query(&format!(
+                    "{COLUMNS} WHERE realm = $1 AND revoked_at >= $2 AND relevant_until > $3 \
+                     {ORDER}"
+                ))
+                .bind(realm)
+                .bind(since)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            FeedStart::After {
+                revoked_at,
+                kind,
+                id,
+            } => {
+                sqlx::query(&format!(
+                    "{COLUMNS} WHERE realm = $1 AND revoked_at >= $2 AND relevant_until > $3 \
+                     AND (revoked_at > $2 OR kind > $5 OR (kind = $5 AND id > $6)) {ORDER}"
+                ))
+                .bind(realm)
+                .bind(revoked_at)
+                .bind(now)
+                .bind(limit)
+                .bind(kind.as_str())
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         rows.iter()
             .map(|row| {
-                let kind = match row.try_get::<String, _>("kind")?.as_str() {
-                    "sid" => RevokedKind::Session,
-                    "jti" => RevokedKind::AccessToken,
-                    _ => return Err(StoreError::Corrupt("unknown revocation kind")),
-                };
+                let kind: String = row.try_get("kind")?;
                 Ok(Revocation {
-                    kind,
+                    kind: RevokedKind::parse(&kind)
+                        .ok_or(StoreError::Corrupt("unknown revocation kind"))?,
                     id: row.try_get("id")?,
+                    revoked_at: row.try_get("revoked_at")?,
                     relevant_until: row.try_get("relevant_until")?,
                 })
             })
@@ -234,14 +290,18 @@ async fn revoke_user_tokens_in(
     // A write first, so that SQLite takes its write lock now (see `lock_user`).
     let revoked =
         revoke_families_in(conn, ("user_id", user_id), now, reason, feed.session_until).await?;
+    // Each entry matters until no verifier can hold a cached answer for the
+    // token any more, or until the token expires (plus leeway) if sooner.
     sqlx::query(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-         SELECT realm, 'jti', id, $1, COALESCE(expires_at, $2) + $3 FROM personal_tokens \
-         WHERE user_id = $4 AND kind = 'expose' \
+         SELECT realm, 'jti', id, $1, \
+           CASE WHEN expires_at IS NOT NULL AND expires_at + $3 < $2 \
+             THEN expires_at + $3 ELSE $2 END \
+         FROM personal_tokens WHERE user_id = $4 AND kind = 'expose' \
          ON CONFLICT DO NOTHING",
     )
     .bind(now)
-    .bind(feed.session_until)
+    .bind(feed.expose_until)
     .bind(feed.leeway)
     .bind(user_id)
     .execute(conn)
@@ -287,18 +347,32 @@ mod tests {
         let ids = |entries: Vec<Revocation>| -> Vec<String> {
             entries.into_iter().map(|entry| entry.id).collect()
         };
-        assert_eq!(
-            ids(store.revocations_since("r", 0, 99).await.unwrap()),
-            ["short", "long"]
-        );
-        assert_eq!(
-            ids(store.revocations_since("r", 15, 99).await.unwrap()),
-            ["long"]
-        );
-        assert_eq!(
-            ids(store.revocations_since("r", 0, 100).await.unwrap()),
-            ["long"]
-        );
+        let page = |start: FeedStart, now: i64, limit: usize| {
+            let store = &store;
+            async move {
+                ids(store
+                    .revocations_page("r", &start, now, limit)
+                    .await
+                    .unwrap())
+            }
+        };
+        assert_eq!(page(FeedStart::At(0), 99, 10).await, ["short", "long"]);
+        assert_eq!(page(FeedStart::At(15), 99, 10).await, ["long"]);
+        assert_eq!(page(FeedStart::At(0), 100, 10).await, ["long"]);
+        // Pages continue right after their last entry, ties on time included.
+        store
+            .revoke_access_token("r", "a-tie", 20, 500)
+            .await
+            .unwrap();
+        assert_eq!(page(FeedStart::At(0), 99, 2).await, ["short", "a-tie"]);
+        let after = |revoked_at, id: &str| FeedStart::After {
+            revoked_at,
+            kind: RevokedKind::AccessToken,
+            id: id.to_owned(),
+        };
+        assert_eq!(page(after(20, "a-tie"), 99, 2).await, ["long"]);
+        assert_eq!(page(after(10, "short"), 99, 1).await, ["a-tie"]);
+        assert!(page(after(20, "long"), 99, 2).await.is_empty());
         assert!(store.is_access_token_revoked("r", "short").await.unwrap());
         assert_eq!(store.purge_revocations(100).await.unwrap(), 1);
         assert!(!store.is_access_token_revoked("r", "short").await.unwrap());

@@ -1,8 +1,8 @@
 //! Revoking sessions and access tokens, and the revocation feed that carries each
 //! revocation to resource servers verifying JWTs locally.
 
-use tessera_proto::{RevocationFeed, RevokedEntry};
-use tessera_store::{DeletionFeed, RevocationReason, RevokedKind};
+use tessera_proto::{RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS};
+use tessera_store::{DeletionFeed, FeedStart, RevocationReason, RevokedKind};
 
 use crate::{now_millis, ClientCredentials, Realm, TokenError, TokenService};
 
@@ -61,29 +61,47 @@ impl TokenService {
 
     /// The revocation feed, for confidential clients: the sessions and access
     /// tokens revoked since `since` (a cursor from an earlier answer; `None` for
-    /// everything that still matters), each until its tokens have expired.
+    /// everything that still matters), each until its tokens have expired, at
+    /// most `limit` (default and most [`MAX_FEED_PAGE`]) per page.
     pub async fn revocation_feed(
         &self,
         realm: &str,
         credentials: &ClientCredentials,
         since: Option<&str>,
+        limit: Option<&str>,
     ) -> Result<RevocationFeed, TokenError> {
         let state = self.realm(realm)?;
         let client = self.authenticate_client(&state.config, credentials)?;
         if !client.is_confidential() {
             return Err(TokenError::ConfidentialClientRequired);
         }
-        let now = now_millis();
-        let from = match since {
-            None => 0,
-            Some(cursor) => parse_cursor(cursor)?
-                .min(now)
-                .saturating_sub(FEED_OVERLAP_MS),
+        let limit = match limit {
+            None => MAX_FEED_PAGE,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|limit| (1..=MAX_FEED_PAGE).contains(limit))
+                .ok_or_else(|| {
+                    TokenError::InvalidRequest(format!(
+                        "limit must be between 1 and {MAX_FEED_PAGE}"
+                    ))
+                })?,
         };
-        let revocations = self
+        let now = now_millis();
+        let start = match since {
+            None => FeedStart::At(0),
+            Some(cursor) => parse_cursor(cursor, now)?,
+        };
+        let entries = self
             .store
-            .revocations_since(realm, from, now)
-            .await?
+            .revocations_page(realm, &start, now, limit)
+            .await?;
+        let has_more = entries.len() == limit;
+        let next_cursor = match entries.last().filter(|_| has_more) {
+            Some(last) => format!("{}.{}.{}", last.revoked_at, last.kind.as_str(), last.id),
+            None => now.to_string(),
+        };
+        let revocations = entries
             .into_iter()
             .map(|entry| {
                 let (sid, jti) = match entry.kind {
@@ -100,7 +118,8 @@ impl TokenService {
             .collect();
         Ok(RevocationFeed {
             revocations,
-            next_cursor: now.to_string(),
+            next_cursor,
+            has_more,
         })
     }
 
@@ -112,8 +131,10 @@ impl TokenService {
 
 /// How long the feed entries of what is revoked at `now` matter.
 pub(crate) fn deletion_feed(realm: &Realm, now: i64) -> DeletionFeed {
+    let cache_ms = i64::try_from(MAX_INTROSPECTION_CACHE_SECONDS * 1000).unwrap_or(i64::MAX);
     DeletionFeed {
         session_until: session_relevant_until(realm, now),
+        expose_until: now.saturating_add(cache_ms).saturating_add(FEED_LEEWAY_MS),
         leeway: FEED_LEEWAY_MS,
     }
 }
@@ -124,15 +145,30 @@ fn session_relevant_until(realm: &Realm, now: i64) -> i64 {
         .saturating_add(FEED_LEEWAY_MS)
 }
 
-/// Cursors are the server's clock in milliseconds; callers treat them as opaque.
-fn parse_cursor(cursor: &str) -> Result<i64, TokenError> {
-    cursor
-        .parse::<i64>()
-        .ok()
+/// Cursors are opaque to callers. `T` (the server's clock in milliseconds when
+/// a poll ended) starts the next window a little before `T`; `T.kind.id` (the
+/// last entry of a full page) continues right after that entry.
+fn parse_cursor(cursor: &str, now: i64) -> Result<FeedStart, TokenError> {
+    let invalid = || {
+        TokenError::InvalidRequest(
+            "since must be a next_cursor returned by this endpoint".to_owned(),
+        )
+    };
+    let mut parts = cursor.splitn(3, '.');
+    let millis = parts
+        .next()
+        .and_then(|text| text.parse::<i64>().ok())
         .filter(|millis| *millis >= 0)
-        .ok_or_else(|| {
-            TokenError::InvalidRequest(
-                "since must be a next_cursor returned by this endpoint".to_owned(),
-            )
-        })
+        .ok_or_else(invalid)?;
+    match (parts.next(), parts.next()) {
+        (None, None) => Ok(FeedStart::At(
+            millis.min(now).saturating_sub(FEED_OVERLAP_MS),
+        )),
+        (Some(kind), Some(id)) if !id.is_empty() => Ok(FeedStart::After {
+            revoked_at: millis,
+            kind: RevokedKind::parse(kind).ok_or_else(invalid)?,
+            id: id.to_owned(),
+        }),
+        _ => Err(invalid()),
+    }
 }

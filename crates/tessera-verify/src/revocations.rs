@@ -86,6 +86,7 @@ mod tests {
                 },
             ],
             next_cursor: "1".into(),
+            has_more: false,
         };
         set.merge(&feed, 50);
         assert!(set.is_revoked(Some("s"), None));
@@ -96,6 +97,7 @@ mod tests {
             &RevocationFeed {
                 revocations: vec![],
                 next_cursor: "2".into(),
+                has_more: false,
             },
             150,
         );

@@ -8,7 +8,10 @@ use std::{
 
 use serde::Deserialize;
 use tessera_jose::{KeySet, SigningAlgorithm};
-use tessera_proto::{OpaqueTokenError, ParsedOpaqueToken, RevocationFeed, SecretString};
+use tessera_proto::{
+    OpaqueTokenError, ParsedOpaqueToken, RevocationFeed, SecretString,
+    MAX_INTROSPECTION_CACHE_SECONDS,
+};
 
 use crate::{
     introspection::{form_encode, IntrospectionCache, Introspector},
@@ -153,8 +156,12 @@ impl VerifierBuilder {
     /// How long introspection answers are cached: active tokens, inactive ones.
     /// Defaults 10 s and 5 s. A revoked opaque token is refused at the latest
     /// `active` after its revocation.
+    /// The active TTL is capped at the server's
+    /// [`MAX_INTROSPECTION_CACHE_SECONDS`]: the revocation feed reports a
+    /// deleted opaque token only that long.
     pub fn introspection_cache_ttl(mut self, active: Duration, inactive: Duration) -> Self {
-        self.introspection_ttl = (active, inactive);
+        let longest = Duration::from_secs(MAX_INTROSPECTION_CACHE_SECONDS);
+        self.introspection_ttl = (active.min(longest), inactive);
         self
     }
 
@@ -447,14 +454,21 @@ fn spawn_feed_poller(verifier: Weak<Inner>, endpoint: String, interval: Duration
             let Some(inner) = verifier.upgrade() else {
                 return;
             };
-            match poll_feed(&inner, &endpoint, cursor.as_deref()).await {
-                Ok(feed) => {
-                    inner.revoked.merge(&feed, now_secs());
-                    cursor = Some(feed.next_cursor);
+            // A full page says more follow: read them at once, not a tick later.
+            loop {
+                match poll_feed(&inner, &endpoint, cursor.as_deref()).await {
+                    Ok(feed) => {
+                        inner.revoked.merge(&feed, now_secs());
+                        cursor = Some(feed.next_cursor);
+                        if feed.has_more {
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "polling the revocation feed failed; will retry");
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "polling the revocation feed failed; will retry");
-                }
+                break;
             }
         }
     });

@@ -206,7 +206,7 @@ pub async fn revocations(
     let credentials = client_credentials(&headers, &OAuthForm::default())?;
     let feed = state
         .service
-        .revocation_feed(&realm, &credentials, query.get("since"))
+        .revocation_feed(&realm, &credentials, query.get("since"), query.get("limit"))
         .await?;
     Ok(Json(feed).into_response())
 }
