@@ -39,3 +39,17 @@ ALTER TABLE personal_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
 -- the master key (HMAC); older and imported hashes are upgraded at the next
 -- successful login.
 ALTER TABLE users ADD COLUMN password_peppered BIGINT NOT NULL DEFAULT 0;
+
+-- Uses of a token that were refused (expired, user inactive, another audience)
+-- are counted here, not stored one event each: a flood of them cannot grow
+-- token_events.
+ALTER TABLE personal_tokens ADD COLUMN refused_uses BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE personal_tokens ADD COLUMN last_refused_at BIGINT;
+
+-- Retention: the purge job finds what it deletes through these.
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+CREATE INDEX refresh_tokens_consumed ON refresh_tokens (consumed_at);
+CREATE INDEX refresh_families_revoked ON refresh_families (revoked_at);
+CREATE INDEX refresh_families_expiry ON refresh_families (expires_at);
+CREATE INDEX revocations_expiry ON revocations (relevant_until);
+CREATE INDEX token_events_age ON token_events (at);

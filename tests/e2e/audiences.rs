@@ -166,31 +166,37 @@ async fn expose_tokens_are_active_only_to_their_audience() {
         introspect_as(&server, "other-api", OTHER_API_SECRET, &token).await,
         json!({"active": false})
     );
-    // The refused look is in the token's audit trail (uses are recorded off
-    // the request path: wait for them).
+    // The refused look is counted on the token, the accepted one is an event
+    // (uses are recorded off the request path: wait for them).
     let id = str_field(&created.body, "id");
-    let mut outcomes = Vec::new();
+    let mut listed = Value::Null;
     for _ in 0..50 {
-        let events = server
-            .json_bearer(
-                Method::GET,
-                &format!("{TOKENS}/{id}/events"),
-                &console,
-                None,
-            )
+        let list = server
+            .json_bearer(Method::GET, TOKENS, &console, None)
             .await;
-        outcomes = events.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|event| event["outcome"].as_str().unwrap().to_owned())
-            .collect();
-        if outcomes.len() == 3 {
+        listed = list.body["tokens"][0].clone();
+        if listed["use_count"] == 1 && listed["refused_uses"] == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(outcomes, ["wrong_audience", "active", "success"]);
+    assert_eq!(listed["use_count"], 1, "{listed}");
+    assert_eq!(listed["refused_uses"], 1, "{listed}");
+    let events = server
+        .json_bearer(
+            Method::GET,
+            &format!("{TOKENS}/{id}/events"),
+            &console,
+            None,
+        )
+        .await;
+    let outcomes: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["active", "success"]);
 
     // A narrower audience can only be chosen among the realm's.
     let before = env.row_counts().await;

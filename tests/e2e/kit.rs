@@ -180,6 +180,7 @@ impl Env {
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            retention: Duration::from_secs(90 * 24 * 3600),
             public_url: Some(PUBLIC_URL.to_owned()),
             key_refresh_seconds: 1,
         }
@@ -228,6 +229,16 @@ impl Env {
             counts.push((table, n));
         }
         counts
+    }
+
+    /// Runs a statement against the test database (to age rows in tests).
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
     }
 
     /// The single number a query answers (a count, a sum).

@@ -16,5 +16,6 @@ mod password_grant;
 mod personal_tokens;
 mod refresh;
 mod resource_server;
+mod retention;
 mod revocation;
 mod revocation_feed;

@@ -67,6 +67,10 @@ pub struct ServeConfig {
     /// A request body must arrive within this (408 otherwise).
     #[arg(long, env = "TESSERA_BODY_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
     pub body_timeout: Duration,
+    /// How long token events, and consumed refresh tokens (for reuse
+    /// detection), are kept; expired and revoked rows go at once.
+    #[arg(long, env = "TESSERA_RETENTION", default_value = "90d", value_parser = duration_arg)]
+    pub retention: Duration,
     /// Connections served at once; more clients wait in the listen backlog.
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,

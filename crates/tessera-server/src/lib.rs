@@ -118,6 +118,7 @@ pub async fn start(
     let background = tokio::spawn(run_background_jobs(
         Arc::clone(&service),
         config.key_refresh_interval(),
+        config.retention,
     ));
     let state = http::AppState::new(
         Arc::clone(&service),
@@ -151,12 +152,16 @@ pub async fn start(
     })
 }
 
-/// Expired revocation-feed entries are deleted this often.
+/// Dead rows are deleted this often.
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Re-reads (and rotates when due) the signing keys, and purges expired
-/// revocation-feed entries, each on its own schedule.
-async fn run_background_jobs(service: Arc<TokenService>, key_refresh: std::time::Duration) {
+/// Re-reads (and rotates when due) the signing keys, and deletes dead rows
+/// (see [`TokenService::purge_dead_rows`]), each on its own schedule.
+async fn run_background_jobs(
+    service: Arc<TokenService>,
+    key_refresh: std::time::Duration,
+    retention: std::time::Duration,
+) {
     let mut keys = tokio::time::interval(key_refresh);
     let mut purge = tokio::time::interval(PURGE_INTERVAL);
     keys.tick().await;
@@ -168,10 +173,10 @@ async fn run_background_jobs(service: Arc<TokenService>, key_refresh: std::time:
                 }
             }
             _ = purge.tick() => {
-                match service.purge_expired_revocations().await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::debug!(purged, "purged expired revocations"),
-                    Err(error) => tracing::error!(%error, "purging revocations failed"),
+                match service.purge_dead_rows(retention).await {
+                    Ok(report) if report.total() == 0 => {}
+                    Ok(report) => tracing::debug!(?report, "purged dead rows"),
+                    Err(error) => tracing::error!(%error, "purging dead rows failed"),
                 }
             }
         }

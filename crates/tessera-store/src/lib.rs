@@ -12,6 +12,7 @@ mod migrate;
 mod personal_tokens;
 mod realms;
 mod refresh;
+mod retention;
 mod revocations;
 mod session_write;
 mod users;
@@ -27,8 +28,10 @@ pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
     Audit, DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
+    UseOutcome,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
+pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use users::{NewUser, User};
 

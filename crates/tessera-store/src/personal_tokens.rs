@@ -82,6 +82,41 @@ pub struct PersonalToken {
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
     pub use_count: i64,
+    /// Uses that were refused (expired, user inactive, another audience).
+    pub refused_uses: i64,
+}
+
+/// How a use of a personal token ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseOutcome {
+    /// An expose token introspected as active.
+    Active,
+    /// A client token's session refreshed.
+    Refreshed,
+    /// Refused: the token has expired.
+    Expired,
+    /// Refused: its user is disabled or past their validity.
+    UserInactive,
+    /// Refused: the caller is not in the token's audience.
+    WrongAudience,
+}
+
+impl UseOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Refreshed => "refreshed",
+            Self::Expired => "expired",
+            Self::UserInactive => "user_inactive",
+            Self::WrongAudience => "wrong_audience",
+        }
+    }
+
+    /// Refused uses are counted on the token, not stored one event each, so a
+    /// flood of them cannot grow the audit trail.
+    pub fn is_refused(self) -> bool {
+        !matches!(self, Self::Active | Self::Refreshed)
+    }
 }
 
 /// One use of a personal token, recorded off the request path.
@@ -93,7 +128,7 @@ pub struct TokenUse {
     /// The client that presented or checked the token.
     pub client_id: Option<String>,
     pub address: Option<String>,
-    pub outcome: &'static str,
+    pub outcome: UseOutcome,
     pub at: i64,
 }
 
@@ -107,7 +142,7 @@ const AUDIENCE_SEPARATOR: &str = "\n";
 const TOKEN_COLUMNS: &str =
     "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.audience, p.hint, \
      p.family_id, p.client_id, p.offline, p.scope, p.created_at, p.expires_at, \
-     p.last_used_at, p.last_used_ip, p.use_count";
+     p.last_used_at, p.last_used_ip, p.use_count, p.refused_uses";
 
 fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
     let kind: String = row.try_get("kind")?;
@@ -135,6 +170,7 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
         last_used_at: row.try_get("last_used_at")?,
         last_used_ip: row.try_get("last_used_ip")?,
         use_count: row.try_get("use_count")?,
+        refused_uses: row.try_get("refused_uses")?,
     })
 }
 
@@ -232,6 +268,21 @@ async fn held_tokens(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResu
     Ok(row.try_get("n")?)
 }
 
+/// Per token: how many uses, and the latest.
+fn tally<'a>(uses: &[&'a TokenUse]) -> HashMap<&'a str, (i64, &'a TokenUse)> {
+    let mut per_token: HashMap<&str, (i64, &TokenUse)> = HashMap::new();
+    for token_use in uses {
+        let entry = per_token
+            .entry(token_use.token_id.as_str())
+            .or_insert((0, token_use));
+        entry.0 += 1;
+        if token_use.at >= entry.1.at {
+            entry.1 = token_use;
+        }
+    }
+    per_token
+}
+
 impl From<&NewPersonalToken> for PersonalToken {
     /// The token as listed right after it is stored: never used yet.
     fn from(token: &NewPersonalToken) -> Self {
@@ -253,6 +304,7 @@ impl From<&NewPersonalToken> for PersonalToken {
             last_used_at: None,
             last_used_ip: None,
             use_count: 0,
+            refused_uses: 0,
         }
     }
 }
@@ -459,23 +511,17 @@ impl Store {
     }
 
     /// Records a batch of uses in one transaction: per token, the count, the time
-    /// and address of the last use; per use, an event.
+    /// and address of the last use, and an event per accepted use; refused uses
+    /// are only counted (see [`UseOutcome::is_refused`]).
     pub async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()> {
         if uses.is_empty() {
             return Ok(());
         }
-        let mut per_token: HashMap<&str, (i64, &TokenUse)> = HashMap::new();
-        for token_use in uses {
-            let entry = per_token
-                .entry(token_use.token_id.as_str())
-                .or_insert((0, token_use));
-            entry.0 += 1;
-            if token_use.at >= entry.1.at {
-                entry.1 = token_use;
-            }
-        }
+        let (refused, accepted): (Vec<&TokenUse>, Vec<&TokenUse>) = uses
+            .iter()
+            .partition(|token_use| token_use.outcome.is_refused());
         let mut tx = self.pool.begin().await?;
-        for (token_id, (count, last)) in per_token {
+        for (token_id, (count, last)) in tally(&accepted) {
             sqlx::query(
                 "UPDATE personal_tokens SET use_count = use_count + $1, last_used_at = $2, \
                  last_used_ip = $3 WHERE id = $4",
@@ -483,6 +529,17 @@ impl Store {
             .bind(count)
             .bind(last.at)
             .bind(&last.address)
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (token_id, (count, last)) in tally(&refused) {
+            sqlx::query(
+                "UPDATE personal_tokens SET refused_uses = refused_uses + $1, \
+                 last_refused_at = $2 WHERE id = $3",
+            )
+            .bind(count)
+            .bind(last.at)
             .bind(token_id)
             .execute(&mut *tx)
             .await?;
@@ -496,7 +553,7 @@ impl Store {
             Backend::Postgres => EVENTS_PER_STATEMENT,
             Backend::Sqlite => 1,
         };
-        for chunk in uses.chunks(rows_per_statement) {
+        for chunk in accepted.chunks(rows_per_statement) {
             let sql = format!(
                 "INSERT INTO token_events (token_id, realm, user_id, event, client_id, address, \
                  outcome, at) VALUES {}",
@@ -511,7 +568,7 @@ impl Store {
                     .bind("used")
                     .bind(&token_use.client_id)
                     .bind(&token_use.address)
-                    .bind(token_use.outcome)
+                    .bind(token_use.outcome.as_str())
                     .bind(token_use.at);
             }
             query.execute(&mut *tx).await?;

@@ -231,15 +231,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// Deletes feed entries that no longer matter; returns how many.
-    pub async fn purge_revocations(&self, now: i64) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM revocations WHERE relevant_until <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
-    }
 }
 
 /// Revokes the live families where `column = value` and writes their feed
@@ -374,7 +365,14 @@ mod tests {
         assert_eq!(page(after(10, "short"), 99, 1).await, ["a-tie"]);
         assert!(page(after(20, "long"), 99, 2).await.is_empty());
         assert!(store.is_access_token_revoked("r", "short").await.unwrap());
-        assert_eq!(store.purge_revocations(100).await.unwrap(), 1);
+        let cutoffs = crate::RetentionCutoffs {
+            now: 100,
+            events_before: 0,
+            consumed_before: 0,
+            revoked_before: 0,
+            attempts_before: 0,
+        };
+        assert_eq!(store.purge(cutoffs).await.unwrap().revocations, 1);
         assert!(!store.is_access_token_revoked("r", "short").await.unwrap());
         assert!(store.is_access_token_revoked("r", "long").await.unwrap());
         store.close().await;

@@ -1,7 +1,9 @@
 //! The three grants of RFC 6749 that Tessera serves, and refresh rotation.
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
-use tessera_store::{Family, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, User};
+use tessera_store::{
+    Family, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, UseOutcome, User,
+};
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
@@ -122,7 +124,7 @@ impl TokenService {
                     user_id: user.id.clone(),
                     client_id: Some(client.client_id.clone()),
                     address: address.map(str::to_owned),
-                    outcome: "refreshed",
+                    outcome: UseOutcome::Refreshed,
                     at: now,
                 })
                 .await;

@@ -14,6 +14,7 @@ mod login;
 mod password;
 mod personal_tokens;
 mod realm;
+mod retention;
 mod revocation;
 mod service;
 mod sessions;

@@ -10,7 +10,7 @@ use tessera_proto::{
 };
 use tessera_store::{
     Audit, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
-    TokenEvent, TokenUse, User,
+    TokenEvent, TokenUse, UseOutcome, User,
 };
 
 use crate::{
@@ -332,13 +332,13 @@ impl TokenService {
             stored.audience.clone()
         };
         let outcome = if !audience.iter().any(|aud| aud == client_id) {
-            "wrong_audience"
+            UseOutcome::WrongAudience
         } else if stored.expires_at.is_some_and(|at| now >= at) {
-            "expired"
+            UseOutcome::Expired
         } else if !user.is_active(now) {
-            "user_inactive"
+            UseOutcome::UserInactive
         } else {
-            "active"
+            UseOutcome::Active
         };
         self.usage
             .record(TokenUse {
@@ -351,7 +351,7 @@ impl TokenService {
                 at: now,
             })
             .await;
-        if outcome != "active" {
+        if outcome != UseOutcome::Active {
             return Err(TokenError::InvalidToken);
         }
         Ok(IntrospectionResponse {

@@ -122,11 +122,6 @@ impl TokenService {
             has_more,
         })
     }
-
-    /// Deletes revocation entries whose tokens have all expired; returns how many.
-    pub async fn purge_expired_revocations(&self) -> Result<u64, TokenError> {
-        Ok(self.store.purge_revocations(now_millis()).await?)
-    }
 }
 
 /// How long the feed entries of what is revoked at `now` matter.

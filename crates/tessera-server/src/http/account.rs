@@ -70,6 +70,9 @@ struct TokenView {
     last_used_at: Option<i64>,
     last_used_ip: Option<String>,
     use_count: i64,
+    /// Uses that were refused (expired, user inactive, another audience):
+    /// counted, not listed among the events.
+    refused_uses: i64,
     hint: String,
 }
 
@@ -89,6 +92,7 @@ impl From<PersonalToken> for TokenView {
             last_used_at: token.last_used_at.map(|at| at / 1000),
             last_used_ip: token.last_used_ip,
             use_count: token.use_count,
+            refused_uses: token.refused_uses,
             hint: token.hint,
         }
     }
