@@ -46,10 +46,12 @@ ALTER TABLE users ADD COLUMN password_peppered BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE personal_tokens ADD COLUMN refused_uses BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE personal_tokens ADD COLUMN last_refused_at BIGINT;
 
--- Retention: the purge job finds what it deletes through these.
-CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
-CREATE INDEX refresh_tokens_consumed ON refresh_tokens (consumed_at);
-CREATE INDEX refresh_families_revoked ON refresh_families (revoked_at);
-CREATE INDEX refresh_families_expiry ON refresh_families (expires_at);
+-- Retention: the purge job finds what it deletes through these. Partial, so
+-- that they hold only dead (or dying) rows and no query for live rows
+-- ("revoked_at IS NULL") can walk them as a disguised scan.
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX refresh_tokens_consumed ON refresh_tokens (consumed_at) WHERE consumed_at IS NOT NULL;
+CREATE INDEX refresh_families_revoked ON refresh_families (revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX refresh_families_expiry ON refresh_families (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX revocations_expiry ON revocations (relevant_until);
 CREATE INDEX token_events_age ON token_events (at);

@@ -14,6 +14,7 @@ mod multi_node;
 mod offline;
 mod password_grant;
 mod personal_tokens;
+mod query_plans;
 mod refresh;
 mod resource_server;
 mod retention;
