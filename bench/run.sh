@@ -12,6 +12,10 @@
 #   mixed               password and refresh_token at once: password rate vs refresh p99
 #   introspection       RFC 7662 introspection of one expose token, usage tracking on
 #                       (the peer's scenario d introspects its in-memory opaque tokens)
+#   login_timing        one connection at a time: wrong password of a known user, an unknown
+#                       user, a locked account; REPEAT interleaved rounds, p50 of each
+#   login_flood         64 connections of password guesses for random usernames, while a
+#                       paced refresh load and a paced trickle of correct logins run beside
 # plus: raw argon2id verifications/s with the same parameters, idle and peak RSS.
 # Only 127.0.0.1 traffic; the server is stopped on exit.
 set -euo pipefail
@@ -20,7 +24,7 @@ ROOT=$(pwd)
 HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection"}
+SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection login_timing login_flood"}
 PORT=${PORT:-18090}
 MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
 BASE="http://127.0.0.1:$PORT"
@@ -67,6 +71,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 start_server() { # $1 = database URL
   rm -rf "$WORK/data"; mkdir -p "$WORK/realms" "$WORK/data"
   cp "$HERE/realm.toml" "$WORK/realms/bench.toml"
+  cp "$HERE/locked-realm.toml" "$WORK/realms/bench-locked.toml"
   RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --database "$1" --realms "$WORK/realms" \
     --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
     --master-key-file "$WORK/data/master.key" >"$OUTDIR/server.log" 2>&1 &
@@ -171,6 +176,54 @@ for backend in $BACKENDS; do
     TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
       FORM_BODY="token=$expose&client_id=bench&client_secret=bench-secret-0123456789" \
       run_wrk "$backend" introspection "$CONNS" "$HERE/form.lua"
+  fi
+  if wanted login_timing; then
+    # Known, unknown and locked usernames must cost the same (no username oracle).
+    locked_path=/realms/bench-locked/protocol/openid-connect/token
+    curl -s -o /dev/null "$BASE$locked_path" -d grant_type=password -d client_id=app \
+      -d username=locked-user -d password=wrong
+    for r in $(seq 1 "$REPEAT"); do
+      for case in known unknown locked; do
+        case $case in
+          known) path=$TOKEN_PATH; body='grant_type=password&client_id=app&username=bench-user&password=wrong' ;;
+          unknown) path=$TOKEN_PATH; body='grant_type=password&client_id=app&username=nobody-here&password=wrong' ;;
+          locked) path=$locked_path; body='grant_type=password&client_id=app&username=locked-user&password=locked-password' ;;
+        esac
+        out=$OUTDIR/$backend.login_$case.run$r.txt
+        c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
+        TOKEN_PATH=$path FORM_BODY=$body wrk -t1 -c1 -d"${DURATION}s" --latency -s "$HERE/form.lua" "$BASE" >"$out"
+        c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
+        row "$backend" "login_$case" "$r" "$out" "$c0" "$c1" "$w0" "$w1"
+      done
+    done
+  fi
+  if wanted login_flood; then
+    # A guessing flood fills the hashing queue; what do others see meanwhile?
+    make_refresh_tokens
+    export TOKENS_FILE=$WORK/tokens
+    c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
+    wrk -t1 -c64 -d"${DURATION}s" --latency -s "$HERE/flood.lua" "$BASE" >"$OUTDIR/$backend.flood.txt" &
+    flood_wrk=$!
+    THREADS=1 REFRESH_DELAY_MS=10 wrk -t1 -c4 -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" \
+      >"$OUTDIR/$backend.flood_refresh.txt" &
+    refresh_wrk=$!
+    # Five correct logins a second, one attempt each (no retry).
+    : >"$OUTDIR/$backend.flood_logins.txt"
+    end=$(( $(date +%s) + DURATION - 1 ))
+    while [ "$(date +%s)" -lt "$end" ]; do
+      curl -s -o /dev/null -w '%{http_code}\n' "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app \
+        -d username=bench-user -d password=bench-password >>"$OUTDIR/$backend.flood_logins.txt" &
+      sleep 0.2
+    done
+    wait "$flood_wrk" "$refresh_wrk"; wait
+    c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
+    row "$backend" flood_guesses 1 "$OUTDIR/$backend.flood.txt" "$c0" "$c1" "$w0" "$w1"
+    row "$backend" flood_refresh 1 "$OUTDIR/$backend.flood_refresh.txt" "$c0" "$c1" "$w0" "$w1"
+    total=$(wc -l <"$OUTDIR/$backend.flood_logins.txt")
+    ok=$(grep -c '^200$' "$OUTDIR/$backend.flood_logins.txt" || true)
+    shed=$(grep -c '^503$' "$OUTDIR/$backend.flood_logins.txt" || true)
+    printf '%s\t%s\t%s\t%s\t\t\t%s\t\t\n' "$backend" flood_correct_logins 1 "$ok/$total" "$shed" >>"$SUMMARY"
+    echo "[$backend flood_correct_logins] $ok of $total succeeded, $shed told to retry (503)"
   fi
   if ! wanted mixed; then
     stop_server

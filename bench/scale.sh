@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Latency with a database that has run for years: 1,000,000 live offline sessions.
+#
+#   bench/scale.sh                    # both backends
+#   BACKENDS=sqlite SESSIONS=100000 bench/scale.sh
+#
+# Per backend: start the server on an empty database (start-up time), measure
+# refresh_token (rotation followed) and introspection of an expose token (p50,
+# p99); stop it; seed SESSIONS offline sessions with one live refresh token each
+# by bulk SQL; start it again (start-up time) and measure the same again.
+# Only 127.0.0.1 traffic; the server is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+HERE=$ROOT/bench
+
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+SESSIONS=${SESSIONS:-1000000}
+PORT=${PORT:-18090}
+MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
+BASE="http://127.0.0.1:$PORT"
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-10}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+OUTDIR=${OUTDIR:-$HERE/results/scale}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+TOKEN_PATH=/realms/bench/protocol/openid-connect/token
+export THREADS TOKEN_PATH
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
+cargo build --release -q -p tessera-server --bin tessera
+BIN=$TARGET_DIR/release/tessera
+mkdir -p "$OUTDIR"
+SUMMARY=$OUTDIR/summary.tsv
+printf 'backend\tsessions\tstartup_ms\tscenario\treq_per_s\tp50_ms\tp99_ms\tnon2xx\n' >"$SUMMARY"
+
+SERVER_PID=""
+WORK=$(mktemp -d)
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+cleanup() { stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+
+to_ms() {
+  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
+                        else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
+                        else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.2f", v*1000}
+                        else printf "NA" }'
+}
+
+STARTUP_MS=0
+start_server() { # $1 = database URL; sets STARTUP_MS (launch to ready)
+  local t0 t1
+  t0=$(date +%s%N)
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
+    --database "$1" --realms "$WORK/realms" --master-key-file "$WORK/master.key" \
+    >>"$OUTDIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$MANAGEMENT_PORT/health/ready"; then
+      t1=$(date +%s%N); STARTUP_MS=$(( (t1 - t0) / 1000000 )); return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail "$OUTDIR/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "server did not come up" >&2; exit 1
+}
+
+measure() { # $1 backend, $2 sessions
+  local backend=$1 sessions=$2 out access expose
+  : >"$WORK/tokens"
+  for _ in $(seq 1 $((CONNS * 2))); do
+    curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app -d username=bench-user \
+      -d password=bench-password -d scope=offline_access \
+      | sed -E 's/.*"refresh_token":"([^"]+)".*/\1\n/' >>"$WORK/tokens"
+  done
+  out=$OUTDIR/$backend.$sessions.refresh.txt
+  TOKENS_FILE=$WORK/tokens wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" >"$out"
+  row "$backend" "$sessions" refresh_token "$out"
+  access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
+    -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  expose=$(curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
+    -H 'content-type: application/json' \
+    -d '{"type": "expose", "name": "scale", "password": "bench-password"}' \
+    | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  out=$OUTDIR/$backend.$sessions.introspection.txt
+  TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
+    FORM_BODY="token=$expose&client_id=bench&client_secret=bench-secret-0123456789" \
+    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/form.lua" "$BASE" >"$out"
+  row "$backend" "$sessions" introspection "$out"
+}
+
+row() {
+  local backend=$1 sessions=$2 name=$3 out=$4 rps p50 p99 non2xx
+  rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
+  p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
+  non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$sessions" "$STARTUP_MS" "$name" "$rps" "$p50" "$p99" "$non2xx" >>"$SUMMARY"
+  echo "[$backend $sessions sessions] start-up ${STARTUP_MS} ms; $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $non2xx"
+}
+
+# Bulk SQL: SESSIONS offline families of bench-user, one live refresh token each.
+SEED_SQLITE="
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SESSIONS)
+INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, created_at)
+SELECT 'seed-' || i, 'bench', 'app', (SELECT id FROM users WHERE username = 'bench-user'),
+       'offline_access', 1, 1700000000000 + i FROM n;
+INSERT INTO refresh_tokens (digest, family_id, issued_at)
+SELECT randomblob(32), id, created_at FROM refresh_families WHERE id LIKE 'seed-%';"
+SEED_POSTGRES="
+INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, created_at)
+SELECT 'seed-' || i, 'bench', 'app', (SELECT id FROM users WHERE username = 'bench-user'),
+       'offline_access', 1, 1700000000000 + i FROM generate_series(1, $SESSIONS) AS i;
+INSERT INTO refresh_tokens (digest, family_id, issued_at)
+SELECT decode(md5(id) || md5(id || 'x'), 'hex'), id, created_at FROM refresh_families
+ WHERE id LIKE 'seed-%';
+ANALYZE;"
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+  echo "tessera: $(git -C "$ROOT" rev-parse --short HEAD), release build; sessions=$SESSIONS conns=$CONNS duration=${DURATION}s"
+} | tee "$OUTDIR/env.txt"
+
+for backend in $BACKENDS; do
+  rm -rf "$WORK/realms" "$WORK/master.key" "$WORK"/db*; mkdir -p "$WORK/realms"
+  cp "$HERE/realm.toml" "$WORK/realms/bench.toml"
+  case $backend in
+    sqlite) url="sqlite:$WORK/db.sqlite" ;;
+    postgres)
+      psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS tessera_scale WITH (FORCE)"
+      psql "$PG_ADMIN_URL" -qc "CREATE DATABASE tessera_scale"
+      url="${PG_ADMIN_URL%/*}/tessera_scale" ;;
+    *) echo "unknown backend $backend" >&2; exit 1 ;;
+  esac
+  start_server "$url"
+  measure "$backend" 0
+  stop_server
+  t0=$(date +%s)
+  case $backend in
+    sqlite) sqlite3 "$WORK/db.sqlite" "$SEED_SQLITE" ;;
+    postgres) psql "$url" -q -c "$SEED_POSTGRES" ;;
+  esac
+  echo "[$backend] seeded $SESSIONS offline sessions in $(( $(date +%s) - t0 )) s"
+  start_server "$url"
+  measure "$backend" "$SESSIONS"
+  stop_server
+done
+[ -n "${PG_ADMIN_URL:-}" ] && psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS tessera_scale WITH (FORCE)" 2>/dev/null || true
+
+echo "== summary ($SUMMARY) =="
+column -t -s $'\t' "$SUMMARY" 2>/dev/null || cat "$SUMMARY"
