@@ -48,40 +48,18 @@ mkdir -p "$OUTDIR"
 SUMMARY=$OUTDIR/summary.tsv
 printf 'backend\tscenario\trun\treq_per_s\tp50_ms\tp99_ms\tnon2xx\tserver_cpu%%\tserver_rss_kib\n' >"$SUMMARY"
 
-SERVER_PID=""
 WORK=$(mktemp -d)
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-cleanup() { stop_server; rm -rf "$WORK"; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 trap cleanup EXIT INT TERM
 
-to_ms() {
-  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
-                        else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
-                        else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.2f", v*1000}
-                        else printf "NA" }'
-}
 wanted() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
-start_server() { # $1 = database URL
-  rm -rf "$WORK/data"; mkdir -p "$WORK/realms" "$WORK/data"
+fresh_realms() {
+  rm -rf "$WORK/data" "$WORK/realms" "$WORK/master.key"; mkdir -p "$WORK/realms" "$WORK/data"
   cp "$HERE/realm.toml" "$WORK/realms/bench.toml"
   cp "$HERE/locked-realm.toml" "$WORK/realms/bench-locked.toml"
-  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --database "$1" --realms "$WORK/realms" \
-    --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
-    --master-key-file "$WORK/data/master.key" >"$OUTDIR/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://127.0.0.1:$MANAGEMENT_PORT/health/ready" && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUTDIR/server.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "server did not come up" >&2; exit 1
 }
 
 # Starting refresh tokens: one chain per connection, twice over.
@@ -121,10 +99,7 @@ raw_argon2() {
 row() {
   local backend=$1 name=$2 r=$3 out=$4 c0=$5 c1=$6 w0=$7 w1=$8
   local rps p50 p99 non2xx cpu rss
-  rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
-  p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
-  non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
+  IFS=$'\t' read -r rps p50 p99 non2xx < <(wrk_figures "$out")
   cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" 'BEGIN{printf "%.0f", 100*d/hz/(b-a)}')
   rss=$(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$name" "$r" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$rss" >>"$SUMMARY"
@@ -151,6 +126,7 @@ for backend in $BACKENDS; do
       url="${PG_ADMIN_URL%/*}/tessera_bench" ;;
     *) echo "unknown backend $backend" >&2; exit 1 ;;
   esac
+  fresh_realms
   start_server "$url"
   sleep 1
   echo "[$backend] idle RSS $(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status") KiB" | tee -a "$OUTDIR/env.txt"
@@ -167,12 +143,7 @@ for backend in $BACKENDS; do
   if wanted introspection; then
     # An expose token of bench-user, created through the account API, introspected by
     # the confidential client `bench`: every answer also records a use of the token.
-    access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
-      -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-    expose=$(curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
-      -H 'content-type: application/json' \
-      -d '{"type": "expose", "name": "bench", "password": "bench-password"}' \
-      | sed -E 's/.*"token":"([^"]+)".*/\1/')
+    expose=$(make_expose_token)
     TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
       FORM_BODY="token=$expose&client_id=bench&client_secret=bench-secret-0123456789" \
       run_wrk "$backend" introspection "$CONNS" "$HERE/form.lua"

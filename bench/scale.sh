@@ -36,44 +36,13 @@ mkdir -p "$OUTDIR"
 SUMMARY=$OUTDIR/summary.tsv
 printf 'backend\tsessions\tstartup_ms\tscenario\treq_per_s\tp50_ms\tp99_ms\tnon2xx\n' >"$SUMMARY"
 
-SERVER_PID=""
 WORK=$(mktemp -d)
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-cleanup() { stop_server; rm -rf "$WORK"; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 trap cleanup EXIT INT TERM
 
-to_ms() {
-  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
-                        else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
-                        else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.2f", v*1000}
-                        else printf "NA" }'
-}
-
-STARTUP_MS=0
-start_server() { # $1 = database URL; sets STARTUP_MS (launch to ready)
-  local t0 t1
-  t0=$(date +%s%N)
-  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
-    --database "$1" --realms "$WORK/realms" --master-key-file "$WORK/master.key" \
-    >>"$OUTDIR/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 600); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$MANAGEMENT_PORT/health/ready"; then
-      t1=$(date +%s%N); STARTUP_MS=$(( (t1 - t0) / 1000000 )); return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail "$OUTDIR/server.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  echo "server did not come up" >&2; exit 1
-}
-
 measure() { # $1 backend, $2 sessions
-  local backend=$1 sessions=$2 out access expose
+  local backend=$1 sessions=$2 out expose
   : >"$WORK/tokens"
   for _ in $(seq 1 $((CONNS * 2))); do
     curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app -d username=bench-user \
@@ -83,12 +52,7 @@ measure() { # $1 backend, $2 sessions
   out=$OUTDIR/$backend.$sessions.refresh.txt
   TOKENS_FILE=$WORK/tokens wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/refresh.lua" "$BASE" >"$out"
   row "$backend" "$sessions" refresh_token "$out"
-  access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
-    -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-  expose=$(curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
-    -H 'content-type: application/json' \
-    -d '{"type": "expose", "name": "scale", "password": "bench-password"}' \
-    | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  expose=$(make_expose_token)
   out=$OUTDIR/$backend.$sessions.introspection.txt
   TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
     FORM_BODY="token=$expose&client_id=bench&client_secret=bench-secret-0123456789" \
@@ -98,10 +62,7 @@ measure() { # $1 backend, $2 sessions
 
 row() {
   local backend=$1 sessions=$2 name=$3 out=$4 rps p50 p99 non2xx
-  rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
-  p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
-  non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
+  IFS=$'\t' read -r rps p50 p99 non2xx < <(wrk_figures "$out")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$sessions" "$STARTUP_MS" "$name" "$rps" "$p50" "$p99" "$non2xx" >>"$SUMMARY"
   echo "[$backend $sessions sessions] start-up ${STARTUP_MS} ms; $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $non2xx"
 }

@@ -17,14 +17,7 @@ const OTHER_API_SECRET: &str = "other-api-secret-0123456789";
 const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
 
 async fn login(server: &Server, client: &str) -> Value {
-    let reply = server
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", client),
-            ("username", USER),
-            ("password", PASSWORD),
-        ])
-        .await;
+    let reply = server.password_login(client, USER, PASSWORD).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body
 }
@@ -80,7 +73,7 @@ async fn the_account_api_accepts_only_access_tokens_with_the_account_audience() 
     assert_refused_by_account_api(&server, str_field(&service.body, "access_token")).await;
 
     // The account console's token carries the audience and is accepted.
-    let console = str_field(&login(&server, "account-console").await, "access_token").to_owned();
+    let console = server.account_token(USER).await;
     assert!(audience_of(&console).contains(&"account".to_owned()));
     let listed = server
         .json_bearer(Method::GET, TOKENS, &console, None)
@@ -143,7 +136,7 @@ async fn a_refresh_token_is_active_only_to_the_client_it_was_issued_to() {
 async fn expose_tokens_are_active_only_to_their_audience() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;
-    let console = str_field(&login(&server, "account-console").await, "access_token").to_owned();
+    let console = server.account_token(USER).await;
     let create = |body: Value| {
         let server = &server;
         let console = console.clone();
@@ -221,7 +214,7 @@ async fn expose_tokens_are_active_only_to_their_audience() {
 async fn the_verifier_checks_the_audience_of_opaque_tokens_as_of_jwts() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start_reachable().await;
-    let console = str_field(&login(&server, "account-console").await, "access_token").to_owned();
+    let console = server.account_token(USER).await;
     let body = json!({"type": "expose", "name": "for api", "password": PASSWORD});
     let created = server
         .json_bearer(Method::POST, TOKENS, &console, Some(&body))

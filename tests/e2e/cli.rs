@@ -37,14 +37,7 @@ async fn tessera(env: &Env, args: &[&str], stdin: &str) -> Result<String, String
 }
 
 async fn login_as(server: &Server, username: &str, password: &str) -> crate::kit::Reply {
-    server
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", "app"),
-            ("username", username),
-            ("password", password),
-        ])
-        .await
+    server.password_login("app", username, password).await
 }
 
 #[tokio::test]

@@ -462,6 +462,36 @@ impl Server {
         self.post_form("/protocol/openid-connect/token", form).await
     }
 
+    /// A password grant for `client` (a public one).
+    pub async fn password_login(&self, client: &str, username: &str, password: &str) -> Reply {
+        self.token(&[
+            ("grant_type", "password"),
+            ("client_id", client),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
+    /// An access token of the account console for `username`: the only kind
+    /// the account API accepts (its `aud` holds `account`).
+    pub async fn account_token(&self, username: &str) -> String {
+        let reply = self
+            .password_login("account-console", username, PASSWORD)
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        str_field(&reply.body, "access_token").to_owned()
+    }
+
+    /// Logs the session of an `app` refresh token out.
+    pub async fn logout(&self, refresh_token: &str) -> Reply {
+        self.post_form(
+            "/protocol/openid-connect/logout",
+            &[("client_id", "app"), ("refresh_token", refresh_token)],
+        )
+        .await
+    }
+
     /// Password grant for `app`; panics unless it succeeds.
     pub async fn login(&self, username: &str, scope: &str) -> Value {
         let reply = self

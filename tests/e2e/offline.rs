@@ -10,15 +10,7 @@ async fn offline_token_survives_logout_of_other_sessions_and_restart() {
     let offline_token = str_field(&offline, "refresh_token").to_owned();
 
     let online = server.login(USER, "").await;
-    let logout = server
-        .post_form(
-            "/protocol/openid-connect/logout",
-            &[
-                ("client_id", "app"),
-                ("refresh_token", str_field(&online, "refresh_token")),
-            ],
-        )
-        .await;
+    let logout = server.logout(str_field(&online, "refresh_token")).await;
     assert_eq!(logout.status, 204, "{}", logout.text);
     assert_error(
         &server.refresh(str_field(&online, "refresh_token")).await,

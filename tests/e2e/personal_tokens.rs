@@ -12,19 +12,8 @@ use crate::kit::{
 
 const TOKENS: &str = "/account/tokens";
 
-/// An access token of the account console, whose sessions may use the
-/// account API (their tokens carry the `account` audience).
 async fn bearer_of(server: &Server, username: &str) -> String {
-    let reply = server
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", "account-console"),
-            ("username", username),
-            ("password", PASSWORD),
-        ])
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    str_field(&reply.body, "access_token").to_owned()
+    server.account_token(username).await
 }
 
 async fn create(server: &Server, bearer: &str, body: Value) -> crate::kit::Reply {

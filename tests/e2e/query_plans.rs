@@ -81,18 +81,6 @@ impl<S: tracing::Subscriber> Layer<S> for StatementLayer {
     }
 }
 
-async fn account_token(server: &Server) -> String {
-    let reply = server
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", "account-console"),
-            ("username", USER),
-            ("password", PASSWORD),
-        ])
-        .await;
-    str_field(&reply.body, "access_token").to_owned()
-}
-
 /// Every request kind of the hot path, and the background jobs.
 async fn exercise_the_hot_path(server: &Server) {
     let login = server.login(USER, "openid offline_access").await;
@@ -138,7 +126,7 @@ async fn exercise_the_hot_path(server: &Server) {
     server.introspect(&refresh).await;
     server.introspect(&service_token).await;
 
-    let bearer = account_token(server).await;
+    let bearer = server.account_token(USER).await;
     let body = json!({"type": "expose", "name": "plans", "password": PASSWORD});
     let expose = server
         .json_bearer(Method::POST, "/account/tokens", &bearer, Some(&body))
@@ -192,15 +180,7 @@ async fn exercise_the_hot_path(server: &Server) {
         )
         .await;
     let third = server.login(USER, "").await;
-    server
-        .post_form(
-            "/protocol/openid-connect/logout",
-            &[
-                ("client_id", "app"),
-                ("refresh_token", str_field(&third, "refresh_token")),
-            ],
-        )
-        .await;
+    server.logout(str_field(&third, "refresh_token")).await;
     let feed = server.revocation_feed(None).await;
     server
         .get_basic(

@@ -458,15 +458,7 @@ async fn logout_revoke_and_disabling_the_user_reach_the_resource_server_within_a
     let session = server.login(USER, "").await;
     let access = str_field(&session, "access_token");
     assert_eq!(api.get("/me", Some(access)).await.0, 200);
-    let reply = server
-        .post_form(
-            "/protocol/openid-connect/logout",
-            &[
-                ("client_id", "app"),
-                ("refresh_token", str_field(&session, "refresh_token")),
-            ],
-        )
-        .await;
+    let reply = server.logout(str_field(&session, "refresh_token")).await;
     assert_eq!(reply.status, 204);
     api.time_until_refused(access, limit).await;
 

@@ -141,12 +141,7 @@ async fn logout_ends_the_session_and_answers_204() {
         .post_form("/protocol/openid-connect/logout", &[("client_id", "app")])
         .await;
     assert_error(&missing, 400, "invalid_request");
-    let reply = server
-        .post_form(
-            "/protocol/openid-connect/logout",
-            &[("client_id", "app"), ("refresh_token", refresh)],
-        )
-        .await;
+    let reply = server.logout(refresh).await;
     assert_eq!(reply.status, 204);
     assert!(reply.text.is_empty());
     assert_eq!(server.introspect(refresh).await["active"], false);

@@ -36,15 +36,7 @@ async fn logout_revoke_reuse_and_disabling_a_user_all_reach_the_feed() {
     let cursor = str_field(&first, "next_cursor").to_owned();
 
     let logged_out = server.login(USER, "").await;
-    let reply = server
-        .post_form(
-            "/protocol/openid-connect/logout",
-            &[
-                ("client_id", "app"),
-                ("refresh_token", str_field(&logged_out, "refresh_token")),
-            ],
-        )
-        .await;
+    let reply = server.logout(str_field(&logged_out, "refresh_token")).await;
     assert_eq!(reply.status, 204, "{}", reply.text);
 
     let revoked = server.login(USER, "").await;
@@ -175,15 +167,7 @@ async fn the_feed_is_paged_and_continuation_cursors_neither_skip_nor_repeat() {
     let mut sessions = Vec::new();
     for _ in 0..5 {
         let login = server.login(USER, "").await;
-        let reply = server
-            .post_form(
-                "/protocol/openid-connect/logout",
-                &[
-                    ("client_id", "app"),
-                    ("refresh_token", str_field(&login, "refresh_token")),
-                ],
-            )
-            .await;
+        let reply = server.logout(str_field(&login, "refresh_token")).await;
         assert_eq!(reply.status, 204, "{}", reply.text);
         sessions.push(str_field(&login, "session_state").to_owned());
     }
@@ -226,15 +210,7 @@ async fn the_feed_is_paged_and_continuation_cursors_neither_skip_nor_repeat() {
 async fn a_deleted_expose_token_stays_on_the_feed_as_long_as_a_cache_can_hold_it() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;
-    let console = server
-        .token(&[
-            ("grant_type", "password"),
-            ("client_id", "account-console"),
-            ("username", USER),
-            ("password", crate::kit::PASSWORD),
-        ])
-        .await;
-    let bearer = str_field(&console.body, "access_token");
+    let bearer = &server.account_token(USER).await;
     let body = serde_json::json!({"type": "expose", "name": "long", "password": crate::kit::PASSWORD,
         "lifetime": 30 * 24 * 3600});
     let created = server

@@ -168,6 +168,14 @@ async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<Store
     Ok(outcomes)
 }
 
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+pub(crate) fn parameter_list(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `($1, $2, …), ($n+1, …)`: placeholders for a multi-row statement.
 pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
     (0..rows)

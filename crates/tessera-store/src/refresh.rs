@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    group_commit::placeholders,
+    group_commit::{parameter_list, placeholders},
     users::{prefixed_user_columns, user_from_prefixed_row},
     SessionWrite, Store, StoreResult, User,
 };
@@ -193,11 +193,10 @@ pub(crate) async fn lock_live_families(
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "UPDATE refresh_families SET last_refreshed_at = $1 \
          WHERE revoked_at IS NULL AND id IN ({}) RETURNING id",
-        list.join(", ")
+        parameter_list(ids.len(), 2)
     );
     let mut query = sqlx::query(&sql).persistent(ids.len() == 1).bind(now);
     for id in ids {
@@ -221,11 +220,10 @@ pub(crate) async fn consume_tokens(
     if digests.is_empty() {
         return Ok(HashSet::new());
     }
-    let list: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "UPDATE refresh_tokens SET consumed_at = $1 \
          WHERE consumed_at IS NULL AND digest IN ({}) RETURNING digest",
-        list.join(", ")
+        parameter_list(digests.len(), 2)
     );
     let mut query = sqlx::query(&sql).persistent(digests.len() == 1).bind(now);
     for digest in digests {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use crate::{Store, StoreResult};
+use crate::{group_commit::parameter_list, Store, StoreResult};
 
 /// Rows deleted per statement.
 const PURGE_BATCH: i64 = 1000;
@@ -87,11 +87,10 @@ impl Store {
         // Sessions whose last token expired are over.
         let emptied: Vec<String> = emptied.into_iter().collect();
         for chunk in emptied.chunks(PURGE_BATCH as usize) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
             let sql = format!(
                 "DELETE FROM refresh_families WHERE id IN ({}) AND NOT EXISTS \
                  (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
-                list.join(", ")
+                parameter_list(chunk.len(), 1)
             );
             let mut query = sqlx::query(&sql).persistent(false);
             for id in chunk {

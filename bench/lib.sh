@@ -1,0 +1,60 @@
+# Shared by bench/run.sh and bench/scale.sh (sourced, not run): the server's
+# lifecycle and wrk's figures. Expects BIN, WORK, OUTDIR, PORT, MANAGEMENT_PORT.
+
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+cleanup() { stop_server; rm -rf "$WORK"; }
+
+# wrk's latency ("850.00us", "1.20ms", "2.01s") in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
+                        else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
+                        else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.2f", v*1000}
+                        else printf "NA" }'
+}
+
+# req/s, p50 ms, p99 ms and non-2xx answers of one wrk output file, tab-separated.
+wrk_figures() {
+  local out=$1 rps p50 p99 non2xx
+  rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
+  p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
+  non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
+  printf '%s\t%s\t%s\t%s' "$rps" "$p50" "$p99" "$non2xx"
+}
+
+# Starts `tessera serve` on database URL $1 with the realms in $WORK/realms and
+# waits until it is ready; STARTUP_MS is how long that took.
+STARTUP_MS=0
+start_server() {
+  local t0 t1
+  t0=$(date +%s%N)
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --management-listen "127.0.0.1:$MANAGEMENT_PORT" \
+    --database "$1" --realms "$WORK/realms" --master-key-file "$WORK/master.key" \
+    >>"$OUTDIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 1200); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$MANAGEMENT_PORT/health/ready"; then
+      t1=$(date +%s%N); STARTUP_MS=$(( (t1 - t0) / 1000000 )); return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail "$OUTDIR/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "server did not come up" >&2; exit 1
+}
+
+# An expose token of bench-user (created through the account API) on stdout.
+make_expose_token() {
+  local access
+  access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
+    -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
+    -H 'content-type: application/json' \
+    -d "{\"type\": \"expose\", \"name\": \"bench $RANDOM\", \"password\": \"bench-password\"}" \
+    | sed -E 's/.*"token":"([^"]+)".*/\1/'
+}
