@@ -25,7 +25,7 @@ wrk_figures() {
   p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
   p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
   non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$out"); non2xx=${non2xx:-0}
-  printf '%s\t%s\t%s\t%s' "$rps" "$p50" "$p99" "$non2xx"
+  printf '%s\t%s\t%s\t%s\n' "$rps" "$p50" "$p99" "$non2xx"
 }
 
 # Starts `tessera serve` on database URL $1 with the realms in $WORK/realms and

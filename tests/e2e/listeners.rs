@@ -169,3 +169,25 @@ async fn connections_beyond_the_cap_wait_until_one_is_free() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_request_handled_for_too_long_is_answered_408_and_frees_its_login_slot() {
+    let env = Env::new(RealmOptions::default()).await;
+    let mut config = env.config();
+    // Shorter than one argon2id verification.
+    config.request_timeout = Duration::from_millis(2);
+    let server = env.start_with(config).await;
+    let reply = server
+        .password_login("app", USER, crate::kit::PASSWORD)
+        .await;
+    assert_eq!(reply.status, 408, "{}", reply.text);
+    // The abandoned attempt gives its brute-force slot back, uncounted.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        env.query_i64(
+            "SELECT CAST(COALESCE(SUM(in_flight + failures), 0) AS BIGINT) FROM login_attempts"
+        )
+        .await,
+        0
+    );
+}

@@ -143,10 +143,16 @@ async fn a_full_hashing_queue_answers_503_before_reading_the_user() {
     }
     assert!(shed > 0, "nothing was shed");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // Only the attempts that got a place were counted (one row per username).
+    // Only the attempts that got a place were counted (one row per username),
+    // each under a keyed digest of its username (32 bytes), never the name.
     assert_eq!(
         env.query_i64("SELECT COUNT(*) FROM login_attempts").await,
         checked
+    );
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM login_attempts WHERE LENGTH(subject) <> 32")
+            .await,
+        0
     );
     // Once the flood has passed, logins work again.
     server.login(USER, "").await;

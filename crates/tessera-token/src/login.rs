@@ -53,15 +53,9 @@ impl TokenService {
         // usernames people mistype, and a dump does not list them.
         let subject = self.digester.digest(&format!("username\0{username}"));
         let limits = login_limits(realm);
-        if self.wait_for_login_slot(realm, &subject, limits).await? == LoginSlot::Locked {
+        let Some(slot) = self.wait_for_login_slot(realm, subject, limits).await? else {
             self.hasher.verify_dummy(permit, &password).await?;
             return Err(TokenError::InvalidUserCredentials);
-        }
-        let slot = HeldSlot {
-            store: Some(self.store.clone()),
-            realm: realm.name.clone(),
-            subject,
-            limits,
         };
         let user = self
             .store
@@ -109,23 +103,34 @@ impl TokenService {
         });
     }
 
-    /// A slot for one attempt, or [`LoginSlot::Locked`]; waits while attempts
-    /// in flight hold every slot, up to [`SLOT_WAIT`].
+    /// A slot for one attempt, or `None` when the account is locked; waits
+    /// while attempts in flight hold every slot, up to [`SLOT_WAIT`].
     async fn wait_for_login_slot(
         &self,
         realm: &Realm,
-        subject: &[u8],
+        subject: Vec<u8>,
         limits: LoginLimits,
-    ) -> Result<LoginSlot, TokenError> {
+    ) -> Result<Option<HeldSlot>, TokenError> {
         let deadline = Instant::now() + SLOT_WAIT;
         let mut pause = FIRST_PAUSE;
         loop {
-            let slot = self
-                .store
-                .acquire_login_slot(&realm.name, subject, now_millis(), limits)
-                .await?;
-            if slot != LoginSlot::Busy {
-                return Ok(slot);
+            // In a task of its own: a request dropped while the write is under
+            // way (timeout, client gone) must not leave a slot taken with no
+            // one to give it back. The task outlives the request and drops
+            // (and so releases) a slot nobody waits for.
+            let attempt = HeldSlot::acquire(
+                self.store.clone(),
+                realm.name.clone(),
+                subject.clone(),
+                limits,
+            );
+            let acquisition = tokio::spawn(attempt)
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)??;
+            match acquisition {
+                Acquisition::Held(slot) => return Ok(Some(slot)),
+                Acquisition::Locked => return Ok(None),
+                Acquisition::Busy => {}
             }
             if Instant::now() + pause > deadline {
                 return Err(TokenError::TemporarilyUnavailable);
@@ -154,7 +159,37 @@ struct HeldSlot {
     limits: LoginLimits,
 }
 
+/// What one try for a brute-force slot found.
+enum Acquisition {
+    Held(HeldSlot),
+    Locked,
+    Busy,
+}
+
 impl HeldSlot {
+    /// Asks the store for a slot; the guard exists only once the store has
+    /// handed one out.
+    async fn acquire(
+        store: Store,
+        realm: String,
+        subject: Vec<u8>,
+        limits: LoginLimits,
+    ) -> Result<Acquisition, TokenError> {
+        let slot = store
+            .acquire_login_slot(&realm, &subject, now_millis(), limits)
+            .await?;
+        Ok(match slot {
+            LoginSlot::Acquired => Acquisition::Held(HeldSlot {
+                store: Some(store),
+                realm,
+                subject,
+                limits,
+            }),
+            LoginSlot::Locked => Acquisition::Locked,
+            LoginSlot::Busy => Acquisition::Busy,
+        })
+    }
+
     fn release(mut self, outcome: LoginOutcome) {
         self.spawn_release(outcome);
     }
