@@ -7,6 +7,7 @@ mod audiences;
 mod bad_input;
 mod cli;
 mod errors;
+mod introspection_cache;
 mod keys;
 mod listeners;
 mod login_limits;

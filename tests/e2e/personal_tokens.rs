@@ -4,15 +4,14 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tessera_verify::{Verifier, VerifyError};
 
 use crate::kit::{
     assert_error, str_field, Env, RealmOptions, Server, API_SECRET, PASSWORD, REALM, USER,
 };
 
-const TOKENS: &str = "/account/tokens";
+pub(crate) const TOKENS: &str = "/account/tokens";
 
-async fn bearer_of(server: &Server, username: &str) -> String {
+pub(crate) async fn bearer_of(server: &Server, username: &str) -> String {
     server.account_token(username).await
 }
 
@@ -22,7 +21,7 @@ async fn create(server: &Server, bearer: &str, body: Value) -> crate::kit::Reply
         .await
 }
 
-async fn create_expose(server: &Server, bearer: &str, name: &str) -> Value {
+pub(crate) async fn create_expose(server: &Server, bearer: &str, name: &str) -> Value {
     let reply = create(
         server,
         bearer,
@@ -33,10 +32,36 @@ async fn create_expose(server: &Server, bearer: &str, name: &str) -> Value {
     reply.body
 }
 
-async fn list(server: &Server, bearer: &str) -> Vec<Value> {
+pub(crate) async fn list(server: &Server, bearer: &str) -> Vec<Value> {
     let reply = server.json_bearer(Method::GET, TOKENS, bearer, None).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body["tokens"].as_array().unwrap().clone()
+}
+
+async fn create_client_token(server: &Server, bearer: &str, name: &str, offline: bool) -> Value {
+    let reply = create(
+        server,
+        bearer,
+        json!({"type": "client", "name": name, "password": PASSWORD,
+               "client_id": "app", "offline": offline}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body
+}
+
+fn refresh_as(client: &'static str, refresh_token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "refresh_token".to_owned()),
+        ("client_id", client.to_owned()),
+        ("refresh_token", refresh_token.to_owned()),
+    ]
+}
+
+async fn refresh_with(server: &Server, client: &'static str, token: &str) -> crate::kit::Reply {
+    let form = refresh_as(client, token);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    server.token(&form).await
 }
 
 #[tokio::test]
@@ -191,50 +216,6 @@ async fn a_graceful_shutdown_right_after_use_loses_no_use() {
 }
 
 #[tokio::test]
-async fn the_verifier_accepts_expose_tokens_by_introspection_until_the_cache_ttl_after_deletion() {
-    let env = Env::new(RealmOptions::default()).await;
-    let server = env.start_reachable().await;
-    let ttl = Duration::from_millis(700);
-    let verifier = Verifier::builder(server.issuer())
-        .audience("api")
-        .client_credentials("api", API_SECRET.to_owned())
-        .revocation_poll_interval(Duration::ZERO)
-        .introspection_cache_ttl(ttl, ttl)
-        .build()
-        .await
-        .unwrap();
-    let bearer = bearer_of(&server, USER).await;
-    let created = create_expose(&server, &bearer, "for the API").await;
-    let secret = str_field(&created, "token");
-    let verified = verifier.verify(secret).await.unwrap();
-    assert_eq!(verified.username(), Some(USER));
-    assert_eq!(verified.token_id(), created["id"].as_str());
-    assert_eq!(verified.format(), tessera_verify::TokenFormat::Opaque);
-
-    let reply = server
-        .json_bearer(
-            Method::DELETE,
-            &format!("{TOKENS}/{}", str_field(&created, "id")),
-            &bearer,
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, 204);
-    // Cached for at most the TTL, then refused.
-    let deleted_at = std::time::Instant::now();
-    loop {
-        match verifier.verify(secret).await {
-            Ok(_) => assert!(deleted_at.elapsed() < ttl + Duration::from_millis(300)),
-            Err(error) => {
-                assert_eq!(error, VerifyError::Inactive);
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test]
 async fn bad_account_requests_are_refused_and_write_nothing() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;
@@ -302,59 +283,6 @@ async fn bad_account_requests_are_refused_and_write_nothing() {
         .await;
     assert_eq!(broken_checksum["active"], false);
     assert_eq!(env.row_counts().await, before);
-}
-
-#[tokio::test]
-async fn concurrent_requests_with_one_opaque_token_share_one_introspection() {
-    let env = Env::new(RealmOptions::default()).await;
-    let server = env.start_reachable().await;
-    let verifier = Verifier::builder(server.issuer())
-        .audience("api")
-        .client_credentials("api", API_SECRET.to_owned())
-        .build()
-        .await
-        .unwrap();
-    let bearer = bearer_of(&server, USER).await;
-    let created = create_expose(&server, &bearer, "busy").await;
-    let secret = str_field(&created, "token").to_owned();
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let (verifier, secret) = (verifier.clone(), secret.clone());
-            tokio::spawn(async move { verifier.verify(&secret).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    server.service().flush_usage().await;
-    // Each introspection is a recorded use: twenty requests, one introspection.
-    assert_eq!(list(&server, &bearer).await[0]["use_count"], 1);
-}
-
-async fn create_client_token(server: &Server, bearer: &str, name: &str, offline: bool) -> Value {
-    let reply = create(
-        server,
-        bearer,
-        json!({"type": "client", "name": name, "password": PASSWORD,
-               "client_id": "app", "offline": offline}),
-    )
-    .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    reply.body
-}
-
-fn refresh_as(client: &'static str, refresh_token: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("grant_type", "refresh_token".to_owned()),
-        ("client_id", client.to_owned()),
-        ("refresh_token", refresh_token.to_owned()),
-    ]
-}
-
-async fn refresh_with(server: &Server, client: &'static str, token: &str) -> crate::kit::Reply {
-    let form = refresh_as(client, token);
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    server.token(&form).await
 }
 
 #[tokio::test]

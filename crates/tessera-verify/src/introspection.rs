@@ -3,21 +3,21 @@
 //! flight however many requests carry it (single-flight).
 
 use std::{
-    collections::HashMap,
+    num::NonZeroUsize,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use lru::LruCache;
 use ring::digest;
 use tessera_proto::{IntrospectionResponse, SecretString};
 use tokio::sync::OnceCell;
 
 use crate::{VerifiedToken, VerifyError};
 
-/// Beyond this many cached answers, expired ones are dropped, then all of them.
-const MAX_CACHED: usize = 10_000;
-
 type Outcome = Result<VerifiedToken, VerifyError>;
+
+type Key = [u8; 32];
 
 struct Entry {
     outcome: OnceCell<Outcome>,
@@ -34,26 +34,62 @@ pub(crate) struct Introspector {
     pub audiences: Vec<String>,
 }
 
+/// How many answers the cache keeps, each list least recently used first out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CacheCapacity {
+    pub active: NonZeroUsize,
+    pub inactive: NonZeroUsize,
+}
+
+impl CacheCapacity {
+    pub(crate) const DEFAULT: Self = Self {
+        active: at_least_one(10_000),
+        inactive: at_least_one(1_000),
+    };
+}
+
+const fn at_least_one(count: usize) -> NonZeroUsize {
+    match NonZeroUsize::new(count) {
+        Some(count) => count,
+        None => NonZeroUsize::MIN,
+    }
+}
+
+/// Answers in two least-recently-used lists. Negative answers (and
+/// introspections in flight) have a list of their own: anyone can mint
+/// well-formed tokens with valid checksums, and a flood of them must evict only
+/// each other, never the answers for real tokens.
 pub(crate) struct IntrospectionCache {
-    entries: Mutex<HashMap<[u8; 32], Arc<Entry>>>,
+    lists: Mutex<Lists>,
     active_ttl: Duration,
     inactive_ttl: Duration,
 }
 
+struct Lists {
+    active: LruCache<Key, Arc<Entry>>,
+    /// Inactive answers, and entries whose introspection is still under way.
+    inactive: LruCache<Key, Arc<Entry>>,
+}
+
 impl IntrospectionCache {
-    pub(crate) fn new(active_ttl: Duration, inactive_ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: (Duration, Duration), capacity: CacheCapacity) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
-            active_ttl,
-            inactive_ttl,
+            lists: Mutex::new(Lists {
+                active: LruCache::new(capacity.active),
+                inactive: LruCache::new(capacity.inactive),
+            }),
+            active_ttl: ttl.0,
+            inactive_ttl: ttl.1,
         }
     }
 
-    fn ttl(&self, outcome: &Outcome) -> Duration {
-        match outcome {
-            Ok(_) => self.active_ttl,
-            Err(_) => self.inactive_ttl,
-        }
+    fn is_fresh(&self, entry: &Entry) -> bool {
+        let ttl = match entry.outcome.get() {
+            Some(Ok(_)) => self.active_ttl,
+            Some(Err(_)) => self.inactive_ttl,
+            None => return true,
+        };
+        entry.created.elapsed() < ttl
     }
 
     /// The cached answer for `token`, or the answer of one introspection shared
@@ -73,46 +109,59 @@ impl IntrospectionCache {
             .get_or_init(|| introspect(http, introspector, token))
             .await
             .clone();
-        if matches!(outcome, Err(VerifyError::Unavailable(_))) {
-            self.with_entries(|entries| {
-                if entries
-                    .get(&key)
-                    .is_some_and(|cached| Arc::ptr_eq(cached, &entry))
-                {
-                    entries.remove(&key);
-                }
-            });
-        }
+        self.file(key, &entry, &outcome);
         outcome
     }
 
-    fn entry(&self, key: [u8; 32]) -> Arc<Entry> {
-        self.with_entries(|entries| {
-            let fresh = |entry: &Entry| match entry.outcome.get() {
-                Some(outcome) => entry.created.elapsed() < self.ttl(outcome),
-                None => true,
+    /// The fresh entry for `key`, or a new pending one in the inactive list.
+    fn entry(&self, key: Key) -> Arc<Entry> {
+        self.with_lists(|lists| {
+            let cached = match lists.active.get(&key) {
+                Some(entry) => Some(entry),
+                None => lists.inactive.get(&key),
             };
-            if let Some(entry) = entries.get(&key).filter(|entry| fresh(entry)) {
+            if let Some(entry) = cached.filter(|entry| self.is_fresh(entry)) {
                 return Arc::clone(entry);
             }
-            if entries.len() >= MAX_CACHED {
-                entries.retain(|_, entry| fresh(entry));
-                if entries.len() >= MAX_CACHED {
-                    entries.clear();
-                }
-            }
+            lists.active.pop(&key);
             let entry = Arc::new(Entry {
                 outcome: OnceCell::new(),
                 created: Instant::now(),
             });
-            entries.insert(key, Arc::clone(&entry));
+            lists.inactive.put(key, Arc::clone(&entry));
             entry
         })
     }
 
-    fn with_entries<R>(&self, f: impl FnOnce(&mut HashMap<[u8; 32], Arc<Entry>>) -> R) -> R {
-        match self.entries.lock() {
-            Ok(mut entries) => f(&mut entries),
+    /// Moves a settled entry to the list its answer belongs in (even if a flood
+    /// pushed it out while pending); an entry whose introspection could not
+    /// reach the issuer is dropped so the next caller tries again.
+    fn file(&self, key: Key, entry: &Arc<Entry>, outcome: &Outcome) {
+        let listed_in = |list: &LruCache<Key, Arc<Entry>>| {
+            list.peek(&key)
+                .is_some_and(|listed| Arc::ptr_eq(listed, entry))
+        };
+        self.with_lists(|lists| match outcome {
+            Ok(_) => {
+                if listed_in(&lists.inactive) {
+                    lists.inactive.pop(&key);
+                }
+                if !listed_in(&lists.active) {
+                    lists.active.put(key, Arc::clone(entry));
+                }
+            }
+            Err(VerifyError::Unavailable(_)) => {
+                if listed_in(&lists.inactive) {
+                    lists.inactive.pop(&key);
+                }
+            }
+            Err(_) => {}
+        });
+    }
+
+    fn with_lists<R>(&self, f: impl FnOnce(&mut Lists) -> R) -> R {
+        match self.lists.lock() {
+            Ok(mut lists) => f(&mut lists),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }

@@ -2,6 +2,7 @@
 //! that keep keys and revocations current.
 
 use std::{
+    num::NonZeroUsize,
     sync::{Arc, Weak},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -14,7 +15,7 @@ use tessera_proto::{
 };
 
 use crate::{
-    introspection::{form_encode, IntrospectionCache, Introspector},
+    introspection::{form_encode, CacheCapacity, IntrospectionCache, Introspector},
     jwks::KeyCache,
     revocations::RevokedSet,
     wire_claims::WireClaims,
@@ -71,6 +72,7 @@ pub struct VerifierBuilder {
     revocation_poll_interval: Duration,
     jwks_refetch_interval: Duration,
     introspection_ttl: (Duration, Duration),
+    introspection_capacity: CacheCapacity,
     http: Option<reqwest::Client>,
 }
 
@@ -90,6 +92,7 @@ impl Verifier {
             revocation_poll_interval: Duration::from_secs(5),
             jwks_refetch_interval: Duration::from_secs(10),
             introspection_ttl: (Duration::from_secs(10), Duration::from_secs(5)),
+            introspection_capacity: CacheCapacity::DEFAULT,
             http: None,
         }
     }
@@ -165,6 +168,19 @@ impl VerifierBuilder {
         self
     }
 
+    /// How many introspection answers are kept, least recently used out first:
+    /// active ones, inactive ones. Defaults 10,000 and 1,000. Inactive answers
+    /// have their own list so that a flood of made-up tokens (anyone can
+    /// compute a valid checksum) evicts only its own answers.
+    pub fn introspection_cache_capacity(
+        mut self,
+        active: NonZeroUsize,
+        inactive: NonZeroUsize,
+    ) -> Self {
+        self.introspection_capacity = CacheCapacity { active, inactive };
+        self
+    }
+
     /// The HTTP client for calls to the authorization server (for TLS settings,
     /// proxies). Default: a client with a 5 s timeout.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -225,8 +241,8 @@ impl VerifierBuilder {
             revoked: RevokedSet::default(),
             introspector,
             introspection: IntrospectionCache::new(
-                self.introspection_ttl.0,
-                self.introspection_ttl.1,
+                self.introspection_ttl,
+                self.introspection_capacity,
             ),
         });
         if inner.keys.may_refetch() {
