@@ -333,28 +333,8 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ring::{
-        rand::SystemRandom,
-        signature::{Ed25519KeyPair, KeyPair},
-    };
+    use crate::test_keys::{ed25519_pair, sign};
     use serde_json::{json, Value};
-
-    fn ed25519_pair() -> (Ed25519KeyPair, VerifyingKey) {
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
-        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        let key = VerifyingKey::ed25519(pair.public_key().as_ref().to_vec()).unwrap();
-        (pair, key)
-    }
-
-    fn sign(pair: &Ed25519KeyPair, header: &Value, claims: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            encode_segment(header.to_string().as_bytes()),
-            encode_segment(claims.to_string().as_bytes())
-        );
-        let signature = encode_segment(pair.sign(input.as_bytes()).as_ref());
-        format!("{input}.{signature}")
-    }
 
     #[test]
     fn jwk_round_trip_keeps_kid_and_verifies() {

@@ -5,9 +5,13 @@
 //! private-key code, so a verifier depending on it carries none either.
 
 mod algorithm;
+#[cfg(test)]
+mod fuzz;
 mod jwk;
 mod jws;
 mod key;
+#[cfg(test)]
+mod test_keys;
 
 pub use algorithm::{SigningAlgorithm, UnsupportedAlgorithm};
 pub use jwk::{Jwk, Jwks};

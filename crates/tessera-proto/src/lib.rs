@@ -7,10 +7,14 @@
 
 mod claims;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod introspection;
 mod opaque;
 mod revocation_feed;
 mod secret;
+#[cfg(feature = "strategies")]
+pub mod strategies;
 mod token_response;
 
 pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(test)]
+mod fuzz;
 mod http;
 mod master_key;
 pub mod realm_file;

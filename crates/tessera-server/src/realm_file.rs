@@ -39,7 +39,7 @@ pub struct LoadedRealm {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RealmFile {
+pub(crate) struct RealmFile {
     name: String,
     #[serde(default)]
     tokens: TokensFile,
@@ -261,7 +261,7 @@ fn optional_offline_idle(
     }
 }
 
-fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, String> {
+pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<LoadedRealm, String> {
     check_name("realm name", &file.name)?;
     let t = &file.tokens;
     let tokens = TokenSettings {
@@ -464,11 +464,9 @@ fn convert_client(
     })
 }
 
+/// A small realm file that loads: the base the tests and fuzz targets vary.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VALID: &str = r#"
+pub(crate) const VALID: &str = r#"
 name = "r"
 [personal_tokens]
 expose_audience = ["api"]
@@ -483,6 +481,10 @@ grants = ["client_credentials", "password", "refresh_token"]
 username = "u"
 password = "user-password-123"
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     fn load(text: &str) -> Result<LoadedRealm, String> {
         let digester = tessera_keys::MasterKey::generate().unwrap().digester();

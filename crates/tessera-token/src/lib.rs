@@ -7,6 +7,8 @@
 //! lives here so it can be tested without a server.
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod grants;
 mod ids;
 mod keys;

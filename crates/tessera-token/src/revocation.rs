@@ -98,7 +98,7 @@ impl TokenService {
             .await?;
         let has_more = entries.len() == limit;
         let next_cursor = match entries.last().filter(|_| has_more) {
-            Some(last) => format!("{}.{}.{}", last.revoked_at, last.kind.as_str(), last.id),
+            Some(last) => continuation_cursor(last.revoked_at, last.kind, &last.id),
             None => now.to_string(),
         };
         let revocations = entries
@@ -140,10 +140,15 @@ fn session_relevant_until(realm: &Realm, now: i64) -> i64 {
         .saturating_add(FEED_LEEWAY_MS)
 }
 
+/// The cursor that continues right after the entry (`revoked_at`, `kind`, `id`).
+pub(crate) fn continuation_cursor(revoked_at: i64, kind: RevokedKind, id: &str) -> String {
+    format!("{revoked_at}.{}.{id}", kind.as_str())
+}
+
 /// Cursors are opaque to callers. `T` (the server's clock in milliseconds when
 /// a poll ended) starts the next window a little before `T`; `T.kind.id` (the
 /// last entry of a full page) continues right after that entry.
-fn parse_cursor(cursor: &str, now: i64) -> Result<FeedStart, TokenError> {
+pub(crate) fn parse_cursor(cursor: &str, now: i64) -> Result<FeedStart, TokenError> {
     let invalid = || {
         TokenError::InvalidRequest(
             "since must be a next_cursor returned by this endpoint".to_owned(),

@@ -29,6 +29,8 @@
 pub mod axum;
 mod claims;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod introspection;
 mod jwks;
 mod revocations;

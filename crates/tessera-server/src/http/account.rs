@@ -25,7 +25,7 @@ use super::{
 /// rather than a silently ignored setting.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateTokenBody {
+pub(crate) struct CreateTokenBody {
     #[serde(rename = "type")]
     kind: String,
     name: String,

@@ -1,7 +1,7 @@
 //! Request parsing shared by the OAuth endpoints: the form body and client
 //! credentials, with every malformation answered as `invalid_request`.
 
-use std::collections::HashMap;
+use std::collections::{hash_map::Entry, HashMap};
 
 use axum::{
     body::Bytes,
@@ -47,27 +47,30 @@ impl OAuthForm {
     }
 
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        if std::str::from_utf8(body).is_err() {
+        let Ok(body) = std::str::from_utf8(body) else {
             return Err(ApiError::BadRequest(
                 "Request body is not valid UTF-8".to_owned(),
             ));
-        }
+        };
+        let not_utf8 = || ApiError::BadRequest("Form parameters must be valid UTF-8".to_owned());
         let mut params = HashMap::new();
-        for (name, value) in form_urlencoded::parse(body) {
-            // The decoder substitutes U+FFFD for percent-encoded bytes that are not UTF-8.
-            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
-                return Err(ApiError::BadRequest(
-                    "Form parameters must be valid UTF-8".to_owned(),
-                ));
-            }
+        for pair in body.split('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = decode_form_component(value).ok_or_else(not_utf8)?;
             if value.is_empty() {
                 continue;
             }
-            if params
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
-                return Err(ApiError::BadRequest(format!("Duplicate parameter: {name}")));
+            let name = decode_form_component(name).ok_or_else(not_utf8)?;
+            match params.entry(name) {
+                Entry::Occupied(entry) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "Duplicate parameter: {}",
+                        entry.key()
+                    )))
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(value);
+                }
             }
         }
         Ok(Self(params))
@@ -140,7 +143,7 @@ pub fn client_credentials(
     }
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -156,13 +159,19 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
     let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    let decode = |part: &str| {
-        percent_encoding::percent_decode_str(&part.replace('+', " "))
-            .decode_utf8()
-            .map(|text| text.into_owned())
-            .map_err(|_| invalid())
-    };
+    let decode = |part: &str| decode_form_component(part).ok_or_else(invalid);
     Ok(Some((decode(id)?, decode(secret)?)))
+}
+
+/// One name or value of `application/x-www-form-urlencoded` data: `+` is a
+/// space, `%XX` a byte, and the bytes must be UTF-8. Unlike a lossy decoder,
+/// this refuses bad bytes rather than turning them into U+FFFD, so a genuine
+/// U+FFFD in a password still arrives intact.
+fn decode_form_component(component: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(&component.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
 }
 
 /// The bearer token of a protected-resource request: the `Authorization` header,
@@ -190,6 +199,16 @@ mod tests {
         assert!(OAuthForm::parse(b"a=1&a=2").is_err());
         assert!(OAuthForm::parse(b"a=%FF").is_err());
         assert!(OAuthForm::parse(&[b'a', b'=', 0xff]).is_err());
+    }
+
+    /// Found by `fuzz_token_form_round_trips`: the lossy decoder's U+FFFD
+    /// check refused a password that really contains U+FFFD.
+    #[test]
+    fn a_percent_encoded_replacement_character_is_a_character_like_any_other() {
+        let form = OAuthForm::parse(b"password=%EF%BF%BD&username=%EF%BF%BD").unwrap();
+        assert_eq!(form.get("password"), Some("\u{FFFD}"));
+        assert_eq!(form.get("username"), Some("\u{FFFD}"));
+        assert!(OAuthForm::parse(b"password=%EF%BF").is_err());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! HTTP routers. Every realm route is served at `/realms/{realm}/…` and at
 //! Keycloak's legacy `/auth/realms/{realm}/…`.
 
-mod account;
+pub(crate) mod account;
 mod error;
-mod form;
+pub(crate) mod form;
 mod metrics;
 mod oidc;
 mod serve;
