@@ -9,7 +9,7 @@ use std::{borrow::Cow, mem::MaybeUninit};
 
 use serde::{
     de::{DeserializeOwned, IgnoredAny},
-    Deserialize,
+    Deserialize, Deserializer,
 };
 
 /// Tokens longer than this are rejected before any parsing: ours are well under 2 KiB.
@@ -47,9 +47,16 @@ pub(crate) struct Header<'a> {
     pub typ: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub kid: Option<Cow<'a, str>>,
-    /// RFC 7515 §4.1.11: we understand no critical extension, so any `crit` is rejected.
-    #[serde(default)]
-    pub crit: Option<IgnoredAny>,
+    /// RFC 7515 §4.1.11: we understand no critical extension, so any `crit` is
+    /// rejected, `"crit": null` included (found by fuzzing: an `Option` reads
+    /// null as absent).
+    #[serde(default, deserialize_with = "present")]
+    pub crit: bool,
+}
+
+/// True for a member that is there, whatever its value.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// The three base64url segments of a compact JWS, not yet decoded.

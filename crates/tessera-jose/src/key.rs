@@ -301,7 +301,7 @@ impl KeySet {
                 .map_err(|_| JwtError::Malformed)?;
         let header: jws::Header<'_> =
             serde_json::from_str(header_json).map_err(|_| JwtError::Malformed)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(JwtError::Malformed);
         }
         let alg: SigningAlgorithm = header
@@ -383,6 +383,10 @@ mod tests {
             ),
             (
                 json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid(), "crit": ["exp"]}),
+                JwtError::Malformed,
+            ),
+            (
+                json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid(), "crit": null}),
                 JwtError::Malformed,
             ),
         ];
