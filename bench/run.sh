@@ -12,8 +12,9 @@
 #   mixed               password and refresh_token at once: password rate vs refresh p99
 #   introspection       RFC 7662 introspection of one expose token, usage tracking on
 #                       (the peer's scenario d introspects its in-memory opaque tokens)
-#   login_timing        one connection at a time: wrong password of a known user, an unknown
-#                       user, a locked account; REPEAT interleaved rounds, p50 of each
+#   login_timing        one connection, request by request in rotation: wrong password of a
+#                       known user, an unknown user, a locked account (bench/login_timing.py);
+#                       TIMING_ROUNDS rounds (default 300), the median of each case
 #   login_flood         64 connections of password guesses for random usernames, while a
 #                       paced refresh load and a paced trickle of correct logins run beside
 # plus: raw argon2id verifications/s with the same parameters, idle and peak RSS.
@@ -149,24 +150,16 @@ for backend in $BACKENDS; do
       run_wrk "$backend" introspection "$CONNS" "$HERE/form.lua"
   fi
   if wanted login_timing; then
-    # Known, unknown and locked usernames must cost the same (no username oracle).
-    locked_path=/realms/bench-locked/protocol/openid-connect/token
-    curl -s -o /dev/null "$BASE$locked_path" -d grant_type=password -d client_id=app \
-      -d username=locked-user -d password=wrong
-    for r in $(seq 1 "$REPEAT"); do
-      for case in known unknown locked; do
-        case $case in
-          known) path=$TOKEN_PATH; body='grant_type=password&client_id=app&username=bench-user&password=wrong' ;;
-          unknown) path=$TOKEN_PATH; body='grant_type=password&client_id=app&username=nobody-here&password=wrong' ;;
-          locked) path=$locked_path; body='grant_type=password&client_id=app&username=locked-user&password=locked-password' ;;
-        esac
-        out=$OUTDIR/$backend.login_$case.run$r.txt
-        c0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s.%N)
-        TOKEN_PATH=$path FORM_BODY=$body wrk -t1 -c1 -d"${DURATION}s" --latency -s "$HERE/form.lua" "$BASE" >"$out"
-        c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
-        row "$backend" "login_$case" "$r" "$out" "$c0" "$c1" "$w0" "$w1"
-      done
-    done
+    # Known, unknown and locked usernames must cost the same (no username oracle):
+    # one connection, the three cases interleaved request by request.
+    curl -s -o /dev/null "$BASE/realms/bench-locked/protocol/openid-connect/token" \
+      -d grant_type=password -d client_id=app -d username=locked-user -d password=wrong
+    python3 "$HERE/login_timing.py" "$BASE" "${TIMING_ROUNDS:-300}" | tee "$OUTDIR/$backend.login_timing.txt"
+    while IFS=$'\t' read -r name requests median p10 p90 _; do
+      case $name in login_*) ;; *) continue ;; esac
+      [ "$name" = login_timing_spread ] && continue
+      printf '%s\t%s\t1\t\t%s\t\t\t\t\n' "$backend" "$name" "${median#median_ms=}" >>"$SUMMARY"
+    done <"$OUTDIR/$backend.login_timing.txt"
   fi
   if wanted login_flood; then
     # A guessing flood fills the hashing queue; what do others see meanwhile?
@@ -181,12 +174,15 @@ for backend in $BACKENDS; do
     # Five correct logins a second, one attempt each (no retry).
     : >"$OUTDIR/$backend.flood_logins.txt"
     end=$(( $(date +%s) + DURATION - 1 ))
+    logins=()
     while [ "$(date +%s)" -lt "$end" ]; do
       curl -s -o /dev/null -w '%{http_code}\n' "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=app \
         -d username=bench-user -d password=bench-password >>"$OUTDIR/$backend.flood_logins.txt" &
+      logins+=($!)
       sleep 0.2
     done
-    wait "$flood_wrk" "$refresh_wrk"; wait
+    # Only the load generators: a bare `wait` would also wait for the server.
+    wait "$flood_wrk" "$refresh_wrk" "${logins[@]}"
     c1=$(cpu_ticks "$SERVER_PID"); w1=$(date +%s.%N)
     row "$backend" flood_guesses 1 "$OUTDIR/$backend.flood.txt" "$c0" "$c1" "$w0" "$w1"
     row "$backend" flood_refresh 1 "$OUTDIR/$backend.flood_refresh.txt" "$c0" "$c1" "$w0" "$w1"
