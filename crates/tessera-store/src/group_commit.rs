@@ -1,40 +1,65 @@
-//! Group commit for the token hot path.
+//! Group commit: one writer task that batches writes into one transaction.
 //!
 //! Every refresh writes (consume the old token, insert the new one) and every write
 //! must be durable before the answer leaves. Committing each request on its own
 //! costs an fsync and a handful of statements per request; on SQLite the writers
 //! also serialise on the file lock, whose busy handler sleeps for milliseconds at a
 //! time. Instead, one task owns the hot-path writes: it takes every write waiting
-//! in its queue, applies them all in one transaction with one statement per kind
-//! of row, commits once, and only then answers each caller. A token is never
-//! returned before it is durable, and one fsync covers the whole batch. If the
-//! batch fails, nothing was committed and each write is retried on its own.
+//! in its queue, applies them all in one transaction ([`GroupWrite::apply_batch`]),
+//! commits once, and only then answers each caller. A token is never returned
+//! before it is durable, and one fsync covers the whole batch. If the database
+//! refuses the batch, nothing was committed and each write is retried on its own.
+//!
+//! This module knows nothing of what the writes are: the command type
+//! (`session_write.rs`) says how one write, and a batch of them, are applied.
 
-use sqlx::AnyPool;
+use std::future::Future;
+
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{
-    refresh::{consume_tokens, insert_families, insert_tokens, lock_live_families},
-    SessionWrite, Store, StoreError, StoreResult,
-};
+use crate::{StoreError, StoreResult};
 
 /// Writes taken into one transaction at most.
 const MAX_BATCH: usize = 512;
 /// Writes waiting beyond this make callers wait for room (back-pressure).
 const QUEUE_DEPTH: usize = 8192;
 
-struct Job {
-    write: SessionWrite,
+/// A write the group committer can apply alone or batched with others of its type.
+/// Each answers `Ok(bool)`, whose meaning the write defines.
+pub(crate) trait GroupWrite: std::fmt::Debug + Send + Sync + 'static {
+    /// Applies the write inside the caller's transaction.
+    fn apply(&self, conn: &mut AnyConnection) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Applies every write of `batch` inside the caller's transaction, one
+    /// outcome per write in order. An `Err` means the transaction must not be
+    /// committed.
+    fn apply_batch(
+        batch: &[&Self],
+        conn: &mut AnyConnection,
+    ) -> impl Future<Output = StoreResult<Vec<StoreResult<bool>>>> + Send;
+}
+
+struct Job<W> {
+    write: W,
     done: oneshot::Sender<StoreResult<bool>>,
 }
 
 /// Handle to the writer task; cloned with the store.
-#[derive(Debug, Clone)]
-pub(crate) struct GroupCommitter {
-    jobs: mpsc::Sender<Job>,
+#[derive(Debug)]
+pub(crate) struct GroupCommitter<W> {
+    jobs: mpsc::Sender<Job<W>>,
 }
 
-impl std::fmt::Debug for Job {
+impl<W> Clone for GroupCommitter<W> {
+    fn clone(&self) -> Self {
+        Self {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+impl<W: std::fmt::Debug> std::fmt::Debug for Job<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
             .field("write", &self.write)
@@ -42,14 +67,15 @@ impl std::fmt::Debug for Job {
     }
 }
 
-impl GroupCommitter {
+impl<W: GroupWrite> GroupCommitter<W> {
     pub(crate) fn spawn(pool: AnyPool) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         tokio::spawn(run(pool, queue));
         Self { jobs }
     }
 
-    async fn submit(&self, write: SessionWrite) -> StoreResult<bool> {
+    /// Queues `write` and waits until the transaction holding it has committed.
+    pub(crate) async fn submit(&self, write: W) -> StoreResult<bool> {
         let (done, outcome) = oneshot::channel();
         self.jobs
             .send(Job { write, done })
@@ -59,7 +85,7 @@ impl GroupCommitter {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
+async fn run<W: GroupWrite>(pool: AnyPool, mut queue: mpsc::Receiver<Job<W>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = match commit_together(&pool, &batch).await {
@@ -94,104 +120,20 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-async fn commit_alone(pool: &AnyPool, write: &SessionWrite) -> StoreResult<bool> {
+async fn commit_alone<W: GroupWrite>(pool: &AnyPool, write: &W) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
     let outcome = write.apply(&mut tx).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
-/// Applies the whole batch in one transaction with one statement per kind of
-/// row: insert new families, lock the live families of every rotation, consume
-/// every rotated token of a live family (`RETURNING` says which were still
-/// unconsumed: those rotations won), insert every new token.
-async fn commit_together(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<StoreResult<bool>>> {
-    let mut families = Vec::new();
-    let mut rotated_families: Vec<&str> = Vec::new();
-    let mut consumed_at = 0;
-    for job in batch {
-        match &job.write {
-            SessionWrite::CreateFamily { family, .. } => families.push(family),
-            SessionWrite::Rotate {
-                now, replacement, ..
-            } => {
-                let family = replacement.family_id.as_str();
-                if !rotated_families.contains(&family) {
-                    rotated_families.push(family);
-                }
-                consumed_at = consumed_at.max(*now);
-            }
-            _ => {}
-        }
-    }
+async fn commit_together<W: GroupWrite>(
+    pool: &AnyPool,
+    batch: &[Job<W>],
+) -> StoreResult<Vec<StoreResult<bool>>> {
+    let writes: Vec<&W> = batch.iter().map(|job| &job.write).collect();
     let mut tx = pool.begin().await?;
-    insert_families(&mut tx, &families).await?;
-    let live = lock_live_families(&mut tx, &rotated_families, consumed_at).await?;
-    let rotated: Vec<&[u8]> = batch
-        .iter()
-        .filter_map(|job| match &job.write {
-            SessionWrite::Rotate {
-                digest,
-                replacement,
-                ..
-            } if live.contains(&replacement.family_id) => Some(digest.as_slice()),
-            _ => None,
-        })
-        .collect();
-    let mut unconsumed = consume_tokens(&mut tx, &rotated, consumed_at).await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut tokens = Vec::with_capacity(batch.len());
-    for job in batch {
-        match &job.write {
-            SessionWrite::CreateFamily { first_token, .. } => {
-                tokens.push(first_token);
-                outcomes.push(Ok(true));
-            }
-            SessionWrite::Rotate {
-                digest,
-                replacement,
-                ..
-            } => {
-                // The first rotation of a digest in the batch wins; a duplicate loses.
-                let won = unconsumed.remove(digest.as_slice());
-                if won {
-                    tokens.push(replacement);
-                }
-                outcomes.push(Ok(won));
-            }
-            // Rarer writes (grace-window replays, login attempts): one statement each.
-            other => outcomes.push(Ok(other.apply(&mut tx).await?)),
-        }
-    }
-    insert_tokens(&mut tx, &tokens).await?;
+    let outcomes = W::apply_batch(&writes, &mut tx).await?;
     tx.commit().await?;
     Ok(outcomes)
-}
-
-/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
-pub(crate) fn parameter_list(count: usize, first: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($1, $2, …), ($n+1, …)`: placeholders for a multi-row statement.
-pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells: Vec<String> = (0..columns)
-                .map(|column| format!("${}", first + row * columns + column))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl Store {
-    /// Applies a hot-path write through the group committer.
-    pub(crate) async fn write_session(&self, write: SessionWrite) -> StoreResult<bool> {
-        self.group_commit.submit(write).await
-    }
 }

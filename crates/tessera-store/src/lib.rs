@@ -14,7 +14,9 @@ mod realms;
 mod refresh;
 mod retention;
 mod revocations;
+mod rows;
 mod session_write;
+mod sql;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -27,13 +29,13 @@ use sqlx::{
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
-    Audit, DeletionFeed, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse,
-    UseOutcome,
+    Audit, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse, UseOutcome,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
-pub use revocations::{FeedStart, Revocation, RevocationReason, RevokedKind};
-pub use users::{NewUser, User};
+pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
+pub use rows::User;
+pub use users::NewUser;
 
 use session_write::SessionWrite;
 
@@ -71,7 +73,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    group_commit: group_commit::GroupCommitter,
+    group_commit: group_commit::GroupCommitter<SessionWrite>,
 }
 
 impl Store {
@@ -184,19 +186,6 @@ fn create_private_file(path: &Path) -> StoreResult<()> {
             source,
         }),
     }
-}
-
-fn flag(value: bool) -> i64 {
-    i64::from(value)
-}
-
-/// Wall-clock milliseconds, for the few records the store stamps itself.
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 /// A migrated SQLite store in a fresh directory, with realm `r`.

@@ -10,7 +10,7 @@
 
 use sqlx::Row;
 
-use crate::{SessionWrite, Store, StoreResult};
+use crate::StoreResult;
 
 /// Brute-force limits of a realm; durations in milliseconds.
 #[derive(Debug, Clone, Copy)]
@@ -119,71 +119,34 @@ pub(crate) async fn release_slot(
     Ok(query.execute(conn).await?.rows_affected() == 1)
 }
 
-impl Store {
-    /// Takes a slot for one login attempt of `username_digest` in `realm`
-    /// (the digest is keyed: the store never sees usernames of failed logins).
-    /// A locked account or one whose slots are all in flight takes nothing.
-    pub async fn acquire_login_slot(
-        &self,
-        realm: &str,
-        username_digest: &[u8],
-        now: i64,
-        limits: LoginLimits,
-    ) -> StoreResult<LoginSlot> {
-        let acquired = self
-            .write_session(SessionWrite::AcquireLoginSlot {
-                realm: realm.to_owned(),
-                subject: username_digest.to_vec(),
-                now,
-                limits,
-            })
-            .await?;
-        if acquired {
-            return Ok(LoginSlot::Acquired);
-        }
-        // Refused: tell a lock from slots held by attempts in flight.
-        let row = sqlx::query(
-            "SELECT failures, failures_since, locked_until FROM login_attempts \
-             WHERE realm = $1 AND subject = $2",
-        )
-        .bind(realm)
-        .bind(username_digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(LoginSlot::Busy);
-        };
-        let failures: i64 = row.try_get("failures")?;
-        let since: i64 = row.try_get("failures_since")?;
-        let locked_until: i64 = row.try_get("locked_until")?;
-        let fresh =
-            since.saturating_add(limits.window) < now || (locked_until != 0 && locked_until <= now);
-        let locked = locked_until > now || (!fresh && failures >= limits.max_failures);
-        Ok(if locked {
-            LoginSlot::Locked
-        } else {
-            LoginSlot::Busy
-        })
-    }
-
-    /// Gives back the slot of an attempt with its outcome: a failure is counted
-    /// (locking the account at the limit), a success forgets counted failures.
-    pub async fn release_login_slot(
-        &self,
-        realm: &str,
-        username_digest: &[u8],
-        outcome: LoginOutcome,
-        now: i64,
-        limits: LoginLimits,
-    ) -> StoreResult<()> {
-        self.write_session(SessionWrite::ReleaseLoginSlot {
-            realm: realm.to_owned(),
-            subject: username_digest.to_vec(),
-            outcome,
-            now,
-            limits,
-        })
-        .await
-        .map(drop)
-    }
+/// Why an attempt was refused a slot: a lock, or slots all held by attempts in
+/// flight.
+pub(crate) async fn slot_refusal(
+    pool: &sqlx::AnyPool,
+    (realm, subject): (&str, &[u8]),
+    now: i64,
+    limits: LoginLimits,
+) -> StoreResult<LoginSlot> {
+    let row = sqlx::query(
+        "SELECT failures, failures_since, locked_until FROM login_attempts \
+         WHERE realm = $1 AND subject = $2",
+    )
+    .bind(realm)
+    .bind(subject)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(LoginSlot::Busy);
+    };
+    let failures: i64 = row.try_get("failures")?;
+    let since: i64 = row.try_get("failures_since")?;
+    let locked_until: i64 = row.try_get("locked_until")?;
+    let fresh =
+        since.saturating_add(limits.window) < now || (locked_until != 0 && locked_until <= now);
+    let locked = locked_until > now || (!fresh && failures >= limits.max_failures);
+    Ok(if locked {
+        LoginSlot::Locked
+    } else {
+        LoginSlot::Busy
+    })
 }

@@ -107,7 +107,7 @@ impl Store {
             .bind(migration.version)
             .bind(migration.name)
             .bind(checksum)
-            .bind(crate::now_millis())
+            .bind(crate::sql::now_millis())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

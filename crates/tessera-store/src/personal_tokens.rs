@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    flag,
-    group_commit::placeholders,
-    users::{prefixed_user_columns, user_from_prefixed_row},
-    Backend, Store, StoreError, StoreResult, User,
+    revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
+    rows::{prefixed_user_columns, user_from_prefixed_row},
+    sql::{flag, placeholders},
+    Backend, RevocationReason, Store, StoreError, StoreResult, User,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,27 +187,6 @@ pub struct TokenEvent {
     pub address: Option<String>,
     pub outcome: String,
     pub at: i64,
-}
-
-/// How long the revocation-feed entries of deleted tokens matter.
-#[derive(Debug, Clone, Copy)]
-pub struct DeletionFeed {
-    /// For a client token's session: when its last access token has expired.
-    pub session_until: i64,
-    /// For an expose token: when no verifier can still hold a cached "active"
-    /// introspection answer for it (or its expiry plus `leeway`, if sooner).
-    pub expose_until: i64,
-    /// Verifiers' clock leeway, added to an expose token's own expiry.
-    pub leeway: i64,
-}
-
-impl DeletionFeed {
-    /// How long the feed entry of an expose token expiring at `expires_at` matters.
-    pub fn expose_entry_until(&self, expires_at: Option<i64>) -> i64 {
-        expires_at.map_or(self.expose_until, |at| {
-            at.saturating_add(self.leeway).min(self.expose_until)
-        })
-    }
 }
 
 /// Who changed a user's tokens, and from where, for the audit trail.
@@ -439,17 +418,17 @@ impl Store {
                 .await?;
             match (&token.family_id, token.kind) {
                 (Some(family), PersonalTokenKind::Client) => {
-                    crate::revocations::revoke_families_in(
+                    revoke_families_in(
                         &mut tx,
                         ("id", family),
                         now,
-                        crate::RevocationReason::Revoked,
+                        RevocationReason::Revoked,
                         feed.session_until,
                     )
                     .await?;
                 }
                 _ => {
-                    crate::revocations::add_access_token_revocation(
+                    add_access_token_revocation(
                         &mut tx,
                         (&token.realm, &token.id),
                         now,

@@ -3,9 +3,9 @@ use std::collections::HashSet;
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    group_commit::{parameter_list, placeholders},
-    users::{prefixed_user_columns, user_from_prefixed_row},
-    SessionWrite, Store, StoreResult, User,
+    rows::{prefixed_user_columns, user_from_prefixed_row},
+    sql::{flag, parameter_list, placeholders},
+    Store, StoreResult, User,
 };
 
 /// One login session and the chain of refresh tokens rotated from it.
@@ -72,20 +72,6 @@ fn family_from_row(row: &AnyRow) -> StoreResult<Family> {
 }
 
 impl Store {
-    /// Starts a session with its first refresh token, atomically.
-    pub async fn create_family(
-        &self,
-        family: &Family,
-        first_token: &NewRefreshToken,
-    ) -> StoreResult<()> {
-        self.write_session(SessionWrite::CreateFamily {
-            family: family.clone(),
-            first_token: first_token.clone(),
-        })
-        .await
-        .map(drop)
-    }
-
     pub async fn find_refresh_token(
         &self,
         digest: &[u8],
@@ -115,40 +101,6 @@ impl Store {
             superseded_at: row.try_get("t_superseded_at")?,
             personal_token_id: row.try_get("p_id")?,
         }))
-    }
-
-    /// Marks the token consumed and stores its replacement, atomically, unless
-    /// the family was revoked. Returns false
-    /// (and stores nothing) when the token had already been consumed: exactly one of
-    /// several concurrent rotations wins, on one node or many.
-    pub async fn rotate_refresh_token(
-        &self,
-        digest: &[u8],
-        now: i64,
-        replacement: &NewRefreshToken,
-    ) -> StoreResult<bool> {
-        self.write_session(SessionWrite::Rotate {
-            digest: digest.to_vec(),
-            now,
-            replacement: replacement.clone(),
-        })
-        .await
-    }
-
-    /// Makes `token` the only live token of its family, superseding any other
-    /// unconsumed one (a replay of a consumed token inside the grace window, RFC
-    /// 9700 §4.14.2: a family never has two live chains). Returns false (and
-    /// changes nothing) when the family has been revoked.
-    pub async fn replace_live_refresh_token(
-        &self,
-        token: &NewRefreshToken,
-        now: i64,
-    ) -> StoreResult<bool> {
-        self.write_session(SessionWrite::ReplaceLiveToken {
-            token: token.clone(),
-            now,
-        })
-        .await
     }
 
     /// Extends an unconsumed token's idle expiry (used when rotation is turned off).
@@ -274,7 +226,7 @@ pub(crate) async fn insert_families(
             .bind(&family.client_id)
             .bind(&family.user_id)
             .bind(&family.scope)
-            .bind(crate::flag(family.offline))
+            .bind(flag(family.offline))
             .bind(family.created_at)
             .bind(family.expires_at);
     }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use crate::{group_commit::parameter_list, Store, StoreResult};
+use crate::{sql::parameter_list, Store, StoreResult};
 
 /// Rows deleted per statement.
 const PURGE_BATCH: i64 = 1000;

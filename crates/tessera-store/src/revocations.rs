@@ -6,7 +6,28 @@
 
 use sqlx::Row;
 
-use crate::{DeletionFeed, Store, StoreError, StoreResult};
+use crate::{Store, StoreError, StoreResult};
+
+/// How long the revocation-feed entries of deleted tokens matter.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletionFeed {
+    /// For a client token's session: when its last access token has expired.
+    pub session_until: i64,
+    /// For an expose token: when no verifier can still hold a cached "active"
+    /// introspection answer for it (or its expiry plus `leeway`, if sooner).
+    pub expose_until: i64,
+    /// Verifiers' clock leeway, added to an expose token's own expiry.
+    pub leeway: i64,
+}
+
+impl DeletionFeed {
+    /// How long the feed entry of an expose token expiring at `expires_at` matters.
+    pub fn expose_entry_until(&self, expires_at: Option<i64>) -> i64 {
+        expires_at.map_or(self.expose_until, |at| {
+            at.saturating_add(self.leeway).min(self.expose_until)
+        })
+    }
+}
 
 /// Why a family was revoked; stored for the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,17 @@
-//! The writes on the token hot path, applied by the group committer
-//! (`group_commit.rs`), which may batch several into one transaction: each must
-//! be self-contained and leave nothing behind when it fails.
+//! The writes on the token hot path (new sessions, rotations, grace-window
+//! replacements, login slots) and the store methods that make them. The group
+//! committer (`group_commit.rs`) may batch several into one transaction: each
+//! must be self-contained and leave nothing behind when it fails. The SQL of
+//! each table stays with its aggregate (`refresh.rs`, `login_attempts.rs`);
+//! this module only composes it.
 
 use crate::{
-    login_attempts::{acquire_slot, release_slot},
+    group_commit::GroupWrite,
+    login_attempts::{acquire_slot, release_slot, slot_refusal},
     refresh::{
         consume_tokens, insert_families, insert_tokens, lock_live_families, supersede_live_tokens,
     },
-    Family, LoginLimits, LoginOutcome, NewRefreshToken, StoreResult,
+    Family, LoginLimits, LoginOutcome, LoginSlot, NewRefreshToken, Store, StoreResult,
 };
 
 #[derive(Debug)]
@@ -40,12 +44,12 @@ pub(crate) enum SessionWrite {
     },
 }
 
-impl SessionWrite {
+impl GroupWrite for SessionWrite {
     /// Applies the write inside the caller's transaction. Returns false when a
     /// rotation found its token already consumed or its family revoked (and
     /// wrote nothing), and as the write's own answer otherwise (see each store
     /// method).
-    pub(crate) async fn apply(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<bool> {
+    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<bool> {
         match self {
             Self::CreateFamily {
                 family,
@@ -101,5 +105,174 @@ impl SessionWrite {
                 limits,
             } => release_slot(conn, (realm, subject), *outcome, *now, *limits).await,
         }
+    }
+
+    /// Applies the whole batch with one statement per kind of row: insert new
+    /// families, lock the live families of every rotation, consume every rotated
+    /// token of a live family (`RETURNING` says which were still unconsumed:
+    /// those rotations won), insert every new token.
+    async fn apply_batch(
+        batch: &[&Self],
+        conn: &mut sqlx::AnyConnection,
+    ) -> StoreResult<Vec<StoreResult<bool>>> {
+        let mut families = Vec::new();
+        let mut rotated_families: Vec<&str> = Vec::new();
+        let mut consumed_at = 0;
+        for job in batch {
+            match job {
+                SessionWrite::CreateFamily { family, .. } => families.push(family),
+                SessionWrite::Rotate {
+                    now, replacement, ..
+                } => {
+                    let family = replacement.family_id.as_str();
+                    if !rotated_families.contains(&family) {
+                        rotated_families.push(family);
+                    }
+                    consumed_at = consumed_at.max(*now);
+                }
+                _ => {}
+            }
+        }
+        insert_families(&mut *conn, &families).await?;
+        let live = lock_live_families(&mut *conn, &rotated_families, consumed_at).await?;
+        let rotated: Vec<&[u8]> = batch
+            .iter()
+            .filter_map(|job| match job {
+                SessionWrite::Rotate {
+                    digest,
+                    replacement,
+                    ..
+                } if live.contains(&replacement.family_id) => Some(digest.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let mut unconsumed = consume_tokens(&mut *conn, &rotated, consumed_at).await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut tokens = Vec::with_capacity(batch.len());
+        for job in batch {
+            match job {
+                SessionWrite::CreateFamily { first_token, .. } => {
+                    tokens.push(first_token);
+                    outcomes.push(Ok(true));
+                }
+                SessionWrite::Rotate {
+                    digest,
+                    replacement,
+                    ..
+                } => {
+                    // The first rotation of a digest in the batch wins; a duplicate loses.
+                    let won = unconsumed.remove(digest.as_slice());
+                    if won {
+                        tokens.push(replacement);
+                    }
+                    outcomes.push(Ok(won));
+                }
+                // Rarer writes (grace-window replays, login attempts): one statement each.
+                other => outcomes.push(Ok(other.apply(&mut *conn).await?)),
+            }
+        }
+        insert_tokens(&mut *conn, &tokens).await?;
+        Ok(outcomes)
+    }
+}
+
+impl Store {
+    /// Applies a hot-path write through the group committer.
+    async fn write_session(&self, write: SessionWrite) -> StoreResult<bool> {
+        self.group_commit.submit(write).await
+    }
+
+    /// Starts a session with its first refresh token, atomically.
+    pub async fn create_family(
+        &self,
+        family: &Family,
+        first_token: &NewRefreshToken,
+    ) -> StoreResult<()> {
+        self.write_session(SessionWrite::CreateFamily {
+            family: family.clone(),
+            first_token: first_token.clone(),
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Marks the token consumed and stores its replacement, atomically, unless
+    /// the family was revoked. Returns false
+    /// (and stores nothing) when the token had already been consumed: exactly one of
+    /// several concurrent rotations wins, on one node or many.
+    pub async fn rotate_refresh_token(
+        &self,
+        digest: &[u8],
+        now: i64,
+        replacement: &NewRefreshToken,
+    ) -> StoreResult<bool> {
+        self.write_session(SessionWrite::Rotate {
+            digest: digest.to_vec(),
+            now,
+            replacement: replacement.clone(),
+        })
+        .await
+    }
+
+    /// Makes `token` the only live token of its family, superseding any other
+    /// unconsumed one (a replay of a consumed token inside the grace window, RFC
+    /// 9700 §4.14.2: a family never has two live chains). Returns false (and
+    /// changes nothing) when the family has been revoked.
+    pub async fn replace_live_refresh_token(
+        &self,
+        token: &NewRefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write_session(SessionWrite::ReplaceLiveToken {
+            token: token.clone(),
+            now,
+        })
+        .await
+    }
+
+    /// Takes a slot for one login attempt of `username_digest` in `realm`
+    /// (the digest is keyed: the store never sees usernames of failed logins).
+    /// A locked account or one whose slots are all in flight takes nothing.
+    pub async fn acquire_login_slot(
+        &self,
+        realm: &str,
+        username_digest: &[u8],
+        now: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<LoginSlot> {
+        let acquired = self
+            .write_session(SessionWrite::AcquireLoginSlot {
+                realm: realm.to_owned(),
+                subject: username_digest.to_vec(),
+                now,
+                limits,
+            })
+            .await?;
+        if acquired {
+            return Ok(LoginSlot::Acquired);
+        }
+        // Refused: tell a lock from slots held by attempts in flight.
+        slot_refusal(&self.pool, (realm, username_digest), now, limits).await
+    }
+
+    /// Gives back the slot of an attempt with its outcome: a failure is counted
+    /// (locking the account at the limit), a success forgets counted failures.
+    pub async fn release_login_slot(
+        &self,
+        realm: &str,
+        username_digest: &[u8],
+        outcome: LoginOutcome,
+        now: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<()> {
+        self.write_session(SessionWrite::ReleaseLoginSlot {
+            realm: realm.to_owned(),
+            subject: username_digest.to_vec(),
+            outcome,
+            now,
+            limits,
+        })
+        .await
+        .map(drop)
     }
 }

@@ -1,32 +1,10 @@
-use sqlx::{any::AnyRow, Row};
+use sqlx::Row;
 
-use crate::{flag, Store, StoreResult};
-
-/// Role names are stored one per line; the realm loader rejects names with control characters.
-const ROLE_SEPARATOR: char = '\n';
-
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: String,
-    pub realm: String,
-    pub username: String,
-    pub email: Option<String>,
-    /// Argon2 PHC string; never a plaintext password.
-    pub password_hash: String,
-    /// Whether the hash is of the peppered password.
-    pub password_peppered: bool,
-    pub enabled: bool,
-    pub valid_until: Option<i64>,
-    pub roles: Vec<String>,
-    pub created_at: i64,
-}
-
-impl User {
-    /// Enabled and not past `valid_until`.
-    pub fn is_active(&self, now: i64) -> bool {
-        self.enabled && self.valid_until.is_none_or(|until| now < until)
-    }
-}
+use crate::{
+    rows::{user_from_row, ROLE_SEPARATOR, USER_COLUMNS},
+    sql::flag,
+    Store, StoreResult, User,
+};
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -40,45 +18,6 @@ pub struct NewUser {
     pub valid_until: Option<i64>,
     pub roles: Vec<String>,
     pub created_at: i64,
-}
-
-const USER_COLUMNS: &str = "id, realm, username, email, password_hash, password_peppered, \
-     enabled, valid_until, roles, created_at";
-
-fn user_from_row(row: &AnyRow) -> StoreResult<User> {
-    user_from_prefixed_row(row, "")
-}
-
-/// Reads a user whose columns carry `prefix` (as in a join that selected them
-/// with [`prefixed_user_columns`]).
-pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<User> {
-    let column = |name: &str| format!("{prefix}{name}");
-    let roles: String = row.try_get(column("roles").as_str())?;
-    Ok(User {
-        id: row.try_get(column("id").as_str())?,
-        realm: row.try_get(column("realm").as_str())?,
-        username: row.try_get(column("username").as_str())?,
-        email: row.try_get(column("email").as_str())?,
-        password_hash: row.try_get(column("password_hash").as_str())?,
-        password_peppered: row.try_get::<i64, _>(column("password_peppered").as_str())? != 0,
-        enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
-        valid_until: row.try_get(column("valid_until").as_str())?,
-        roles: roles
-            .split(ROLE_SEPARATOR)
-            .filter(|role| !role.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        created_at: row.try_get(column("created_at").as_str())?,
-    })
-}
-
-/// The user columns of table alias `table`, each renamed `{prefix}{column}`.
-pub(crate) fn prefixed_user_columns(table: &str, prefix: &str) -> String {
-    USER_COLUMNS
-        .split(", ")
-        .map(|name| format!("{table}.{name} AS {prefix}{name}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {
