@@ -68,6 +68,7 @@ async fn disabling_a_user_revokes_their_sessions() {
     let offline = server.login(USER, "offline_access").await;
     let service = server.service();
     assert!(service
+        .users
         .set_user_enabled(crate::kit::REALM, USER, false)
         .await
         .unwrap());
@@ -84,6 +85,7 @@ async fn disabling_a_user_revokes_their_sessions() {
     }
     // Re-enabling does not bring the revoked sessions back.
     assert!(service
+        .users
         .set_user_enabled(crate::kit::REALM, USER, true)
         .await
         .unwrap());

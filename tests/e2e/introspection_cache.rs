@@ -77,7 +77,7 @@ async fn concurrent_requests_with_one_opaque_token_share_one_introspection() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    server.service().flush_usage().await;
+    server.service().personal_tokens.flush_usage().await;
     // Each introspection is a recorded use: twenty requests, one introspection.
     assert_eq!(list(&server, &bearer).await[0]["use_count"], 1);
 }
@@ -100,7 +100,7 @@ async fn verifier_with_capacity(server: &Server, active: usize, inactive: usize)
 
 /// How many times each of the user's tokens was introspected, by name.
 async fn introspections(server: &Server, bearer: &str, name: &str) -> i64 {
-    server.service().flush_usage().await;
+    server.service().personal_tokens.flush_usage().await;
     let tokens = list(server, bearer).await;
     let token = tokens.iter().find(|token| token["name"] == name).unwrap();
     token["use_count"].as_i64().unwrap()

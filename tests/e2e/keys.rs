@@ -8,7 +8,7 @@ async fn tokens_signed_before_a_rotation_still_verify_after_it() {
     let old_access = str_field(&before, "access_token");
     let old_kid = server.jwks().await["keys"][0]["kid"].clone();
 
-    let new_kid = server.service().rotate_keys(REALM).await.unwrap();
+    let new_kid = server.service().keys.rotate_keys(REALM).await.unwrap();
     assert_ne!(old_kid, new_kid.as_str());
     let jwks = server.jwks().await;
     let kids: Vec<&str> = jwks["keys"]
@@ -93,7 +93,7 @@ async fn a_key_planted_in_the_database_is_not_published() {
     .await
     .unwrap();
     // Rotate so that every node reloads its keys from the database now.
-    server.service().rotate_keys(REALM).await.unwrap();
+    server.service().keys.rotate_keys(REALM).await.unwrap();
     let jwks = server.jwks().await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()

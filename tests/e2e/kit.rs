@@ -131,7 +131,21 @@ pub struct Env {
 }
 
 impl Env {
+    /// A test environment on the backend under test: PostgreSQL when
+    /// `TESSERA_TEST_POSTGRES_URL` is set, SQLite otherwise.
     pub async fn new(options: RealmOptions) -> Self {
+        let postgres = std::env::var("TESSERA_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+        Self::on(options, postgres).await
+    }
+
+    /// A test environment on SQLite, whichever backend is under test.
+    pub async fn sqlite(options: RealmOptions) -> Self {
+        Self::on(options, None).await
+    }
+
+    async fn on(options: RealmOptions, postgres_admin_url: Option<String>) -> Self {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("tessera_t_{}_{n}", std::process::id());
         let dir = std::env::temp_dir().join(&name);
@@ -142,8 +156,8 @@ impl Env {
             .replace("{brute_force}", &options.brute_force)
             .replace("{personal_tokens}", &options.personal_tokens);
         std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
-        let (database_url, postgres) = match std::env::var("TESSERA_TEST_POSTGRES_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
+        let (database_url, postgres) = match postgres_admin_url {
+            Some(admin_url) => {
                 sqlx::any::install_default_drivers();
                 let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
                 sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -154,7 +168,7 @@ impl Env {
                 let base = admin_url.rsplit_once('/').unwrap().0;
                 (format!("{base}/{name}"), Some((admin_url, name)))
             }
-            _ => (format!("sqlite:{}", dir.join("tessera.db").display()), None),
+            None => (format!("sqlite:{}", dir.join("tessera.db").display()), None),
         };
         Self {
             dir,
@@ -330,8 +344,8 @@ impl Server {
     }
 
     /// The in-process token service, for steps an operator would take with the CLI.
-    pub fn service(&self) -> &tessera_token::TokenService {
-        self.running.as_ref().unwrap().service()
+    pub fn service(&self) -> &tessera_token::Services {
+        self.running.as_ref().unwrap().services()
     }
 
     pub fn url(&self, path: &str) -> String {

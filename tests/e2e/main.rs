@@ -21,3 +21,4 @@ mod resource_server;
 mod retention;
 mod revocation;
 mod revocation_feed;
+mod schema;

@@ -37,7 +37,7 @@ async fn two_nodes_share_refresh_state_and_keys() {
     );
 
     // A rotation on one node reaches the other at its next key refresh (1 s in tests).
-    let new_kid = node_a.service().rotate_keys(REALM).await.unwrap();
+    let new_kid = node_a.service().keys.rotate_keys(REALM).await.unwrap();
     let mut converged = false;
     for _ in 0..30 {
         tokio::time::sleep(Duration::from_millis(200)).await;

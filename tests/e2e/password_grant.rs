@@ -241,6 +241,7 @@ async fn passwords_are_peppered_and_imported_hashes_upgraded_at_the_next_login()
     };
     assert!(server
         .service()
+        .users
         .add_user_if_absent(tessera_token::NewUserRequest {
             realm: REALM.to_owned(),
             username: "carol".to_owned(),

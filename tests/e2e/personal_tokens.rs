@@ -106,7 +106,7 @@ async fn expose_token_lifecycle_create_use_list_delete() {
     for _ in 0..2 {
         assert_eq!(server.introspect(&secret).await["active"], true);
     }
-    server.service().flush_usage().await;
+    server.service().personal_tokens.flush_usage().await;
 
     let listed = list(&server, &bearer).await;
     assert_eq!(listed.len(), 1);
@@ -189,6 +189,7 @@ async fn disabling_the_user_makes_expose_tokens_inactive_at_once() {
     assert_eq!(server.introspect(secret).await["active"], true);
     server
         .service()
+        .users
         .set_user_enabled(REALM, USER, false)
         .await
         .unwrap();
@@ -313,7 +314,7 @@ async fn client_tokens_are_refreshed_by_their_client_only_and_die_with_their_del
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     let rotated_refresh = str_field(&rotated.body, "refresh_token").to_owned();
     assert_ne!(rotated_refresh, refresh);
-    server.service().flush_usage().await;
+    server.service().personal_tokens.flush_usage().await;
     let listed = list(&server, &bearer).await;
     assert_eq!(listed[0]["use_count"], 1);
     assert_eq!(listed[0]["last_used_ip"], "127.0.0.1");
@@ -397,7 +398,7 @@ async fn the_events_of_a_token_page_newest_first_and_outlive_its_deletion() {
         .json_bearer(Method::DELETE, &format!("{TOKENS}/{id}"), &bearer, None)
         .await;
     assert_eq!(reply.status, 204);
-    server.service().flush_usage().await;
+    server.service().personal_tokens.flush_usage().await;
 
     let mut seen = Vec::new();
     let mut path = format!("{TOKENS}/{id}/events?limit=3");
@@ -507,7 +508,11 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
     // Disabled.
     let (expose, client) = both_kinds(&server, "bob").await;
     assert_eq!(server.introspect(&expose).await["active"], true);
-    assert!(service.set_user_enabled(REALM, "bob", false).await.unwrap());
+    assert!(service
+        .users
+        .set_user_enabled(REALM, "bob", false)
+        .await
+        .unwrap());
     assert_all_revoked(&server, &expose, &client, "disabled").await;
     let feed = server.revocation_feed(None).await;
     let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
@@ -533,7 +538,7 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
         ),
         roles: vec!["user".to_owned()],
     };
-    assert!(service.add_user_if_absent(soon).await.unwrap());
+    assert!(service.users.add_user_if_absent(soon).await.unwrap());
     let (expose, client) = both_kinds(&server, "carol").await;
     assert_eq!(server.introspect(&expose).await["active"], true);
     tokio::time::sleep(Duration::from_millis(1600)).await;
@@ -541,12 +546,12 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
 
     // Deleted.
     let (expose, client) = both_kinds(&server, USER).await;
-    assert!(service.delete_user(REALM, USER).await.unwrap());
+    assert!(service.users.delete_user(REALM, USER).await.unwrap());
     assert_all_revoked(&server, &expose, &client, "deleted").await;
     let feed = server.revocation_feed(None).await;
     let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
     assert!(feed_lists(&feed, "sid", sid.as_str().unwrap()), "{feed}");
-    assert!(!service.delete_user(REALM, USER).await.unwrap());
+    assert!(!service.users.delete_user(REALM, USER).await.unwrap());
     // The audit trail outlives the user.
     assert!(!env
         .query_strings("SELECT event FROM token_events WHERE event = 'created'")

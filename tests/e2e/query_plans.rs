@@ -198,12 +198,14 @@ async fn exercise_the_hot_path(server: &Server) {
     // Usage is recorded off the request path: let the writer run.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let service_handle = server.service();
-    service_handle.refresh_keys().await.unwrap();
+    service_handle.keys.refresh_keys().await.unwrap();
     service_handle
+        .maintenance
         .purge_dead_rows(Duration::from_secs(3600))
         .await
         .unwrap();
     service_handle
+        .users
         .set_user_enabled(REALM, "bob", false)
         .await
         .unwrap();

@@ -377,7 +377,7 @@ async fn key_rotation_is_transparent_and_unknown_kids_cost_one_fetch_per_interva
     assert_eq!(api.get("/me", Some(&old)).await.0, 200);
 
     tokio::time::sleep(REFETCH).await;
-    server.service().rotate_keys(REALM).await.unwrap();
+    server.service().keys.rotate_keys(REALM).await.unwrap();
     let new = str_field(&server.login(USER, "").await, "access_token").to_owned();
     assert_ne!(
         unverified_claims_header_kid(&old),
@@ -493,6 +493,7 @@ async fn logout_revoke_and_disabling_the_user_reach_the_resource_server_within_a
     assert_eq!(api.get("/me", Some(access)).await.0, 200);
     assert!(server
         .service()
+        .users
         .set_user_enabled(REALM, "bob", false)
         .await
         .unwrap());

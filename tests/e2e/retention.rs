@@ -114,7 +114,12 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
 
     let families = "SELECT id FROM refresh_families ORDER BY id";
     let before_families = env.query_strings(families).await;
-    let report = server.service().purge_dead_rows(RETENTION).await.unwrap();
+    let report = server
+        .service()
+        .maintenance
+        .purge_dead_rows(RETENTION)
+        .await
+        .unwrap();
 
     let mut expected: Vec<String> = [&live, &refreshed, &old_chain, &just_revoked]
         .iter()
@@ -162,6 +167,11 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
         "the logouts' entries stay"
     );
     // A second purge finds nothing more.
-    let again = server.service().purge_dead_rows(RETENTION).await.unwrap();
+    let again = server
+        .service()
+        .maintenance
+        .purge_dead_rows(RETENTION)
+        .await
+        .unwrap();
     assert_eq!(again.total(), 0, "{again:?}");
 }

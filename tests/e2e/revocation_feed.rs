@@ -78,6 +78,7 @@ async fn logout_revoke_reuse_and_disabling_a_user_all_reach_the_feed() {
     let bob_sessions = [server.login("bob", "").await, server.login("bob", "").await];
     assert!(server
         .service()
+        .users
         .set_user_enabled(crate::kit::REALM, "bob", false)
         .await
         .unwrap());

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use tessera_proto::SecretString;
 use tessera_token::{Actor, NewClientToken, NewExposeToken, NewUserRequest};
 
-use crate::{open_service, ServeConfig, StorageConfig};
+use crate::{migrate_database, open_service, ServeConfig, StorageConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "Tessera authorization server")]
@@ -180,13 +180,7 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
     match command {
         Command::Serve(_) => bail!("serve is handled by the binary"),
         Command::Migrate(storage) => {
-            let store = tessera_store::Store::connect(
-                &storage.database_url,
-                storage.database_max_connections,
-            )
-            .await?;
-            store.migrate().await?;
-            store.close().await;
+            migrate_database(&storage).await?;
             writeln!(console.output, "migrations applied")?;
         }
         Command::User(command) => run_user(command, console).await?,
@@ -210,7 +204,11 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                 "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  name",
                 "id", "type", "hint", "client", "uses"
             )?;
-            for token in service.list_personal_tokens(&realm, actor).await? {
+            for token in service
+                .personal_tokens
+                .list_personal_tokens(&realm, actor)
+                .await?
+            {
                 writeln!(
                     console.output,
                     "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  {}",
@@ -252,6 +250,7 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                         audience: (!audience.is_empty()).then_some(audience),
                     };
                     let (token, secret) = service
+                        .personal_tokens
                         .create_expose_token(&realm, actor, request, None)
                         .await?;
                     writeln!(console.output, "created expose token {}", token.id)?;
@@ -268,6 +267,7 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
                         offline,
                     };
                     let (token, response) = service
+                        .personal_tokens
                         .create_client_token(&realm, actor, request, None)
                         .await?;
                     writeln!(console.output, "created client token {}", token.id)?;
@@ -295,6 +295,7 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let actor = Actor::Operator { username: &user };
             let deleted = service
+                .personal_tokens
                 .delete_personal_tokens(&realm, actor, id.as_deref(), None)
                 .await?;
             writeln!(console.output, "deleted {deleted} token(s) of {user}")?;
@@ -315,6 +316,7 @@ async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Re
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let password = read_password(console)?;
             let created = service
+                .users
                 .add_user_if_absent(NewUserRequest {
                     realm: realm.clone(),
                     username: username.clone(),
@@ -347,7 +349,7 @@ async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Re
             username,
         } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            if !service.delete_user(&realm, &username).await? {
+            if !service.users.delete_user(&realm, &username).await? {
                 bail!("no user {username:?} in realm {realm:?}");
             }
             writeln!(
@@ -370,7 +372,7 @@ async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Re
                 "{:<36}  {:<24}  {:<8}  roles",
                 "id", "username", "enabled"
             )?;
-            for user in service.list_users(&realm).await? {
+            for user in service.users.list_users(&realm).await? {
                 writeln!(
                     console.output,
                     "{:<36}  {:<24}  {:<8}  {}",
@@ -392,7 +394,11 @@ async fn set_enabled(
     enabled: bool,
 ) -> anyhow::Result<()> {
     let service = open_service(storage, ADMIN_PUBLIC_URL).await?;
-    if !service.set_user_enabled(realm, username, enabled).await? {
+    if !service
+        .users
+        .set_user_enabled(realm, username, enabled)
+        .await?
+    {
         bail!("no user {username:?} in realm {realm:?}");
     }
     Ok(())
@@ -416,7 +422,7 @@ async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Re
         }
         KeysCommand::Rotate { storage, realm } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let kid = service.rotate_keys(&realm).await?;
+            let kid = service.keys.rotate_keys(&realm).await?;
             writeln!(
                 console.output,
                 "new active key {kid}; running servers pick it up at their next key refresh"

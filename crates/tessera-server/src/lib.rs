@@ -1,6 +1,6 @@
 //! The Tessera server: configuration, realm loading, the HTTP routers and the
 //! `tessera` CLI. Handlers are thin: they turn requests into arguments for
-//! [`tessera_token::TokenService`] and its results into Keycloak-shaped responses.
+//! [`tessera_token::Services`] and their results into Keycloak-shaped responses.
 
 pub mod cli;
 pub mod config;
@@ -10,24 +10,33 @@ mod http;
 mod master_key;
 pub mod realm_file;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use tessera_store::Store;
-use tessera_token::{PasswordHasher, TokenService};
+use tessera_token::{PasswordHasher, Services};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use config::{ServeConfig, StorageConfig};
 
-/// Opens the store (running migrations), loads the realms and seeds their users.
-pub async fn open_service(
-    storage: &StorageConfig,
-    public_url: &str,
-) -> anyhow::Result<TokenService> {
-    let master_key = master_key::load_or_create(&storage.master_key_file)?;
-    let store = Store::connect(&storage.database_url, storage.database_max_connections)
+/// Connects to the database and applies the migrations it lacks (`tessera migrate`).
+pub async fn migrate_database(storage: &StorageConfig) -> anyhow::Result<()> {
+    let store = connect(storage).await?;
+    store.migrate().await.context("running migrations")?;
+    store.close().await;
+    Ok(())
+}
+
+async fn connect(storage: &StorageConfig) -> anyhow::Result<Store> {
+    Store::connect(&storage.database_url, storage.database_max_connections)
         .await
-        .with_context(|| format!("connecting to {}", redact_url(&storage.database_url)))?;
+        .with_context(|| format!("connecting to {}", redact_url(&storage.database_url)))
+}
+
+/// Opens the store (running migrations), loads the realms and seeds their users.
+pub async fn open_service(storage: &StorageConfig, public_url: &str) -> anyhow::Result<Services> {
+    let master_key = master_key::load_or_create(&storage.master_key_file)?;
+    let store = connect(storage).await?;
     store.migrate().await.context("running migrations")?;
     let loaded = realm_file::load_realm_dir(&storage.realms, &master_key.digester())?;
     let public_url = public_url.trim_end_matches('/');
@@ -43,14 +52,14 @@ pub async fn open_service(
         storage.password_queue,
         master_key.password_pepper(),
     )?;
-    let service = TokenService::start(store, &master_key, realms, hasher).await?;
+    let services = Services::start(store, &master_key, realms, hasher).await?;
     for user in users {
         let username = user.username.clone();
-        if service.seed_user_if_absent(user).await? {
+        if services.users.seed_user_if_absent(user).await? {
             tracing::info!(%username, "created user from realm file");
         }
     }
-    Ok(service)
+    Ok(services)
 }
 
 /// A server running in this process: its addresses and a way to stop it gracefully.
@@ -58,7 +67,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The management listener (health and metrics).
     pub management_addr: SocketAddr,
-    service: Arc<TokenService>,
+    services: Services,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     management: JoinHandle<std::io::Result<()>>,
@@ -66,8 +75,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    pub fn service(&self) -> &TokenService {
-        &self.service
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Stops accepting, lets in-flight requests finish, commits the recorded
@@ -85,8 +94,7 @@ impl RunningServer {
         let served = (&mut self.task).await;
         self.management.abort();
         self.background.abort();
-        self.service.flush_usage().await;
-        self.service.store().close().await;
+        self.services.maintenance.shut_down().await;
         served??;
         Ok(())
     }
@@ -116,14 +124,14 @@ pub async fn start(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let service = Arc::new(open_service(&config.storage, &public_url).await?);
+    let services = open_service(&config.storage, &public_url).await?;
     let background = tokio::spawn(run_background_jobs(
-        Arc::clone(&service),
+        services.clone(),
         config.key_refresh_interval(),
         config.retention,
     ));
     let state = http::AppState::new(
-        Arc::clone(&service),
+        services.clone(),
         public_url.trim_end_matches('/').to_owned(),
     );
     let limits = config.http_limits();
@@ -146,7 +154,7 @@ pub async fn start(
     Ok(RunningServer {
         addr,
         management_addr,
-        service,
+        services,
         shutdown: Some(shutdown_tx),
         task,
         management,
@@ -158,9 +166,10 @@ pub async fn start(
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Re-reads (and rotates when due) the signing keys, and deletes dead rows
-/// (see [`TokenService::purge_dead_rows`]), each on its own schedule.
+/// (see [`tessera_token::MaintenanceService::purge_dead_rows`]), each on its
+/// own schedule.
 async fn run_background_jobs(
-    service: Arc<TokenService>,
+    services: Services,
     key_refresh: std::time::Duration,
     retention: std::time::Duration,
 ) {
@@ -170,12 +179,12 @@ async fn run_background_jobs(
     loop {
         tokio::select! {
             _ = keys.tick() => {
-                if let Err(error) = service.refresh_keys().await {
+                if let Err(error) = services.keys.refresh_keys().await {
                     tracing::error!(%error, "refreshing signing keys failed");
                 }
             }
             _ = purge.tick() => {
-                match service.purge_dead_rows(retention).await {
+                match services.maintenance.purge_dead_rows(retention).await {
                     Ok(report) if report.total() == 0 => {}
                     Ok(report) => tracing::debug!(?report, "purged dead rows"),
                     Err(error) => tracing::error!(%error, "purging dead rows failed"),

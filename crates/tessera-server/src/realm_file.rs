@@ -162,31 +162,22 @@ const DAY: i64 = 24 * HOUR;
 /// then far from overflowing when added to the current time.
 const MAX_DURATION: i64 = 36_525 * DAY;
 
-/// Parses `"300"`, `"300s"`, `"5m"`, `"10h"`, `"30d"` into milliseconds, at
-/// most [`MAX_DURATION`].
+/// Parses a duration in `humantime`'s syntax (`"500ms"`, `"300s"`, `"5m"`,
+/// `"1h 30m"`, `"30d"`) or a bare number of seconds (`"300"`) into
+/// milliseconds, at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (use e.g. 300s, 5m, 10h, 30d)"))?;
-    let unit_ms = match unit {
-        "" | "s" => 1000,
-        "ms" => 1,
-        "m" => MINUTE,
-        "h" => HOUR,
-        "d" => DAY,
-        _ => {
-            return Err(format!(
-                "invalid duration unit in {text:?} (use ms, s, m, h or d)"
-            ))
-        }
+    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| format!("duration {text:?} is too large (at most 36525d)"))?
+    } else {
+        humantime::parse_duration(text).map_err(|error| {
+            format!("invalid duration {text:?}: {error} (use e.g. 300s, 5m, 10h, 30d)")
+        })?
     };
-    number
-        .checked_mul(unit_ms)
+    i64::try_from(parsed.as_millis())
+        .ok()
         .filter(|ms| *ms <= MAX_DURATION)
         .ok_or_else(|| format!("duration {text:?} is too large (at most 36525d)"))
 }
@@ -600,7 +591,17 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap(), 300_000);
         assert_eq!(parse_duration("2s").unwrap(), 2000);
         assert_eq!(parse_duration("30d").unwrap(), 30 * DAY);
-        for bad in ["", "m", "5 weeks", "-5m", "99999999999999999999d"] {
+        assert_eq!(parse_duration("1h 30m").unwrap(), 90 * MINUTE);
+        assert_eq!(parse_duration("500ms").unwrap(), 500);
+        for bad in [
+            "",
+            "m",
+            "5 fortnights",
+            "-5m",
+            "5m-",
+            "99999999999999999999d",
+            "99999999999999999999",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -7,13 +7,13 @@ use tessera_store::{
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
-    service::{AccountAccess, RealmState, Subject},
-    Client, ClientCredentials, GrantType, TokenError, TokenService, OFFLINE_ACCESS,
+    service::{AccountAccess, Core, OAuthService, RealmState, Subject},
+    Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS,
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
 
-impl TokenService {
+impl OAuthService {
     /// Resource owner password credentials grant (RFC 6749 §4.3).
     ///
     /// Unknown users, wrong passwords and locked accounts get the same 401 after the
@@ -27,18 +27,19 @@ impl TokenService {
         password: Option<SecretString>,
         scope: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         require_grant(client, GrantType::Password)?;
         let username = username.ok_or_else(|| TokenError::missing_parameter("username"))?;
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
-        let scopes = Self::resolve_scopes(client, scope)?;
+        let scopes = Core::resolve_scopes(client, scope)?;
 
         let user = self
+            .core
             .authenticate_user(&state.config, username, password)
             .await?;
         let now = now_millis();
-        self.ensure_user_active(&user, now).await?;
+        self.core.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
         let family = Family {
@@ -52,10 +53,10 @@ impl TokenService {
             expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
             revoked_at: None,
         };
-        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
-        self.store.create_family(&family, &refresh_row).await?;
-        self.respond_for_session(
-            (state, client, now),
+        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
+        self.core.store.create_family(&family, &refresh_row).await?;
+        self.core.respond_for_session(
+            (&state, client, now),
             (&user, &family, AccountAccess::of_session(client, false)),
             &family.scope,
             (refresh_token, refresh_row.expires_at),
@@ -77,13 +78,13 @@ impl TokenService {
         scope: Option<&str>,
         address: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         require_grant(client, GrantType::RefreshToken)?;
         let presented =
             refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
         let now = now_millis();
-        let (digest, stored) = self.find_refresh_token(realm, presented).await?;
+        let (digest, stored) = self.core.find_refresh_token(realm, presented).await?;
         if stored.family.client_id != client.client_id {
             return Err(TokenError::InvalidGrant(
                 "Invalid refresh token. Token client and authorized client don't match",
@@ -97,27 +98,33 @@ impl TokenService {
             return Err(TokenError::InvalidGrant("Token is not active"));
         }
         let user = &stored.user;
-        self.ensure_user_active(user, now).await?;
+        self.core.ensure_user_active(user, now).await?;
         let scope = narrow_scope(&family.scope, scope)?;
 
         let refresh = if client.tokens.refresh_rotation {
-            self.rotate(state, client, (&digest, &stored), now).await?
+            self.rotate(&state, client, (&digest, &stored), now).await?
         } else {
-            let expires_at = self.refresh_expiry(client, family, now);
-            if !self.store.extend_refresh_token(&digest, expires_at).await? {
+            let expires_at = self.core.refresh_expiry(client, family, now);
+            if !self
+                .core
+                .store
+                .extend_refresh_token(&digest, expires_at)
+                .await?
+            {
                 return Err(TokenError::InvalidGrant(INVALID_REFRESH_TOKEN));
             }
             (presented.to_owned(), expires_at)
         };
         let account = AccountAccess::of_session(client, stored.personal_token_id.is_some());
-        let response = self.respond_for_session(
-            (state, client, now),
+        let response = self.core.respond_for_session(
+            (&state, client, now),
             (user, family, account),
             &scope,
             refresh,
         )?;
         if let Some(token_id) = &stored.personal_token_id {
-            self.usage
+            self.core
+                .usage
                 .record(TokenUse {
                     token_id: token_id.clone(),
                     realm: realm.to_owned(),
@@ -148,9 +155,10 @@ impl TokenService {
         now: i64,
     ) -> Result<(String, Option<i64>), TokenError> {
         let family = &stored.family;
-        let (new_token, new_row) = self.new_refresh_token(client, family, now)?;
+        let (new_token, new_row) = self.core.new_refresh_token(client, family, now)?;
         let rotated = stored.consumed_at.is_none()
             && self
+                .core
                 .store
                 .rotate_refresh_token(digest, now, &new_row)
                 .await?;
@@ -160,6 +168,7 @@ impl TokenService {
             let current = match stored.consumed_at {
                 Some(_) => stored.clone(),
                 None => self
+                    .core
                     .store
                     .find_refresh_token(digest)
                     .await?
@@ -174,13 +183,14 @@ impl TokenService {
                 || grace == 0
                 || now.saturating_sub(consumed_at) > grace;
             if reused {
-                self.revoke_session(
-                    &state.config,
-                    &family.id,
-                    now,
-                    RevocationReason::ReuseDetected,
-                )
-                .await?;
+                self.core
+                    .revoke_session(
+                        &state.config,
+                        &family.id,
+                        now,
+                        RevocationReason::ReuseDetected,
+                    )
+                    .await?;
                 tracing::warn!(family = %family.id, realm = %family.realm, "refresh token reuse detected; family revoked");
                 return Err(TokenError::InvalidGrant(
                     "Refresh token reuse detected; session revoked",
@@ -188,7 +198,12 @@ impl TokenService {
             }
             // The store supersedes the family's live token, and adds this one
             // only while the session is live.
-            if !self.store.replace_live_refresh_token(&new_row, now).await? {
+            if !self
+                .core
+                .store
+                .replace_live_refresh_token(&new_row, now)
+                .await?
+            {
                 return Err(TokenError::InvalidGrant("Session not active"));
             }
         }
@@ -202,15 +217,15 @@ impl TokenService {
         credentials: &ClientCredentials,
         scope: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         if !client.is_confidential() {
             return Err(TokenError::UnauthorizedClient(
                 "Public client not allowed to retrieve service account",
             ));
         }
         require_grant(client, GrantType::ClientCredentials)?;
-        let scopes = Self::resolve_scopes(client, scope)?;
+        let scopes = Core::resolve_scopes(client, scope)?;
         if scopes.iter().any(|s| s == OFFLINE_ACCESS) {
             return Err(TokenError::InvalidScope(
                 "offline_access needs a user session".to_owned(),
@@ -224,10 +239,14 @@ impl TokenService {
             email: None,
             roles: &[],
         };
-        let jwts = self.issue_jwts((state, client), &subject, None, &scope, now_millis())?;
+        let jwts = self
+            .core
+            .issue_jwts((&state, client), &subject, None, &scope, now_millis())?;
         Ok(jwts.into_response(None, None, scope))
     }
+}
 
+impl Core {
     /// Parses, digests and looks up a refresh token of this realm. Malformed tokens
     /// are rejected by their checksum before any database access.
     pub(crate) async fn find_refresh_token(

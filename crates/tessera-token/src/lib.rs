@@ -1,10 +1,13 @@
 //! Token issuing for Tessera, independent of HTTP.
 //!
-//! [`TokenService`] implements the grants (`password`, `refresh_token`,
-//! `client_credentials`), refresh rotation with reuse detection (RFC 9700
-//! §4.14.2), introspection (RFC 7662), revocation (RFC 7009), logout and
-//! userinfo. Handlers parse requests into plain arguments and call it; every rule
-//! lives here so it can be tested without a server.
+//! [`Services`] holds one service per reason to change, over one shared core
+//! (store, digester, sealer, hasher, realms): [`OAuthService`] (the grants
+//! `password`, `refresh_token`, `client_credentials`, refresh rotation with reuse
+//! detection per RFC 9700 §4.14.2, introspection per RFC 7662, revocation per
+//! RFC 7009, logout, userinfo, the revocation feed), [`PersonalTokenService`],
+//! [`KeyService`], [`UserService`] and [`MaintenanceService`]. Handlers parse
+//! requests into plain arguments and call them; every rule lives here so it can
+//! be tested without a server.
 
 mod error;
 #[cfg(test)]
@@ -35,8 +38,13 @@ pub use realm::{
     BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
 };
 pub use revocation::FEED_LEEWAY_MS;
-pub use service::{ClientCredentials, RealmState, TokenService};
+pub use service::{
+    ClientCredentials, KeyService, MaintenanceService, OAuthService, PersonalTokenService,
+    RealmSnapshot, RealmState, Services, UserService,
+};
 pub use sessions::UserInfo;
+/// Records the services answer with, as the store reads them.
+pub use tessera_store::{PersonalToken, PersonalTokenKind, PurgeReport, TokenEvent, User};
 pub use users::NewUserRequest;
 
 pub const OPENID: &str = "openid";

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use crate::{
     now_millis,
     password::{StoredPassword, MAX_PASSWORD_BYTES},
-    Realm, TokenError, TokenService,
+    service::Core,
+    Realm, TokenError,
 };
 
 /// How long an attempt waits for a brute-force slot held by attempts in flight
@@ -27,7 +28,7 @@ fn login_limits(realm: &Realm) -> LoginLimits {
     }
 }
 
-impl TokenService {
+impl Core {
     /// Checks `username`'s password and returns the user.
     ///
     /// In order: a password longer than [`MAX_PASSWORD_BYTES`] is refused; a

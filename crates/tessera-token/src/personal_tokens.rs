@@ -14,8 +14,10 @@ use tessera_store::{
 };
 
 use crate::{
-    new_opaque_token, new_uuid, now_millis, revocation::deletion_feed, service::AccountAccess,
-    PersonalTokenSettings, Realm, TokenError, TokenService, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
+    new_opaque_token, new_uuid, now_millis,
+    revocation::deletion_feed,
+    service::{AccountAccess, Core, PersonalTokenService},
+    PersonalTokenSettings, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -80,24 +82,26 @@ pub struct NewClientToken {
     pub offline: bool,
 }
 
-impl TokenService {
+impl PersonalTokenService {
     /// The user whose tokens `actor` manages: the subject of a valid access token
     /// of a user session in this realm with the `account` audience, or the user
     /// an operator names.
     async fn acting_user(&self, realm: &str, actor: Actor<'_>) -> Result<User, TokenError> {
         match actor {
             Actor::User { bearer } => {
-                let claims = self.verify_access_token(realm, bearer).await?;
+                let claims = self.core.verify_access_token(realm, bearer).await?;
                 if claims.sid.is_none() || !claims.aud.contains(ACCOUNT_AUDIENCE) {
                     return Err(TokenError::InvalidToken);
                 }
-                self.store
+                self.core
+                    .store
                     .find_user_by_id(&claims.sub)
                     .await?
                     .filter(|user| user.realm == realm)
                     .ok_or(TokenError::InvalidToken)
             }
             Actor::Operator { username } => self
+                .core
                 .store
                 .find_user_by_username(realm, username)
                 .await?
@@ -114,7 +118,7 @@ impl TokenService {
         request: NewExposeToken,
         address: Option<&str>,
     ) -> Result<(PersonalToken, SecretString), TokenError> {
-        let state = self.realm(realm)?;
+        let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
         let (name, description) = checked_names(request.name, request.description)?;
         let audience = expose_audience(&state.config.personal_tokens, request.audience)?;
@@ -137,7 +141,7 @@ impl TokenService {
             name,
             description,
             audience,
-            digest: Some(self.digester.digest(&secret)),
+            digest: Some(self.core.digester.digest(&secret)),
             hint: hint(OpaqueTokenKind::Expose, &secret),
             family_id: None,
             client_id: None,
@@ -148,6 +152,7 @@ impl TokenService {
         };
         let limit = state.config.personal_tokens.max_per_user;
         if !self
+            .core
             .store
             .insert_personal_token(&row, limit, actor.audit(address))
             .await?
@@ -168,7 +173,7 @@ impl TokenService {
         request: NewClientToken,
         address: Option<&str>,
     ) -> Result<(PersonalToken, TokenResponse), TokenError> {
-        let state = self.realm(realm)?;
+        let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
         let (name, description) = checked_names(request.name, request.description)?;
         let client = state
@@ -194,11 +199,11 @@ impl TokenService {
         let limit = state.config.personal_tokens.max_per_user;
         // Checked before the session exists; the insert below checks again under
         // the user's lock, for a concurrent creation.
-        if self.store.count_personal_tokens(&user.id).await? >= limit {
+        if self.core.store.count_personal_tokens(&user.id).await? >= limit {
             return Err(TokenError::TokenLimitReached);
         }
 
-        let scopes = Self::resolve_scopes(client, request.offline.then_some(OFFLINE_ACCESS))?;
+        let scopes = Core::resolve_scopes(client, request.offline.then_some(OFFLINE_ACCESS))?;
         let family = Family {
             id: new_uuid()?,
             realm: realm.to_owned(),
@@ -210,8 +215,8 @@ impl TokenService {
             expires_at: (!request.offline).then_some(now.saturating_add(client.tokens.session_max)),
             revoked_at: None,
         };
-        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
-        self.store.create_family(&family, &refresh_row).await?;
+        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
+        self.core.store.create_family(&family, &refresh_row).await?;
         let row = NewPersonalToken {
             id: new_uuid()?,
             realm: realm.to_owned(),
@@ -229,19 +234,21 @@ impl TokenService {
             created_at: now,
             expires_at: family.expires_at,
         };
-        let response = self.respond_for_session(
-            (state, client, now),
+        let response = self.core.respond_for_session(
+            (&state, client, now),
             (&user, &family, AccountAccess::Withheld),
             &family.scope,
             (refresh_token, refresh_row.expires_at),
         )?;
         if !self
+            .core
             .store
             .insert_personal_token(&row, limit, actor.audit(address))
             .await?
         {
             // Another creation took the last place meanwhile: undo the session.
-            self.revoke_session(&state.config, &family.id, now, RevocationReason::Revoked)
+            self.core
+                .revoke_session(&state.config, &family.id, now, RevocationReason::Revoked)
                 .await?;
             return Err(TokenError::TokenLimitReached);
         }
@@ -264,6 +271,7 @@ impl TokenService {
         }
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         let proven = self
+            .core
             .authenticate_user(realm, &user.username, password)
             .await?;
         if proven.id != user.id {
@@ -278,7 +286,7 @@ impl TokenService {
         actor: Actor<'_>,
     ) -> Result<Vec<PersonalToken>, TokenError> {
         let user = self.acting_user(realm, actor).await?;
-        Ok(self.store.list_personal_tokens(&user.id).await?)
+        Ok(self.core.store.list_personal_tokens(&user.id).await?)
     }
 
     /// Deletes one of the user's tokens (`Some(id)`; another user's id is not
@@ -290,11 +298,12 @@ impl TokenService {
         id: Option<&str>,
         address: Option<&str>,
     ) -> Result<usize, TokenError> {
-        let state = self.realm(realm)?;
+        let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
         let now = now_millis();
         let feed = deletion_feed(&state.config, now);
         let deleted = self
+            .core
             .store
             .delete_personal_tokens(&user.id, id, now, feed, actor.audit(address))
             .await?;
@@ -304,6 +313,39 @@ impl TokenService {
         Ok(deleted.len())
     }
 
+    /// A page of one of the user's tokens' events, newest first; a token of
+    /// another user (or none) is not found. Deleted tokens keep their events.
+    pub async fn personal_token_events(
+        &self,
+        realm: &str,
+        actor: Actor<'_>,
+        id: &str,
+        page: EventPage,
+    ) -> Result<Vec<TokenEvent>, TokenError> {
+        let user = self.acting_user(realm, actor).await?;
+        if !(1..=MAX_EVENT_PAGE).contains(&page.limit) {
+            return Err(TokenError::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_EVENT_PAGE}"
+            )));
+        }
+        let events = self
+            .core
+            .store
+            .token_events(&user.id, id, page.before, page.limit)
+            .await?;
+        if events.is_empty() && page.before.is_none() {
+            return Err(TokenError::TokenNotFound);
+        }
+        Ok(events)
+    }
+
+    /// Waits until every recorded token use is committed (graceful shutdown).
+    pub async fn flush_usage(&self) {
+        self.core.usage.flush().await;
+    }
+}
+
+impl Core {
     /// RFC 7662 introspection of an expose token, for the confidential client
     /// `client_id`; every use of a known token is recorded.
     pub(crate) async fn introspect_expose_token(
@@ -369,36 +411,6 @@ impl TokenService {
             sid: None,
             realm_access: Some(RealmAccess { roles: user.roles }),
         })
-    }
-
-    /// A page of one of the user's tokens' events, newest first; a token of
-    /// another user (or none) is not found. Deleted tokens keep their events.
-    pub async fn personal_token_events(
-        &self,
-        realm: &str,
-        actor: Actor<'_>,
-        id: &str,
-        page: EventPage,
-    ) -> Result<Vec<TokenEvent>, TokenError> {
-        let user = self.acting_user(realm, actor).await?;
-        if !(1..=MAX_EVENT_PAGE).contains(&page.limit) {
-            return Err(TokenError::InvalidRequest(format!(
-                "limit must be between 1 and {MAX_EVENT_PAGE}"
-            )));
-        }
-        let events = self
-            .store
-            .token_events(&user.id, id, page.before, page.limit)
-            .await?;
-        if events.is_empty() && page.before.is_none() {
-            return Err(TokenError::TokenNotFound);
-        }
-        Ok(events)
-    }
-
-    /// Waits until every recorded token use is committed (graceful shutdown).
-    pub async fn flush_usage(&self) {
-        self.usage.flush().await;
     }
 }
 

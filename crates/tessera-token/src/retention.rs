@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tessera_store::{PurgeReport, RetentionCutoffs};
 
-use crate::{now_millis, TokenError, TokenService};
+use crate::{now_millis, service::MaintenanceService, TokenError};
 
 /// A revoked family is deleted this long after its revocation, so that
 /// requests already in flight find it revoked rather than unknown.
@@ -13,7 +13,7 @@ const REVOKED_FAMILY_GRACE_MS: i64 = 60_000;
 /// this much (an attempt in flight is stale after 60 s).
 const LOGIN_ATTEMPT_MARGIN_MS: i64 = 60_000;
 
-impl TokenService {
+impl MaintenanceService {
     /// Deletes dead rows: expired refresh tokens and the sessions they ended,
     /// revoked and expired sessions, feed entries that no longer matter, and
     /// token events and consumed refresh tokens older than `retention`.
@@ -21,7 +21,8 @@ impl TokenService {
         let now = now_millis();
         let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let longest_login_window = self
-            .realms
+            .core
+            .realms()
             .values()
             .map(|state| {
                 let limits = &state.config.brute_force;
@@ -38,6 +39,6 @@ impl TokenService {
                 .saturating_sub(longest_login_window)
                 .saturating_sub(LOGIN_ATTEMPT_MARGIN_MS),
         };
-        Ok(self.store.purge(cutoffs).await?)
+        Ok(self.core.store.purge(cutoffs).await?)
     }
 }

@@ -4,7 +4,11 @@
 use tessera_proto::{RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS};
 use tessera_store::{DeletionFeed, FeedStart, RevocationReason, RevokedKind};
 
-use crate::{now_millis, ClientCredentials, Realm, TokenError, TokenService};
+use crate::{
+    now_millis,
+    service::{Core, OAuthService},
+    ClientCredentials, Realm, TokenError,
+};
 
 /// Feed entries outlive the tokens they concern by this much, so that resource
 /// servers whose clock leeway accepts a token briefly past `exp` still refuse it.
@@ -15,7 +19,7 @@ pub const FEED_LEEWAY_MS: i64 = 60_000;
 /// sure a poll never skips an entry committed just after the previous poll.
 const FEED_OVERLAP_MS: i64 = 30_000;
 
-impl TokenService {
+impl Core {
     /// Revokes one session and publishes it on the feed; false if it was unknown
     /// or already revoked.
     pub(crate) async fn revoke_session(
@@ -58,7 +62,9 @@ impl TokenService {
             .revoke_access_token(&realm.name, jti, now, until)
             .await?)
     }
+}
 
+impl OAuthService {
     /// The revocation feed, for confidential clients: the sessions and access
     /// tokens revoked since `since` (a cursor from an earlier answer; `None` for
     /// everything that still matters), each until its tokens have expired, at
@@ -70,8 +76,8 @@ impl TokenService {
         since: Option<&str>,
         limit: Option<&str>,
     ) -> Result<RevocationFeed, TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         if !client.is_confidential() {
             return Err(TokenError::ConfidentialClientRequired);
         }
@@ -93,6 +99,7 @@ impl TokenService {
             Some(cursor) => parse_cursor(cursor, now)?,
         };
         let entries = self
+            .core
             .store
             .revocations_page(realm, &start, now, limit)
             .await?;

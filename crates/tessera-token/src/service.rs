@@ -1,4 +1,7 @@
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use tessera_keys::{Jwks, MasterKey, Sealer, SecretDigester};
 use tessera_proto::{
@@ -27,15 +30,62 @@ pub struct RealmState {
     pub keys: RealmKeys,
 }
 
-/// The token service: one per process, shared by every request.
+/// Every realm's state, as one snapshot: a request reads the snapshot once
+/// and keeps using it, while a reload swaps in a new one atomically.
+pub type RealmSnapshot = HashMap<String, Arc<RealmState>>;
+
+/// What every service shares: the store, the secrets' digester and sealer,
+/// the password hasher, the usage recorder and the realms. One per process.
 #[derive(Debug)]
-pub struct TokenService {
+pub(crate) struct Core {
     pub(crate) store: Store,
-    pub(crate) realms: HashMap<String, RealmState>,
+    realms: RwLock<Arc<RealmSnapshot>>,
     pub(crate) digester: SecretDigester,
     pub(crate) sealer: Sealer,
     pub(crate) hasher: PasswordHasher,
     pub(crate) usage: UsageRecorder,
+}
+
+/// The OAuth endpoints: the grants, introspection, revocation, logout,
+/// userinfo and the revocation feed.
+#[derive(Debug, Clone)]
+pub struct OAuthService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// Personal tokens (expose and client tokens) and their usage.
+#[derive(Debug, Clone)]
+pub struct PersonalTokenService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
+#[derive(Debug, Clone)]
+pub struct KeyService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// Users of the realms, for operators and the realm loader.
+#[derive(Debug, Clone)]
+pub struct UserService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// What keeps an installation healthy: the purge job, readiness, shutdown.
+#[derive(Debug, Clone)]
+pub struct MaintenanceService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// Every service of one process over one shared core.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub oauth: OAuthService,
+    pub personal_tokens: PersonalTokenService,
+    pub keys: KeyService,
+    pub users: UserService,
+    pub maintenance: MaintenanceService,
+    pub(crate) core: Arc<Core>,
 }
 
 /// Who a token is about: a user, or a client acting for itself.
@@ -65,7 +115,7 @@ impl AccountAccess {
     }
 }
 
-impl TokenService {
+impl Services {
     /// Records the realms in the store and loads (or creates) their signing keys.
     pub async fn start(
         store: Store,
@@ -81,72 +131,79 @@ impl TokenService {
             let keys = keys::load_realm_keys(&store, &sealer, &realm, now).await?;
             states.insert(
                 realm.name.clone(),
-                RealmState {
+                Arc::new(RealmState {
                     config: realm,
                     keys,
-                },
+                }),
             );
         }
-        Ok(Self {
+        let core = Arc::new(Core {
             usage: UsageRecorder::spawn(store.clone()),
             store,
-            realms: states,
+            realms: RwLock::new(Arc::new(states)),
             digester: master_key.digester(),
             sealer,
             hasher,
+        });
+        Ok(Self {
+            oauth: OAuthService {
+                core: Arc::clone(&core),
+            },
+            personal_tokens: PersonalTokenService {
+                core: Arc::clone(&core),
+            },
+            keys: KeyService {
+                core: Arc::clone(&core),
+            },
+            users: UserService {
+                core: Arc::clone(&core),
+            },
+            maintenance: MaintenanceService {
+                core: Arc::clone(&core),
+            },
+            core,
         })
     }
 
+    /// A realm's configuration and keys; unknown realms are not found.
+    pub fn realm(&self, name: &str) -> Result<Arc<RealmState>, TokenError> {
+        self.core.realm(name)
+    }
+}
+
+impl MaintenanceService {
     /// Password verifications so far, dummy ones for unknown users included.
     pub fn password_verifications(&self) -> u64 {
-        self.hasher.verification_count()
+        self.core.hasher.verification_count()
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Whether the database answers (the readiness probe).
+    pub async fn database_ready(&self) -> Result<(), TokenError> {
+        Ok(self.core.store.ping().await?)
     }
 
-    pub fn realm(&self, name: &str) -> Result<&RealmState, TokenError> {
-        self.realms.get(name).ok_or(TokenError::RealmNotFound)
+    /// Commits every recorded token use, then closes the database: the last
+    /// step of a graceful shutdown, after the last request was answered.
+    pub async fn shut_down(&self) {
+        self.core.usage.flush().await;
+        self.core.store.close().await;
     }
+}
 
-    pub fn jwks(&self, realm: &str) -> Result<Jwks, TokenError> {
-        Ok(self.realm(realm)?.keys.current().ring.jwks())
-    }
-
-    /// DER SubjectPublicKeyInfo of the active key (Keycloak's realm `public_key`).
-    pub fn active_public_key(&self, realm: &str) -> Result<Vec<u8>, TokenError> {
-        Ok(self
-            .realm(realm)?
-            .keys
-            .current()
-            .ring
-            .active()
-            .spki_der()
-            .to_vec())
-    }
-
-    /// Re-reads every realm's keys from the store and rotates those due.
-    pub async fn refresh_keys(&self) -> Result<(), TokenError> {
-        let now = now_millis();
-        for state in self.realms.values() {
-            keys::refresh_realm_keys(&self.store, &self.sealer, &state.config, &state.keys, now)
-                .await?;
+impl Core {
+    /// The current snapshot of every realm.
+    pub(crate) fn realms(&self) -> Arc<RealmSnapshot> {
+        match self.realms.read() {
+            Ok(realms) => Arc::clone(&realms),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
-        Ok(())
     }
 
-    /// Rotates a realm's signing key now; returns the new key id.
-    pub async fn rotate_keys(&self, realm: &str) -> Result<String, TokenError> {
-        let state = self.realm(realm)?;
-        keys::rotate_realm_keys(
-            &self.store,
-            &self.sealer,
-            &state.config,
-            &state.keys,
-            now_millis(),
-        )
-        .await
+    pub(crate) fn realm(&self, name: &str) -> Result<Arc<RealmState>, TokenError> {
+        self.realms()
+            .get(name)
+            .cloned()
+            .ok_or(TokenError::RealmNotFound)
     }
 
     /// Authenticates the client (RFC 6749 §2.3): confidential clients by secret,
@@ -281,6 +338,54 @@ impl TokenService {
             id_token,
             expires_in: exp - iat,
         })
+    }
+}
+
+impl KeyService {
+    pub fn jwks(&self, realm: &str) -> Result<Jwks, TokenError> {
+        Ok(self.core.realm(realm)?.keys.current().ring.jwks())
+    }
+
+    /// DER SubjectPublicKeyInfo of the active key (Keycloak's realm `public_key`).
+    pub fn active_public_key(&self, realm: &str) -> Result<Vec<u8>, TokenError> {
+        Ok(self
+            .core
+            .realm(realm)?
+            .keys
+            .current()
+            .ring
+            .active()
+            .spki_der()
+            .to_vec())
+    }
+
+    /// Re-reads every realm's keys from the store and rotates those due.
+    pub async fn refresh_keys(&self) -> Result<(), TokenError> {
+        let now = now_millis();
+        for state in self.core.realms().values() {
+            keys::refresh_realm_keys(
+                &self.core.store,
+                &self.core.sealer,
+                &state.config,
+                &state.keys,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Rotates a realm's signing key now; returns the new key id.
+    pub async fn rotate_keys(&self, realm: &str) -> Result<String, TokenError> {
+        let state = self.core.realm(realm)?;
+        keys::rotate_realm_keys(
+            &self.core.store,
+            &self.core.sealer,
+            &state.config,
+            &state.keys,
+            now_millis(),
+        )
+        .await
     }
 }
 

@@ -7,7 +7,11 @@ use tessera_proto::{
 };
 use tessera_store::RevocationReason;
 
-use crate::{now_millis, ClientCredentials, TokenError, TokenService};
+use crate::{
+    now_millis,
+    service::{Core, OAuthService},
+    ClientCredentials, TokenError,
+};
 
 /// OpenID Connect Core §5.3.2 userinfo response.
 #[derive(Debug, Clone, Serialize)]
@@ -18,7 +22,7 @@ pub struct UserInfo {
     pub email: Option<String>,
 }
 
-impl TokenService {
+impl Core {
     /// Verifies an access token completely: signature and header, `iss`, `exp`, and
     /// that its session (or, without one, the token itself) was not revoked and its
     /// user is still active.
@@ -62,9 +66,11 @@ impl TokenService {
         }
         Ok(claims)
     }
+}
 
+impl OAuthService {
     pub async fn userinfo(&self, realm: &str, bearer: &str) -> Result<UserInfo, TokenError> {
-        let claims = self.verify_access_token(realm, bearer).await?;
+        let claims = self.core.verify_access_token(realm, bearer).await?;
         Ok(UserInfo {
             sub: claims.sub,
             preferred_username: claims.preferred_username.unwrap_or_default(),
@@ -82,21 +88,23 @@ impl TokenService {
         token: Option<&str>,
         address: Option<&str>,
     ) -> Result<IntrospectionResponse, TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         if !client.is_confidential() {
             return Err(TokenError::ConfidentialClientRequired);
         }
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
         let kind = ParsedOpaqueToken::parse(token).map(|parsed| parsed.kind);
         let answer = if kind == Ok(OpaqueTokenKind::Expose) {
-            self.introspect_expose_token(&state.config, token, &client.client_id, address)
+            self.core
+                .introspect_expose_token(&state.config, token, &client.client_id, address)
                 .await
         } else if kind == Ok(OpaqueTokenKind::Refresh) {
             self.introspect_refresh_token(realm, token, &client.client_id)
                 .await
         } else {
-            self.verify_access_token(realm, token)
+            self.core
+                .verify_access_token(realm, token)
                 .await
                 .map(|claims| IntrospectionResponse {
                     active: true,
@@ -129,7 +137,7 @@ impl TokenService {
         token: &str,
         caller: &str,
     ) -> Result<IntrospectionResponse, TokenError> {
-        let (_, stored) = self.find_refresh_token(realm, token).await?;
+        let (_, stored) = self.core.find_refresh_token(realm, token).await?;
         let now = now_millis();
         let family = &stored.family;
         let usable = family.client_id == caller
@@ -140,7 +148,7 @@ impl TokenService {
             return Err(TokenError::InvalidToken);
         }
         let user = stored.user.clone();
-        self.ensure_user_active(&user, now).await?;
+        self.core.ensure_user_active(&user, now).await?;
         Ok(IntrospectionResponse {
             active: true,
             scope: Some(family.scope.clone()),
@@ -151,7 +159,7 @@ impl TokenService {
             iat: Some(stored.issued_at / 1000),
             sub: Some(user.id),
             aud: None,
-            iss: Some(self.realm(realm)?.config.issuer.clone()),
+            iss: Some(self.core.realm(realm)?.config.issuer.clone()),
             jti: None,
             sid: Some(family.id.clone()),
             realm_access: Some(RealmAccess { roles: user.roles }),
@@ -170,8 +178,8 @@ impl TokenService {
         credentials: &ClientCredentials,
         token: Option<&str>,
     ) -> Result<(), TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
         let now = now_millis();
         if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
@@ -179,7 +187,7 @@ impl TokenService {
                 OpaqueTokenKind::Refresh => {}
                 OpaqueTokenKind::Expose => return Err(TokenError::UnsupportedTokenType),
             }
-            let stored = match self.find_refresh_token(realm, token).await {
+            let stored = match self.core.find_refresh_token(realm, token).await {
                 Ok((_, stored)) => stored,
                 // Unknown tokens are revoked already (RFC 7009 §2.2); a failing
                 // database must not be reported as a successful revocation.
@@ -189,13 +197,14 @@ impl TokenService {
             if stored.family.client_id != client.client_id {
                 return Err(TokenError::UnmatchingClients);
             }
-            self.revoke_session(
-                &state.config,
-                &stored.family.id,
-                now,
-                RevocationReason::Revoked,
-            )
-            .await?;
+            self.core
+                .revoke_session(
+                    &state.config,
+                    &stored.family.id,
+                    now,
+                    RevocationReason::Revoked,
+                )
+                .await?;
             return Ok(());
         }
         let Ok(claims) = state
@@ -214,11 +223,13 @@ impl TokenService {
         }
         match &claims.sid {
             Some(sid) => {
-                self.revoke_session(&state.config, sid, now, RevocationReason::Revoked)
+                self.core
+                    .revoke_session(&state.config, sid, now, RevocationReason::Revoked)
                     .await?;
             }
             None => {
-                self.revoke_single_access_token(&state.config, &claims.jti, claims.exp, now)
+                self.core
+                    .revoke_single_access_token(&state.config, &claims.jti, claims.exp, now)
                     .await?;
             }
         }
@@ -232,10 +243,10 @@ impl TokenService {
         credentials: &ClientCredentials,
         refresh_token: Option<&str>,
     ) -> Result<(), TokenError> {
-        let state = self.realm(realm)?;
-        let client = self.authenticate_client(&state.config, credentials)?;
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
         let token = refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
-        let (_, stored) = self.find_refresh_token(realm, token).await?;
+        let (_, stored) = self.core.find_refresh_token(realm, token).await?;
         if stored.family.client_id != client.client_id {
             return Err(TokenError::InvalidGrant(
                 "Invalid refresh token. Token client and authorized client don't match",
@@ -245,13 +256,14 @@ impl TokenService {
         if !stored.family.is_live(now) {
             return Err(TokenError::InvalidGrant("Session not active"));
         }
-        self.revoke_session(
-            &state.config,
-            &stored.family.id,
-            now,
-            RevocationReason::Logout,
-        )
-        .await?;
+        self.core
+            .revoke_session(
+                &state.config,
+                &stored.family.id,
+                now,
+                RevocationReason::Logout,
+            )
+            .await?;
         Ok(())
     }
 }

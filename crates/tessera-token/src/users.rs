@@ -4,7 +4,8 @@ use tessera_proto::SecretString;
 use tessera_store::{NewUser, RevocationReason, User};
 
 use crate::{
-    is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, TokenError, TokenService,
+    is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, service::UserService,
+    TokenError,
 };
 
 /// A user to create. `password` is either plaintext (hashed here) or an argon2
@@ -20,12 +21,13 @@ pub struct NewUserRequest {
     pub roles: Vec<String>,
 }
 
-impl TokenService {
+impl UserService {
     /// Creates the user unless the username is taken; returns whether it did. The
     /// database owns users afterwards: an existing user is never overwritten.
     pub async fn add_user_if_absent(&self, request: NewUserRequest) -> Result<bool, TokenError> {
-        self.realm(&request.realm)?;
+        self.core.realm(&request.realm)?;
         if self
+            .core
             .store
             .find_user_by_username(&request.realm, &request.username)
             .await?
@@ -39,7 +41,7 @@ impl TokenService {
         let password_hash = if imported {
             request.password.expose().to_owned()
         } else {
-            self.hasher.hash(request.password).await?
+            self.core.hasher.hash(request.password).await?
         };
         let user = NewUser {
             id: new_uuid()?,
@@ -53,13 +55,14 @@ impl TokenService {
             roles: request.roles,
             created_at: now_millis(),
         };
-        Ok(self.store.insert_user_if_absent(&user).await?)
+        Ok(self.core.store.insert_user_if_absent(&user).await?)
     }
 
     /// Creates a user a realm file defines, unless the username is taken or an
     /// operator deleted that user; returns whether it did.
     pub async fn seed_user_if_absent(&self, request: NewUserRequest) -> Result<bool, TokenError> {
         if self
+            .core
             .store
             .was_user_deleted(&request.realm, &request.username)
             .await?
@@ -77,8 +80,9 @@ impl TokenService {
         username: &str,
         enabled: bool,
     ) -> Result<bool, TokenError> {
-        let config = &self.realm(realm)?.config;
+        let config = &self.core.realm(realm)?.config;
         if !self
+            .core
             .store
             .set_user_enabled(realm, username, enabled)
             .await?
@@ -86,14 +90,20 @@ impl TokenService {
             return Ok(false);
         }
         if !enabled {
-            if let Some(user) = self.store.find_user_by_username(realm, username).await? {
-                self.revoke_user_sessions(
-                    config,
-                    &user.id,
-                    now_millis(),
-                    RevocationReason::UserInactive,
-                )
-                .await?;
+            if let Some(user) = self
+                .core
+                .store
+                .find_user_by_username(realm, username)
+                .await?
+            {
+                self.core
+                    .revoke_user_sessions(
+                        config,
+                        &user.id,
+                        now_millis(),
+                        RevocationReason::UserInactive,
+                    )
+                    .await?;
             }
         }
         Ok(true)
@@ -103,16 +113,17 @@ impl TokenService {
     /// of them reported on the revocation feed. Returns false when there is no
     /// such user.
     pub async fn delete_user(&self, realm: &str, username: &str) -> Result<bool, TokenError> {
-        let config = &self.realm(realm)?.config;
+        let config = &self.core.realm(realm)?.config;
         let now = now_millis();
         Ok(self
+            .core
             .store
             .delete_user(realm, username, now, deletion_feed(config, now))
             .await?)
     }
 
     pub async fn list_users(&self, realm: &str) -> Result<Vec<User>, TokenError> {
-        self.realm(realm)?;
-        Ok(self.store.list_users(realm).await?)
+        self.core.realm(realm)?;
+        Ok(self.core.store.list_users(realm).await?)
     }
 }

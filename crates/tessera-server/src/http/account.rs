@@ -12,8 +12,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
-use tessera_store::PersonalToken;
-use tessera_token::{Actor, EventPage, NewClientToken, NewExposeToken, TokenError};
+use tessera_token::{Actor, EventPage, NewClientToken, NewExposeToken, PersonalToken, TokenError};
 
 use super::{
     error::ApiError,
@@ -132,7 +131,7 @@ pub async fn create_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    state.service.realm(&realm)?;
+    state.services.realm(&realm)?;
     let actor = user(&headers)?;
     let body: CreateTokenBody = json_body(&headers, &body)?;
     let address = peer.ip().to_string();
@@ -148,7 +147,8 @@ pub async fn create_token(
                 audience: body.audience,
             };
             let (token, secret) = state
-                .service
+                .services
+                .personal_tokens
                 .create_expose_token(&realm, actor, request, Some(&address))
                 .await
                 .map_err(for_bearer)?;
@@ -170,7 +170,8 @@ pub async fn create_token(
                 offline: body.offline,
             };
             let (token, response) = state
-                .service
+                .services
+                .personal_tokens
                 .create_client_token(&realm, actor, request, Some(&address))
                 .await
                 .map_err(for_bearer)?;
@@ -234,9 +235,10 @@ pub async fn list_tokens(
     Path(realm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.service.realm(&realm)?;
+    state.services.realm(&realm)?;
     let tokens = state
-        .service
+        .services
+        .personal_tokens
         .list_personal_tokens(&realm, user(&headers)?)
         .await
         .map_err(for_bearer)?;
@@ -269,10 +271,11 @@ async fn delete(
     id: Option<&str>,
     peer: SocketAddr,
 ) -> Result<StatusCode, ApiError> {
-    state.service.realm(realm)?;
+    state.services.realm(realm)?;
     let address = peer.ip().to_string();
     state
-        .service
+        .services
+        .personal_tokens
         .delete_personal_tokens(realm, user(headers)?, id, Some(&address))
         .await
         .map_err(for_bearer)?;
@@ -302,7 +305,7 @@ pub async fn token_events(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.service.realm(&realm)?;
+    state.services.realm(&realm)?;
     let query = OAuthForm::parse(query.unwrap_or_default().as_bytes())?;
     let number = |name: &str| {
         query
@@ -319,7 +322,8 @@ pub async fn token_events(
         limit: number("limit")?.unwrap_or(DEFAULT_EVENT_PAGE),
     };
     let events = state
-        .service
+        .services
+        .personal_tokens
         .personal_token_events(&realm, user(&headers)?, &id, page)
         .await
         .map_err(for_bearer)?;

@@ -1,20 +1,23 @@
 //! Prometheus metrics: request counts and latency histograms by endpoint, grant
-//! and outcome, rendered in the text exposition format.
+//! and outcome, exposed with `prometheus-client` in the OpenMetrics text format.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{sync::Mutex, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     middleware::Next,
     response::Response,
 };
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
 
 use super::AppState;
+
+/// The exposition format's media type (OpenMetrics 1.0, which Prometheus reads).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -29,101 +32,80 @@ pub struct Outcome {
     pub result: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct SeriesKey {
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
     endpoint: String,
     grant: &'static str,
     outcome: String,
 }
 
-#[derive(Debug, Default)]
-struct Series {
-    count: u64,
-    sum_seconds: f64,
-    buckets: [u64; BUCKETS.len()],
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<SeriesKey, Series>>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// Mirrors the hasher's own count at each scrape; the lock keeps two
+    /// concurrent scrapes from adding the same increase twice.
+    password_verifications: Mutex<Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "tessera_http_requests",
+            "HTTP requests by endpoint, grant and outcome",
+            requests.clone(),
+        );
+        let durations = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "tessera_http_request_duration_seconds",
+            "HTTP request latency",
+            durations.clone(),
+        );
+        let password_verifications = Counter::default();
+        registry.register(
+            "tessera_password_verifications",
+            "Argon2 verifications, including the equal-cost ones for unknown users",
+            password_verifications.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            password_verifications: Mutex::new(password_verifications),
+        }
+    }
 }
 
 impl Metrics {
-    fn record(&self, key: SeriesKey, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let mut series = match self.series.lock() {
-            Ok(series) => series,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let entry = series.entry(key).or_default();
-        entry.count += 1;
-        entry.sum_seconds += seconds;
-        if let Some(bucket) = BUCKETS.iter().position(|&upper| seconds <= upper) {
-            entry.buckets[bucket] += 1;
-        }
+    fn record(&self, labels: &RequestLabels, elapsed_seconds: f64) {
+        self.requests.get_or_create(labels).inc();
+        self.durations
+            .get_or_create(labels)
+            .observe(elapsed_seconds);
     }
 
     pub fn render(&self, password_verifications: u64) -> String {
-        let series = match self.series.lock() {
-            Ok(series) => series,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        {
+            let counter = match self.password_verifications.lock() {
+                Ok(counter) => counter,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            counter.inc_by(password_verifications.saturating_sub(counter.get()));
+        }
         let mut out = String::new();
-        out.push_str(
-            "# HELP tessera_http_requests_total HTTP requests by endpoint, grant and outcome.\n",
-        );
-        out.push_str("# TYPE tessera_http_requests_total counter\n");
-        for (key, value) in series.iter() {
-            let _ = writeln!(
-                out,
-                "tessera_http_requests_total{{{}}} {}",
-                labels(key),
-                value.count
-            );
-        }
-        out.push_str("# HELP tessera_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE tessera_http_request_duration_seconds histogram\n");
-        for (key, value) in series.iter() {
-            let labels = labels(key);
-            let mut cumulative = 0;
-            for (upper, count) in BUCKETS.iter().zip(value.buckets) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "tessera_http_request_duration_seconds_bucket{{{labels},le=\"{upper}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "tessera_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                value.count
-            );
-            let _ = writeln!(
-                out,
-                "tessera_http_request_duration_seconds_sum{{{labels}}} {}",
-                value.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "tessera_http_request_duration_seconds_count{{{labels}}} {}",
-                value.count
-            );
-        }
-        out.push_str("# HELP tessera_password_verifications_total Argon2 verifications, including the equal-cost ones for unknown users.\n");
-        out.push_str("# TYPE tessera_password_verifications_total counter\n");
-        let _ = writeln!(
-            out,
-            "tessera_password_verifications_total {password_verifications}"
-        );
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
-}
-
-fn labels(key: &SeriesKey) -> String {
-    format!(
-        "endpoint=\"{}\",grant=\"{}\",outcome=\"{}\"",
-        key.endpoint, key.grant, key.outcome
-    )
 }
 
 /// Records every request. The endpoint label is the route template without the
@@ -136,7 +118,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let started = Instant::now();
     let response = next.run(request).await;
     let outcome = response.extensions().get::<Outcome>().copied();
-    let key = SeriesKey {
+    let labels = RequestLabels {
         endpoint,
         grant: outcome.map_or("", |o| o.grant),
         outcome: outcome.map_or_else(
@@ -144,7 +126,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
             |o| o.result.to_owned(),
         ),
     };
-    state.metrics.record(key, started.elapsed());
+    state
+        .metrics
+        .record(&labels, started.elapsed().as_secs_f64());
     response
 }
 

@@ -21,7 +21,12 @@ use axum::{
     Json, Router,
 };
 use serde_json::json;
-use tessera_token::TokenService;
+use tessera_token::Services;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    trace::TraceLayer,
+};
 
 use self::{error::ApiError, metrics::Metrics};
 
@@ -30,16 +35,16 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Arc<TokenService>,
+    pub services: Services,
     pub metrics: Arc<Metrics>,
     /// Base URL without trailing slash; realm URLs are `{public_url}/realms/{realm}`.
     pub public_url: Arc<str>,
 }
 
 impl AppState {
-    pub fn new(service: Arc<TokenService>, public_url: String) -> Self {
+    pub fn new(services: Services, public_url: String) -> Self {
         Self {
-            service,
+            services,
             metrics: Arc::new(Metrics::default()),
             public_url: public_url.into(),
         }
@@ -104,7 +109,34 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost last: every request gets an `x-request-id` (a client's own is
+        // kept), credentials are marked sensitive before the trace span can see
+        // them, and the id is echoed on the response.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(Arc::from([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ])))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// One span per request, at debug level so that it costs nothing unless asked
+/// for (`RUST_LOG=tower_http=debug`). The path only: a query string is never
+/// logged.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id,
+    )
 }
 
 /// Token responses and errors must not be cached (RFC 6749 §5.1); routes that
@@ -123,7 +155,7 @@ async fn live() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
-    match state.service.store().ping().await {
+    match state.services.maintenance.database_ready().await {
         Ok(()) => Json(json!({"status": "UP"})).into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
@@ -138,8 +170,10 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn render_metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.service.password_verifications()),
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state
+            .metrics
+            .render(state.services.maintenance.password_verifications()),
     )
         .into_response()
 }

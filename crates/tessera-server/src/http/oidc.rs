@@ -53,7 +53,7 @@ async fn issue_token(
     (headers, form, address): (&HeaderMap, &OAuthForm, &str),
     grant: Option<GrantType>,
 ) -> Result<tessera_proto::TokenResponse, TokenError> {
-    let service = &state.service;
+    let service = &state.services;
     service.realm(realm)?;
     let Some(grant) = grant else {
         return Err(match form.get("grant_type") {
@@ -70,6 +70,7 @@ async fn issue_token(
     match grant {
         GrantType::Password => {
             service
+                .oauth
                 .password_grant(
                     realm,
                     &credentials,
@@ -81,6 +82,7 @@ async fn issue_token(
         }
         GrantType::RefreshToken => {
             service
+                .oauth
                 .refresh_grant(
                     realm,
                     &credentials,
@@ -92,6 +94,7 @@ async fn issue_token(
         }
         GrantType::ClientCredentials => {
             service
+                .oauth
                 .client_credentials_grant(realm, &credentials, scope)
                 .await
         }
@@ -106,7 +109,7 @@ fn realm_client(
     headers: &HeaderMap,
     form: &OAuthForm,
 ) -> Result<tessera_token::ClientCredentials, ApiError> {
-    state.service.realm(realm)?;
+    state.services.realm(realm)?;
     client_credentials(headers, form)
 }
 
@@ -120,7 +123,8 @@ pub async fn introspect(
     let credentials = realm_client(&state, &realm, &headers, &form)?;
     let address = peer.ip().to_string();
     let answer = state
-        .service
+        .services
+        .oauth
         .introspect(&realm, &credentials, form.get("token"), Some(&address))
         .await?;
     Ok(Json(answer).into_response())
@@ -134,7 +138,8 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let credentials = realm_client(&state, &realm, &headers, &form)?;
     state
-        .service
+        .services
+        .oauth
         .revoke(&realm, &credentials, form.get("token"))
         .await?;
     Ok(StatusCode::OK)
@@ -148,7 +153,8 @@ pub async fn logout(
 ) -> Result<StatusCode, ApiError> {
     let credentials = realm_client(&state, &realm, &headers, &form)?;
     state
-        .service
+        .services
+        .oauth
         .logout(&realm, &credentials, form.get("refresh_token"))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -182,10 +188,11 @@ async fn userinfo(
     realm: &str,
     bearer: Option<&str>,
 ) -> Result<Response, ApiError> {
-    state.service.realm(realm)?;
+    state.services.realm(realm)?;
     let bearer = bearer.ok_or(ApiError::Bearer(None))?;
     let info = state
-        .service
+        .services
+        .oauth
         .userinfo(realm, bearer)
         .await
         .map_err(|error| ApiError::Bearer(Some(error)))?;
@@ -201,11 +208,12 @@ pub async fn revocations(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    state.service.realm(&realm)?;
+    state.services.realm(&realm)?;
     let query = OAuthForm::parse(query.unwrap_or_default().as_bytes())?;
     let credentials = client_credentials(&headers, &OAuthForm::default())?;
     let feed = state
-        .service
+        .services
+        .oauth
         .revocation_feed(&realm, &credentials, query.get("since"), query.get("limit"))
         .await?;
     Ok(Json(feed).into_response())
@@ -215,7 +223,7 @@ pub async fn certs(
     State(state): State<AppState>,
     Path(realm): Path<String>,
 ) -> Result<Response, ApiError> {
-    let jwks = state.service.jwks(&realm)?;
+    let jwks = state.services.keys.jwks(&realm)?;
     Ok(([(header::CACHE_CONTROL, PUBLIC_CACHE)], Json(jwks)).into_response())
 }
 
@@ -224,7 +232,7 @@ pub async fn realm_info(
     State(state): State<AppState>,
     Path(realm): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let public_key = STANDARD.encode(state.service.active_public_key(&realm)?);
+    let public_key = STANDARD.encode(state.services.keys.active_public_key(&realm)?);
     let issuer = format!("{}/realms/{realm}", state.public_url);
     Ok(Json(json!({
         "realm": realm,
@@ -240,7 +248,7 @@ pub async fn discovery(
     State(state): State<AppState>,
     Path(realm): Path<String>,
 ) -> Result<Response, ApiError> {
-    let realm_state = state.service.realm(&realm)?;
+    let realm_state = state.services.realm(&realm)?;
     let config = &realm_state.config;
     let issuer = &config.issuer;
     let endpoint = |path: &str| format!("{issuer}/protocol/openid-connect/{path}");
