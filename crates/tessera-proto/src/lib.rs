@@ -6,6 +6,7 @@
 //! without pulling the server in.
 
 mod claims;
+mod discovery;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -18,6 +19,7 @@ pub mod strategies;
 mod token_response;
 
 pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
+pub use discovery::{ProviderMetadata, RealmRepresentation};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use introspection::IntrospectionResponse;
 pub use opaque::{OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, OPAQUE_BODY_LEN};

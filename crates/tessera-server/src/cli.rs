@@ -6,7 +6,9 @@ use std::io::{BufRead, Write};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tessera_proto::SecretString;
-use tessera_token::{Actor, NewClientToken, NewExposeToken, NewUserRequest};
+use tessera_token::{
+    Actor, CreatedSecret, NewUserRequest, PersonalTokenKind, PersonalTokenRequest, TokenSelection,
+};
 
 use crate::{migrate_database, open_service, ServeConfig, StorageConfig};
 
@@ -235,52 +237,39 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
         } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let actor = Actor::Operator { username: &user };
-            match (kind, client_id) {
-                (TokenType::Expose, None) if !offline => {
-                    let lifetime = lifetime
-                        .map(|text| crate::realm_file::parse_duration(&text))
-                        .transpose()
-                        .map_err(anyhow::Error::msg)?;
-                    let request = NewExposeToken {
-                        name,
-                        description,
-                        password: None,
-                        lifetime,
-                        expires_at: None,
-                        audience: (!audience.is_empty()).then_some(audience),
-                    };
-                    let (token, secret) = service
-                        .personal_tokens
-                        .create_expose_token(&realm, actor, request, None)
-                        .await?;
+            let lifetime = lifetime
+                .map(|text| crate::realm_file::parse_duration(&text))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let request = PersonalTokenRequest {
+                kind: match kind {
+                    TokenType::Expose => PersonalTokenKind::Expose,
+                    TokenType::Client => PersonalTokenKind::Client,
+                },
+                name,
+                description,
+                password: None,
+                lifetime,
+                expires_at: None,
+                audience: (!audience.is_empty()).then_some(audience),
+                client_id,
+                offline,
+            };
+            let (token, secret) = service
+                .personal_tokens
+                .create_personal_token(&realm, actor, request, None)
+                .await?;
+            match secret {
+                CreatedSecret::Expose(secret) => {
                     writeln!(console.output, "created expose token {}", token.id)?;
                     writeln!(console.output, "token: {}", secret.expose())?;
                 }
-                (TokenType::Client, Some(client_id))
-                    if lifetime.is_none() && audience.is_empty() =>
-                {
-                    let request = NewClientToken {
-                        name,
-                        description,
-                        password: None,
-                        client_id,
-                        offline,
-                    };
-                    let (token, response) = service
-                        .personal_tokens
-                        .create_client_token(&realm, actor, request, None)
-                        .await?;
+                CreatedSecret::Client(response) => {
                     writeln!(console.output, "created client token {}", token.id)?;
                     writeln!(console.output, "access_token: {}", response.access_token)?;
                     if let Some(refresh_token) = response.refresh_token {
                         writeln!(console.output, "refresh_token: {refresh_token}")?;
                     }
-                }
-                (TokenType::Expose, _) => {
-                    bail!("expose tokens take --lifetime and --audience, not --client-id or --offline")
-                }
-                (TokenType::Client, _) => {
-                    bail!("client tokens need --client-id and take no --lifetime or --audience")
                 }
             }
             writeln!(console.output, "(shown once: it cannot be displayed again)")?;
@@ -296,7 +285,13 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
             let actor = Actor::Operator { username: &user };
             let deleted = service
                 .personal_tokens
-                .delete_personal_tokens(&realm, actor, id.as_deref(), None)
+                .delete_personal_tokens(
+                    &realm,
+                    actor,
+                    id.as_deref()
+                        .map_or(TokenSelection::All, TokenSelection::One),
+                    None,
+                )
                 .await?;
             writeln!(console.output, "deleted {deleted} token(s) of {user}")?;
         }

@@ -29,12 +29,13 @@ use sqlx::{
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
-    Audit, NewPersonalToken, PersonalToken, PersonalTokenKind, TokenEvent, TokenUse, UseOutcome,
+    Audit, AuditActor, EventOutcome, NewPersonalToken, PersonalToken, TokenEvent, TokenEventKind,
+    TokenSelection, TokenUse, UseOutcome,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
-pub use rows::User;
+pub use rows::{PersonalTokenKind, User};
 pub use users::NewUser;
 
 use session_write::SessionWrite;

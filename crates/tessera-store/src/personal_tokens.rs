@@ -7,35 +7,10 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
-    rows::{prefixed_user_columns, user_from_prefixed_row},
+    rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
     sql::{flag, placeholders},
     Backend, RevocationReason, Store, StoreError, StoreResult, User,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PersonalTokenKind {
-    /// An opaque token a third party presents to an API exposing the user's data.
-    Expose,
-    /// An access and refresh pair for an add-on client the user picked.
-    Client,
-}
-
-impl PersonalTokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Expose => "expose",
-            Self::Client => "client",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "expose" => Some(Self::Expose),
-            "client" => Some(Self::Client),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct NewPersonalToken {
@@ -112,6 +87,18 @@ impl UseOutcome {
         }
     }
 
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Active,
+            Self::Refreshed,
+            Self::Expired,
+            Self::UserInactive,
+            Self::WrongAudience,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.as_str() == value)
+    }
+
     /// Refused uses are counted on the token, not stored one event each, so a
     /// flood of them cannot grow the audit trail.
     pub fn is_refused(self) -> bool {
@@ -174,37 +161,114 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
     })
 }
 
+/// What happened to a token, in its audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEventKind {
+    Created,
+    Used,
+    Deleted,
+}
+
+impl TokenEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Used => "used",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Created, Self::Used, Self::Deleted]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+}
+
+/// How an event ended: a creation or deletion succeeds; a use has its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    Success,
+    Use(UseOutcome),
+}
+
+impl EventOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Use(outcome) => outcome.as_str(),
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "success" => Some(Self::Success),
+            other => UseOutcome::parse(other).map(Self::Use),
+        }
+    }
+}
+
+/// Who changed a user's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditActor {
+    /// The user, through the account API.
+    User,
+    /// An operator of the installation, through the CLI.
+    Operator,
+}
+
+impl AuditActor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Operator => "operator",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::User, Self::Operator]
+            .into_iter()
+            .find(|actor| actor.as_str() == value)
+    }
+}
+
 /// One entry of a token's audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenEvent {
     /// Increasing; pages are cut by it.
     pub id: i64,
-    /// `created`, `used` or `deleted`.
-    pub event: String,
-    /// For `created` and `deleted`: `user` or `operator`.
-    pub actor: Option<String>,
+    pub event: TokenEventKind,
+    /// For `created` and `deleted`.
+    pub actor: Option<AuditActor>,
     pub client_id: Option<String>,
     pub address: Option<String>,
-    pub outcome: String,
+    pub outcome: EventOutcome,
     pub at: i64,
+}
+
+/// Which of a user's personal tokens an operation concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSelection<'a> {
+    /// The token with this id.
+    One(&'a str),
+    /// Every token of the user.
+    All,
 }
 
 /// Who changed a user's tokens, and from where, for the audit trail.
 #[derive(Debug, Clone, Copy)]
 pub struct Audit<'a> {
-    /// `user` (through the account API) or `operator` (the CLI).
-    pub actor: &'a str,
+    pub actor: AuditActor,
     pub address: Option<&'a str>,
 }
 
 /// A `created` or `deleted` row of `token_events` (uses are inserted in bulk).
 struct EventRow<'a> {
     token: (&'a str, &'a str, &'a str),
-    event: &'a str,
-    actor: &'a str,
+    event: TokenEventKind,
+    actor: AuditActor,
     client_id: Option<&'a str>,
     address: Option<&'a str>,
-    outcome: &'a str,
     at: i64,
 }
 
@@ -217,11 +281,11 @@ async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> Stor
     .bind(token_id)
     .bind(realm)
     .bind(user_id)
-    .bind(row.event)
-    .bind(row.actor)
+    .bind(row.event.as_str())
+    .bind(row.actor.as_str())
     .bind(row.client_id)
     .bind(row.address)
-    .bind(row.outcome)
+    .bind(EventOutcome::Success.as_str())
     .bind(row.at)
     .execute(conn)
     .await?;
@@ -335,11 +399,10 @@ impl Store {
             &mut tx,
             EventRow {
                 token: (&token.id, &token.realm, &token.user_id),
-                event: "created",
+                event: TokenEventKind::Created,
                 actor: audit.actor,
                 client_id: token.client_id.as_deref(),
                 address: audit.address,
-                outcome: "success",
                 at: token.created_at,
             },
         )
@@ -384,18 +447,22 @@ impl Store {
         )))
     }
 
-    /// Deletes one of the user's tokens (`Some(id)`) or all of them (`None`),
+    /// Deletes one of the user's tokens or all of them,
     /// revokes the sessions of client tokens, publishes everything on the
     /// revocation feed and records `deleted` events, atomically. Returns what was
     /// deleted.
     pub async fn delete_personal_tokens(
         &self,
         user_id: &str,
-        id: Option<&str>,
+        selection: TokenSelection<'_>,
         now: i64,
         feed: DeletionFeed,
         audit: Audit<'_>,
     ) -> StoreResult<Vec<PersonalToken>> {
+        let id = match selection {
+            TokenSelection::One(id) => Some(id),
+            TokenSelection::All => None,
+        };
         let mut tx = self.pool.begin().await?;
         lock_user(&mut tx, user_id).await?;
         let only_one = if id.is_some() { " AND p.id = $2" } else { "" };
@@ -441,11 +508,10 @@ impl Store {
                 &mut tx,
                 EventRow {
                     token: (&token.id, &token.realm, &token.user_id),
-                    event: "deleted",
+                    event: TokenEventKind::Deleted,
                     actor: audit.actor,
                     client_id: token.client_id.as_deref(),
                     address: audit.address,
-                    outcome: "success",
                     at: now,
                 },
             )
@@ -476,13 +542,23 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
+                let event: String = row.try_get("event")?;
+                let actor: Option<String> = row.try_get("actor")?;
+                let outcome: String = row.try_get("outcome")?;
                 Ok(TokenEvent {
                     id: row.try_get("id")?,
-                    event: row.try_get("event")?,
-                    actor: row.try_get("actor")?,
+                    event: TokenEventKind::parse(&event)
+                        .ok_or(StoreError::Corrupt("unknown token event kind"))?,
+                    actor: actor
+                        .map(|actor| {
+                            AuditActor::parse(&actor)
+                                .ok_or(StoreError::Corrupt("unknown token event actor"))
+                        })
+                        .transpose()?,
                     client_id: row.try_get("client_id")?,
                     address: row.try_get("address")?,
-                    outcome: row.try_get("outcome")?,
+                    outcome: EventOutcome::parse(&outcome)
+                        .ok_or(StoreError::Corrupt("unknown token event outcome"))?,
                     at: row.try_get("at")?,
                 })
             })
@@ -544,7 +620,7 @@ impl Store {
                     .bind(&token_use.token_id)
                     .bind(&token_use.realm)
                     .bind(&token_use.user_id)
-                    .bind("used")
+                    .bind(TokenEventKind::Used.as_str())
                     .bind(&token_use.client_id)
                     .bind(&token_use.address)
                     .bind(token_use.outcome.as_str())

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{rows::PersonalTokenKind, Store, StoreError, StoreResult};
 
 /// How long the revocation-feed entries of deleted tokens matter.
 #[derive(Debug, Clone, Copy)]
@@ -186,10 +186,11 @@ impl Store {
 
     pub async fn is_access_token_revoked(&self, realm: &str, jti: &str) -> StoreResult<bool> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM revocations WHERE realm = $1 AND kind = 'jti' AND id = $2",
+            "SELECT COUNT(*) AS n FROM revocations WHERE realm = $1 AND kind = $3 AND id = $2",
         )
         .bind(realm)
         .bind(jti)
+        .bind(RevokedKind::AccessToken.as_str())
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
@@ -268,13 +269,14 @@ pub(crate) async fn revoke_families_in(
     // conflicts and is skipped, and its UPDATE then changes nothing.
     sqlx::query(&format!(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-         SELECT realm, 'sid', id, $1, $2 FROM refresh_families \
+         SELECT realm, $4, id, $1, $2 FROM refresh_families \
          WHERE {column} = $3 AND revoked_at IS NULL \
          ON CONFLICT DO NOTHING"
     ))
     .bind(now)
     .bind(relevant_until)
     .bind(value)
+    .bind(RevokedKind::Session.as_str())
     .execute(&mut *conn)
     .await?;
     let revoked = sqlx::query(&format!(
@@ -306,16 +308,18 @@ async fn revoke_user_tokens_in(
     // token any more, or until the token expires (plus leeway) if sooner.
     sqlx::query(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-         SELECT realm, 'jti', id, $1, \
+         SELECT realm, $5, id, $1, \
            CASE WHEN expires_at IS NOT NULL AND expires_at + $3 < $2 \
              THEN expires_at + $3 ELSE $2 END \
-         FROM personal_tokens WHERE user_id = $4 AND kind = 'expose' \
+         FROM personal_tokens WHERE user_id = $4 AND kind = $6 \
          ON CONFLICT DO NOTHING",
     )
     .bind(now)
     .bind(feed.expose_until)
     .bind(feed.leeway)
     .bind(user_id)
+    .bind(RevokedKind::AccessToken.as_str())
+    .bind(PersonalTokenKind::Expose.as_str())
     .execute(conn)
     .await?;
     Ok(revoked)
@@ -330,12 +334,13 @@ pub(crate) async fn add_access_token_revocation(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-         VALUES ($1, 'jti', $2, $3, $4) ON CONFLICT DO NOTHING",
+         VALUES ($1, $5, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(realm)
     .bind(jti)
     .bind(now)
     .bind(relevant_until)
+    .bind(RevokedKind::AccessToken.as_str())
     .execute(conn)
     .await?;
     Ok(())

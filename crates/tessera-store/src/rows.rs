@@ -1,6 +1,7 @@
 //! Row mappings of the records that several aggregates read, in their own
 //! queries and in joins: a user row read with a refresh token or a personal
-//! token is mapped here, once.
+//! token is mapped here, once. Kinds stored as text and read by several
+//! aggregates live here too, so that no SQL spells their values by hand.
 
 use sqlx::{any::AnyRow, Row};
 
@@ -70,4 +71,29 @@ pub(crate) fn prefixed_user_columns(table: &str, prefix: &str) -> String {
         .map(|name| format!("{table}.{name} AS {prefix}{name}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalTokenKind {
+    /// An opaque token a third party presents to an API exposing the user's data.
+    Expose,
+    /// An access and refresh pair for an add-on client the user picked.
+    Client,
+}
+
+impl PersonalTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expose => "expose",
+            Self::Client => "client",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "expose" => Some(Self::Expose),
+            "client" => Some(Self::Client),
+            _ => None,
+        }
+    }
 }

@@ -13,13 +13,63 @@ use crate::{
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
 
+/// A token-endpoint request, by grant, with the parameters each one reads.
+#[derive(Debug)]
+pub enum TokenRequest<'a> {
+    /// RFC 6749 §4.3.
+    Password {
+        username: Option<&'a str>,
+        password: Option<SecretString>,
+        scope: Option<&'a str>,
+    },
+    /// RFC 6749 §6. `address` is the caller's, recorded for client tokens.
+    RefreshToken {
+        refresh_token: Option<&'a str>,
+        scope: Option<&'a str>,
+        address: Option<&'a str>,
+    },
+    /// RFC 6749 §4.4.
+    ClientCredentials { scope: Option<&'a str> },
+}
+
 impl OAuthService {
+    /// Answers a token-endpoint request with the grant it names.
+    pub async fn token(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        request: TokenRequest<'_>,
+    ) -> Result<TokenResponse, TokenError> {
+        match request {
+            TokenRequest::Password {
+                username,
+                password,
+                scope,
+            } => {
+                self.password_grant(realm, credentials, username, password, scope)
+                    .await
+            }
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+                address,
+            } => {
+                self.refresh_grant(realm, credentials, refresh_token, scope, address)
+                    .await
+            }
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials_grant(realm, credentials, scope)
+                    .await
+            }
+        }
+    }
+
     /// Resource owner password credentials grant (RFC 6749 §4.3).
     ///
     /// Unknown users, wrong passwords and locked accounts get the same 401 after the
     /// same hashing work, so neither the answer nor its timing tells a guesser which
     /// usernames exist. "Account disabled" is only said once the password is proven.
-    pub async fn password_grant(
+    async fn password_grant(
         &self,
         realm: &str,
         credentials: &ClientCredentials,
@@ -70,7 +120,7 @@ impl OAuthService {
     /// retrying after a lost response) yields a fresh pair; after the window it is
     /// treated as stolen and the whole family is revoked (RFC 9700 §4.14.2).
     /// `address` is the caller's, recorded when the session is a client token's.
-    pub async fn refresh_grant(
+    async fn refresh_grant(
         &self,
         realm: &str,
         credentials: &ClientCredentials,
@@ -211,7 +261,7 @@ impl OAuthService {
     }
 
     /// Client credentials grant (RFC 6749 §4.4): the client is the subject; no refresh token.
-    pub async fn client_credentials_grant(
+    async fn client_credentials_grant(
         &self,
         realm: &str,
         credentials: &ClientCredentials,

@@ -27,13 +27,14 @@ mod usage;
 mod users;
 
 pub use error::TokenError;
+pub use grants::TokenRequest;
 pub use ids::{new_opaque_token, new_uuid};
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{
     default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, StoredPassword,
     DEFAULT_ARGON2_PARAMS, MAX_PASSWORD_BYTES,
 };
-pub use personal_tokens::{Actor, EventPage, NewClientToken, NewExposeToken};
+pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest, TokenEventPage};
 pub use realm::{
     BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
 };
@@ -44,7 +45,10 @@ pub use service::{
 };
 pub use sessions::UserInfo;
 /// Records the services answer with, as the store reads them.
-pub use tessera_store::{PersonalToken, PersonalTokenKind, PurgeReport, TokenEvent, User};
+pub use tessera_store::{
+    AuditActor, EventOutcome, PersonalToken, PersonalTokenKind, PurgeReport, TokenEvent,
+    TokenEventKind, TokenSelection, UseOutcome, User,
+};
 pub use users::NewUserRequest;
 
 pub const OPENID: &str = "openid";

@@ -9,8 +9,8 @@ use tessera_proto::{
     Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
-    Audit, Family, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
-    TokenEvent, TokenUse, UseOutcome, User,
+    Audit, AuditActor, Family, NewPersonalToken, PersonalToken, PersonalTokenKind,
+    RevocationReason, TokenEvent, TokenSelection, TokenUse, UseOutcome, User,
 };
 
 use crate::{
@@ -37,8 +37,8 @@ pub enum Actor<'a> {
 impl Actor<'_> {
     fn audit<'a>(&self, address: Option<&'a str>) -> Audit<'a> {
         let actor = match self {
-            Self::User { .. } => "user",
-            Self::Operator { .. } => "operator",
+            Self::User { .. } => AuditActor::User,
+            Self::Operator { .. } => AuditActor::Operator,
         };
         Audit { actor, address }
     }
@@ -47,6 +47,14 @@ impl Actor<'_> {
 /// Events per page at most.
 const MAX_EVENT_PAGE: i64 = 500;
 
+/// A page of a token's events, newest first.
+#[derive(Debug, Clone)]
+pub struct TokenEventPage {
+    pub events: Vec<TokenEvent>,
+    /// Where the next page starts (its `before`), when this one was full.
+    pub next_before: Option<i64>,
+}
+
 /// Which page of a token's events: `limit` events older than the event `before`.
 #[derive(Debug, Clone, Copy)]
 pub struct EventPage {
@@ -54,9 +62,88 @@ pub struct EventPage {
     pub limit: i64,
 }
 
+/// A request to create a personal token, as the account API and the CLI
+/// receive it. Which fields each kind takes is decided here, once
+/// ([`PersonalTokenRequest::into_kind`]). Times are milliseconds.
+#[derive(Debug, Clone)]
+pub struct PersonalTokenRequest {
+    pub kind: PersonalTokenKind,
+    pub name: String,
+    pub description: Option<String>,
+    /// The user's current password; required when the user creates the token.
+    pub password: Option<SecretString>,
+    /// Expose tokens: how long the token lives (or give `expires_at`).
+    pub lifetime: Option<i64>,
+    pub expires_at: Option<i64>,
+    /// Expose tokens: some of the realm's `expose_audience`; `None` means all.
+    pub audience: Option<Vec<String>>,
+    /// Client tokens: the client the session is for.
+    pub client_id: Option<String>,
+    /// Client tokens: an offline session.
+    pub offline: bool,
+}
+
+/// A creation request checked for its kind.
+enum KindRequest {
+    Expose(NewExposeToken),
+    Client(NewClientToken),
+}
+
+impl PersonalTokenRequest {
+    fn into_kind(self) -> Result<KindRequest, TokenError> {
+        match self.kind {
+            PersonalTokenKind::Expose => {
+                if self.client_id.is_some() || self.offline {
+                    return Err(TokenError::InvalidRequest(
+                        "expose tokens take a lifetime, an expiry and an audience, \
+                         not a client_id or offline"
+                            .to_owned(),
+                    ));
+                }
+                Ok(KindRequest::Expose(NewExposeToken {
+                    name: self.name,
+                    description: self.description,
+                    password: self.password,
+                    lifetime: self.lifetime,
+                    expires_at: self.expires_at,
+                    audience: self.audience,
+                }))
+            }
+            PersonalTokenKind::Client => match self.client_id {
+                Some(client_id)
+                    if self.lifetime.is_none()
+                        && self.expires_at.is_none()
+                        && self.audience.is_none() =>
+                {
+                    Ok(KindRequest::Client(NewClientToken {
+                        name: self.name,
+                        description: self.description,
+                        password: self.password,
+                        client_id,
+                        offline: self.offline,
+                    }))
+                }
+                _ => Err(TokenError::InvalidRequest(
+                    "client tokens need a client_id and take no lifetime, expiry or audience"
+                        .to_owned(),
+                )),
+            },
+        }
+    }
+}
+
+/// The secret of a token just created, shown this once.
+#[derive(Debug)]
+pub enum CreatedSecret {
+    /// The expose token itself.
+    Expose(SecretString),
+    /// The client token's first access and refresh tokens.
+    Client(TokenResponse),
+}
+
 /// A request to create an expose token. Times are milliseconds.
 #[derive(Debug, Clone)]
-pub struct NewExposeToken {
+struct NewExposeToken {
     pub name: String,
     pub description: Option<String>,
     /// The user's current password; required when the user creates the token.
@@ -71,7 +158,7 @@ pub struct NewExposeToken {
 
 /// A request to create a client token.
 #[derive(Debug, Clone)]
-pub struct NewClientToken {
+struct NewClientToken {
     pub name: String,
     pub description: Option<String>,
     /// The user's current password; required when the user creates the token.
@@ -109,9 +196,33 @@ impl PersonalTokenService {
         }
     }
 
-    /// Creates an expose token after checking the user's password; returns the
-    /// stored token and its secret, which exists nowhere else.
-    pub async fn create_expose_token(
+    /// Creates a personal token of the kind the request names, after checking
+    /// the user's password; returns the stored token and its secret, which
+    /// exists nowhere else.
+    pub async fn create_personal_token(
+        &self,
+        realm: &str,
+        actor: Actor<'_>,
+        request: PersonalTokenRequest,
+        address: Option<&str>,
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+        match request.into_kind()? {
+            KindRequest::Expose(request) => {
+                let (token, secret) = self
+                    .create_expose_token(realm, actor, request, address)
+                    .await?;
+                Ok((token, CreatedSecret::Expose(secret)))
+            }
+            KindRequest::Client(request) => {
+                let (token, response) = self
+                    .create_client_token(realm, actor, request, address)
+                    .await?;
+                Ok((token, CreatedSecret::Client(response)))
+            }
+        }
+    }
+
+    async fn create_expose_token(
         &self,
         realm: &str,
         actor: Actor<'_>,
@@ -166,7 +277,7 @@ impl PersonalTokenService {
     /// Creates a client token after checking the user's password: a new session of
     /// the chosen client, answered like a token response. The refresh token is
     /// then exchanged at the token endpoint by that client only.
-    pub async fn create_client_token(
+    async fn create_client_token(
         &self,
         realm: &str,
         actor: Actor<'_>,
@@ -295,7 +406,7 @@ impl PersonalTokenService {
         &self,
         realm: &str,
         actor: Actor<'_>,
-        id: Option<&str>,
+        selection: TokenSelection<'_>,
         address: Option<&str>,
     ) -> Result<usize, TokenError> {
         let state = self.core.realm(realm)?;
@@ -305,9 +416,9 @@ impl PersonalTokenService {
         let deleted = self
             .core
             .store
-            .delete_personal_tokens(&user.id, id, now, feed, actor.audit(address))
+            .delete_personal_tokens(&user.id, selection, now, feed, actor.audit(address))
             .await?;
-        if id.is_some() && deleted.is_empty() {
+        if selection != TokenSelection::All && deleted.is_empty() {
             return Err(TokenError::TokenNotFound);
         }
         Ok(deleted.len())
@@ -321,7 +432,7 @@ impl PersonalTokenService {
         actor: Actor<'_>,
         id: &str,
         page: EventPage,
-    ) -> Result<Vec<TokenEvent>, TokenError> {
+    ) -> Result<TokenEventPage, TokenError> {
         let user = self.acting_user(realm, actor).await?;
         if !(1..=MAX_EVENT_PAGE).contains(&page.limit) {
             return Err(TokenError::InvalidRequest(format!(
@@ -336,7 +447,12 @@ impl PersonalTokenService {
         if events.is_empty() && page.before.is_none() {
             return Err(TokenError::TokenNotFound);
         }
-        Ok(events)
+        let full_page = i64::try_from(events.len()).is_ok_and(|count| count == page.limit);
+        let next_before = events.last().filter(|_| full_page).map(|event| event.id);
+        Ok(TokenEventPage {
+            events,
+            next_before,
+        })
     }
 
     /// Waits until every recorded token use is committed (graceful shutdown).

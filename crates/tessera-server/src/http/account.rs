@@ -12,7 +12,10 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
-use tessera_token::{Actor, EventPage, NewClientToken, NewExposeToken, PersonalToken, TokenError};
+use tessera_token::{
+    Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenKind,
+    PersonalTokenRequest, TokenError, TokenSelection,
+};
 
 use super::{
     error::ApiError,
@@ -47,6 +50,12 @@ pub(crate) struct CreateTokenBody {
     /// Client tokens: an offline session.
     #[serde(default)]
     offline: bool,
+}
+
+/// `GET …/account/tokens`: the user's tokens.
+#[derive(Serialize)]
+struct TokenList {
+    tokens: Vec<TokenView>,
 }
 
 /// A token as listed: never its secret.
@@ -135,72 +144,44 @@ pub async fn create_token(
     let actor = user(&headers)?;
     let body: CreateTokenBody = json_body(&headers, &body)?;
     let address = peer.ip().to_string();
-    let password = Some(body.password);
-    let created = match (body.kind.as_str(), body.client_id) {
-        ("expose", None) if !body.offline => {
-            let request = NewExposeToken {
-                name: body.name,
-                description: body.description,
-                password,
-                lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
-                expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
-                audience: body.audience,
-            };
-            let (token, secret) = state
-                .services
-                .personal_tokens
-                .create_expose_token(&realm, actor, request, Some(&address))
-                .await
-                .map_err(for_bearer)?;
-            CreatedView {
-                listed: token.into(),
-                secrets: Secrets::Expose {
-                    token: secret.expose().to_owned(),
-                },
-            }
-        }
-        ("client", Some(client_id))
-            if body.lifetime.is_none() && body.expires_at.is_none() && body.audience.is_none() =>
-        {
-            let request = NewClientToken {
-                name: body.name,
-                description: body.description,
-                password,
-                client_id,
-                offline: body.offline,
-            };
-            let (token, response) = state
-                .services
-                .personal_tokens
-                .create_client_token(&realm, actor, request, Some(&address))
-                .await
-                .map_err(for_bearer)?;
-            CreatedView {
-                listed: token.into(),
-                secrets: Secrets::Client {
-                    access_token: response.access_token,
-                    refresh_token: response.refresh_token,
-                    token_type: response.token_type,
-                    expires_in: response.expires_in,
-                    refresh_expires_in: response.refresh_expires_in,
-                },
-            }
-        }
-        ("expose", _) => {
-            return Err(ApiError::BadRequest(
-                "expose tokens take lifetime or expires_at, not client_id or offline".to_owned(),
-            ))
-        }
-        ("client", _) => {
-            return Err(ApiError::BadRequest(
-                "client tokens need client_id and take no lifetime or audience".to_owned(),
-            ))
-        }
-        (other, _) => {
-            return Err(ApiError::BadRequest(format!(
-                "type must be \"expose\" or \"client\", not {other:?}"
-            )))
-        }
+    let kind = PersonalTokenKind::parse(&body.kind).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "type must be \"expose\" or \"client\", not {:?}",
+            body.kind
+        ))
+    })?;
+    let request = PersonalTokenRequest {
+        kind,
+        name: body.name,
+        description: body.description,
+        password: Some(body.password),
+        lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
+        expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
+        audience: body.audience,
+        client_id: body.client_id,
+        offline: body.offline,
+    };
+    let (token, secret) = state
+        .services
+        .personal_tokens
+        .create_personal_token(&realm, actor, request, Some(&address))
+        .await
+        .map_err(for_bearer)?;
+    let secrets = match secret {
+        CreatedSecret::Expose(secret) => Secrets::Expose {
+            token: secret.expose().to_owned(),
+        },
+        CreatedSecret::Client(response) => Secrets::Client {
+            access_token: response.access_token,
+            refresh_token: response.refresh_token,
+            token_type: response.token_type,
+            expires_in: response.expires_in,
+            refresh_expires_in: response.refresh_expires_in,
+        },
+    };
+    let created = CreatedView {
+        listed: token.into(),
+        secrets,
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -243,7 +224,7 @@ pub async fn list_tokens(
         .await
         .map_err(for_bearer)?;
     let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
-    Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
+    Ok(Json(TokenList { tokens }).into_response())
 }
 
 pub async fn delete_token(
@@ -252,7 +233,7 @@ pub async fn delete_token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete(&state, &realm, &headers, Some(&id), peer).await
+    delete(&state, &realm, &headers, TokenSelection::One(&id), peer).await
 }
 
 pub async fn delete_all_tokens(
@@ -261,14 +242,14 @@ pub async fn delete_all_tokens(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete(&state, &realm, &headers, None, peer).await
+    delete(&state, &realm, &headers, TokenSelection::All, peer).await
 }
 
 async fn delete(
     state: &AppState,
     realm: &str,
     headers: &HeaderMap,
-    id: Option<&str>,
+    selection: TokenSelection<'_>,
     peer: SocketAddr,
 ) -> Result<StatusCode, ApiError> {
     state.services.realm(realm)?;
@@ -276,7 +257,7 @@ async fn delete(
     state
         .services
         .personal_tokens
-        .delete_personal_tokens(realm, user(headers)?, id, Some(&address))
+        .delete_personal_tokens(realm, user(headers)?, selection, Some(&address))
         .await
         .map_err(for_bearer)?;
     Ok(StatusCode::NO_CONTENT)
@@ -285,14 +266,22 @@ async fn delete(
 /// Events per page when the request names no `limit`.
 const DEFAULT_EVENT_PAGE: i64 = 50;
 
+/// `GET …/account/tokens/{id}/events`: a page of events, newest first, and
+/// the `before` value of the next page when this one was full.
+#[derive(Serialize)]
+struct EventList {
+    events: Vec<EventView>,
+    next: Option<String>,
+}
+
 #[derive(Serialize)]
 struct EventView {
     id: i64,
-    event: String,
-    actor: Option<String>,
+    event: &'static str,
+    actor: Option<&'static str>,
     client_id: Option<String>,
     address: Option<String>,
-    outcome: String,
+    outcome: &'static str,
     /// NumericDate (seconds).
     at: i64,
 }
@@ -321,28 +310,25 @@ pub async fn token_events(
         before: number("before")?,
         limit: number("limit")?.unwrap_or(DEFAULT_EVENT_PAGE),
     };
-    let events = state
+    let page = state
         .services
         .personal_tokens
         .personal_token_events(&realm, user(&headers)?, &id, page)
         .await
         .map_err(for_bearer)?;
-    let full_page = i64::try_from(events.len()).is_ok_and(|count| count == page.limit);
-    let next = events
-        .last()
-        .filter(|_| full_page)
-        .map(|event| event.id.to_string());
-    let events: Vec<EventView> = events
+    let next = page.next_before.map(|before| before.to_string());
+    let events: Vec<EventView> = page
+        .events
         .into_iter()
         .map(|event| EventView {
             id: event.id,
-            event: event.event,
-            actor: event.actor,
+            event: event.event.as_str(),
+            actor: event.actor.map(AuditActor::as_str),
             client_id: event.client_id,
             address: event.address,
-            outcome: event.outcome,
+            outcome: event.outcome.as_str(),
             at: event.at / 1000,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "events": events, "next": next })).into_response())
+    Ok(Json(EventList { events, next }).into_response())
 }

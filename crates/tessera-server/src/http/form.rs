@@ -113,19 +113,19 @@ pub fn has_content_type(headers: &HeaderMap, mime: &str) -> bool {
 pub fn client_credentials(
     headers: &HeaderMap,
     form: &OAuthForm,
-) -> Result<ClientCredentials, ApiError> {
+) -> Result<ClientCredentials, TokenError> {
     let basic = basic_credentials(headers)?;
     let form_id = form.get("client_id");
     let form_secret = form.secret("client_secret");
     match basic {
         Some((id, secret)) => {
             if form_secret.is_some() {
-                return Err(ApiError::BadRequest(
+                return Err(TokenError::InvalidRequest(
                     "Use only one client authentication method".to_owned(),
                 ));
             }
             if form_id.is_some_and(|form_id| form_id != id) {
-                return Err(ApiError::BadRequest(
+                return Err(TokenError::InvalidRequest(
                     "client_id does not match the authenticated client".to_owned(),
                 ));
             }
@@ -135,19 +135,19 @@ pub fn client_credentials(
             })
         }
         None => Ok(ClientCredentials {
-            client_id: form_id
-                .ok_or(ApiError::Token(TokenError::UnknownClient))?
-                .to_owned(),
+            client_id: form_id.ok_or(TokenError::UnknownClient)?.to_owned(),
             secret: form_secret,
         }),
     }
 }
 
-pub(crate) fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
+pub(crate) fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, TokenError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let invalid = || ApiError::BadRequest("Invalid Basic authorization header".to_owned());
+    let invalid = || TokenError::InvalidRequest("Invalid Basic authorization header".to_owned());
     let value = value.to_str().map_err(|_| invalid())?;
     let Some((scheme, encoded)) = value.split_once(' ') else {
         return Ok(None);

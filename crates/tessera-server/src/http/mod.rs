@@ -20,7 +20,6 @@ use axum::{
     routing::{delete, get, post},
     Json, Router,
 };
-use serde_json::json;
 use tessera_token::Services;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -150,18 +149,33 @@ async fn default_no_store(mut response: Response) -> Response {
     response
 }
 
-async fn live() -> Json<serde_json::Value> {
-    Json(json!({"status": "UP"}))
+/// The health endpoints' body, as Keycloak's (`{"status": "UP"}`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+struct HealthStatus {
+    status: Health,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum Health {
+    Up,
+    Down,
+}
+
+async fn live() -> Json<HealthStatus> {
+    Json(HealthStatus { status: Health::Up })
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
     match state.services.maintenance.database_ready().await {
-        Ok(()) => Json(json!({"status": "UP"})).into_response(),
+        Ok(()) => Json(HealthStatus { status: Health::Up }).into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "DOWN"})),
+                Json(HealthStatus {
+                    status: Health::Down,
+                }),
             )
                 .into_response()
         }

@@ -10,8 +10,8 @@ use axum::{
     Json,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde_json::{json, Value};
-use tessera_token::{GrantType, TokenError};
+use tessera_proto::{ProviderMetadata, RealmRepresentation};
+use tessera_token::{GrantType, TokenError, TokenRequest};
 
 use super::{
     error::{token_error_body, ApiError},
@@ -61,44 +61,22 @@ async fn issue_token(
             Some(_) => TokenError::UnsupportedGrantType,
         });
     };
-    let credentials = client_credentials(headers, form).map_err(|error| match error {
-        ApiError::Token(error) => error,
-        ApiError::BadRequest(description) => TokenError::InvalidRequest(description),
-        _ => TokenError::UnknownClient,
-    })?;
+    let credentials = client_credentials(headers, form)?;
     let scope = form.get("scope");
-    match grant {
-        GrantType::Password => {
-            service
-                .oauth
-                .password_grant(
-                    realm,
-                    &credentials,
-                    form.get("username"),
-                    form.secret("password"),
-                    scope,
-                )
-                .await
-        }
-        GrantType::RefreshToken => {
-            service
-                .oauth
-                .refresh_grant(
-                    realm,
-                    &credentials,
-                    form.get("refresh_token"),
-                    scope,
-                    Some(address),
-                )
-                .await
-        }
-        GrantType::ClientCredentials => {
-            service
-                .oauth
-                .client_credentials_grant(realm, &credentials, scope)
-                .await
-        }
-    }
+    let request = match grant {
+        GrantType::Password => TokenRequest::Password {
+            username: form.get("username"),
+            password: form.secret("password"),
+            scope,
+        },
+        GrantType::RefreshToken => TokenRequest::RefreshToken {
+            refresh_token: form.get("refresh_token"),
+            scope,
+            address: Some(address),
+        },
+        GrantType::ClientCredentials => TokenRequest::ClientCredentials { scope },
+    };
+    service.oauth.token(realm, &credentials, request).await
 }
 
 /// The client credentials of a request to an existing realm (unknown realms are
@@ -110,7 +88,7 @@ fn realm_client(
     form: &OAuthForm,
 ) -> Result<tessera_token::ClientCredentials, ApiError> {
     state.services.realm(realm)?;
-    client_credentials(headers, form)
+    Ok(client_credentials(headers, form)?)
 }
 
 pub async fn introspect(
@@ -231,16 +209,16 @@ pub async fn certs(
 pub async fn realm_info(
     State(state): State<AppState>,
     Path(realm): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RealmRepresentation>, ApiError> {
     let public_key = STANDARD.encode(state.services.keys.active_public_key(&realm)?);
     let issuer = format!("{}/realms/{realm}", state.public_url);
-    Ok(Json(json!({
-        "realm": realm,
-        "public_key": public_key,
-        "token-service": format!("{issuer}/protocol/openid-connect"),
-        "account-service": format!("{issuer}/account"),
-        "tokens-not-before": 0,
-    })))
+    Ok(Json(RealmRepresentation {
+        realm,
+        public_key,
+        token_service: format!("{issuer}/protocol/openid-connect"),
+        account_service: format!("{issuer}/account"),
+        tokens_not_before: 0,
+    }))
 }
 
 /// OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata (one document serves both).
@@ -252,36 +230,48 @@ pub async fn discovery(
     let config = &realm_state.config;
     let issuer = &config.issuer;
     let endpoint = |path: &str| format!("{issuer}/protocol/openid-connect/{path}");
-    let mut scopes: Vec<&str> = config
+    let mut scopes: Vec<String> = config
         .clients
         .values()
-        .flat_map(|client| client.allowed_scopes.iter().map(String::as_str))
+        .flat_map(|client| client.allowed_scopes.iter().cloned())
         .collect();
     scopes.sort_unstable();
     scopes.dedup();
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
-    let document = json!({
-        "issuer": issuer,
-        "token_endpoint": endpoint("token"),
-        "jwks_uri": endpoint("certs"),
-        "userinfo_endpoint": endpoint("userinfo"),
-        "introspection_endpoint": endpoint("token/introspect"),
-        "revocation_endpoint": endpoint("revoke"),
-        "end_session_endpoint": endpoint("logout"),
-        "revocation_feed_endpoint": endpoint("revocations"),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        "response_types_supported": ["none"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [config.algorithm.as_str()],
-        "userinfo_signing_alg_values_supported": ["none"],
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "scopes_supported": scopes,
-        "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "jti", "azp", "sid", "client_id", "scope",
-            "preferred_username", "email", "realm_access"
-        ],
-    });
+    let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
+    let auth_methods: Vec<String> = names(&["client_secret_basic", "client_secret_post"]);
+    let document = ProviderMetadata {
+        issuer: issuer.clone(),
+        token_endpoint: endpoint("token"),
+        jwks_uri: endpoint("certs"),
+        userinfo_endpoint: endpoint("userinfo"),
+        introspection_endpoint: endpoint("token/introspect"),
+        revocation_endpoint: endpoint("revoke"),
+        end_session_endpoint: endpoint("logout"),
+        revocation_feed_endpoint: endpoint("revocations"),
+        grant_types_supported: names(&["password", "refresh_token", "client_credentials"]),
+        response_types_supported: names(&["none"]),
+        subject_types_supported: names(&["public"]),
+        id_token_signing_alg_values_supported: names(&[config.algorithm.as_str()]),
+        userinfo_signing_alg_values_supported: names(&["none"]),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        introspection_endpoint_auth_methods_supported: auth_methods.clone(),
+        revocation_endpoint_auth_methods_supported: auth_methods,
+        scopes_supported: scopes,
+        claims_supported: names(&[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "azp",
+            "sid",
+            "client_id",
+            "scope",
+            "preferred_username",
+            "email",
+            "realm_access",
+        ]),
+    };
     Ok(([(header::CACHE_CONTROL, PUBLIC_CACHE)], Json(document)).into_response())
 }
