@@ -22,6 +22,8 @@ mod realm;
 mod retention;
 mod revocation;
 mod service;
+#[cfg(test)]
+mod service_tests;
 mod sessions;
 mod usage;
 mod users;

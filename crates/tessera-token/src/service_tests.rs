@@ -1,0 +1,353 @@
+//! The grant, rotation and personal-token rules, tested on the services
+//! themselves: no HTTP, a real store on SQLite, or on a fresh PostgreSQL
+//! database when `TESSERA_TEST_POSTGRES_URL` is set (as `.ci/run`'s second pass
+//! does), so both backends are covered.
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use sqlx::Connection;
+use tessera_keys::{MasterKey, SigningAlgorithm};
+use tessera_proto::SecretString;
+use tessera_store::{PersonalTokenKind, Store, TokenSelection};
+
+use crate::{
+    Actor, BruteForceSettings, Client, ClientCredentials, CreatedSecret, GrantType, NewUserRequest,
+    PasswordHasher, PersonalTokenRequest, PersonalTokenSettings, Realm, Services, TokenError,
+    TokenRequest, TokenSettings,
+};
+
+const REALM: &str = "r";
+const USER: &str = "alice";
+const PASSWORD: &str = "alice-password-1";
+const DAY: i64 = 86_400_000;
+
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+fn settings() -> TokenSettings {
+    TokenSettings {
+        access_token_lifetime: 300_000,
+        session_idle: DAY,
+        session_max: DAY,
+        offline_idle: None,
+        refresh_rotation: true,
+    }
+}
+
+fn client(id: &str, grants: &[GrantType]) -> Client {
+    Client {
+        client_id: id.to_owned(),
+        secret_digest: None,
+        grants: grants.to_vec(),
+        allowed_scopes: vec!["openid".to_owned(), "offline_access".to_owned()],
+        default_scopes: Vec::new(),
+        audience: Vec::new(),
+        allows_personal_tokens: false,
+        account_audience: false,
+        tokens: settings(),
+    }
+}
+
+fn realm(master_key: &MasterKey, reuse_grace: i64) -> Realm {
+    let mut api = client("api", &[GrantType::ClientCredentials]);
+    api.secret_digest = Some(master_key.digester().digest("api-secret-0123456789"));
+    let mut addon = client("addon", &[GrantType::RefreshToken]);
+    addon.allows_personal_tokens = true;
+    let clients = [
+        client("app", &[GrantType::Password, GrantType::RefreshToken]),
+        api,
+        addon,
+    ];
+    Realm {
+        name: REALM.to_owned(),
+        issuer: format!("http://tessera.test/realms/{REALM}"),
+        tokens: settings(),
+        reuse_grace,
+        algorithm: SigningAlgorithm::Es256,
+        key_rotation_period: 30 * DAY,
+        brute_force: BruteForceSettings {
+            max_failures: 5,
+            window: 60_000,
+            lockout: 60_000,
+        },
+        personal_tokens: PersonalTokenSettings {
+            max_per_user: 2,
+            expose_audience: vec!["api".to_owned()],
+            default_lifetime: DAY,
+            max_lifetime: 30 * DAY,
+        },
+        clients: clients
+            .into_iter()
+            .map(|client| (client.client_id.clone(), client))
+            .collect::<HashMap<_, _>>(),
+    }
+}
+
+/// The database URL of a fresh, empty database on the backend under test.
+async fn fresh_database() -> String {
+    let n = DATABASES.fetch_add(1, Ordering::SeqCst);
+    let name = format!("tessera_t_svc_{}_{n}", std::process::id());
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            sqlx::any::install_default_drivers();
+            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(&name);
+            let _ = std::fs::remove_dir_all(&dir);
+            format!("sqlite:{}/t.db", dir.display())
+        }
+    }
+}
+
+/// Services over a fresh database with realm `r` and the user alice. Cheap
+/// argon2 parameters: these tests are about rules, not hashing cost.
+async fn services(reuse_grace: i64) -> Services {
+    let store = Store::connect(&fresh_database().await, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let master_key = MasterKey::generate().unwrap();
+    let hasher = PasswordHasher::new((64, 1, 1), 8, master_key.password_pepper()).unwrap();
+    let services = Services::start(
+        store,
+        &master_key,
+        vec![realm(&master_key, reuse_grace)],
+        hasher,
+    )
+    .await
+    .unwrap();
+    let created = services
+        .users
+        .add_user_if_absent(NewUserRequest {
+            realm: REALM.to_owned(),
+            username: USER.to_owned(),
+            email: None,
+            password: SecretString::new(PASSWORD),
+            enabled: true,
+            valid_until: None,
+            roles: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert!(created);
+    services
+}
+
+fn public(client_id: &str) -> ClientCredentials {
+    ClientCredentials {
+        client_id: client_id.to_owned(),
+        secret: None,
+    }
+}
+
+async fn login(services: &Services) -> String {
+    let request = TokenRequest::Password {
+        username: Some(USER),
+        password: Some(SecretString::new(PASSWORD)),
+        scope: None,
+    };
+    let response = services
+        .oauth
+        .token(REALM, &public("app"), request)
+        .await
+        .unwrap();
+    response.refresh_token.unwrap()
+}
+
+async fn refresh(services: &Services, token: &str) -> Result<String, TokenError> {
+    let request = TokenRequest::RefreshToken {
+        refresh_token: Some(token),
+        scope: None,
+        address: None,
+    };
+    let response = services.oauth.token(REALM, &public("app"), request).await?;
+    Ok(response.refresh_token.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_invalid_credentials_and_a_grant_the_client_lacks_is_refused() {
+    let services = services(0).await;
+    let wrong = TokenRequest::Password {
+        username: Some(USER),
+        password: Some(SecretString::new("not-the-password")),
+        scope: None,
+    };
+    let error = services.oauth.token(REALM, &public("app"), wrong).await;
+    assert!(
+        matches!(error, Err(TokenError::InvalidUserCredentials)),
+        "{error:?}"
+    );
+
+    let not_allowed = TokenRequest::ClientCredentials { scope: None };
+    let error = services
+        .oauth
+        .token(REALM, &public("app"), not_allowed)
+        .await;
+    assert!(
+        matches!(error, Err(TokenError::UnauthorizedClient(_))),
+        "{error:?}"
+    );
+
+    let wrong_secret = ClientCredentials {
+        client_id: "api".to_owned(),
+        secret: Some(SecretString::new("not-the-secret-at-all")),
+    };
+    let error = services
+        .oauth
+        .token(
+            REALM,
+            &wrong_secret,
+            TokenRequest::ClientCredentials { scope: None },
+        )
+        .await;
+    assert!(
+        matches!(error, Err(TokenError::ClientAuthenticationFailed)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family() {
+    let services = services(0).await;
+    let first = login(&services).await;
+    let second = refresh(&services, &first).await.unwrap();
+    // No grace window: presenting the consumed token is reuse (RFC 9700 §4.14.2).
+    let reuse = refresh(&services, &first).await;
+    assert!(
+        matches!(reuse, Err(TokenError::InvalidGrant(_))),
+        "{reuse:?}"
+    );
+    // The whole family died with it, the legitimate successor included.
+    let successor = refresh(&services, &second).await;
+    assert!(
+        matches!(successor, Err(TokenError::InvalidGrant(_))),
+        "{successor:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_inside_the_grace_window_replaces_the_successor_instead_of_adding_one() {
+    let services = services(60_000).await;
+    let first = login(&services).await;
+    let second = refresh(&services, &first).await.unwrap();
+    let replayed = refresh(&services, &first).await.unwrap();
+    assert_ne!(second, replayed);
+    // The earlier successor was superseded: presenting it is reuse, and the
+    // family (the replay's token included) is revoked.
+    let superseded = refresh(&services, &second).await;
+    assert!(
+        matches!(superseded, Err(TokenError::InvalidGrant(_))),
+        "{superseded:?}"
+    );
+    let after = refresh(&services, &replayed).await;
+    assert!(
+        matches!(after, Err(TokenError::InvalidGrant(_))),
+        "{after:?}"
+    );
+}
+
+fn request(kind: PersonalTokenKind) -> PersonalTokenRequest {
+    PersonalTokenRequest {
+        kind,
+        name: "laptop".to_owned(),
+        description: None,
+        password: None,
+        lifetime: None,
+        expires_at: None,
+        audience: None,
+        client_id: None,
+        offline: false,
+    }
+}
+
+#[tokio::test]
+async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_limit() {
+    let services = services(0).await;
+    let tokens = &services.personal_tokens;
+    let operator = Actor::Operator { username: USER };
+
+    let mut expose_with_client = request(PersonalTokenKind::Expose);
+    expose_with_client.client_id = Some("addon".to_owned());
+    let mut client_with_lifetime = request(PersonalTokenKind::Client);
+    client_with_lifetime.client_id = Some("addon".to_owned());
+    client_with_lifetime.lifetime = Some(DAY);
+    let client_without_client = request(PersonalTokenKind::Client);
+    let mut client_of_a_plain_client = request(PersonalTokenKind::Client);
+    client_of_a_plain_client.client_id = Some("app".to_owned());
+    for bad in [
+        expose_with_client,
+        client_with_lifetime,
+        client_without_client,
+        client_of_a_plain_client,
+    ] {
+        let refused = tokens
+            .create_personal_token(REALM, operator, bad.clone(), None)
+            .await;
+        assert!(
+            matches!(refused, Err(TokenError::InvalidRequest(_))),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    assert!(tokens
+        .list_personal_tokens(REALM, operator)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (expose, secret) = tokens
+        .create_personal_token(REALM, operator, request(PersonalTokenKind::Expose), None)
+        .await
+        .unwrap();
+    assert!(matches!(secret, CreatedSecret::Expose(_)));
+    let mut client_token = request(PersonalTokenKind::Client);
+    client_token.client_id = Some("addon".to_owned());
+    let (_, secret) = tokens
+        .create_personal_token(REALM, operator, client_token, None)
+        .await
+        .unwrap();
+    let CreatedSecret::Client(response) = secret else {
+        panic!("a client token answers with a token response");
+    };
+    // The add-on refreshes its session itself, and only it can.
+    let refresh_token = response.refresh_token.unwrap();
+    let as_addon = TokenRequest::RefreshToken {
+        refresh_token: Some(&refresh_token),
+        scope: None,
+        address: None,
+    };
+    let refused = services.oauth.token(REALM, &public("app"), as_addon).await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    let over_limit = tokens
+        .create_personal_token(REALM, operator, request(PersonalTokenKind::Expose), None)
+        .await;
+    assert!(
+        matches!(over_limit, Err(TokenError::TokenLimitReached)),
+        "{over_limit:?}"
+    );
+
+    let unknown = tokens
+        .delete_personal_tokens(REALM, operator, TokenSelection::One("no-such-token"), None)
+        .await;
+    assert!(
+        matches!(unknown, Err(TokenError::TokenNotFound)),
+        "{unknown:?}"
+    );
+    let deleted = tokens
+        .delete_personal_tokens(REALM, operator, TokenSelection::One(&expose.id), None)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let rest = tokens
+        .delete_personal_tokens(REALM, operator, TokenSelection::All, None)
+        .await
+        .unwrap();
+    assert_eq!(rest, 1);
+}
