@@ -33,6 +33,20 @@ async fn wrong_password_and_unknown_user_are_indistinguishable() {
     assert_eq!(wrong.status, unknown.status);
     // The unknown user cost one full argon2 verification too, so timing tells nothing.
     assert_eq!(after_unknown, after_wrong + 1);
+    // And the same write: one attempts row each, keyed by a 32-byte digest (never
+    // the username), with one failure counted (slots are given back off the
+    // request path, so wait for both).
+    let shapes = "SELECT CAST(failures AS TEXT) || '/' || CAST(in_flight AS TEXT) || '/' || \
+                  CAST(LENGTH(subject) AS TEXT) FROM login_attempts ORDER BY 1";
+    let mut rows = Vec::new();
+    for _ in 0..40 {
+        rows = env.query_strings(shapes).await;
+        if rows.iter().filter(|row| row.starts_with("1/0/")).count() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows, ["1/0/32", "1/0/32"]);
 }
 
 /// The server's count of argon2 verifications, from its Prometheus metrics.

@@ -81,6 +81,7 @@ async fn a_client_trickling_its_headers_is_disconnected_and_others_are_still_ser
         .unwrap();
     let trickler = tokio::spawn(async move {
         // One header line every 200 ms, for at most 5 s: never the blank line.
+        let started = std::time::Instant::now();
         for i in 0..25 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             if slow
@@ -91,13 +92,19 @@ async fn a_client_trickling_its_headers_is_disconnected_and_others_are_still_ser
                 break;
             }
         }
-        slow
+        (slow, started.elapsed())
     });
     // Meanwhile another client is served as usual.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.get("/realms/test-realm").await.status, 200);
-    let mut slow = trickler.await.unwrap();
+    let (mut slow, trickled) = trickler.await.unwrap();
     let (_, received) = read_until_closed(&mut slow, Duration::from_secs(5)).await;
+    // Cut off near the 600 ms limit, long before the 5 s the trickle would last
+    // (the bound leaves room for a slow machine, not for a missing timeout).
+    assert!(
+        trickled < Duration::from_secs(3),
+        "trickled for {trickled:?}"
+    );
     // Closed without an answer to the unfinished request (hyper may write a 408).
     let text = String::from_utf8_lossy(&received);
     assert!(
@@ -181,6 +188,7 @@ async fn a_request_handled_for_too_long_is_answered_408_and_frees_its_login_slot
         .password_login("app", USER, crate::kit::PASSWORD)
         .await;
     assert_eq!(reply.status, 408, "{}", reply.text);
+    assert_eq!(reply.body["error"], "invalid_request", "{}", reply.text);
     // The abandoned attempt gives its brute-force slot back, uncounted.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(

@@ -8,6 +8,11 @@
 //! `overhead/<alg>` measures it directly, timing the two alternately in chunks of
 //! 64 verifications so that the machine's drift between runs cancels out.
 //!
+//! `jsonwebtoken/<alg>` verifies the same token with the `jsonwebtoken` crate
+//! (signature, `alg`, `iss`, `aud`, `exp`, `nbf`, then `typ`, into typed claims of
+//! the same fields), and `jsonwebtoken-overhead/<alg>` is its cost on top of ring,
+//! measured the same way: the library we would build on instead, side by side.
+//!
 //! Run: `cargo bench -p tessera-verify --bench verify`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +21,7 @@ use std::time::{Duration, Instant};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use serde::Deserialize;
 use serde_json::json;
 use tessera_keys::{SigningAlgorithm, SigningKey};
 use tessera_verify::{KeySet, Verifier};
@@ -69,6 +75,63 @@ fn raw_verifier(key: &SigningKey, token: &str) -> impl Fn() -> bool {
     }
 }
 
+/// The claims a resource server reads, as `jsonwebtoken` deserialises them.
+/// Deserialising them is the work measured; nothing reads them afterwards.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct LibraryClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: u64,
+    iat: u64,
+    jti: String,
+    client_id: String,
+    scope: String,
+    azp: String,
+    sid: Option<String>,
+    preferred_username: Option<String>,
+    email: Option<String>,
+    realm_access: RealmRoles,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RealmRoles {
+    roles: Vec<String>,
+}
+
+/// `jsonwebtoken`'s verification of `token`, with the checks ours makes.
+fn library_verifier(key: &SigningKey, token: &str) -> impl Fn() -> bool {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let jwk = key.verifying_key().to_jwk();
+    let member = |member: &Option<String>| member.clone().unwrap();
+    let (decoding_key, algorithm) = match key.verifying_key().algorithm() {
+        SigningAlgorithm::Es256 => (
+            DecodingKey::from_ec_components(&member(&jwk.x), &member(&jwk.y)).unwrap(),
+            Algorithm::ES256,
+        ),
+        SigningAlgorithm::EdDsa => (
+            DecodingKey::from_ed_components(&member(&jwk.x)).unwrap(),
+            Algorithm::EdDSA,
+        ),
+        SigningAlgorithm::Rs256 => (
+            DecodingKey::from_rsa_components(&member(&jwk.n), &member(&jwk.e)).unwrap(),
+            Algorithm::RS256,
+        ),
+    };
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&["datablocks-api"]);
+    validation.validate_nbf = true;
+    validation.leeway = 60;
+    let token = token.to_owned();
+    move || {
+        jsonwebtoken::decode::<LibraryClaims>(&token, &decoding_key, &validation)
+            .is_ok_and(|data| data.header.typ.as_deref() == Some("at+jwt"))
+    }
+}
+
 fn verification(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,6 +161,12 @@ fn verification(c: &mut Criterion) {
         group.bench_function("verify", |b| b.iter(|| black_box(verify())));
         group.bench_function("overhead", |b| {
             b.iter_custom(|iterations| interleaved_difference(iterations, &verify, &raw))
+        });
+        let library = library_verifier(&key, &token);
+        assert!(library());
+        group.bench_function("jsonwebtoken", |b| b.iter(|| black_box(library())));
+        group.bench_function("jsonwebtoken-overhead", |b| {
+            b.iter_custom(|iterations| interleaved_difference(iterations, &library, &raw))
         });
         group.finish();
     }

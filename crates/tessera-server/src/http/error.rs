@@ -15,6 +15,8 @@ pub enum ApiError {
     /// A request the OAuth layer never saw: bad content type, body, encoding.
     BadRequest(String),
     PayloadTooLarge,
+    /// The request or its body took longer than the server's limits.
+    RequestTimeout,
     NotFound,
     /// RFC 6750 §3: a protected resource without (`None`) or with a bad bearer token.
     Bearer(Option<TokenError>),
@@ -155,6 +157,10 @@ impl IntoResponse for ApiError {
             Self::PayloadTooLarge => body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 OAuthError::new(OAuthErrorCode::InvalidRequest, "Request body too large"),
+            ),
+            Self::RequestTimeout => body(
+                StatusCode::REQUEST_TIMEOUT,
+                OAuthError::new(OAuthErrorCode::InvalidRequest, "Request timed out"),
             ),
             Self::NotFound => body(
                 StatusCode::NOT_FOUND,

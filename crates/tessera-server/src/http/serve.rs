@@ -13,7 +13,8 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     extract::{ConnectInfo, Request},
-    http::StatusCode,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
     Router,
 };
 use hyper::body::Incoming;
@@ -25,6 +26,8 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt as _;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+
+use super::error::ApiError;
 
 /// Limits on what one client can hold of the server.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +45,9 @@ pub struct HttpLimits {
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The router with the request and body timeouts of `limits`.
+/// The router with the request and body timeouts of `limits`. A request cut
+/// off by them is answered 408 with the same JSON error body as every other
+/// refusal.
 pub fn with_timeouts(router: Router, limits: &HttpLimits) -> Router {
     router
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
@@ -50,6 +55,18 @@ pub fn with_timeouts(router: Router, limits: &HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(axum::middleware::map_response(timeout_body))
+}
+
+/// The timeout layer's own 408 has no body: give it the error body.
+async fn timeout_body(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        ApiError::RequestTimeout.into_response()
+    } else {
+        response
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests in
