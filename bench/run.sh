@@ -4,6 +4,7 @@
 #   bench/run.sh                      # both backends, each scenario once
 #   BACKENDS=sqlite REPEAT=3 bench/run.sh
 #   SCENARIOS="refresh_token" bench/run.sh
+#   TESSERA_BIN=/tmp/tessera-before bench/run.sh   # a binary built from another commit
 #
 # Scenarios per backend (THREADS threads, CONNS connections, WARMUP then DURATION seconds):
 #   client_credentials  ES256 JWT, client_secret_post (the peer's scenario a)
@@ -41,9 +42,14 @@ TOKEN_PATH=/realms/bench/protocol/openid-connect/token
 export THREADS TOKEN_PATH
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p tessera-server --bin tessera
 cargo build --release -q -p tessera-token --example argon2_rate
-BIN=$TARGET_DIR/release/tessera
+# TESSERA_BIN runs a binary built elsewhere (another commit, for a before/after table).
+if [ -n "${TESSERA_BIN:-}" ]; then
+  BIN=$TESSERA_BIN
+else
+  cargo build --release -q -p tessera-server --bin tessera
+  BIN=$TARGET_DIR/release/tessera
+fi
 
 mkdir -p "$OUTDIR"
 SUMMARY=$OUTDIR/summary.tsv
@@ -110,7 +116,7 @@ row() {
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
-  echo "tessera: $(git -C "$ROOT" rev-parse --short HEAD), release build"
+  echo "tessera: ${TESSERA_BIN:-$(git -C "$ROOT" rev-parse --short HEAD), release build}"
   echo "wrk: $(wrk --version 2>&1 | head -1 | cut -c1-40)"
   echo "params: threads=$THREADS conns=$CONNS warmup=${WARMUP}s duration=${DURATION}s repeat=$REPEAT"
   echo "loadavg at start: $(cat /proc/loadavg)"

@@ -17,6 +17,7 @@ mod password_grant;
 mod personal_tokens;
 mod query_plans;
 mod refresh;
+mod reload;
 mod resource_server;
 mod retention;
 mod revocation;

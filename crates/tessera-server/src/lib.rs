@@ -10,11 +10,12 @@ mod http;
 mod master_key;
 pub mod realm_file;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
+use tessera_keys::SecretDigester;
 use tessera_store::Store;
-use tessera_token::{PasswordHasher, Services};
+use tessera_token::{NewUserRequest, PasswordHasher, Realm, Services};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use config::{ServeConfig, StorageConfig};
@@ -33,33 +34,116 @@ async fn connect(storage: &StorageConfig) -> anyhow::Result<Store> {
         .with_context(|| format!("connecting to {}", redact_url(&storage.database_url)))
 }
 
-/// Opens the store (running migrations), loads the realms and seeds their users.
-pub async fn open_service(storage: &StorageConfig, public_url: &str) -> anyhow::Result<Services> {
-    let master_key = master_key::load_or_create(&storage.master_key_file)?;
-    let store = connect(storage).await?;
-    store.migrate().await.context("running migrations")?;
-    let loaded = realm_file::load_realm_dir(&storage.realms, &master_key.digester())?;
-    let public_url = public_url.trim_end_matches('/');
-    let mut realms = Vec::with_capacity(loaded.len());
-    let mut users = Vec::new();
-    for mut entry in loaded {
-        entry.realm.issuer = format!("{public_url}/realms/{}", entry.realm.name);
-        realms.push(entry.realm);
-        users.extend(entry.users);
+/// Where the realms come from: the realm files, read at start and again on
+/// SIGHUP.
+struct RealmSource {
+    dir: PathBuf,
+    /// Client secrets in realm files are digested with the master key's subkey.
+    digester: SecretDigester,
+    /// Base of every realm's issuer, without a trailing slash.
+    public_url: String,
+}
+
+impl RealmSource {
+    /// Reads every realm file: the realms and the users they define.
+    fn load(&self) -> anyhow::Result<(Vec<Realm>, Vec<NewUserRequest>)> {
+        let loaded = realm_file::load_realm_dir(&self.dir, &self.digester)?;
+        let mut realms = Vec::with_capacity(loaded.len());
+        let mut users = Vec::new();
+        for mut entry in loaded {
+            entry.realm.issuer = format!("{}/realms/{}", self.public_url, entry.realm.name);
+            realms.push(entry.realm);
+            users.extend(entry.users);
+        }
+        Ok((realms, users))
     }
-    let hasher = PasswordHasher::new(
-        (storage.argon2_memory_kib, storage.argon2_iterations, 1),
-        storage.password_queue,
-        master_key.password_pepper(),
-    )?;
-    let services = Services::start(store, &master_key, realms, hasher).await?;
+}
+
+/// Creates the users realm files define and the database lacks.
+async fn seed_users(services: &Services, users: Vec<NewUserRequest>) -> anyhow::Result<()> {
     for user in users {
         let username = user.username.clone();
         if services.users.seed_user_if_absent(user).await? {
             tracing::info!(%username, "created user from realm file");
         }
     }
-    Ok(services)
+    Ok(())
+}
+
+/// Opens the store (running migrations), loads the realms and seeds their users.
+pub async fn open_service(storage: &StorageConfig, public_url: &str) -> anyhow::Result<Services> {
+    Ok(open(storage, public_url).await?.0)
+}
+
+async fn open(
+    storage: &StorageConfig,
+    public_url: &str,
+) -> anyhow::Result<(Services, RealmSource)> {
+    let master_key = master_key::load_or_create(&storage.master_key_file)?;
+    let store = connect(storage).await?;
+    store.migrate().await.context("running migrations")?;
+    let source = RealmSource {
+        dir: storage.realms.clone(),
+        digester: master_key.digester(),
+        public_url: public_url.trim_end_matches('/').to_owned(),
+    };
+    let (realms, users) = source.load()?;
+    let hasher = PasswordHasher::new(
+        (storage.argon2_memory_kib, storage.argon2_iterations, 1),
+        storage.password_queue,
+        master_key.password_pepper(),
+    )?;
+    let services = Services::start(store, &master_key, realms, hasher).await?;
+    seed_users(&services, users).await?;
+    Ok((services, source))
+}
+
+/// Reads the realm files again and swaps the new configuration in. A file that
+/// does not load leaves the running configuration as it was.
+async fn reload_realms(services: &Services, source: &RealmSource) -> anyhow::Result<usize> {
+    let (realms, users) = source.load()?;
+    let count = services.reload_realms(realms).await?;
+    seed_users(services, users).await?;
+    Ok(count)
+}
+
+/// Reloads the realm files on every SIGHUP, for as long as the server runs.
+/// The handler is installed before this returns, so a SIGHUP sent once the
+/// server has started never falls to the default action (ending the process).
+#[cfg(unix)]
+fn reload_on_hangup(services: Services, source: RealmSource) -> JoinHandle<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(hangups) => tokio::spawn(reload_on_each(hangups, services, source)),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; realm files reload only at start");
+            tokio::spawn(async {})
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn reload_on_each(
+    mut hangups: tokio::signal::unix::Signal,
+    services: Services,
+    source: RealmSource,
+) {
+    while hangups.recv().await.is_some() {
+        match reload_realms(&services, &source).await {
+            Ok(count) => tracing::info!(realms = count, "realm files reloaded"),
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "realm files not reloaded; the running configuration stays"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_services: Services, _source: RealmSource) -> JoinHandle<()> {
+    tokio::spawn(async {})
 }
 
 /// A server running in this process: its addresses and a way to stop it gracefully.
@@ -72,6 +156,7 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     management: JoinHandle<std::io::Result<()>>,
     background: JoinHandle<()>,
+    reload: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -94,6 +179,7 @@ impl RunningServer {
         let served = (&mut self.task).await;
         self.management.abort();
         self.background.abort();
+        self.reload.abort();
         self.services.maintenance.shut_down().await;
         served??;
         Ok(())
@@ -124,7 +210,8 @@ pub async fn start(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let services = open_service(&config.storage, &public_url).await?;
+    let (services, source) = open(&config.storage, &public_url).await?;
+    let reload = reload_on_hangup(services.clone(), source);
     let background = tokio::spawn(run_background_jobs(
         services.clone(),
         config.key_refresh_interval(),
@@ -159,6 +246,7 @@ pub async fn start(
         task,
         management,
         background,
+        reload,
     })
 }
 

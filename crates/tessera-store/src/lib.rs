@@ -36,7 +36,6 @@ pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use rows::{PersonalTokenKind, User};
-pub use users::NewUser;
 
 use session_write::SessionWrite;
 

@@ -260,7 +260,7 @@ pub(crate) async fn insert_tokens(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NewUser, RevocationReason};
+    use crate::{RevocationReason, User};
 
     fn token(digest: u8, family: &str) -> NewRefreshToken {
         NewRefreshToken {
@@ -274,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn revoked_families_get_no_new_tokens_even_from_requests_already_in_flight() {
         let (store, dir) = crate::test_store("refresh").await;
-        let user = NewUser {
+        let user = User {
             id: "u".into(),
             realm: "r".into(),
             username: "u".into(),

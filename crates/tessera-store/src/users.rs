@@ -6,20 +6,6 @@ use crate::{
     Store, StoreResult, User,
 };
 
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub id: String,
-    pub realm: String,
-    pub username: String,
-    pub email: Option<String>,
-    pub password_hash: String,
-    pub password_peppered: bool,
-    pub enabled: bool,
-    pub valid_until: Option<i64>,
-    pub roles: Vec<String>,
-    pub created_at: i64,
-}
-
 impl Store {
     pub async fn find_user_by_username(
         &self,
@@ -60,7 +46,7 @@ impl Store {
     }
 
     /// Inserts the user unless one with that username exists; returns whether it did.
-    pub async fn insert_user_if_absent(&self, user: &NewUser) -> StoreResult<bool> {
+    pub async fn insert_user_if_absent(&self, user: &User) -> StoreResult<bool> {
         let roles = user.roles.join(&ROLE_SEPARATOR.to_string());
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(

@@ -92,19 +92,10 @@ impl OAuthService {
         self.core.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
-        let family = Family {
-            id: new_uuid()?,
-            realm: realm.to_owned(),
-            client_id: client.client_id.clone(),
-            user_id: user.id.clone(),
-            scope: scopes.join(" "),
-            offline,
-            created_at: now,
-            expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
-            revoked_at: None,
-        };
-        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
-        self.core.store.create_family(&family, &refresh_row).await?;
+        let (family, refresh_token, refresh_row) = self
+            .core
+            .start_session((realm, client), &user.id, &scopes, offline, now)
+            .await?;
         self.core.respond_for_session(
             (&state, client, now),
             (&user, &family, AccountAccess::of_session(client, false)),
@@ -340,6 +331,32 @@ impl Core {
         self.revoke_user_sessions(realm, &user.id, now, RevocationReason::UserInactive)
             .await?;
         Err(TokenError::AccountDisabled)
+    }
+
+    /// Starts a session (a refresh-token family) of `client` for the user, with
+    /// its first refresh token, durably; an offline session has no absolute end.
+    pub(crate) async fn start_session(
+        &self,
+        (realm, client): (&str, &Client),
+        user_id: &str,
+        scopes: &[String],
+        offline: bool,
+        now: i64,
+    ) -> Result<(Family, String, NewRefreshToken), TokenError> {
+        let family = Family {
+            id: new_uuid()?,
+            realm: realm.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: user_id.to_owned(),
+            scope: scopes.join(" "),
+            offline,
+            created_at: now,
+            expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
+            revoked_at: None,
+        };
+        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
+        self.store.create_family(&family, &refresh_row).await?;
+        Ok((family, refresh_token, refresh_row))
     }
 
     /// When a refresh token issued now stops working: the idle window, capped by the

@@ -5,19 +5,21 @@
 //! a session (an ordinary refresh-token family) the user creates for a client of
 //! the realm, which then refreshes it at the token endpoint on its own.
 
+use std::sync::Arc;
+
 use tessera_proto::{
     Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
-    Audit, AuditActor, Family, NewPersonalToken, PersonalToken, PersonalTokenKind,
-    RevocationReason, TokenEvent, TokenSelection, TokenUse, UseOutcome, User,
+    Audit, AuditActor, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
+    TokenEvent, TokenSelection, TokenUse, UseOutcome, User,
 };
 
 use crate::{
     new_opaque_token, new_uuid, now_millis,
     revocation::deletion_feed,
     service::{AccountAccess, Core, PersonalTokenService},
-    PersonalTokenSettings, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
+    PersonalTokenSettings, Realm, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -83,14 +85,21 @@ pub struct PersonalTokenRequest {
     pub offline: bool,
 }
 
-/// A creation request checked for its kind.
+/// A creation request checked for its kind: the fields only that kind takes.
 enum KindRequest {
-    Expose(NewExposeToken),
-    Client(NewClientToken),
+    Expose {
+        lifetime: Option<i64>,
+        expires_at: Option<i64>,
+        audience: Option<Vec<String>>,
+    },
+    Client {
+        client_id: String,
+        offline: bool,
+    },
 }
 
 impl PersonalTokenRequest {
-    fn into_kind(self) -> Result<KindRequest, TokenError> {
+    fn kind_request(&self) -> Result<KindRequest, TokenError> {
         match self.kind {
             PersonalTokenKind::Expose => {
                 if self.client_id.is_some() || self.offline {
@@ -100,28 +109,22 @@ impl PersonalTokenRequest {
                             .to_owned(),
                     ));
                 }
-                Ok(KindRequest::Expose(NewExposeToken {
-                    name: self.name,
-                    description: self.description,
-                    password: self.password,
+                Ok(KindRequest::Expose {
                     lifetime: self.lifetime,
                     expires_at: self.expires_at,
-                    audience: self.audience,
-                }))
+                    audience: self.audience.clone(),
+                })
             }
-            PersonalTokenKind::Client => match self.client_id {
+            PersonalTokenKind::Client => match &self.client_id {
                 Some(client_id)
                     if self.lifetime.is_none()
                         && self.expires_at.is_none()
                         && self.audience.is_none() =>
                 {
-                    Ok(KindRequest::Client(NewClientToken {
-                        name: self.name,
-                        description: self.description,
-                        password: self.password,
-                        client_id,
+                    Ok(KindRequest::Client {
+                        client_id: client_id.clone(),
                         offline: self.offline,
-                    }))
+                    })
                 }
                 _ => Err(TokenError::InvalidRequest(
                     "client tokens need a client_id and take no lifetime, expiry or audience"
@@ -132,6 +135,40 @@ impl PersonalTokenRequest {
     }
 }
 
+/// What every creation has checked before its kind's own steps.
+struct Creation<'a> {
+    realm: &'a str,
+    state: Arc<RealmState>,
+    user: User,
+    actor: Actor<'a>,
+    address: Option<&'a str>,
+    name: String,
+    description: Option<String>,
+}
+
+impl Creation<'_> {
+    /// The stored row of a token of `kind` created now; the kind fills in the rest.
+    fn row(&self, kind: PersonalTokenKind, now: i64) -> Result<NewPersonalToken, TokenError> {
+        Ok(NewPersonalToken {
+            id: new_uuid()?,
+            realm: self.realm.to_owned(),
+            user_id: self.user.id.clone(),
+            kind,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            audience: Vec::new(),
+            digest: None,
+            hint: String::new(),
+            family_id: None,
+            client_id: None,
+            offline: false,
+            scope: String::new(),
+            created_at: now,
+            expires_at: None,
+        })
+    }
+}
+
 /// The secret of a token just created, shown this once.
 #[derive(Debug)]
 pub enum CreatedSecret {
@@ -139,34 +176,6 @@ pub enum CreatedSecret {
     Expose(SecretString),
     /// The client token's first access and refresh tokens.
     Client(TokenResponse),
-}
-
-/// A request to create an expose token. Times are milliseconds.
-#[derive(Debug, Clone)]
-struct NewExposeToken {
-    pub name: String,
-    pub description: Option<String>,
-    /// The user's current password; required when the user creates the token.
-    pub password: Option<SecretString>,
-    /// How long the token lives; or give `expires_at`; neither means the realm's default.
-    pub lifetime: Option<i64>,
-    pub expires_at: Option<i64>,
-    /// The resource servers that may accept it: some of the realm's
-    /// `expose_audience`; `None` means all of them.
-    pub audience: Option<Vec<String>>,
-}
-
-/// A request to create a client token.
-#[derive(Debug, Clone)]
-struct NewClientToken {
-    pub name: String,
-    pub description: Option<String>,
-    /// The user's current password; required when the user creates the token.
-    pub password: Option<SecretString>,
-    /// A client of the realm that allows personal tokens.
-    pub client_id: String,
-    /// An offline session: no absolute lifetime, survives logout of other sessions.
-    pub offline: bool,
 }
 
 impl PersonalTokenService {
@@ -206,72 +215,68 @@ impl PersonalTokenService {
         request: PersonalTokenRequest,
         address: Option<&str>,
     ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
-        match request.into_kind()? {
-            KindRequest::Expose(request) => {
-                let (token, secret) = self
-                    .create_expose_token(realm, actor, request, address)
-                    .await?;
-                Ok((token, CreatedSecret::Expose(secret)))
+        let kind = request.kind_request()?;
+        let state = self.core.realm(realm)?;
+        let user = self.acting_user(realm, actor).await?;
+        let (name, description) = checked_names(request.name, request.description)?;
+        let creation = Creation {
+            realm,
+            state,
+            user,
+            actor,
+            address,
+            name,
+            description,
+        };
+        match kind {
+            KindRequest::Expose {
+                lifetime,
+                expires_at,
+                audience,
+            } => {
+                self.create_expose_token(
+                    creation,
+                    request.password,
+                    (lifetime, expires_at),
+                    audience,
+                )
+                .await
             }
-            KindRequest::Client(request) => {
-                let (token, response) = self
-                    .create_client_token(realm, actor, request, address)
-                    .await?;
-                Ok((token, CreatedSecret::Client(response)))
+            KindRequest::Client { client_id, offline } => {
+                self.create_client_token(creation, request.password, client_id, offline)
+                    .await
             }
         }
     }
 
     async fn create_expose_token(
         &self,
-        realm: &str,
-        actor: Actor<'_>,
-        request: NewExposeToken,
-        address: Option<&str>,
-    ) -> Result<(PersonalToken, SecretString), TokenError> {
-        let state = self.core.realm(realm)?;
-        let user = self.acting_user(realm, actor).await?;
-        let (name, description) = checked_names(request.name, request.description)?;
-        let audience = expose_audience(&state.config.personal_tokens, request.audience)?;
+        creation: Creation<'_>,
+        password: Option<SecretString>,
+        (lifetime, expires_at): (Option<i64>, Option<i64>),
+        audience: Option<Vec<String>>,
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+        let settings = &creation.state.config.personal_tokens;
+        let audience = expose_audience(settings, audience)?;
         let now = now_millis();
-        let expires_at = expiry(
-            &state.config.personal_tokens,
-            now,
-            request.lifetime,
-            request.expires_at,
-        )?;
-        self.reauthenticate(&state.config, actor, &user, request.password)
-            .await?;
+        let expires_at = expiry(settings, now, lifetime, expires_at)?;
+        self.reauthenticate(&creation, password).await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
         let row = NewPersonalToken {
-            id: new_uuid()?,
-            realm: realm.to_owned(),
-            user_id: user.id.clone(),
-            kind: PersonalTokenKind::Expose,
-            name,
-            description,
             audience,
             digest: Some(self.core.digester.digest(&secret)),
             hint: hint(OpaqueTokenKind::Expose, &secret),
-            family_id: None,
-            client_id: None,
-            offline: false,
-            scope: String::new(),
-            created_at: now,
             expires_at: Some(expires_at),
+            ..creation.row(PersonalTokenKind::Expose, now)?
         };
-        let limit = state.config.personal_tokens.max_per_user;
-        if !self
-            .core
-            .store
-            .insert_personal_token(&row, limit, actor.audit(address))
-            .await?
-        {
+        if !self.store_token(&creation, &row).await? {
             return Err(TokenError::TokenLimitReached);
         }
-        let created = PersonalToken::from(&row);
-        Ok((created, SecretString::new(secret)))
+        Ok((
+            PersonalToken::from(&row),
+            CreatedSecret::Expose(SecretString::new(secret)),
+        ))
     }
 
     /// Creates a client token after checking the user's password: a new session of
@@ -279,92 +284,99 @@ impl PersonalTokenService {
     /// then exchanged at the token endpoint by that client only.
     async fn create_client_token(
         &self,
-        realm: &str,
-        actor: Actor<'_>,
-        request: NewClientToken,
-        address: Option<&str>,
-    ) -> Result<(PersonalToken, TokenResponse), TokenError> {
-        let state = self.core.realm(realm)?;
-        let user = self.acting_user(realm, actor).await?;
-        let (name, description) = checked_names(request.name, request.description)?;
-        let client = state
+        creation: Creation<'_>,
+        password: Option<SecretString>,
+        client_id: String,
+        offline: bool,
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+        let client = creation
+            .state
             .config
             .clients
-            .get(&request.client_id)
+            .get(&client_id)
             .filter(|client| client.allows_personal_tokens)
             .ok_or_else(|| {
                 TokenError::InvalidRequest(format!(
                     "client {:?} does not accept personal tokens",
-                    request.client_id
+                    client_id
                 ))
             })?;
-        if request.offline && !client.allows_offline() {
+        if offline && !client.allows_offline() {
             return Err(TokenError::InvalidRequest(format!(
                 "client {:?} does not allow offline tokens",
-                request.client_id
+                client_id
             )));
         }
         let now = now_millis();
-        self.reauthenticate(&state.config, actor, &user, request.password)
-            .await?;
-        let limit = state.config.personal_tokens.max_per_user;
+        self.reauthenticate(&creation, password).await?;
+        let limit = creation.state.config.personal_tokens.max_per_user;
         // Checked before the session exists; the insert below checks again under
         // the user's lock, for a concurrent creation.
-        if self.core.store.count_personal_tokens(&user.id).await? >= limit {
+        if self
+            .core
+            .store
+            .count_personal_tokens(&creation.user.id)
+            .await?
+            >= limit
+        {
             return Err(TokenError::TokenLimitReached);
         }
 
-        let scopes = Core::resolve_scopes(client, request.offline.then_some(OFFLINE_ACCESS))?;
-        let family = Family {
-            id: new_uuid()?,
-            realm: realm.to_owned(),
-            client_id: client.client_id.clone(),
-            user_id: user.id.clone(),
-            scope: scopes.join(" "),
-            offline: request.offline,
-            created_at: now,
-            expires_at: (!request.offline).then_some(now.saturating_add(client.tokens.session_max)),
-            revoked_at: None,
-        };
-        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
-        self.core.store.create_family(&family, &refresh_row).await?;
+        let scopes = Core::resolve_scopes(client, offline.then_some(OFFLINE_ACCESS))?;
+        let (family, refresh_token, refresh_row) = self
+            .core
+            .start_session(
+                (creation.realm, client),
+                &creation.user.id,
+                &scopes,
+                offline,
+                now,
+            )
+            .await?;
         let row = NewPersonalToken {
-            id: new_uuid()?,
-            realm: realm.to_owned(),
-            user_id: user.id.clone(),
-            kind: PersonalTokenKind::Client,
-            name,
-            description,
-            audience: Vec::new(),
-            digest: None,
             hint: hint(OpaqueTokenKind::Refresh, &refresh_token),
             family_id: Some(family.id.clone()),
             client_id: Some(client.client_id.clone()),
             offline: family.offline,
             scope: family.scope.clone(),
-            created_at: now,
             expires_at: family.expires_at,
+            ..creation.row(PersonalTokenKind::Client, now)?
         };
         let response = self.core.respond_for_session(
-            (&state, client, now),
-            (&user, &family, AccountAccess::Withheld),
+            (&creation.state, client, now),
+            (&creation.user, &family, AccountAccess::Withheld),
             &family.scope,
             (refresh_token, refresh_row.expires_at),
         )?;
-        if !self
-            .core
-            .store
-            .insert_personal_token(&row, limit, actor.audit(address))
-            .await?
-        {
+        if !self.store_token(&creation, &row).await? {
             // Another creation took the last place meanwhile: undo the session.
             self.core
-                .revoke_session(&state.config, &family.id, now, RevocationReason::Revoked)
+                .revoke_session(
+                    &creation.state.config,
+                    &family.id,
+                    now,
+                    RevocationReason::Revoked,
+                )
                 .await?;
             return Err(TokenError::TokenLimitReached);
         }
-        let created = PersonalToken::from(&row);
-        Ok((created, response))
+        Ok((PersonalToken::from(&row), CreatedSecret::Client(response)))
+    }
+
+    /// Stores a new token under the realm's per-user limit (checked under the
+    /// user's lock, so concurrent creations cannot exceed it), with its
+    /// `created` event; false when the limit is reached and nothing was stored.
+    async fn store_token(
+        &self,
+        creation: &Creation<'_>,
+        row: &NewPersonalToken,
+    ) -> Result<bool, TokenError> {
+        let limit = creation.state.config.personal_tokens.max_per_user;
+        Ok(self
+            .core
+            .store
+            .insert_personal_token(row, limit, creation.actor.audit(creation.address))
+            .await?)
     }
 
     /// A signed-in user creating a token proves it is them again: their password
@@ -372,20 +384,18 @@ impl PersonalTokenService {
     /// Operators need no password.
     async fn reauthenticate(
         &self,
-        realm: &Realm,
-        actor: Actor<'_>,
-        user: &User,
+        creation: &Creation<'_>,
         password: Option<SecretString>,
     ) -> Result<(), TokenError> {
-        if let Actor::Operator { .. } = actor {
+        if let Actor::Operator { .. } = creation.actor {
             return Ok(());
         }
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         let proven = self
             .core
-            .authenticate_user(realm, &user.username, password)
+            .authenticate_user(&creation.state.config, &creation.user.username, password)
             .await?;
-        if proven.id != user.id {
+        if proven.id != creation.user.id {
             return Err(TokenError::InvalidUserCredentials);
         }
         Ok(())

@@ -23,11 +23,12 @@ pub struct ClientCredentials {
     pub secret: Option<SecretString>,
 }
 
-/// A realm's configuration and its live keys.
+/// A realm's configuration and its live keys. The keys outlive a reload of
+/// the configuration: a realm kept by a reload keeps its key ring.
 #[derive(Debug)]
 pub struct RealmState {
     pub config: Realm,
-    pub keys: RealmKeys,
+    pub keys: Arc<RealmKeys>,
 }
 
 /// Every realm's state, as one snapshot: a request reads the snapshot once
@@ -133,7 +134,7 @@ impl Services {
                 realm.name.clone(),
                 Arc::new(RealmState {
                     config: realm,
-                    keys,
+                    keys: Arc::new(keys),
                 }),
             );
         }
@@ -169,6 +170,39 @@ impl Services {
     pub fn realm(&self, name: &str) -> Result<Arc<RealmState>, TokenError> {
         self.core.realm(name)
     }
+
+    /// Replaces every realm's configuration with `realms` (the realm files read
+    /// again), atomically: a request already running keeps the snapshot it
+    /// started with, every later one sees the new one. A realm that stays keeps
+    /// its signing keys; a new one gets its first key; one left out is gone
+    /// (its routes answer 404). Returns how many realms there are now.
+    pub async fn reload_realms(&self, realms: Vec<Realm>) -> Result<usize, TokenError> {
+        let current = self.core.realms();
+        let now = now_millis();
+        let mut next = HashMap::new();
+        for realm in realms {
+            let keys = match current.get(&realm.name) {
+                Some(state) => Arc::clone(&state.keys),
+                None => {
+                    self.core.store.ensure_realm(&realm.name, now).await?;
+                    let keys =
+                        keys::load_realm_keys(&self.core.store, &self.core.sealer, &realm, now)
+                            .await?;
+                    Arc::new(keys)
+                }
+            };
+            next.insert(
+                realm.name.clone(),
+                Arc::new(RealmState {
+                    config: realm,
+                    keys,
+                }),
+            );
+        }
+        let count = next.len();
+        self.core.replace_realms(next);
+        Ok(count)
+    }
 }
 
 impl MaintenanceService {
@@ -196,6 +230,13 @@ impl Core {
         match self.realms.read() {
             Ok(realms) => Arc::clone(&realms),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace_realms(&self, realms: RealmSnapshot) {
+        match self.realms.write() {
+            Ok(mut current) => *current = Arc::new(realms),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(realms),
         }
     }
 

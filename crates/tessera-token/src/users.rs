@@ -1,7 +1,7 @@
 //! User administration used by the CLI and the realm loader.
 
 use tessera_proto::SecretString;
-use tessera_store::{NewUser, RevocationReason, User};
+use tessera_store::{RevocationReason, User};
 
 use crate::{
     is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, service::UserService,
@@ -43,7 +43,7 @@ impl UserService {
         } else {
             self.core.hasher.hash(request.password).await?
         };
-        let user = NewUser {
+        let user = User {
             id: new_uuid()?,
             realm: request.realm,
             username: request.username,
