@@ -4,14 +4,14 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Path, RawQuery, State},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, Request, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use tessera_proto::{ProviderMetadata, RealmRepresentation};
-use tessera_token::{GrantType, TokenError, TokenRequest};
+use tessera_token::{ClientCredentials, GrantType, TokenError, TokenRequest};
 
 use super::{
     error::{token_error_body, ApiError},
@@ -79,61 +79,78 @@ async fn issue_token(
     service.oauth.token(realm, &credentials, request).await
 }
 
-/// The client credentials of a request to an existing realm (unknown realms are
-/// answered 404 before anything else).
-fn realm_client(
-    state: &AppState,
-    realm: &str,
-    headers: &HeaderMap,
-    form: &OAuthForm,
-) -> Result<tessera_token::ClientCredentials, ApiError> {
-    state.services.realm(realm)?;
-    Ok(client_credentials(headers, form)?)
+/// A form posted by a client to an endpoint of an existing realm, with the
+/// client's credentials (RFC 6749 §2.3.1) read from HTTP Basic or the form.
+/// Refused in this order: a bad form (400), an unknown realm (404), bad
+/// credentials.
+pub struct ClientForm {
+    realm: String,
+    credentials: ClientCredentials,
+    form: OAuthForm,
 }
 
+impl FromRequest<AppState> for ClientForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let Path(realm) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let headers = parts.headers.clone();
+        let form = OAuthForm::from_request(Request::from_parts(parts, body), state).await?;
+        state.services.realm(&realm)?;
+        let credentials = client_credentials(&headers, &form)?;
+        Ok(Self {
+            realm,
+            credentials,
+            form,
+        })
+    }
+}
+
+/// RFC 7662 introspection.
 pub async fn introspect(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    form: OAuthForm,
+    client: ClientForm,
 ) -> Result<Response, ApiError> {
-    let credentials = realm_client(&state, &realm, &headers, &form)?;
     let address = peer.ip().to_string();
     let answer = state
         .services
         .oauth
-        .introspect(&realm, &credentials, form.get("token"), Some(&address))
+        .introspect(
+            &client.realm,
+            &client.credentials,
+            client.form.get("token"),
+            Some(&address),
+        )
         .await?;
     Ok(Json(answer).into_response())
 }
 
+/// RFC 7009 revocation.
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    form: OAuthForm,
+    client: ClientForm,
 ) -> Result<StatusCode, ApiError> {
-    let credentials = realm_client(&state, &realm, &headers, &form)?;
-    state
-        .services
-        .oauth
-        .revoke(&realm, &credentials, form.get("token"))
+    let token = client.form.get("token");
+    let oauth = &state.services.oauth;
+    oauth
+        .revoke(&client.realm, &client.credentials, token)
         .await?;
     Ok(StatusCode::OK)
 }
 
+/// Keycloak's logout: ends the session of a refresh token.
 pub async fn logout(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    form: OAuthForm,
+    client: ClientForm,
 ) -> Result<StatusCode, ApiError> {
-    let credentials = realm_client(&state, &realm, &headers, &form)?;
-    state
-        .services
-        .oauth
-        .logout(&realm, &credentials, form.get("refresh_token"))
+    let token = client.form.get("refresh_token");
+    let oauth = &state.services.oauth;
+    oauth
+        .logout(&client.realm, &client.credentials, token)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
