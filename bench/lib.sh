@@ -1,5 +1,28 @@
 # Shared by bench/run.sh and bench/scale.sh (sourced, not run): the server's
-# lifecycle and wrk's figures. Expects BIN, WORK, OUTDIR, PORT, MANAGEMENT_PORT.
+# lifecycle and wrk's figures. Expects TARGET_DIR, OUTDIR, PORT, MANAGEMENT_PORT.
+
+# Installs Debian package $2 when command $1 is missing.
+need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+
+# Sets BIN: TESSERA_BIN when given (a binary built elsewhere, such as another
+# commit for a before/after table), else a release build of this tree.
+server_binary() {
+  if [ -n "${TESSERA_BIN:-}" ]; then
+    BIN=$TESSERA_BIN
+  else
+    cargo build --release -q -p tessera-server --bin tessera
+    BIN=$TARGET_DIR/release/tessera
+  fi
+}
+
+# A fresh work directory (removed on exit) and $SUMMARY started with header row $1.
+start_run() {
+  mkdir -p "$OUTDIR"
+  SUMMARY=$OUTDIR/summary.tsv
+  printf '%s\n' "$1" >"$SUMMARY"
+  WORK=$(mktemp -d)
+  trap cleanup EXIT INT TERM
+}
 
 SERVER_PID=""
 stop_server() {

@@ -41,24 +41,12 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 TOKEN_PATH=/realms/bench/protocol/openid-connect/token
 export THREADS TOKEN_PATH
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p tessera-token --example argon2_rate
-# TESSERA_BIN runs a binary built elsewhere (another commit, for a before/after table).
-if [ -n "${TESSERA_BIN:-}" ]; then
-  BIN=$TESSERA_BIN
-else
-  cargo build --release -q -p tessera-server --bin tessera
-  BIN=$TARGET_DIR/release/tessera
-fi
-
-mkdir -p "$OUTDIR"
-SUMMARY=$OUTDIR/summary.tsv
-printf 'backend\tscenario\trun\treq_per_s\tp50_ms\tp99_ms\tnon2xx\tserver_cpu%%\tserver_rss_kib\n' >"$SUMMARY"
-
-WORK=$(mktemp -d)
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
-trap cleanup EXIT INT TERM
+need wrk wrk
+cargo build --release -q -p tessera-token --example argon2_rate
+server_binary
+start_run "$(printf 'backend\tscenario\trun\treq_per_s\tp50_ms\tp99_ms\tnon2xx\tserver_cpu%%\tserver_rss_kib')"
 
 wanted() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }

@@ -28,18 +28,12 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 TOKEN_PATH=/realms/bench/protocol/openid-connect/token
 export THREADS TOKEN_PATH
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
-cargo build --release -q -p tessera-server --bin tessera
-BIN=$TARGET_DIR/release/tessera
-mkdir -p "$OUTDIR"
-SUMMARY=$OUTDIR/summary.tsv
-printf 'backend\tsessions\tstartup_ms\tscenario\treq_per_s\tp50_ms\tp99_ms\tnon2xx\n' >"$SUMMARY"
-
-WORK=$(mktemp -d)
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
-trap cleanup EXIT INT TERM
+need wrk wrk
+need sqlite3 sqlite3
+server_binary
+start_run "$(printf 'backend\tsessions\tstartup_ms\tscenario\treq_per_s\tp50_ms\tp99_ms\tnon2xx')"
 
 measure() { # $1 backend, $2 sessions
   local backend=$1 sessions=$2 out expose
