@@ -13,31 +13,23 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// Migration `$version` named `$name`, from `migrations/{sqlite,postgres}/$file.sql`.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../../../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../../../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "core",
-        sqlite: include_str!("../../../migrations/sqlite/0001_core.sql"),
-        postgres: include_str!("../../../migrations/postgres/0001_core.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "revocation_feed",
-        sqlite: include_str!("../../../migrations/sqlite/0002_revocation_feed.sql"),
-        postgres: include_str!("../../../migrations/postgres/0002_revocation_feed.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "personal_tokens",
-        sqlite: include_str!("../../../migrations/sqlite/0003_personal_tokens.sql"),
-        postgres: include_str!("../../../migrations/postgres/0003_personal_tokens.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "hardening",
-        sqlite: include_str!("../../../migrations/sqlite/0004_hardening.sql"),
-        postgres: include_str!("../../../migrations/postgres/0004_hardening.sql"),
-    },
+    migration!(1, "core", "0001_core"),
+    migration!(2, "revocation_feed", "0002_revocation_feed"),
+    migration!(3, "personal_tokens", "0003_personal_tokens"),
+    migration!(4, "hardening", "0004_hardening"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations
