@@ -7,7 +7,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tessera_proto::SecretString;
 use tessera_token::{
-    Actor, CreatedSecret, NewUserRequest, PersonalTokenKind, PersonalTokenRequest, TokenSelection,
+    Actor, CreatedSecret, NewUserRequest, PersonalTokenId, PersonalTokenKind, PersonalTokenRequest,
+    TokenSelection,
 };
 
 use crate::{migrate_database, open_service, ServeConfig, StorageConfig};
@@ -283,13 +284,13 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
         } => {
             let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
             let actor = Actor::Operator { username: &user };
+            let id = id.map(PersonalTokenId::new);
             let deleted = service
                 .personal_tokens
                 .delete_personal_tokens(
                     &realm,
                     actor,
-                    id.as_deref()
-                        .map_or(TokenSelection::All, TokenSelection::One),
+                    id.as_ref().map_or(TokenSelection::All, TokenSelection::One),
                     None,
                 )
                 .await?;

@@ -6,6 +6,7 @@
 //! plaintext token or secret: callers hand it keyed digests and sealed keys.
 
 mod group_commit;
+mod ids;
 mod keys;
 mod login_attempts;
 mod migrate;
@@ -26,6 +27,7 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use ids::{PersonalTokenId, SessionId, UserId};
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{

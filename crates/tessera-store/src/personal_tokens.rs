@@ -9,14 +9,15 @@ use crate::{
     revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
     sql::{flag, placeholders},
-    Backend, RevocationReason, Store, StoreError, StoreResult, User,
+    Backend, PersonalTokenId, RevocationReason, SessionId, Store, StoreError, StoreResult, User,
+    UserId,
 };
 
 #[derive(Debug, Clone)]
 pub struct NewPersonalToken {
-    pub id: String,
+    pub id: PersonalTokenId,
     pub realm: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub kind: PersonalTokenKind,
     pub name: String,
     pub description: Option<String>,
@@ -27,7 +28,7 @@ pub struct NewPersonalToken {
     /// A recognisable, non-secret fragment: prefix and last four characters.
     pub hint: String,
     /// The session of a client token.
-    pub family_id: Option<String>,
+    pub family_id: Option<SessionId>,
     pub client_id: Option<String>,
     pub offline: bool,
     pub scope: String,
@@ -38,9 +39,9 @@ pub struct NewPersonalToken {
 /// A stored personal token, never with its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonalToken {
-    pub id: String,
+    pub id: PersonalTokenId,
     pub realm: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub kind: PersonalTokenKind,
     pub name: String,
     pub description: Option<String>,
@@ -48,7 +49,7 @@ pub struct PersonalToken {
     /// `expose_audience` (tokens created before audiences were stored).
     pub audience: Vec<String>,
     pub hint: String,
-    pub family_id: Option<String>,
+    pub family_id: Option<SessionId>,
     pub client_id: Option<String>,
     pub offline: bool,
     pub scope: String,
@@ -109,9 +110,9 @@ impl UseOutcome {
 /// One use of a personal token, recorded off the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenUse {
-    pub token_id: String,
+    pub token_id: PersonalTokenId,
     pub realm: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The client that presented or checked the token.
     pub client_id: Option<String>,
     pub address: Option<String>,
@@ -250,7 +251,7 @@ pub struct TokenEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSelection<'a> {
     /// The token with this id.
-    One(&'a str),
+    One(&'a PersonalTokenId),
     /// Every token of the user.
     All,
 }
@@ -264,7 +265,8 @@ pub struct Audit<'a> {
 
 /// A `created` or `deleted` row of `token_events` (uses are inserted in bulk).
 struct EventRow<'a> {
-    token: (&'a str, &'a str, &'a str),
+    /// The token, its realm and its user.
+    token: (&'a PersonalTokenId, &'a str, &'a UserId),
     event: TokenEventKind,
     actor: AuditActor,
     client_id: Option<&'a str>,
@@ -295,7 +297,7 @@ async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> Stor
 /// Takes the write lock for the user's token changes: the row lock on
 /// PostgreSQL, the database's write lock on SQLite (which a transaction that
 /// read first could not take without failing when another writer went ahead).
-async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult<()> {
+async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreResult<()> {
     sqlx::query("UPDATE users SET id = id WHERE id = $1")
         .bind(user_id)
         .execute(conn)
@@ -303,7 +305,7 @@ async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult
     Ok(())
 }
 
-async fn held_tokens(conn: &mut sqlx::AnyConnection, user_id: &str) -> StoreResult<i64> {
+async fn held_tokens(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreResult<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM personal_tokens WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(conn)
@@ -354,7 +356,7 @@ impl From<&NewPersonalToken> for PersonalToken {
 
 impl Store {
     /// How many personal tokens the user holds.
-    pub async fn count_personal_tokens(&self, user_id: &str) -> StoreResult<i64> {
+    pub async fn count_personal_tokens(&self, user_id: &UserId) -> StoreResult<i64> {
         let mut conn = self.pool.acquire().await?;
         held_tokens(&mut conn, user_id).await
     }
@@ -412,7 +414,7 @@ impl Store {
     }
 
     /// The user's tokens, newest first.
-    pub async fn list_personal_tokens(&self, user_id: &str) -> StoreResult<Vec<PersonalToken>> {
+    pub async fn list_personal_tokens(&self, user_id: &UserId) -> StoreResult<Vec<PersonalToken>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 \
              ORDER BY p.created_at DESC, p.id"
@@ -453,7 +455,7 @@ impl Store {
     /// deleted.
     pub async fn delete_personal_tokens(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         selection: TokenSelection<'_>,
         now: i64,
         feed: DeletionFeed,
@@ -487,7 +489,7 @@ impl Store {
                 (Some(family), PersonalTokenKind::Client) => {
                     revoke_families_in(
                         &mut tx,
-                        ("id", family),
+                        ("id", family.as_str()),
                         now,
                         RevocationReason::Revoked,
                         feed.session_until,
@@ -497,7 +499,7 @@ impl Store {
                 _ => {
                     add_access_token_revocation(
                         &mut tx,
-                        (&token.realm, &token.id),
+                        (&token.realm, token.id.as_str()),
                         now,
                         feed.expose_entry_until(token.expires_at),
                     )
@@ -525,8 +527,8 @@ impl Store {
     /// newest first: at most `limit` events with an id below `before`.
     pub async fn token_events(
         &self,
-        user_id: &str,
-        token_id: &str,
+        user_id: &UserId,
+        token_id: &PersonalTokenId,
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<TokenEvent>> {

@@ -5,16 +5,16 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     rows::{prefixed_user_columns, user_from_prefixed_row},
     sql::{flag, parameter_list, placeholders},
-    Store, StoreResult, User,
+    PersonalTokenId, SessionId, Store, StoreResult, User, UserId,
 };
 
 /// One login session and the chain of refresh tokens rotated from it.
 #[derive(Debug, Clone)]
 pub struct Family {
-    pub id: String,
+    pub id: SessionId,
     pub realm: String,
     pub client_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub scope: String,
     pub offline: bool,
     pub created_at: i64,
@@ -33,7 +33,7 @@ impl Family {
 pub struct NewRefreshToken {
     /// Keyed digest of the token; the token itself never reaches the store.
     pub digest: Vec<u8>,
-    pub family_id: String,
+    pub family_id: SessionId,
     pub issued_at: i64,
     /// Idle expiry, already capped by the family's absolute expiry; `None` = never.
     pub expires_at: Option<i64>,
@@ -51,7 +51,7 @@ pub struct RefreshTokenState {
     /// window replaced this one: presenting it again is reuse.
     pub superseded_at: Option<i64>,
     /// The personal (client) token whose session this is, if any.
-    pub personal_token_id: Option<String>,
+    pub personal_token_id: Option<PersonalTokenId>,
 }
 
 const FAMILY_COLUMNS: &str = "f.id, f.realm, f.client_id, f.user_id, f.scope, f.offline, \
@@ -119,7 +119,7 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn find_family(&self, id: &str) -> StoreResult<Option<Family>> {
+    pub async fn find_family(&self, id: &SessionId) -> StoreResult<Option<Family>> {
         let sql = format!("SELECT {FAMILY_COLUMNS} FROM refresh_families f WHERE f.id = $1");
         sqlx::query(&sql)
             .bind(id)
@@ -139,9 +139,9 @@ impl Store {
 /// after the other, so a family never gains two live tokens.
 pub(crate) async fn lock_live_families(
     conn: &mut sqlx::AnyConnection,
-    ids: &[&str],
+    ids: &[&SessionId],
     now: i64,
-) -> StoreResult<HashSet<String>> {
+) -> StoreResult<HashSet<SessionId>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -158,7 +158,7 @@ pub(crate) async fn lock_live_families(
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|row| Ok(row.try_get::<String, _>("id")?))
+        .map(|row| Ok(row.try_get::<SessionId, _>("id")?))
         .collect()
 }
 
@@ -192,7 +192,7 @@ pub(crate) async fn consume_tokens(
 /// Supersedes every unconsumed token of a (locked) family.
 pub(crate) async fn supersede_live_tokens(
     conn: &mut sqlx::AnyConnection,
-    family_id: &str,
+    family_id: &SessionId,
     now: i64,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -265,7 +265,7 @@ mod tests {
     fn token(digest: u8, family: &str) -> NewRefreshToken {
         NewRefreshToken {
             digest: vec![digest; 32],
-            family_id: family.to_owned(),
+            family_id: SessionId::new(family),
             issued_at: 1,
             expires_at: None,
         }
@@ -275,7 +275,7 @@ mod tests {
     async fn revoked_families_get_no_new_tokens_even_from_requests_already_in_flight() {
         let (store, dir) = crate::test_store("refresh").await;
         let user = User {
-            id: "u".into(),
+            id: UserId::new("u"),
             realm: "r".into(),
             username: "u".into(),
             email: None,
@@ -288,10 +288,10 @@ mod tests {
         };
         store.insert_user_if_absent(&user).await.unwrap();
         let family = Family {
-            id: "f".into(),
+            id: SessionId::new("f"),
             realm: "r".into(),
             client_id: "c".into(),
-            user_id: "u".into(),
+            user_id: UserId::new("u"),
             scope: String::new(),
             offline: false,
             created_at: 0,
@@ -302,7 +302,7 @@ mod tests {
         // A request read the token as live, then the session was revoked.
         assert!(store.find_refresh_token(&[1; 32]).await.unwrap().is_some());
         store
-            .revoke_family("f", 5, RevocationReason::Logout, 10)
+            .revoke_family(&SessionId::new("f"), 5, RevocationReason::Logout, 10)
             .await
             .unwrap();
         assert!(!store

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use crate::{rows::PersonalTokenKind, Store, StoreError, StoreResult};
+use crate::{rows::PersonalTokenKind, SessionId, Store, StoreError, StoreResult, UserId};
 
 /// How long the revocation-feed entries of deleted tokens matter.
 #[derive(Debug, Clone, Copy)]
@@ -105,13 +105,14 @@ impl Store {
     /// `relevant_until` bounds the expiry of the access tokens issued in it.
     pub async fn revoke_family(
         &self,
-        id: &str,
+        id: &SessionId,
         now: i64,
         reason: RevocationReason,
         relevant_until: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let revoked = revoke_families_in(&mut tx, ("id", id), now, reason, relevant_until).await?;
+        let revoked =
+            revoke_families_in(&mut tx, ("id", id.as_str()), now, reason, relevant_until).await?;
         tx.commit().await?;
         Ok(revoked == 1)
     }
@@ -121,7 +122,7 @@ impl Store {
     /// gets them back at the issuer, but verifiers forget nothing early).
     pub async fn revoke_user_tokens(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         now: i64,
         reason: RevocationReason,
         feed: DeletionFeed,
@@ -153,7 +154,7 @@ impl Store {
         else {
             return Ok(false);
         };
-        let user_id: String = row.try_get("id")?;
+        let user_id: UserId = row.try_get("id")?;
         revoke_user_tokens_in(&mut tx, &user_id, now, RevocationReason::UserInactive, feed).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(&user_id)
@@ -296,14 +297,20 @@ pub(crate) async fn revoke_families_in(
 /// the caller's transaction.
 async fn revoke_user_tokens_in(
     conn: &mut sqlx::AnyConnection,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
     reason: RevocationReason,
     feed: DeletionFeed,
 ) -> StoreResult<u64> {
     // A write first, so that SQLite takes its write lock now (see `lock_user`).
-    let revoked =
-        revoke_families_in(conn, ("user_id", user_id), now, reason, feed.session_until).await?;
+    let revoked = revoke_families_in(
+        conn,
+        ("user_id", user_id.as_str()),
+        now,
+        reason,
+        feed.session_until,
+    )
+    .await?;
     // Each entry matters until no verifier can hold a cached answer for the
     // token any more, or until the token expires (plus leeway) if sooner.
     sqlx::query(

@@ -5,14 +5,14 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::StoreResult;
+use crate::{StoreResult, UserId};
 
 /// Role names are stored one per line; the realm loader rejects names with control characters.
 pub(crate) const ROLE_SEPARATOR: char = '\n';
 
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub realm: String,
     pub username: String,
     pub email: Option<String>,

@@ -11,7 +11,7 @@ use crate::{
     refresh::{
         consume_tokens, insert_families, insert_tokens, lock_live_families, supersede_live_tokens,
     },
-    Family, LoginLimits, LoginOutcome, LoginSlot, NewRefreshToken, Store, StoreResult,
+    Family, LoginLimits, LoginOutcome, LoginSlot, NewRefreshToken, SessionId, Store, StoreResult,
 };
 
 #[derive(Debug)]
@@ -64,7 +64,7 @@ impl GroupWrite for SessionWrite {
                 now,
                 replacement,
             } => {
-                let family = replacement.family_id.as_str();
+                let family = &replacement.family_id;
                 if lock_live_families(&mut *conn, &[family], *now)
                     .await?
                     .is_empty()
@@ -80,7 +80,7 @@ impl GroupWrite for SessionWrite {
                 Ok(consumed)
             }
             Self::ReplaceLiveToken { token, now } => {
-                let family = token.family_id.as_str();
+                let family = &token.family_id;
                 if lock_live_families(&mut *conn, &[family], *now)
                     .await?
                     .is_empty()
@@ -116,7 +116,7 @@ impl GroupWrite for SessionWrite {
         conn: &mut sqlx::AnyConnection,
     ) -> StoreResult<Vec<StoreResult<bool>>> {
         let mut families = Vec::new();
-        let mut rotated_families: Vec<&str> = Vec::new();
+        let mut rotated_families: Vec<&SessionId> = Vec::new();
         let mut consumed_at = 0;
         for job in batch {
             match job {
@@ -124,7 +124,7 @@ impl GroupWrite for SessionWrite {
                 SessionWrite::Rotate {
                     now, replacement, ..
                 } => {
-                    let family = replacement.family_id.as_str();
+                    let family = &replacement.family_id;
                     if !rotated_families.contains(&family) {
                         rotated_families.push(family);
                     }

@@ -3,7 +3,7 @@ use sqlx::Row;
 use crate::{
     rows::{user_from_row, ROLE_SEPARATOR, USER_COLUMNS},
     sql::flag,
-    Store, StoreResult, User,
+    Store, StoreResult, User, UserId,
 };
 
 impl Store {
@@ -23,7 +23,7 @@ impl Store {
             .transpose()
     }
 
-    pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+    pub async fn find_user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         sqlx::query(&sql)
             .bind(id)
@@ -92,7 +92,7 @@ impl Store {
     /// parameters, unless the hash changed meanwhile; returns whether it did.
     pub async fn upgrade_password_hash(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         old_hash: &str,
         new_hash: &str,
     ) -> StoreResult<bool> {

@@ -2,7 +2,8 @@
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    Family, NewRefreshToken, RefreshTokenState, RevocationReason, TokenUse, UseOutcome, User,
+    Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId, TokenUse, UseOutcome,
+    User, UserId,
 };
 
 use crate::{
@@ -338,16 +339,16 @@ impl Core {
     pub(crate) async fn start_session(
         &self,
         (realm, client): (&str, &Client),
-        user_id: &str,
+        user_id: &UserId,
         scopes: &[String],
         offline: bool,
         now: i64,
     ) -> Result<(Family, String, NewRefreshToken), TokenError> {
         let family = Family {
-            id: new_uuid()?,
+            id: SessionId::new(new_uuid()?),
             realm: realm.to_owned(),
             client_id: client.client_id.clone(),
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             scope: scopes.join(" "),
             offline,
             created_at: now,
@@ -399,7 +400,7 @@ impl Core {
         refresh: (String, Option<i64>),
     ) -> Result<TokenResponse, TokenError> {
         let subject = Subject {
-            id: &user.id,
+            id: user.id.as_str(),
             username: &user.username,
             email: user.email.as_deref(),
             roles: &user.roles,
@@ -419,7 +420,7 @@ impl Core {
         };
         Ok(jwts.into_response(
             Some((refresh_token, refresh_expires_in)),
-            Some(family.id.clone()),
+            Some(family.id.to_string()),
             scope.to_owned(),
         ))
     }

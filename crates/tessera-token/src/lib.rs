@@ -48,8 +48,8 @@ pub use service::{
 pub use sessions::UserInfo;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
-    AuditActor, EventOutcome, PersonalToken, PersonalTokenKind, PurgeReport, TokenEvent,
-    TokenEventKind, TokenSelection, UseOutcome, User,
+    AuditActor, EventOutcome, PersonalToken, PersonalTokenId, PersonalTokenKind, PurgeReport,
+    SessionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User, UserId,
 };
 pub use users::NewUserRequest;
 

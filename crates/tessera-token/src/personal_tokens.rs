@@ -11,8 +11,8 @@ use tessera_proto::{
     Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
-    Audit, AuditActor, NewPersonalToken, PersonalToken, PersonalTokenKind, RevocationReason,
-    TokenEvent, TokenSelection, TokenUse, UseOutcome, User,
+    Audit, AuditActor, NewPersonalToken, PersonalToken, PersonalTokenId, PersonalTokenKind,
+    RevocationReason, TokenEvent, TokenSelection, TokenUse, UseOutcome, User, UserId,
 };
 
 use crate::{
@@ -150,7 +150,7 @@ impl Creation<'_> {
     /// The stored row of a token of `kind` created now; the kind fills in the rest.
     fn row(&self, kind: PersonalTokenKind, now: i64) -> Result<NewPersonalToken, TokenError> {
         Ok(NewPersonalToken {
-            id: new_uuid()?,
+            id: PersonalTokenId::new(new_uuid()?),
             realm: self.realm.to_owned(),
             user_id: self.user.id.clone(),
             kind,
@@ -191,7 +191,7 @@ impl PersonalTokenService {
                 }
                 self.core
                     .store
-                    .find_user_by_id(&claims.sub)
+                    .find_user_by_id(&UserId::new(&claims.sub))
                     .await?
                     .filter(|user| user.realm == realm)
                     .ok_or(TokenError::InvalidToken)
@@ -452,7 +452,7 @@ impl PersonalTokenService {
         let events = self
             .core
             .store
-            .token_events(&user.id, id, page.before, page.limit)
+            .token_events(&user.id, &PersonalTokenId::new(id), page.before, page.limit)
             .await?;
         if events.is_empty() && page.before.is_none() {
             return Err(TokenError::TokenNotFound);
@@ -530,10 +530,10 @@ impl Core {
             token_type: Some(PersonalTokenKind::Expose.as_str().to_owned()),
             exp: stored.expires_at.map(|at| at / 1000),
             iat: Some(stored.created_at / 1000),
-            sub: Some(user.id),
+            sub: Some(user.id.into()),
             aud: Some(Audience::from_list(audience)),
             iss: Some(realm.issuer.clone()),
-            jti: Some(stored.id),
+            jti: Some(stored.id.into()),
             sid: None,
             realm_access: Some(RealmAccess { roles: user.roles }),
         })

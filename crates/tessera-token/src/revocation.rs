@@ -2,7 +2,7 @@
 //! revocation to resource servers verifying JWTs locally.
 
 use tessera_proto::{RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS};
-use tessera_store::{DeletionFeed, FeedStart, RevocationReason, RevokedKind};
+use tessera_store::{DeletionFeed, FeedStart, RevocationReason, RevokedKind, SessionId, UserId};
 
 use crate::{
     now_millis,
@@ -25,7 +25,7 @@ impl Core {
     pub(crate) async fn revoke_session(
         &self,
         realm: &Realm,
-        sid: &str,
+        sid: &SessionId,
         now: i64,
         reason: RevocationReason,
     ) -> Result<bool, TokenError> {
@@ -38,7 +38,7 @@ impl Core {
     pub(crate) async fn revoke_user_sessions(
         &self,
         realm: &Realm,
-        user_id: &str,
+        user_id: &UserId,
         now: i64,
         reason: RevocationReason,
     ) -> Result<u64, TokenError> {

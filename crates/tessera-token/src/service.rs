@@ -324,7 +324,7 @@ impl Core {
         if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
             exp = exp.min(session_end / 1000);
         }
-        let sid = session.map(|s| s.id.clone());
+        let sid = session.map(|s| s.id.to_string());
         let mut audience = if client.audience.is_empty() {
             vec![client.client_id.clone()]
         } else {

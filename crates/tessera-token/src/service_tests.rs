@@ -11,7 +11,7 @@ use std::{
 use sqlx::Connection;
 use tessera_keys::{MasterKey, SigningAlgorithm};
 use tessera_proto::SecretString;
-use tessera_store::{PersonalTokenKind, Store, TokenSelection};
+use tessera_store::{PersonalTokenId, PersonalTokenKind, Store, TokenSelection};
 
 use crate::{
     Actor, BruteForceSettings, Client, ClientCredentials, CreatedSecret, GrantType, NewUserRequest,
@@ -334,7 +334,12 @@ async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_l
     );
 
     let unknown = tokens
-        .delete_personal_tokens(REALM, operator, TokenSelection::One("no-such-token"), None)
+        .delete_personal_tokens(
+            REALM,
+            operator,
+            TokenSelection::One(&PersonalTokenId::new("no-such-token")),
+            None,
+        )
         .await;
     assert!(
         matches!(unknown, Err(TokenError::TokenNotFound)),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tessera_proto::{
     AccessTokenClaims, IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess,
 };
-use tessera_store::RevocationReason;
+use tessera_store::{RevocationReason, SessionId};
 
 use crate::{
     now_millis,
@@ -46,9 +46,9 @@ impl Core {
             Some(sid) => {
                 let family = self
                     .store
-                    .find_family(sid)
+                    .find_family(&SessionId::new(sid))
                     .await?
-                    .filter(|family| family.is_live(now) && family.user_id == claims.sub)
+                    .filter(|family| family.is_live(now) && family.user_id.as_str() == claims.sub)
                     .ok_or(TokenError::InvalidToken)?;
                 self.active_user_of(&family, now)
                     .await
@@ -162,11 +162,11 @@ impl OAuthService {
             token_type: Some(if family.offline { "Offline" } else { "Refresh" }.to_owned()),
             exp: stored.expires_at.map(|at| at / 1000),
             iat: Some(stored.issued_at / 1000),
-            sub: Some(user.id),
+            sub: Some(user.id.into()),
             aud: None,
             iss: Some(self.core.realm(realm)?.config.issuer.clone()),
             jti: None,
-            sid: Some(family.id.clone()),
+            sid: Some(family.id.to_string()),
             realm_access: Some(RealmAccess { roles: user.roles }),
         })
     }
@@ -229,7 +229,12 @@ impl OAuthService {
         match &claims.sid {
             Some(sid) => {
                 self.core
-                    .revoke_session(&state.config, sid, now, RevocationReason::Revoked)
+                    .revoke_session(
+                        &state.config,
+                        &SessionId::new(sid),
+                        now,
+                        RevocationReason::Revoked,
+                    )
                     .await?;
             }
             None => {

@@ -1,7 +1,7 @@
 //! User administration used by the CLI and the realm loader.
 
 use tessera_proto::SecretString;
-use tessera_store::{RevocationReason, User};
+use tessera_store::{RevocationReason, User, UserId};
 
 use crate::{
     is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, service::UserService,
@@ -44,7 +44,7 @@ impl UserService {
             self.core.hasher.hash(request.password).await?
         };
         let user = User {
-            id: new_uuid()?,
+            id: UserId::new(new_uuid()?),
             realm: request.realm,
             username: request.username,
             email: request.email,

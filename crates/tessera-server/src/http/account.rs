@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
 use tessera_token::{
-    Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenKind,
+    Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
     PersonalTokenRequest, TokenError, TokenSelection,
 };
 
@@ -87,7 +87,7 @@ struct TokenView {
 impl From<PersonalToken> for TokenView {
     fn from(token: PersonalToken) -> Self {
         Self {
-            id: token.id,
+            id: token.id.into(),
             kind: token.kind.as_str(),
             name: token.name,
             description: token.description,
@@ -233,7 +233,14 @@ pub async fn delete_token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete(&state, &realm, &headers, TokenSelection::One(&id), peer).await
+    delete(
+        &state,
+        &realm,
+        &headers,
+        TokenSelection::One(&PersonalTokenId::new(id)),
+        peer,
+    )
+    .await
 }
 
 pub async fn delete_all_tokens(
