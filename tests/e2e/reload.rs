@@ -30,15 +30,17 @@ fn hang_up() {
     assert!(status.success());
 }
 
-/// Polls until `path` answers `status`, for at most 5 s.
-async fn wait_for(server: &Server, path: &str, status: u16) {
+/// Polls until the server has counted `count` reloads with `outcome`, for at
+/// most 5 s.
+async fn wait_for_reloads(server: &Server, outcome: &str, count: u64) {
+    let line = format!("tessera_realm_reloads_total{{outcome=\"{outcome}\"}} {count}");
     for _ in 0..100 {
-        if server.get(path).await.status == status {
+        if server.metrics().await.lines().any(|l| l == line) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{path} never answered {status}");
+    panic!("no {line:?} in {}", server.metrics().await);
 }
 
 #[tokio::test]
@@ -53,14 +55,15 @@ async fn sighup_reloads_the_realm_files_without_a_restart() {
     // A file that does not load leaves the running configuration as it was.
     std::fs::write(&second, "name = \"second\"\n[[clients]]\nclient_id = 7\n").unwrap();
     hang_up();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_reloads(&server, "refused", 1).await;
     assert_eq!(server.get(DISCOVERY).await.status, 404);
     assert_eq!(server.get("/realms/test-realm").await.status, 200);
 
     // A new realm is served, with its users, at once.
     std::fs::write(&second, SECOND_REALM).unwrap();
     hang_up();
-    wait_for(&server, DISCOVERY, 200).await;
+    wait_for_reloads(&server, "applied", 1).await;
+    assert_eq!(server.get(DISCOVERY).await.status, 200);
     let login = server
         .post_raw(
             "/realms/second/protocol/openid-connect/token",
@@ -79,6 +82,7 @@ async fn sighup_reloads_the_realm_files_without_a_restart() {
     // A realm whose file is removed is gone.
     std::fs::remove_file(&second).unwrap();
     hang_up();
-    wait_for(&server, DISCOVERY, 404).await;
+    wait_for_reloads(&server, "applied", 2).await;
+    assert_eq!(server.get(DISCOVERY).await.status, 404);
     assert_eq!(server.get("/realms/test-realm").await.status, 200);
 }

@@ -10,7 +10,7 @@ mod http;
 mod master_key;
 pub mod realm_file;
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use tessera_keys::SecretDigester;
@@ -107,43 +107,50 @@ async fn reload_realms(services: &Services, source: &RealmSource) -> anyhow::Res
     Ok(count)
 }
 
-/// Reloads the realm files on every SIGHUP, for as long as the server runs.
-/// The handler is installed before this returns, so a SIGHUP sent once the
-/// server has started never falls to the default action (ending the process).
+/// Reloads the realm files on every SIGHUP, for as long as the server runs,
+/// counting each outcome in `tessera_realm_reloads_total`. The handler is
+/// installed before this returns, so a SIGHUP sent once the server has started
+/// never falls to the default action (ending the process).
 #[cfg(unix)]
-fn reload_on_hangup(services: Services, source: RealmSource) -> JoinHandle<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::hangup()) {
-        Ok(hangups) => tokio::spawn(reload_on_each(hangups, services, source)),
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGHUP; realm files reload only at start");
-            tokio::spawn(async {})
-        }
-    }
-}
-
-#[cfg(unix)]
-async fn reload_on_each(
-    mut hangups: tokio::signal::unix::Signal,
+fn reload_on_hangup(
     services: Services,
     source: RealmSource,
-) {
-    while hangups.recv().await.is_some() {
-        match reload_realms(&services, &source).await {
-            Ok(count) => tracing::info!(realms = count, "realm files reloaded"),
-            Err(error) => {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    "realm files not reloaded; the running configuration stays"
-                )
+    metrics: Arc<http::Metrics>,
+) -> Option<JoinHandle<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; realm files reload only at start");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match reload_realms(&services, &source).await {
+                Ok(count) => {
+                    metrics.record_reload(http::ReloadOutcome::Applied);
+                    tracing::info!(realms = count, "realm files reloaded");
+                }
+                Err(error) => {
+                    metrics.record_reload(http::ReloadOutcome::Refused);
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "realm files not reloaded; the running configuration stays"
+                    );
+                }
             }
         }
-    }
+    }))
 }
 
 #[cfg(not(unix))]
-fn reload_on_hangup(_services: Services, _source: RealmSource) -> JoinHandle<()> {
-    tokio::spawn(async {})
+fn reload_on_hangup(
+    _services: Services,
+    _source: RealmSource,
+    _metrics: Arc<http::Metrics>,
+) -> Option<JoinHandle<()>> {
+    None
 }
 
 /// A server running in this process: its addresses and a way to stop it gracefully.
@@ -156,7 +163,7 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     management: JoinHandle<std::io::Result<()>>,
     background: JoinHandle<()>,
-    reload: JoinHandle<()>,
+    reload: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -179,7 +186,9 @@ impl RunningServer {
         let served = (&mut self.task).await;
         self.management.abort();
         self.background.abort();
-        self.reload.abort();
+        if let Some(reload) = &self.reload {
+            reload.abort();
+        }
         self.services.maintenance.shut_down().await;
         served??;
         Ok(())
@@ -211,7 +220,8 @@ pub async fn start(
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let (services, source) = open(&config.storage, &public_url).await?;
-    let reload = reload_on_hangup(services.clone(), source);
+    let metrics = Arc::new(http::Metrics::default());
+    let reload = reload_on_hangup(services.clone(), source, Arc::clone(&metrics));
     let background = tokio::spawn(run_background_jobs(
         services.clone(),
         config.key_refresh_interval(),
@@ -219,6 +229,7 @@ pub async fn start(
     ));
     let state = http::AppState::new(
         services.clone(),
+        metrics,
         public_url.trim_end_matches('/').to_owned(),
     );
     let limits = config.http_limits();

@@ -39,6 +39,29 @@ struct RequestLabels {
     outcome: String,
 }
 
+/// How a reload of the realm files ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The new configuration is in force.
+    Applied,
+    /// A file did not load; the running configuration stays.
+    Refused,
+}
+
+impl ReloadOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReloadLabels {
+    outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -51,6 +74,7 @@ pub struct Metrics {
     /// Mirrors the hasher's own count at each scrape; the lock keeps two
     /// concurrent scrapes from adding the same increase twice.
     password_verifications: Mutex<Counter>,
+    reloads: Family<ReloadLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -76,11 +100,18 @@ impl Default for Metrics {
             "Argon2 verifications, including the equal-cost ones for unknown users",
             password_verifications.clone(),
         );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "tessera_realm_reloads",
+            "Reloads of the realm files (SIGHUP) by outcome",
+            reloads.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
             password_verifications: Mutex::new(password_verifications),
+            reloads,
         }
     }
 }
@@ -91,6 +122,13 @@ impl Metrics {
         self.durations
             .get_or_create(labels)
             .observe(elapsed_seconds);
+    }
+
+    pub fn record_reload(&self, outcome: ReloadOutcome) {
+        let labels = ReloadLabels {
+            outcome: outcome.as_str(),
+        };
+        self.reloads.get_or_create(&labels).inc();
     }
 
     pub fn render(&self, password_verifications: u64) -> String {

@@ -8,6 +8,7 @@ mod metrics;
 mod oidc;
 mod serve;
 
+pub use metrics::{Metrics, ReloadOutcome};
 pub use serve::{serve, with_timeouts, HttpLimits};
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use self::{error::ApiError, metrics::Metrics};
+use self::error::ApiError;
 
 /// Request bodies beyond this are refused with 413 before they are read whole.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,10 +42,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(services: Services, public_url: String) -> Self {
+    pub fn new(services: Services, metrics: Arc<Metrics>, public_url: String) -> Self {
         Self {
             services,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             public_url: public_url.into(),
         }
     }
