@@ -41,26 +41,52 @@ async fn strings(conn: &mut AnyConnection, sql: &str) -> Vec<String> {
         .collect()
 }
 
-async fn sqlite_schema(conn: &mut AnyConnection) -> BTreeSet<Fact> {
+/// Where a backend's catalogue keeps each fact: queries naming one table (or
+/// index) by `{}`. The index query answers `name`, `u` (unique) and `p`
+/// (partial) for the indexes CREATE INDEX made; those behind a primary key or
+/// a UNIQUE constraint belong to the constraint and are left out.
+struct Catalogue {
+    tables: &'static str,
+    columns: &'static str,
+    primary_key: &'static str,
+    indexes: &'static str,
+    index_columns: &'static str,
+}
+
+const SQLITE: Catalogue = Catalogue {
+    tables: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    columns: "SELECT name FROM pragma_table_info('{}')",
+    primary_key: "SELECT name FROM pragma_table_info('{}') WHERE pk > 0 ORDER BY pk",
+    indexes: "SELECT name, CAST(\"unique\" AS INTEGER) AS u, CAST(partial AS INTEGER) AS p \
+              FROM pragma_index_list('{}') WHERE origin = 'c'",
+    index_columns: "SELECT name FROM pragma_index_info('{}') ORDER BY seqno",
+};
+
+const POSTGRES: Catalogue = Catalogue {
+    tables: "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = 'public'",
+    columns: "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
+              WHERE table_schema = 'public' AND table_name = '{}'",
+    primary_key: "SELECT CAST(a.attname AS TEXT) FROM pg_index i \
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                  WHERE i.indrelid = '{}'::regclass AND i.indisprimary \
+                  ORDER BY array_position(i.indkey, a.attnum)",
+    indexes: "SELECT CAST(c.relname AS TEXT) AS name, \
+                CAST(CASE WHEN i.indisunique THEN 1 ELSE 0 END AS BIGINT) AS u, \
+                CAST(CASE WHEN i.indpred IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS p \
+              FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+              WHERE i.indrelid = '{}'::regclass \
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+    index_columns: "SELECT CAST(a.attname AS TEXT) FROM pg_index i \
+                    JOIN pg_class c ON c.oid = i.indexrelid \
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                    WHERE c.relname = '{}' ORDER BY array_position(i.indkey, a.attnum)",
+};
+
+async fn schema(conn: &mut AnyConnection, catalogue: &Catalogue) -> BTreeSet<Fact> {
+    let about = |sql: &str, name: &str| sql.replace("{}", name);
     let mut facts = BTreeSet::new();
-    let tables = strings(
-        conn,
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .await;
-    for table in tables {
-        let columns = sqlx::query(&format!(
-            "SELECT name, CAST(pk AS INTEGER) AS pk FROM pragma_table_info('{table}') ORDER BY pk"
-        ))
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-        let mut primary_key = Vec::new();
-        for row in &columns {
-            let column: String = row.try_get("name").unwrap();
-            if row.try_get::<i64, _>("pk").unwrap() > 0 {
-                primary_key.push(column.clone());
-            }
+    for table in strings(conn, catalogue.tables).await {
+        for column in strings(conn, &about(catalogue.columns, &table)).await {
             facts.insert(Fact::Column {
                 table: table.clone(),
                 column,
@@ -68,28 +94,18 @@ async fn sqlite_schema(conn: &mut AnyConnection) -> BTreeSet<Fact> {
         }
         facts.insert(Fact::PrimaryKey {
             table: table.clone(),
-            columns: primary_key,
+            columns: strings(conn, &about(catalogue.primary_key, &table)).await,
         });
-        // Only indexes made by CREATE INDEX: those behind a primary key or a
-        // UNIQUE constraint are the constraint's, compared as columns above.
-        let indexes = sqlx::query(&format!(
-            "SELECT name, CAST(\"unique\" AS INTEGER) AS u, CAST(partial AS INTEGER) AS p \
-             FROM pragma_index_list('{table}') WHERE origin = 'c'"
-        ))
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+        let indexes = sqlx::query(&about(catalogue.indexes, &table))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
         for row in &indexes {
             let name: String = row.try_get("name").unwrap();
-            let columns = strings(
-                conn,
-                &format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"),
-            )
-            .await;
             facts.insert(Fact::Index {
+                columns: strings(conn, &about(catalogue.index_columns, &name)).await,
                 name,
                 table: table.clone(),
-                columns,
                 unique: row.try_get::<i64, _>("u").unwrap() != 0,
                 partial: row.try_get::<i64, _>("p").unwrap() != 0,
             });
@@ -99,81 +115,8 @@ async fn sqlite_schema(conn: &mut AnyConnection) -> BTreeSet<Fact> {
     facts
 }
 
-async fn postgres_schema(conn: &mut AnyConnection) -> BTreeSet<Fact> {
-    let mut facts = BTreeSet::new();
-    let tables = strings(
-        conn,
-        "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = 'public'",
-    )
-    .await;
-    for table in tables {
-        for column in strings(
-            conn,
-            &format!(
-                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-                 WHERE table_schema = 'public' AND table_name = '{table}'"
-            ),
-        )
-        .await
-        {
-            facts.insert(Fact::Column {
-                table: table.clone(),
-                column,
-            });
-        }
-        let primary_key = strings(
-            conn,
-            &format!(
-                "SELECT CAST(a.attname AS TEXT) FROM pg_index i \
-                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-                 WHERE i.indrelid = '{table}'::regclass AND i.indisprimary \
-                 ORDER BY array_position(i.indkey, a.attnum)"
-            ),
-        )
-        .await;
-        facts.insert(Fact::PrimaryKey {
-            table: table.clone(),
-            columns: primary_key,
-        });
-        // Indexes that back no constraint: the ones CREATE INDEX made.
-        let indexes = sqlx::query(&format!(
-            "SELECT CAST(c.relname AS TEXT) AS name, \
-               CAST(CASE WHEN i.indisunique THEN 1 ELSE 0 END AS BIGINT) AS u, \
-               CAST(CASE WHEN i.indpred IS NOT NULL THEN 1 ELSE 0 END AS BIGINT) AS p \
-             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-             WHERE i.indrelid = '{table}'::regclass \
-               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
-        ))
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-        for row in &indexes {
-            let name: String = row.try_get("name").unwrap();
-            let columns = strings(
-                conn,
-                &format!(
-                    "SELECT CAST(a.attname AS TEXT) FROM pg_index i \
-                     JOIN pg_class c ON c.oid = i.indexrelid \
-                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-                     WHERE c.relname = '{name}' ORDER BY array_position(i.indkey, a.attnum)"
-                ),
-            )
-            .await;
-            facts.insert(Fact::Index {
-                name,
-                table: table.clone(),
-                columns,
-                unique: row.try_get::<i64, _>("u").unwrap() != 0,
-                partial: row.try_get::<i64, _>("p").unwrap() != 0,
-            });
-        }
-        facts.insert(Fact::Table(table));
-    }
-    facts
-}
-
-/// Applies the migrations of the backend behind `url` through the server's own
-/// start-up path.
+/// A connection to the test environment's database, migrated through the
+/// server's own start-up path.
 async fn migrated(env: &Env) -> AnyConnection {
     env.start().await.stop().await;
     sqlx::any::install_default_drivers();
@@ -184,7 +127,7 @@ async fn migrated(env: &Env) -> AnyConnection {
 async fn sqlite_and_postgres_migrations_produce_the_same_schema() {
     let sqlite = Env::sqlite(RealmOptions::default()).await;
     let mut conn = migrated(&sqlite).await;
-    let sqlite_facts = sqlite_schema(&mut conn).await;
+    let sqlite_facts = schema(&mut conn, &SQLITE).await;
     conn.close().await.unwrap();
     assert!(
         sqlite_facts
@@ -199,7 +142,7 @@ async fn sqlite_and_postgres_migrations_produce_the_same_schema() {
         return;
     }
     let mut conn = migrated(&env).await;
-    let postgres_facts = postgres_schema(&mut conn).await;
+    let postgres_facts = schema(&mut conn, &POSTGRES).await;
     conn.close().await.unwrap();
 
     let only_sqlite: Vec<_> = sqlite_facts.difference(&postgres_facts).collect();

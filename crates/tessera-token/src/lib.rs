@@ -43,7 +43,7 @@ pub use realm::{
 pub use revocation::FEED_LEEWAY_MS;
 pub use service::{
     ClientCredentials, KeyService, MaintenanceService, OAuthService, PersonalTokenService,
-    RealmSnapshot, RealmState, Services, UserService,
+    RealmState, Services, UserService,
 };
 pub use sessions::UserInfo;
 /// Records the services answer with, as the store reads them.

@@ -65,8 +65,8 @@ pub struct EventPage {
 }
 
 /// A request to create a personal token, as the account API and the CLI
-/// receive it. Which fields each kind takes is decided here, once
-/// ([`PersonalTokenRequest::into_kind`]). Times are milliseconds.
+/// receive it. Which fields each kind takes is decided here, once, before any
+/// other check. Times are milliseconds.
 #[derive(Debug, Clone)]
 pub struct PersonalTokenRequest {
     pub kind: PersonalTokenKind,
@@ -410,8 +410,8 @@ impl PersonalTokenService {
         Ok(self.core.store.list_personal_tokens(&user.id).await?)
     }
 
-    /// Deletes one of the user's tokens (`Some(id)`; another user's id is not
-    /// found) or all of them; returns how many were deleted.
+    /// Deletes one of the user's tokens (another user's token is not found) or
+    /// all of them; returns how many were deleted.
     pub async fn delete_personal_tokens(
         &self,
         realm: &str,

@@ -33,7 +33,7 @@ pub struct RealmState {
 
 /// Every realm's state, as one snapshot: a request reads the snapshot once
 /// and keeps using it, while a reload swaps in a new one atomically.
-pub type RealmSnapshot = HashMap<String, Arc<RealmState>>;
+pub(crate) type RealmSnapshot = HashMap<String, Arc<RealmState>>;
 
 /// What every service shares: the store, the secrets' digester and sealer,
 /// the password hasher, the usage recorder and the realms. One per process.
@@ -124,28 +124,19 @@ impl Services {
         realms: Vec<Realm>,
         hasher: PasswordHasher,
     ) -> Result<Self, TokenError> {
-        let sealer = master_key.sealer()?;
-        let now = now_millis();
-        let mut states = HashMap::new();
-        for realm in realms {
-            store.ensure_realm(&realm.name, now).await?;
-            let keys = keys::load_realm_keys(&store, &sealer, &realm, now).await?;
-            states.insert(
-                realm.name.clone(),
-                Arc::new(RealmState {
-                    config: realm,
-                    keys: Arc::new(keys),
-                }),
-            );
-        }
         let core = Arc::new(Core {
             usage: UsageRecorder::spawn(store.clone()),
             store,
-            realms: RwLock::new(Arc::new(states)),
+            realms: RwLock::new(Arc::new(HashMap::new())),
             digester: master_key.digester(),
-            sealer,
+            sealer: master_key.sealer()?,
             hasher,
         });
+        let mut states = HashMap::new();
+        for realm in realms {
+            states.insert(realm.name.clone(), core.new_realm_state(realm).await?);
+        }
+        core.replace_realms(states);
         Ok(Self {
             oauth: OAuthService {
                 core: Arc::clone(&core),
@@ -178,26 +169,16 @@ impl Services {
     /// (its routes answer 404). Returns how many realms there are now.
     pub async fn reload_realms(&self, realms: Vec<Realm>) -> Result<usize, TokenError> {
         let current = self.core.realms();
-        let now = now_millis();
         let mut next = HashMap::new();
         for realm in realms {
-            let keys = match current.get(&realm.name) {
-                Some(state) => Arc::clone(&state.keys),
-                None => {
-                    self.core.store.ensure_realm(&realm.name, now).await?;
-                    let keys =
-                        keys::load_realm_keys(&self.core.store, &self.core.sealer, &realm, now)
-                            .await?;
-                    Arc::new(keys)
-                }
-            };
-            next.insert(
-                realm.name.clone(),
-                Arc::new(RealmState {
+            let state = match current.get(&realm.name) {
+                Some(state) => Arc::new(RealmState {
                     config: realm,
-                    keys,
+                    keys: Arc::clone(&state.keys),
                 }),
-            );
+                None => self.core.new_realm_state(realm).await?,
+            };
+            next.insert(state.config.name.clone(), state);
         }
         let count = next.len();
         self.core.replace_realms(next);
@@ -231,6 +212,18 @@ impl Core {
             Ok(realms) => Arc::clone(&realms),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// A realm new to this process: recorded in the store, with its signing
+    /// keys loaded (or its first key created).
+    async fn new_realm_state(&self, realm: Realm) -> Result<Arc<RealmState>, TokenError> {
+        let now = now_millis();
+        self.store.ensure_realm(&realm.name, now).await?;
+        let keys = keys::load_realm_keys(&self.store, &self.sealer, &realm, now).await?;
+        Ok(Arc::new(RealmState {
+            config: realm,
+            keys: Arc::new(keys),
+        }))
     }
 
     fn replace_realms(&self, realms: RealmSnapshot) {
