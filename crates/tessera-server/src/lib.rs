@@ -36,6 +36,7 @@ async fn connect(storage: &StorageConfig) -> anyhow::Result<Store> {
 
 /// Where the realms come from: the realm files, read at start and again on
 /// SIGHUP.
+#[derive(Clone)]
 struct RealmSource {
     dir: PathBuf,
     /// Client secrets in realm files are digested with the master key's subkey.
@@ -98,10 +99,12 @@ async fn open(
     Ok((services, source))
 }
 
-/// Reads the realm files again and swaps the new configuration in. A file that
-/// does not load leaves the running configuration as it was.
+/// Reads the realm files again (on the blocking pool: file reads stay off the
+/// async runtime) and swaps the new configuration in. A file that does not load
+/// leaves the running configuration as it was.
 async fn reload_realms(services: &Services, source: &RealmSource) -> anyhow::Result<usize> {
-    let (realms, users) = source.load()?;
+    let reading = source.clone();
+    let (realms, users) = tokio::task::spawn_blocking(move || reading.load()).await??;
     let count = services.reload_realms(realms).await?;
     seed_users(services, users).await?;
     Ok(count)
