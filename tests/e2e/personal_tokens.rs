@@ -530,11 +530,7 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
         password: tessera_proto::SecretString::new(PASSWORD),
         enabled: true,
         valid_until: Some(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64
-                + 1500,
+            tessera_token::Timestamp::now().saturating_add(Duration::from_millis(1500)),
         ),
         roles: vec!["user".to_owned()],
     };

@@ -99,10 +99,7 @@ impl ServeConfig {
 
 /// `500ms`, `10s`, `2m`: a positive duration.
 fn duration_arg(text: &str) -> Result<Duration, String> {
-    let millis = crate::realm_file::parse_duration(text)?;
-    u64::try_from(millis)
-        .ok()
-        .filter(|millis| *millis > 0)
-        .map(Duration::from_millis)
+    Some(crate::realm_file::parse_duration(text)?)
+        .filter(|duration| !duration.is_zero())
         .ok_or_else(|| format!("{text:?} must be positive"))
 }

@@ -4,13 +4,13 @@
 //! service's. Everything is validated here so that a bad file stops the start
 //! with a message naming the file and the field, instead of failing a request later.
 
-use std::{collections::HashMap, path::Path};
+use std::{collections::HashMap, path::Path, time::Duration};
 
 use serde::Deserialize;
 use tessera_keys::{SecretDigester, SigningAlgorithm};
 use tessera_proto::SecretString;
 use tessera_token::{
-    BruteForceSettings, Client, GrantType, NewUserRequest, PersonalTokenSettings, Realm,
+    BruteForceSettings, Client, GrantType, NewUserRequest, PersonalTokenSettings, Realm, Timestamp,
     TokenSettings, OFFLINE_ACCESS,
 };
 
@@ -155,30 +155,32 @@ fn enabled_by_default() -> bool {
     true
 }
 
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(60 * 60);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest duration a realm file may give (100 years): every expiry is
 /// then far from overflowing when added to the current time.
-const MAX_DURATION: i64 = 36_525 * DAY;
+const MAX_DURATION: Duration = Duration::from_secs(36_525 * 24 * 60 * 60);
 
 /// Parses a duration in `humantime`'s syntax (`"500ms"`, `"300s"`, `"5m"`,
-/// `"1h 30m"`, `"30d"`) or a bare number of seconds (`"300"`) into
-/// milliseconds, at most [`MAX_DURATION`].
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+/// `"1h 30m"`, `"30d"`) or a bare number of seconds (`"300"`), at most
+/// [`MAX_DURATION`], in whole milliseconds (the resolution of every stored
+/// time: a finer part is dropped).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         text.parse::<u64>()
-            .map(std::time::Duration::from_secs)
+            .map(Duration::from_secs)
             .map_err(|_| format!("duration {text:?} is too large (at most 36525d)"))?
     } else {
         humantime::parse_duration(text).map_err(|error| {
             format!("invalid duration {text:?}: {error} (use e.g. 300s, 5m, 10h, 30d)")
         })?
     };
-    i64::try_from(parsed.as_millis())
+    u64::try_from(parsed.as_millis())
         .ok()
-        .filter(|ms| *ms <= MAX_DURATION)
+        .map(Duration::from_millis)
+        .filter(|duration| *duration <= MAX_DURATION)
         .ok_or_else(|| format!("duration {text:?} is too large (at most 36525d)"))
 }
 
@@ -237,14 +239,14 @@ fn check_name(kind: &str, name: &str) -> Result<(), String> {
     }
 }
 
-fn optional_duration(value: Option<&String>, default: i64) -> Result<i64, String> {
+fn optional_duration(value: Option<&String>, default: Duration) -> Result<Duration, String> {
     value.map_or(Ok(default), |text| parse_duration(text))
 }
 
 fn optional_offline_idle(
     value: Option<&String>,
-    default: Option<i64>,
-) -> Result<Option<i64>, String> {
+    default: Option<Duration>,
+) -> Result<Option<Duration>, String> {
     match value.map(String::as_str) {
         None => Ok(default),
         Some("never") => Ok(None),
@@ -278,7 +280,7 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
     if brute_force.max_failures < 1 {
         return Err("brute_force.max_failures must be at least 1".to_owned());
     }
-    if brute_force.window <= 0 || brute_force.lockout <= 0 {
+    if brute_force.window.is_zero() || brute_force.lockout.is_zero() {
         return Err(
             "brute_force.window and brute_force.lockout must be positive (0 would never lock)"
                 .to_owned(),
@@ -334,7 +336,7 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
             .as_deref()
             .map(|text| {
                 chrono::DateTime::parse_from_rfc3339(text)
-                    .map(|at| at.timestamp_millis())
+                    .map(|at| Timestamp::from_millis(at.timestamp_millis()))
                     .map_err(|e| format!("user {:?}: valid_until {text:?}: {e}", user.username))
             })
             .transpose()?;
@@ -352,14 +354,14 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
         });
     }
     let key_rotation_period = optional_duration(t.key_rotation.as_ref(), 90 * DAY)?;
-    if key_rotation_period <= 0 {
+    if key_rotation_period.is_zero() {
         return Err("tokens.key_rotation must be positive".to_owned());
     }
     Ok(LoadedRealm {
         realm: Realm {
             issuer: String::new(),
             name: file.name,
-            reuse_grace: optional_duration(t.reuse_grace.as_ref(), 2000)?,
+            reuse_grace: optional_duration(t.reuse_grace.as_ref(), Duration::from_secs(2))?,
             algorithm,
             key_rotation_period,
             tokens,
@@ -373,13 +375,13 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
 
 fn check_lifetimes(tokens: &TokenSettings) -> Result<(), String> {
     // JWT times are whole seconds.
-    if tokens.access_token_lifetime < 1000 {
+    if tokens.access_token_lifetime < Duration::from_secs(1) {
         return Err("access_token_lifetime must be at least 1s".to_owned());
     }
-    if tokens.session_idle <= 0 || tokens.session_max <= 0 {
+    if tokens.session_idle.is_zero() || tokens.session_max.is_zero() {
         return Err("session lifetimes must be positive".to_owned());
     }
-    if tokens.offline_idle.is_some_and(|idle| idle <= 0) {
+    if tokens.offline_idle.is_some_and(|idle| idle.is_zero()) {
         return Err("offline_idle must be positive or \"never\"".to_owned());
     }
     Ok(())
@@ -587,12 +589,13 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units() {
-        assert_eq!(parse_duration("300").unwrap(), 300_000);
-        assert_eq!(parse_duration("5m").unwrap(), 300_000);
-        assert_eq!(parse_duration("2s").unwrap(), 2000);
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("30d").unwrap(), 30 * DAY);
         assert_eq!(parse_duration("1h 30m").unwrap(), 90 * MINUTE);
-        assert_eq!(parse_duration("500ms").unwrap(), 500);
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1500us").unwrap(), Duration::from_millis(1));
         for bad in [
             "",
             "m",

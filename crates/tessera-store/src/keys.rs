@@ -1,6 +1,6 @@
 use sqlx::{any::AnyRow, Row};
 
-use crate::{Store, StoreResult};
+use crate::{Store, StoreResult, Timestamp};
 
 /// A signing key as stored: public part in the clear, private part sealed with the
 /// master key (the store cannot open it).
@@ -14,8 +14,8 @@ pub struct StoredSigningKey {
     pub algorithm: String,
     pub public_key: Vec<u8>,
     pub sealed_private_key: Vec<u8>,
-    pub created_at: i64,
-    pub retired_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
 }
 
 fn key_from_row(row: &AnyRow) -> StoreResult<StoredSigningKey> {
@@ -37,7 +37,7 @@ impl Store {
     pub async fn signing_keys(
         &self,
         realm: &str,
-        retired_since: i64,
+        retired_since: Timestamp,
     ) -> StoreResult<Vec<StoredSigningKey>> {
         sqlx::query(
             "SELECT kid, realm, generation, algorithm, public_key, sealed_private_key, created_at, \

@@ -2,8 +2,10 @@
 //!
 //! [`Store`] runs the same SQL on both backends through sqlx's `Any` driver; the
 //! schema differs only in column types and lives in `migrations/{sqlite,postgres}`.
-//! Every timestamp is milliseconds since the Unix epoch. The store never sees a
-//! plaintext token or secret: callers hand it keyed digests and sealed keys.
+//! Every moment is a [`Timestamp`] (milliseconds since the Unix epoch, stored as
+//! a BIGINT) and every lifetime or window a [`std::time::Duration`]. The store
+//! never sees a plaintext token or secret: callers hand it keyed digests and
+//! sealed keys.
 
 mod group_commit;
 mod ids;
@@ -18,6 +20,7 @@ mod revocations;
 mod rows;
 mod session_write;
 mod sql;
+mod time;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -38,6 +41,7 @@ pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use rows::{PersonalTokenKind, User};
+pub use time::Timestamp;
 
 use session_write::SessionWrite;
 
@@ -199,6 +203,9 @@ pub(crate) async fn test_store(name: &str) -> (Store, std::path::PathBuf) {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    store.ensure_realm("r", 0).await.unwrap();
+    store
+        .ensure_realm("r", Timestamp::UNIX_EPOCH)
+        .await
+        .unwrap();
     (store, dir)
 }

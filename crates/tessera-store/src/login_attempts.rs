@@ -8,21 +8,26 @@
 //! because other attempts were in flight, it waits for a slot instead
 //! ([`LoginSlot::Busy`]).
 
+use std::time::Duration;
+
 use sqlx::Row;
 
-use crate::StoreResult;
+use crate::{time::duration_millis, StoreResult, Timestamp};
 
-/// Brute-force limits of a realm; durations in milliseconds.
+/// Brute-force limits of a realm.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub max_failures: i64,
-    pub window: i64,
-    pub lockout: i64,
+    pub window: Duration,
+    pub lockout: Duration,
 }
 
 /// An attempt still in flight after this long was abandoned by a node that
 /// stopped (a crash): its slot is free again.
-const STALE_IN_FLIGHT_MS: i64 = 60_000;
+const STALE_IN_FLIGHT: Duration = Duration::from_secs(60);
+
+/// `locked_until` of an account that is not locked (the SQL writes 0).
+const NOT_LOCKED: Timestamp = Timestamp::UNIX_EPOCH;
 
 /// What [`Store::acquire_login_slot`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +59,7 @@ const STALE: &str = "(login_attempts.in_flight_since + $6 < $3)";
 pub(crate) async fn acquire_slot(
     conn: &mut sqlx::AnyConnection,
     (realm, subject): (&str, &[u8]),
-    now: i64,
+    now: Timestamp,
     limits: LoginLimits,
 ) -> StoreResult<bool> {
     let sql = format!(
@@ -76,8 +81,8 @@ pub(crate) async fn acquire_slot(
         .bind(subject)
         .bind(now)
         .bind(limits.max_failures)
-        .bind(limits.window)
-        .bind(STALE_IN_FLIGHT_MS)
+        .bind(duration_millis(limits.window))
+        .bind(duration_millis(STALE_IN_FLIGHT))
         .execute(conn)
         .await?;
     Ok(result.rows_affected() == 1)
@@ -87,7 +92,7 @@ pub(crate) async fn release_slot(
     conn: &mut sqlx::AnyConnection,
     (realm, subject): (&str, &[u8]),
     outcome: LoginOutcome,
-    now: i64,
+    now: Timestamp,
     limits: LoginLimits,
 ) -> StoreResult<bool> {
     let query = match outcome {
@@ -124,7 +129,7 @@ pub(crate) async fn release_slot(
 pub(crate) async fn slot_refusal(
     pool: &sqlx::AnyPool,
     (realm, subject): (&str, &[u8]),
-    now: i64,
+    now: Timestamp,
     limits: LoginLimits,
 ) -> StoreResult<LoginSlot> {
     let row = sqlx::query(
@@ -139,10 +144,10 @@ pub(crate) async fn slot_refusal(
         return Ok(LoginSlot::Busy);
     };
     let failures: i64 = row.try_get("failures")?;
-    let since: i64 = row.try_get("failures_since")?;
-    let locked_until: i64 = row.try_get("locked_until")?;
-    let fresh =
-        since.saturating_add(limits.window) < now || (locked_until != 0 && locked_until <= now);
+    let since: Timestamp = row.try_get("failures_since")?;
+    let locked_until: Timestamp = row.try_get("locked_until")?;
+    let fresh = since.saturating_add(limits.window) < now
+        || (locked_until != NOT_LOCKED && locked_until <= now);
     let locked = locked_until > now || (!fresh && failures >= limits.max_failures);
     Ok(if locked {
         LoginSlot::Locked

@@ -99,7 +99,7 @@ impl Store {
             .bind(migration.version)
             .bind(migration.name)
             .bind(checksum)
-            .bind(crate::sql::now_millis())
+            .bind(crate::Timestamp::now())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -9,8 +9,8 @@ use crate::{
     revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
     sql::{flag, placeholders},
-    Backend, PersonalTokenId, RevocationReason, SessionId, Store, StoreError, StoreResult, User,
-    UserId,
+    Backend, PersonalTokenId, RevocationReason, SessionId, Store, StoreError, StoreResult,
+    Timestamp, User, UserId,
 };
 
 #[derive(Debug, Clone)]
@@ -32,8 +32,8 @@ pub struct NewPersonalToken {
     pub client_id: Option<String>,
     pub offline: bool,
     pub scope: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A stored personal token, never with its secret.
@@ -53,9 +53,9 @@ pub struct PersonalToken {
     pub client_id: Option<String>,
     pub offline: bool,
     pub scope: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
     pub last_used_ip: Option<String>,
     pub use_count: i64,
     /// Uses that were refused (expired, user inactive, another audience).
@@ -117,7 +117,7 @@ pub struct TokenUse {
     pub client_id: Option<String>,
     pub address: Option<String>,
     pub outcome: UseOutcome,
-    pub at: i64,
+    pub at: Timestamp,
 }
 
 /// Rows per multi-row insert of use events on PostgreSQL: 8 parameters each
@@ -244,7 +244,7 @@ pub struct TokenEvent {
     pub client_id: Option<String>,
     pub address: Option<String>,
     pub outcome: EventOutcome,
-    pub at: i64,
+    pub at: Timestamp,
 }
 
 /// Which of a user's personal tokens an operation concerns.
@@ -271,7 +271,7 @@ struct EventRow<'a> {
     actor: AuditActor,
     client_id: Option<&'a str>,
     address: Option<&'a str>,
-    at: i64,
+    at: Timestamp,
 }
 
 async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> StoreResult<()> {
@@ -457,7 +457,7 @@ impl Store {
         &self,
         user_id: &UserId,
         selection: TokenSelection<'_>,
-        now: i64,
+        now: Timestamp,
         feed: DeletionFeed,
         audit: Audit<'_>,
     ) -> StoreResult<Vec<PersonalToken>> {

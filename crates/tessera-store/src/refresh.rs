@@ -5,7 +5,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     rows::{prefixed_user_columns, user_from_prefixed_row},
     sql::{flag, parameter_list, placeholders},
-    PersonalTokenId, SessionId, Store, StoreResult, User, UserId,
+    PersonalTokenId, SessionId, Store, StoreResult, Timestamp, User, UserId,
 };
 
 /// One login session and the chain of refresh tokens rotated from it.
@@ -17,14 +17,14 @@ pub struct Family {
     pub user_id: UserId,
     pub scope: String,
     pub offline: bool,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Absolute end of the session; `None` for offline sessions without one.
-    pub expires_at: Option<i64>,
-    pub revoked_at: Option<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 impl Family {
-    pub fn is_live(&self, now: i64) -> bool {
+    pub fn is_live(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
     }
 }
@@ -34,9 +34,9 @@ pub struct NewRefreshToken {
     /// Keyed digest of the token; the token itself never reaches the store.
     pub digest: Vec<u8>,
     pub family_id: SessionId,
-    pub issued_at: i64,
+    pub issued_at: Timestamp,
     /// Idle expiry, already capped by the family's absolute expiry; `None` = never.
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A stored refresh token with its family and the family's user, read in one query.
@@ -44,12 +44,12 @@ pub struct NewRefreshToken {
 pub struct RefreshTokenState {
     pub family: Family,
     pub user: User,
-    pub issued_at: i64,
-    pub expires_at: Option<i64>,
-    pub consumed_at: Option<i64>,
+    pub issued_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub consumed_at: Option<Timestamp>,
     /// Set when a replay of an earlier token of the family inside the grace
     /// window replaced this one: presenting it again is reuse.
-    pub superseded_at: Option<i64>,
+    pub superseded_at: Option<Timestamp>,
     /// The personal (client) token whose session this is, if any.
     pub personal_token_id: Option<PersonalTokenId>,
 }
@@ -107,7 +107,7 @@ impl Store {
     pub async fn extend_refresh_token(
         &self,
         digest: &[u8],
-        expires_at: Option<i64>,
+        expires_at: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE refresh_tokens SET expires_at = $1 WHERE digest = $2 AND consumed_at IS NULL",
@@ -140,7 +140,7 @@ impl Store {
 pub(crate) async fn lock_live_families(
     conn: &mut sqlx::AnyConnection,
     ids: &[&SessionId],
-    now: i64,
+    now: Timestamp,
 ) -> StoreResult<HashSet<SessionId>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
@@ -167,7 +167,7 @@ pub(crate) async fn lock_live_families(
 pub(crate) async fn consume_tokens(
     conn: &mut sqlx::AnyConnection,
     digests: &[&[u8]],
-    now: i64,
+    now: Timestamp,
 ) -> StoreResult<HashSet<Vec<u8>>> {
     if digests.is_empty() {
         return Ok(HashSet::new());
@@ -193,7 +193,7 @@ pub(crate) async fn consume_tokens(
 pub(crate) async fn supersede_live_tokens(
     conn: &mut sqlx::AnyConnection,
     family_id: &SessionId,
-    now: i64,
+    now: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE refresh_tokens SET consumed_at = $1, superseded_at = $1 \
@@ -262,11 +262,15 @@ mod tests {
     use super::*;
     use crate::{RevocationReason, User};
 
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
+
     fn token(digest: u8, family: &str) -> NewRefreshToken {
         NewRefreshToken {
             digest: vec![digest; 32],
             family_id: SessionId::new(family),
-            issued_at: 1,
+            issued_at: at(1),
             expires_at: None,
         }
     }
@@ -284,7 +288,7 @@ mod tests {
             enabled: true,
             valid_until: None,
             roles: vec![],
-            created_at: 0,
+            created_at: at(0),
         };
         store.insert_user_if_absent(&user).await.unwrap();
         let family = Family {
@@ -294,7 +298,7 @@ mod tests {
             user_id: UserId::new("u"),
             scope: String::new(),
             offline: false,
-            created_at: 0,
+            created_at: at(0),
             expires_at: None,
             revoked_at: None,
         };
@@ -302,15 +306,20 @@ mod tests {
         // A request read the token as live, then the session was revoked.
         assert!(store.find_refresh_token(&[1; 32]).await.unwrap().is_some());
         store
-            .revoke_family(&SessionId::new("f"), 5, RevocationReason::Logout, 10)
+            .revoke_family(
+                &SessionId::new("f"),
+                at(5),
+                RevocationReason::Logout,
+                at(10),
+            )
             .await
             .unwrap();
         assert!(!store
-            .rotate_refresh_token(&[1; 32], 6, &token(2, "f"))
+            .rotate_refresh_token(&[1; 32], at(6), &token(2, "f"))
             .await
             .unwrap());
         assert!(!store
-            .replace_live_refresh_token(&token(3, "f"), 6)
+            .replace_live_refresh_token(&token(3, "f"), at(6))
             .await
             .unwrap());
         for digest in [2u8, 3] {

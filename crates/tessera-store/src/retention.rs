@@ -5,25 +5,25 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use crate::{sql::parameter_list, Store, StoreResult};
+use crate::{sql::parameter_list, Store, StoreResult, Timestamp};
 
 /// Rows deleted per statement.
 const PURGE_BATCH: i64 = 1000;
 
-/// The instants before which rows are dead (milliseconds).
+/// The instants before which rows are dead.
 #[derive(Debug, Clone, Copy)]
 pub struct RetentionCutoffs {
-    pub now: i64,
+    pub now: Timestamp,
     /// Token events older than this are deleted.
-    pub events_before: i64,
+    pub events_before: Timestamp,
     /// Refresh tokens consumed before this are deleted: presenting one later
     /// is refused as unknown rather than detected as reuse.
-    pub consumed_before: i64,
+    pub consumed_before: Timestamp,
     /// Families revoked before this are deleted, with their tokens.
-    pub revoked_before: i64,
+    pub revoked_before: Timestamp,
     /// Login-attempt rows last used before this, whose lock (if any) ended
     /// before it too, are deleted.
-    pub attempts_before: i64,
+    pub attempts_before: Timestamp,
 }
 
 /// How many rows a purge deleted, by kind.
@@ -139,7 +139,7 @@ impl Store {
 
     /// Runs `sql` (with `$1` the cutoff and `$2` the batch size) until it
     /// deletes less than a batch; returns how many rows it deleted.
-    async fn delete_in_batches(&self, sql: &str, cutoff: i64) -> StoreResult<u64> {
+    async fn delete_in_batches(&self, sql: &str, cutoff: Timestamp) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
             let batch = sqlx::query(sql)

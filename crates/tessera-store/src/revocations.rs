@@ -4,25 +4,30 @@
 //! Every revocation writes a feed entry in the same transaction, so the feed never
 //! misses a revocation that took effect and never reports one that did not.
 
+use std::time::Duration;
+
 use sqlx::Row;
 
-use crate::{rows::PersonalTokenKind, SessionId, Store, StoreError, StoreResult, UserId};
+use crate::{
+    rows::PersonalTokenKind, time::duration_millis, SessionId, Store, StoreError, StoreResult,
+    Timestamp, UserId,
+};
 
 /// How long the revocation-feed entries of deleted tokens matter.
 #[derive(Debug, Clone, Copy)]
 pub struct DeletionFeed {
     /// For a client token's session: when its last access token has expired.
-    pub session_until: i64,
+    pub session_until: Timestamp,
     /// For an expose token: when no verifier can still hold a cached "active"
     /// introspection answer for it (or its expiry plus `leeway`, if sooner).
-    pub expose_until: i64,
+    pub expose_until: Timestamp,
     /// Verifiers' clock leeway, added to an expose token's own expiry.
-    pub leeway: i64,
+    pub leeway: Duration,
 }
 
 impl DeletionFeed {
     /// How long the feed entry of an expose token expiring at `expires_at` matters.
-    pub fn expose_entry_until(&self, expires_at: Option<i64>) -> i64 {
+    pub fn expose_entry_until(&self, expires_at: Option<Timestamp>) -> Timestamp {
         expires_at.map_or(self.expose_until, |at| {
             at.saturating_add(self.leeway).min(self.expose_until)
         })
@@ -83,18 +88,18 @@ impl RevokedKind {
 pub struct Revocation {
     pub kind: RevokedKind,
     pub id: String,
-    pub revoked_at: i64,
+    pub revoked_at: Timestamp,
     /// After this instant no token the entry concerns is valid anyway.
-    pub relevant_until: i64,
+    pub relevant_until: Timestamp,
 }
 
 /// Where a page of the feed starts: at an instant, or right after an entry
 /// (the last of a full page). Entries are ordered by (`revoked_at`, kind, id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedStart {
-    At(i64),
+    At(Timestamp),
     After {
-        revoked_at: i64,
+        revoked_at: Timestamp,
         kind: RevokedKind,
         id: String,
     },
@@ -106,9 +111,9 @@ impl Store {
     pub async fn revoke_family(
         &self,
         id: &SessionId,
-        now: i64,
+        now: Timestamp,
         reason: RevocationReason,
-        relevant_until: i64,
+        relevant_until: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let revoked =
@@ -123,7 +128,7 @@ impl Store {
     pub async fn revoke_user_tokens(
         &self,
         user_id: &UserId,
-        now: i64,
+        now: Timestamp,
         reason: RevocationReason,
         feed: DeletionFeed,
     ) -> StoreResult<u64> {
@@ -142,7 +147,7 @@ impl Store {
         &self,
         realm: &str,
         username: &str,
-        now: i64,
+        now: Timestamp,
         feed: DeletionFeed,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
@@ -178,8 +183,8 @@ impl Store {
         &self,
         realm: &str,
         jti: &str,
-        now: i64,
-        relevant_until: i64,
+        now: Timestamp,
+        relevant_until: Timestamp,
     ) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         add_access_token_revocation(&mut conn, (realm, jti), now, relevant_until).await
@@ -203,7 +208,7 @@ impl Store {
         &self,
         realm: &str,
         start: &FeedStart,
-        now: i64,
+        now: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<Revocation>> {
         const COLUMNS: &str = "SELECT kind, id, revoked_at, relevant_until FROM revocations";
@@ -262,9 +267,9 @@ impl Store {
 pub(crate) async fn revoke_families_in(
     conn: &mut sqlx::AnyConnection,
     (column, value): (&'static str, &str),
-    now: i64,
+    now: Timestamp,
     reason: RevocationReason,
-    relevant_until: i64,
+    relevant_until: Timestamp,
 ) -> StoreResult<u64> {
     // Concurrent revocations of one family both see it live; the second's entry
     // conflicts and is skipped, and its UPDATE then changes nothing.
@@ -298,7 +303,7 @@ pub(crate) async fn revoke_families_in(
 async fn revoke_user_tokens_in(
     conn: &mut sqlx::AnyConnection,
     user_id: &UserId,
-    now: i64,
+    now: Timestamp,
     reason: RevocationReason,
     feed: DeletionFeed,
 ) -> StoreResult<u64> {
@@ -323,7 +328,7 @@ async fn revoke_user_tokens_in(
     )
     .bind(now)
     .bind(feed.expose_until)
-    .bind(feed.leeway)
+    .bind(duration_millis(feed.leeway))
     .bind(user_id)
     .bind(RevokedKind::AccessToken.as_str())
     .bind(PersonalTokenKind::Expose.as_str())
@@ -336,8 +341,8 @@ async fn revoke_user_tokens_in(
 pub(crate) async fn add_access_token_revocation(
     conn: &mut sqlx::AnyConnection,
     (realm, jti): (&str, &str),
-    now: i64,
-    relevant_until: i64,
+    now: Timestamp,
+    relevant_until: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
@@ -357,15 +362,19 @@ pub(crate) async fn add_access_token_revocation(
 mod tests {
     use super::*;
 
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
+
     #[tokio::test]
     async fn entries_leave_the_feed_when_their_tokens_expire_and_are_then_purged() {
         let (store, dir) = crate::test_store("revocations").await;
         store
-            .revoke_access_token("r", "short", 10, 100)
+            .revoke_access_token("r", "short", at(10), at(100))
             .await
             .unwrap();
         store
-            .revoke_access_token("r", "long", 20, 500)
+            .revoke_access_token("r", "long", at(20), at(500))
             .await
             .unwrap();
         let ids = |entries: Vec<Revocation>| -> Vec<String> {
@@ -375,22 +384,22 @@ mod tests {
             let store = &store;
             async move {
                 ids(store
-                    .revocations_page("r", &start, now, limit)
+                    .revocations_page("r", &start, at(now), limit)
                     .await
                     .unwrap())
             }
         };
-        assert_eq!(page(FeedStart::At(0), 99, 10).await, ["short", "long"]);
-        assert_eq!(page(FeedStart::At(15), 99, 10).await, ["long"]);
-        assert_eq!(page(FeedStart::At(0), 100, 10).await, ["long"]);
+        assert_eq!(page(FeedStart::At(at(0)), 99, 10).await, ["short", "long"]);
+        assert_eq!(page(FeedStart::At(at(15)), 99, 10).await, ["long"]);
+        assert_eq!(page(FeedStart::At(at(0)), 100, 10).await, ["long"]);
         // Pages continue right after their last entry, ties on time included.
         store
-            .revoke_access_token("r", "a-tie", 20, 500)
+            .revoke_access_token("r", "a-tie", at(20), at(500))
             .await
             .unwrap();
-        assert_eq!(page(FeedStart::At(0), 99, 2).await, ["short", "a-tie"]);
+        assert_eq!(page(FeedStart::At(at(0)), 99, 2).await, ["short", "a-tie"]);
         let after = |revoked_at, id: &str| FeedStart::After {
-            revoked_at,
+            revoked_at: at(revoked_at),
             kind: RevokedKind::AccessToken,
             id: id.to_owned(),
         };
@@ -399,11 +408,11 @@ mod tests {
         assert!(page(after(20, "long"), 99, 2).await.is_empty());
         assert!(store.is_access_token_revoked("r", "short").await.unwrap());
         let cutoffs = crate::RetentionCutoffs {
-            now: 100,
-            events_before: 0,
-            consumed_before: 0,
-            revoked_before: 0,
-            attempts_before: 0,
+            now: at(100),
+            events_before: at(0),
+            consumed_before: at(0),
+            revoked_before: at(0),
+            attempts_before: at(0),
         };
         assert_eq!(store.purge(cutoffs).await.unwrap().revocations, 1);
         assert!(!store.is_access_token_revoked("r", "short").await.unwrap());

@@ -5,7 +5,7 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{StoreResult, UserId};
+use crate::{StoreResult, Timestamp, UserId};
 
 /// Role names are stored one per line; the realm loader rejects names with control characters.
 pub(crate) const ROLE_SEPARATOR: char = '\n';
@@ -21,14 +21,14 @@ pub struct User {
     /// Whether the hash is of the peppered password.
     pub password_peppered: bool,
     pub enabled: bool,
-    pub valid_until: Option<i64>,
+    pub valid_until: Option<Timestamp>,
     pub roles: Vec<String>,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 impl User {
     /// Enabled and not past `valid_until`.
-    pub fn is_active(&self, now: i64) -> bool {
+    pub fn is_active(&self, now: Timestamp) -> bool {
         self.enabled && self.valid_until.is_none_or(|until| now < until)
     }
 }

@@ -12,6 +12,7 @@ use crate::{
         consume_tokens, insert_families, insert_tokens, lock_live_families, supersede_live_tokens,
     },
     Family, LoginLimits, LoginOutcome, LoginSlot, NewRefreshToken, SessionId, Store, StoreResult,
+    Timestamp,
 };
 
 #[derive(Debug)]
@@ -22,24 +23,24 @@ pub(crate) enum SessionWrite {
     },
     Rotate {
         digest: Vec<u8>,
-        now: i64,
+        now: Timestamp,
         replacement: NewRefreshToken,
     },
     ReplaceLiveToken {
         token: NewRefreshToken,
-        now: i64,
+        now: Timestamp,
     },
     AcquireLoginSlot {
         realm: String,
         subject: Vec<u8>,
-        now: i64,
+        now: Timestamp,
         limits: LoginLimits,
     },
     ReleaseLoginSlot {
         realm: String,
         subject: Vec<u8>,
         outcome: LoginOutcome,
-        now: i64,
+        now: Timestamp,
         limits: LoginLimits,
     },
 }
@@ -117,7 +118,7 @@ impl GroupWrite for SessionWrite {
     ) -> StoreResult<Vec<StoreResult<bool>>> {
         let mut families = Vec::new();
         let mut rotated_families: Vec<&SessionId> = Vec::new();
-        let mut consumed_at = 0;
+        let mut consumed_at = Timestamp::UNIX_EPOCH;
         for job in batch {
             match job {
                 SessionWrite::CreateFamily { family, .. } => families.push(family),
@@ -203,7 +204,7 @@ impl Store {
     pub async fn rotate_refresh_token(
         &self,
         digest: &[u8],
-        now: i64,
+        now: Timestamp,
         replacement: &NewRefreshToken,
     ) -> StoreResult<bool> {
         self.write_session(SessionWrite::Rotate {
@@ -221,7 +222,7 @@ impl Store {
     pub async fn replace_live_refresh_token(
         &self,
         token: &NewRefreshToken,
-        now: i64,
+        now: Timestamp,
     ) -> StoreResult<bool> {
         self.write_session(SessionWrite::ReplaceLiveToken {
             token: token.clone(),
@@ -237,7 +238,7 @@ impl Store {
         &self,
         realm: &str,
         username_digest: &[u8],
-        now: i64,
+        now: Timestamp,
         limits: LoginLimits,
     ) -> StoreResult<LoginSlot> {
         let acquired = self
@@ -262,7 +263,7 @@ impl Store {
         realm: &str,
         username_digest: &[u8],
         outcome: LoginOutcome,
-        now: i64,
+        now: Timestamp,
         limits: LoginLimits,
     ) -> StoreResult<()> {
         self.write_session(SessionWrite::ReleaseLoginSlot {

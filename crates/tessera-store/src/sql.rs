@@ -1,7 +1,6 @@
 //! SQL text and value helpers shared by every aggregate: placeholder lists for
 //! statements with a variable number of rows, booleans as integers (the one
-//! column type both backends read the same through sqlx's `Any` driver), and
-//! the clock for the few records the store stamps itself.
+//! column type both backends read the same through sqlx's `Any` driver).
 
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
 pub(crate) fn parameter_list(count: usize, first: usize) -> String {
@@ -27,13 +26,4 @@ pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String 
 /// A boolean column's value.
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
-}
-
-/// Wall-clock milliseconds, for the few records the store stamps itself.
-pub(crate) fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }

@@ -2,7 +2,7 @@
 //! the feed may forge. `PROPTEST_CASES` sets the run length.
 
 use proptest::prelude::*;
-use tessera_store::{FeedStart, RevokedKind};
+use tessera_store::{FeedStart, RevokedKind, Timestamp};
 
 use crate::revocation::{continuation_cursor, parse_cursor};
 
@@ -13,6 +13,7 @@ proptest! {
         cursor in prop_oneof![any::<String>(), "-?[0-9]{0,20}(\\.(sid|jti|x)(\\..{0,8})?)?"],
         now in any::<i64>(),
     ) {
+        let now = Timestamp::from_millis(now);
         if let Ok(FeedStart::At(since)) = parse_cursor(&cursor, now) {
             prop_assert!(since <= now);
         }
@@ -26,6 +27,7 @@ proptest! {
         id in ".{1,40}",
         now in any::<i64>(),
     ) {
+        let (revoked_at, now) = (Timestamp::from_millis(revoked_at), Timestamp::from_millis(now));
         let kind = if session { RevokedKind::Session } else { RevokedKind::AccessToken };
         let cursor = continuation_cursor(revoked_at, kind, &id);
         prop_assert_eq!(

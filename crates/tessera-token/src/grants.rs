@@ -2,12 +2,12 @@
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId, TokenUse, UseOutcome,
-    User, UserId,
+    Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId, Timestamp, TokenUse,
+    UseOutcome, User, UserId,
 };
 
 use crate::{
-    new_opaque_token, new_uuid, now_millis,
+    new_opaque_token, new_uuid,
     service::{AccountAccess, Core, OAuthService, RealmState, Subject},
     Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS,
 };
@@ -89,7 +89,7 @@ impl OAuthService {
             .core
             .authenticate_user(&state.config, username, password)
             .await?;
-        let now = now_millis();
+        let now = Timestamp::now();
         self.core.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
@@ -125,7 +125,7 @@ impl OAuthService {
         require_grant(client, GrantType::RefreshToken)?;
         let presented =
             refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
-        let now = now_millis();
+        let now = Timestamp::now();
         let (digest, stored) = self.core.find_refresh_token(realm, presented).await?;
         if stored.family.client_id != client.client_id {
             return Err(TokenError::InvalidGrant(
@@ -194,8 +194,8 @@ impl OAuthService {
         state: &RealmState,
         client: &Client,
         (digest, stored): (&[u8], &RefreshTokenState),
-        now: i64,
-    ) -> Result<(String, Option<i64>), TokenError> {
+        now: Timestamp,
+    ) -> Result<(String, Option<Timestamp>), TokenError> {
         let family = &stored.family;
         let (new_token, new_row) = self.core.new_refresh_token(client, family, now)?;
         let rotated = stored.consumed_at.is_none()
@@ -222,8 +222,8 @@ impl OAuthService {
             let grace = state.config.reuse_grace;
             let consumed_at = current.consumed_at.unwrap_or(now);
             let reused = current.superseded_at.is_some()
-                || grace == 0
-                || now.saturating_sub(consumed_at) > grace;
+                || grace.is_zero()
+                || now.saturating_duration_since(consumed_at) > grace;
             if reused {
                 self.core
                     .revoke_session(
@@ -281,9 +281,10 @@ impl OAuthService {
             email: None,
             roles: &[],
         };
+        let now = Timestamp::now();
         let jwts = self
             .core
-            .issue_jwts((&state, client), &subject, None, &scope, now_millis())?;
+            .issue_jwts((&state, client), &subject, None, &scope, now)?;
         Ok(jwts.into_response(None, None, scope))
     }
 }
@@ -312,7 +313,7 @@ impl Core {
     pub(crate) async fn active_user_of(
         &self,
         family: &Family,
-        now: i64,
+        now: Timestamp,
     ) -> Result<User, TokenError> {
         let user = self
             .store
@@ -324,7 +325,11 @@ impl Core {
     }
 
     /// Refuses a disabled or expired user, revoking all of their sessions on the spot.
-    pub(crate) async fn ensure_user_active(&self, user: &User, now: i64) -> Result<(), TokenError> {
+    pub(crate) async fn ensure_user_active(
+        &self,
+        user: &User,
+        now: Timestamp,
+    ) -> Result<(), TokenError> {
         if user.is_active(now) {
             return Ok(());
         }
@@ -342,7 +347,7 @@ impl Core {
         user_id: &UserId,
         scopes: &[String],
         offline: bool,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(Family, String, NewRefreshToken), TokenError> {
         let family = Family {
             id: SessionId::new(new_uuid()?),
@@ -362,7 +367,12 @@ impl Core {
 
     /// When a refresh token issued now stops working: the idle window, capped by the
     /// session's absolute end; offline tokens follow the offline idle window only.
-    fn refresh_expiry(&self, client: &Client, family: &Family, now: i64) -> Option<i64> {
+    fn refresh_expiry(
+        &self,
+        client: &Client,
+        family: &Family,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
         if family.offline {
             client
                 .tokens
@@ -378,7 +388,7 @@ impl Core {
         &self,
         client: &Client,
         family: &Family,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(String, NewRefreshToken), TokenError> {
         let token = new_opaque_token(OpaqueTokenKind::Refresh)?;
         let row = NewRefreshToken {
@@ -394,10 +404,10 @@ impl Core {
     /// (or, without rotation, kept) and its stored expiry.
     pub(crate) fn respond_for_session(
         &self,
-        (state, client, now): (&RealmState, &Client, i64),
+        (state, client, now): (&RealmState, &Client, Timestamp),
         (user, family, account): (&User, &Family, AccountAccess),
         scope: &str,
-        refresh: (String, Option<i64>),
+        refresh: (String, Option<Timestamp>),
     ) -> Result<TokenResponse, TokenError> {
         let subject = Subject {
             id: user.id.as_str(),
@@ -415,7 +425,9 @@ impl Core {
         let (refresh_token, expires_at) = refresh;
         // Keycloak reports 0 for offline tokens, whatever their idle window.
         let refresh_expires_in = match (family.offline, expires_at) {
-            (false, Some(at)) => (at - now) / 1000,
+            (false, Some(at)) => {
+                i64::try_from(at.saturating_duration_since(now).as_secs()).unwrap_or(i64::MAX)
+            }
             _ => 0,
         };
         Ok(jwts.into_response(

@@ -2,22 +2,25 @@
 //! on schedule or on demand. Every node reads the same rows, so every node signs
 //! with the same key and publishes the same JWKS.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use tessera_keys::{KeyError, KeyRing, Sealer, SigningAlgorithm, SigningKey};
-use tessera_store::{Store, StoredSigningKey};
+use tessera_store::{Store, StoredSigningKey, Timestamp};
 
 use crate::{Realm, TokenError};
 
 /// A retired key stays published this long beyond the longest token lifetime, to
 /// absorb clock skew between nodes and resource servers.
-const PUBLISH_MARGIN_MS: i64 = 60_000;
+const PUBLISH_MARGIN: Duration = Duration::from_secs(60);
 
 /// The keys a realm signs and verifies with right now.
 #[derive(Debug)]
 pub struct CurrentKeys {
     pub ring: KeyRing,
-    pub active_created_at: i64,
+    pub active_created_at: Timestamp,
     pub active_generation: i64,
 }
 
@@ -46,7 +49,7 @@ pub async fn load_realm_keys(
     store: &Store,
     sealer: &Sealer,
     realm: &Realm,
-    now: i64,
+    now: Timestamp,
 ) -> Result<RealmKeys, TokenError> {
     let loaded = match load(store, sealer, realm, now).await? {
         Some(loaded) => loaded,
@@ -67,13 +70,13 @@ pub async fn refresh_realm_keys(
     sealer: &Sealer,
     realm: &Realm,
     keys: &RealmKeys,
-    now: i64,
+    now: Timestamp,
 ) -> Result<(), TokenError> {
     if let Some(loaded) = load(store, sealer, realm, now).await? {
         keys.replace(loaded);
     }
-    let age = now - keys.current().active_created_at;
-    if realm.key_rotation_period > 0 && age >= realm.key_rotation_period {
+    let age = now.saturating_duration_since(keys.current().active_created_at);
+    if !realm.key_rotation_period.is_zero() && age >= realm.key_rotation_period {
         rotate_realm_keys(store, sealer, realm, keys, now).await?;
     }
     Ok(())
@@ -85,7 +88,7 @@ pub async fn rotate_realm_keys(
     sealer: &Sealer,
     realm: &Realm,
     keys: &RealmKeys,
-    now: i64,
+    now: Timestamp,
 ) -> Result<String, TokenError> {
     let generation = keys.current().active_generation + 1;
     let kid = add_key(store, sealer, &realm.name, realm.algorithm, generation, now).await?;
@@ -101,7 +104,7 @@ async fn add_key(
     realm: &str,
     algorithm: SigningAlgorithm,
     generation: i64,
-    now: i64,
+    now: Timestamp,
 ) -> Result<String, TokenError> {
     let (key, pkcs8) = SigningKey::generate(algorithm)?;
     let kid = key.kid().to_owned();
@@ -137,9 +140,11 @@ async fn load(
     store: &Store,
     sealer: &Sealer,
     realm: &Realm,
-    now: i64,
+    now: Timestamp,
 ) -> Result<Option<CurrentKeys>, TokenError> {
-    let retired_since = now - realm.max_jwt_lifetime() - PUBLISH_MARGIN_MS;
+    let retired_since = now
+        .saturating_sub(realm.max_jwt_lifetime())
+        .saturating_sub(PUBLISH_MARGIN);
     let rows = store.signing_keys(&realm.name, retired_since).await?;
     let Some(active_row) = rows.iter().find(|row| row.retired_at.is_none()) else {
         return Ok(None);

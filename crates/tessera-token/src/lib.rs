@@ -40,12 +40,14 @@ pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest,
 pub use realm::{
     BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
 };
-pub use revocation::FEED_LEEWAY_MS;
+pub use revocation::FEED_LEEWAY;
 pub use service::{
     ClientCredentials, KeyService, MaintenanceService, OAuthService, PersonalTokenService,
     RealmState, Services, UserService,
 };
 pub use sessions::UserInfo;
+/// Every moment the services take or answer with (lifetimes are `Duration`s).
+pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
     AuditActor, EventOutcome, PersonalToken, PersonalTokenId, PersonalTokenKind, PurgeReport,
@@ -57,12 +59,3 @@ pub const OPENID: &str = "openid";
 pub const OFFLINE_ACCESS: &str = "offline_access";
 /// The audience the account API requires of access tokens (as Keycloak's does).
 pub const ACCOUNT_AUDIENCE: &str = "account";
-
-/// Wall-clock milliseconds since the Unix epoch.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
-}

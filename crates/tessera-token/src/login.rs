@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use tessera_proto::SecretString;
-use tessera_store::{LoginLimits, LoginOutcome, LoginSlot, Store, User};
+use tessera_store::{LoginLimits, LoginOutcome, LoginSlot, Store, Timestamp, User};
 use tokio::time::Instant;
 
 use crate::{
-    now_millis,
     password::{StoredPassword, MAX_PASSWORD_BYTES},
     service::Core,
     Realm, TokenError,
@@ -177,7 +176,7 @@ impl HeldSlot {
         limits: LoginLimits,
     ) -> Result<Acquisition, TokenError> {
         let slot = store
-            .acquire_login_slot(&realm, &subject, now_millis(), limits)
+            .acquire_login_slot(&realm, &subject, Timestamp::now(), limits)
             .await?;
         Ok(match slot {
             LoginSlot::Acquired => Acquisition::Held(HeldSlot {
@@ -207,7 +206,7 @@ impl HeldSlot {
         let limits = self.limits;
         runtime.spawn(async move {
             if let Err(error) = store
-                .release_login_slot(&realm, &subject, outcome, now_millis(), limits)
+                .release_login_slot(&realm, &subject, outcome, Timestamp::now(), limits)
                 .await
             {
                 tracing::error!(%error, ?outcome, "could not release a login slot");

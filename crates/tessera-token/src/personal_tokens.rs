@@ -5,18 +5,18 @@
 //! a session (an ordinary refresh-token family) the user creates for a client of
 //! the realm, which then refreshes it at the token endpoint on its own.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tessera_proto::{
     Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
 };
 use tessera_store::{
     Audit, AuditActor, NewPersonalToken, PersonalToken, PersonalTokenId, PersonalTokenKind,
-    RevocationReason, TokenEvent, TokenSelection, TokenUse, UseOutcome, User, UserId,
+    RevocationReason, Timestamp, TokenEvent, TokenSelection, TokenUse, UseOutcome, User, UserId,
 };
 
 use crate::{
-    new_opaque_token, new_uuid, now_millis,
+    new_opaque_token, new_uuid,
     revocation::deletion_feed,
     service::{AccountAccess, Core, PersonalTokenService},
     PersonalTokenSettings, Realm, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
@@ -66,7 +66,7 @@ pub struct EventPage {
 
 /// A request to create a personal token, as the account API and the CLI
 /// receive it. Which fields each kind takes is decided here, once, before any
-/// other check. Times are milliseconds.
+/// other check.
 #[derive(Debug, Clone)]
 pub struct PersonalTokenRequest {
     pub kind: PersonalTokenKind,
@@ -75,8 +75,8 @@ pub struct PersonalTokenRequest {
     /// The user's current password; required when the user creates the token.
     pub password: Option<SecretString>,
     /// Expose tokens: how long the token lives (or give `expires_at`).
-    pub lifetime: Option<i64>,
-    pub expires_at: Option<i64>,
+    pub lifetime: Option<Duration>,
+    pub expires_at: Option<Timestamp>,
     /// Expose tokens: some of the realm's `expose_audience`; `None` means all.
     pub audience: Option<Vec<String>>,
     /// Client tokens: the client the session is for.
@@ -88,8 +88,8 @@ pub struct PersonalTokenRequest {
 /// A creation request checked for its kind: the fields only that kind takes.
 enum KindRequest {
     Expose {
-        lifetime: Option<i64>,
-        expires_at: Option<i64>,
+        lifetime: Option<Duration>,
+        expires_at: Option<Timestamp>,
         audience: Option<Vec<String>>,
     },
     Client {
@@ -148,7 +148,7 @@ struct Creation<'a> {
 
 impl Creation<'_> {
     /// The stored row of a token of `kind` created now; the kind fills in the rest.
-    fn row(&self, kind: PersonalTokenKind, now: i64) -> Result<NewPersonalToken, TokenError> {
+    fn row(&self, kind: PersonalTokenKind, now: Timestamp) -> Result<NewPersonalToken, TokenError> {
         Ok(NewPersonalToken {
             id: PersonalTokenId::new(new_uuid()?),
             realm: self.realm.to_owned(),
@@ -253,12 +253,12 @@ impl PersonalTokenService {
         &self,
         creation: Creation<'_>,
         password: Option<SecretString>,
-        (lifetime, expires_at): (Option<i64>, Option<i64>),
+        (lifetime, expires_at): (Option<Duration>, Option<Timestamp>),
         audience: Option<Vec<String>>,
     ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
         let settings = &creation.state.config.personal_tokens;
         let audience = expose_audience(settings, audience)?;
-        let now = now_millis();
+        let now = Timestamp::now();
         let expires_at = expiry(settings, now, lifetime, expires_at)?;
         self.reauthenticate(&creation, password).await?;
 
@@ -307,7 +307,7 @@ impl PersonalTokenService {
                 client_id
             )));
         }
-        let now = now_millis();
+        let now = Timestamp::now();
         self.reauthenticate(&creation, password).await?;
         let limit = creation.state.config.personal_tokens.max_per_user;
         // Checked before the session exists; the insert below checks again under
@@ -421,7 +421,7 @@ impl PersonalTokenService {
     ) -> Result<usize, TokenError> {
         let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
-        let now = now_millis();
+        let now = Timestamp::now();
         let feed = deletion_feed(&state.config, now);
         let deleted = self
             .core
@@ -491,7 +491,7 @@ impl Core {
         if stored.realm != realm.name {
             return Err(TokenError::InvalidToken);
         }
-        let now = now_millis();
+        let now = Timestamp::now();
         // RFC 7662 §4 and RFC 9700 §2.3: only a resource server the token was
         // meant for learns that it is active.
         let audience = if stored.audience.is_empty() {
@@ -528,8 +528,8 @@ impl Core {
             client_id: None,
             username: Some(user.username),
             token_type: Some(PersonalTokenKind::Expose.as_str().to_owned()),
-            exp: stored.expires_at.map(|at| at / 1000),
-            iat: Some(stored.created_at / 1000),
+            exp: stored.expires_at.map(Timestamp::unix_seconds),
+            iat: Some(stored.created_at.unix_seconds()),
             sub: Some(user.id.into()),
             aud: Some(Audience::from_list(audience)),
             iss: Some(realm.issuer.clone()),
@@ -566,10 +566,10 @@ fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenEr
 /// the realm's bounds.
 fn expiry(
     settings: &PersonalTokenSettings,
-    now: i64,
-    lifetime: Option<i64>,
-    expires_at: Option<i64>,
-) -> Result<i64, TokenError> {
+    now: Timestamp,
+    lifetime: Option<Duration>,
+    expires_at: Option<Timestamp>,
+) -> Result<Timestamp, TokenError> {
     let lifetime = match (lifetime, expires_at) {
         (Some(_), Some(_)) => {
             return Err(TokenError::InvalidRequest(
@@ -577,14 +577,14 @@ fn expiry(
             ))
         }
         (Some(lifetime), None) => lifetime,
-        (None, Some(at)) => at.saturating_sub(now),
+        (None, Some(at)) => at.saturating_duration_since(now),
         (None, None) => settings.default_lifetime,
     };
     if !(PersonalTokenSettings::MIN_LIFETIME..=settings.max_lifetime).contains(&lifetime) {
         return Err(TokenError::InvalidRequest(format!(
             "lifetime must be between {} s and {} s",
-            PersonalTokenSettings::MIN_LIFETIME / 1000,
-            settings.max_lifetime / 1000
+            PersonalTokenSettings::MIN_LIFETIME.as_secs(),
+            settings.max_lifetime.as_secs()
         )));
     }
     Ok(now.saturating_add(lifetime))

@@ -1,20 +1,19 @@
 //! A realm's configuration as the token service uses it. The server builds these
 //! from the realm files; nothing here knows about TOML.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use tessera_keys::SigningAlgorithm;
 
-/// Durations are in milliseconds throughout.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    pub access_token_lifetime: i64,
+    pub access_token_lifetime: Duration,
     /// Refresh idle window of an ordinary (online) session.
-    pub session_idle: i64,
+    pub session_idle: Duration,
     /// Absolute lifetime of an ordinary session.
-    pub session_max: i64,
+    pub session_max: Duration,
     /// Idle window of an offline session; `None` means it never expires.
-    pub offline_idle: Option<i64>,
+    pub offline_idle: Option<Duration>,
     /// Refresh tokens are replaced at every use (RFC 9700 §4.14.2); only
     /// confidential clients may turn this off.
     pub refresh_rotation: bool,
@@ -23,8 +22,8 @@ pub struct TokenSettings {
 #[derive(Debug, Clone)]
 pub struct BruteForceSettings {
     pub max_failures: i64,
-    pub window: i64,
-    pub lockout: i64,
+    pub window: Duration,
+    pub lockout: Duration,
 }
 
 /// Limits on the personal access tokens of the realm's users.
@@ -35,13 +34,13 @@ pub struct PersonalTokenSettings {
     /// tokens by introspection, unless a token names fewer at creation.
     pub expose_audience: Vec<String>,
     /// Lifetime of an expose token created without one.
-    pub default_lifetime: i64,
-    pub max_lifetime: i64,
+    pub default_lifetime: Duration,
+    pub max_lifetime: Duration,
 }
 
 impl PersonalTokenSettings {
     /// No expose token may live shorter than this.
-    pub const MIN_LIFETIME: i64 = 60_000;
+    pub const MIN_LIFETIME: Duration = Duration::from_secs(60);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,9 +111,9 @@ pub struct Realm {
     /// `{public_url}/realms/{name}`: the `iss` of every token.
     pub issuer: String,
     pub tokens: TokenSettings,
-    pub reuse_grace: i64,
+    pub reuse_grace: Duration,
     pub algorithm: SigningAlgorithm,
-    pub key_rotation_period: i64,
+    pub key_rotation_period: Duration,
     pub brute_force: BruteForceSettings,
     pub personal_tokens: PersonalTokenSettings,
     pub clients: HashMap<String, Client>,
@@ -123,7 +122,7 @@ pub struct Realm {
 impl Realm {
     /// The longest any JWT of this realm can live: a retired key must stay in the
     /// JWKS at least this long.
-    pub fn max_jwt_lifetime(&self) -> i64 {
+    pub fn max_jwt_lifetime(&self) -> Duration {
         self.clients
             .values()
             .map(|client| client.tokens.access_token_lifetime)

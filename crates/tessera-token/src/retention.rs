@@ -2,24 +2,23 @@
 
 use std::time::Duration;
 
-use tessera_store::{PurgeReport, RetentionCutoffs};
+use tessera_store::{PurgeReport, RetentionCutoffs, Timestamp};
 
-use crate::{now_millis, service::MaintenanceService, TokenError};
+use crate::{service::MaintenanceService, TokenError};
 
 /// A revoked family is deleted this long after its revocation, so that
 /// requests already in flight find it revoked rather than unknown.
-const REVOKED_FAMILY_GRACE_MS: i64 = 60_000;
+const REVOKED_FAMILY_GRACE: Duration = Duration::from_secs(60);
 /// Login-attempt rows outlive the longest brute-force window or lockout by
 /// this much (an attempt in flight is stale after 60 s).
-const LOGIN_ATTEMPT_MARGIN_MS: i64 = 60_000;
+const LOGIN_ATTEMPT_MARGIN: Duration = Duration::from_secs(60);
 
 impl MaintenanceService {
     /// Deletes dead rows: expired refresh tokens and the sessions they ended,
     /// revoked and expired sessions, feed entries that no longer matter, and
     /// token events and consumed refresh tokens older than `retention`.
     pub async fn purge_dead_rows(&self, retention: Duration) -> Result<PurgeReport, TokenError> {
-        let now = now_millis();
-        let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let now = Timestamp::now();
         let longest_login_window = self
             .core
             .realms()
@@ -29,15 +28,15 @@ impl MaintenanceService {
                 limits.window.max(limits.lockout)
             })
             .max()
-            .unwrap_or(0);
+            .unwrap_or(Duration::ZERO);
         let cutoffs = RetentionCutoffs {
             now,
             events_before: now.saturating_sub(retention),
             consumed_before: now.saturating_sub(retention),
-            revoked_before: now.saturating_sub(REVOKED_FAMILY_GRACE_MS),
+            revoked_before: now.saturating_sub(REVOKED_FAMILY_GRACE),
             attempts_before: now
                 .saturating_sub(longest_login_window)
-                .saturating_sub(LOGIN_ATTEMPT_MARGIN_MS),
+                .saturating_sub(LOGIN_ATTEMPT_MARGIN),
         };
         Ok(self.core.store.purge(cutoffs).await?)
     }

@@ -1,23 +1,26 @@
 //! Revoking sessions and access tokens, and the revocation feed that carries each
 //! revocation to resource servers verifying JWTs locally.
 
+use std::time::Duration;
+
 use tessera_proto::{RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS};
-use tessera_store::{DeletionFeed, FeedStart, RevocationReason, RevokedKind, SessionId, UserId};
+use tessera_store::{
+    DeletionFeed, FeedStart, RevocationReason, RevokedKind, SessionId, Timestamp, UserId,
+};
 
 use crate::{
-    now_millis,
     service::{Core, OAuthService},
     ClientCredentials, Realm, TokenError,
 };
 
 /// Feed entries outlive the tokens they concern by this much, so that resource
 /// servers whose clock leeway accepts a token briefly past `exp` still refuse it.
-pub const FEED_LEEWAY_MS: i64 = 60_000;
+pub const FEED_LEEWAY: Duration = Duration::from_secs(60);
 
 /// Consecutive feed windows overlap by this much. A revocation is stamped before
 /// its transaction commits and nodes' clocks differ a little; the overlap makes
 /// sure a poll never skips an entry committed just after the previous poll.
-const FEED_OVERLAP_MS: i64 = 30_000;
+const FEED_OVERLAP: Duration = Duration::from_secs(30);
 
 impl Core {
     /// Revokes one session and publishes it on the feed; false if it was unknown
@@ -26,7 +29,7 @@ impl Core {
         &self,
         realm: &Realm,
         sid: &SessionId,
-        now: i64,
+        now: Timestamp,
         reason: RevocationReason,
     ) -> Result<bool, TokenError> {
         let until = session_relevant_until(realm, now);
@@ -39,7 +42,7 @@ impl Core {
         &self,
         realm: &Realm,
         user_id: &UserId,
-        now: i64,
+        now: Timestamp,
         reason: RevocationReason,
     ) -> Result<u64, TokenError> {
         Ok(self
@@ -54,9 +57,9 @@ impl Core {
         realm: &Realm,
         jti: &str,
         exp: i64,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(), TokenError> {
-        let until = exp.saturating_mul(1000).saturating_add(FEED_LEEWAY_MS);
+        let until = Timestamp::from_unix_seconds(exp).saturating_add(FEED_LEEWAY);
         Ok(self
             .store
             .revoke_access_token(&realm.name, jti, now, until)
@@ -93,9 +96,9 @@ impl OAuthService {
                     ))
                 })?,
         };
-        let now = now_millis();
+        let now = Timestamp::now();
         let start = match since {
-            None => FeedStart::At(0),
+            None => FeedStart::At(Timestamp::UNIX_EPOCH),
             Some(cursor) => parse_cursor(cursor, now)?,
         };
         let entries = self
@@ -106,7 +109,7 @@ impl OAuthService {
         let has_more = entries.len() == limit;
         let next_cursor = match entries.last().filter(|_| has_more) {
             Some(last) => continuation_cursor(last.revoked_at, last.kind, &last.id),
-            None => now.to_string(),
+            None => now.millis().to_string(),
         };
         let revocations = entries
             .into_iter()
@@ -119,7 +122,7 @@ impl OAuthService {
                     sid,
                     jti,
                     // A NumericDate, rounded up so the entry is never dropped early.
-                    until: entry.relevant_until.saturating_add(999) / 1000,
+                    until: entry.relevant_until.unix_seconds_rounded_up(),
                 }
             })
             .collect();
@@ -132,47 +135,46 @@ impl OAuthService {
 }
 
 /// How long the feed entries of what is revoked at `now` matter.
-pub(crate) fn deletion_feed(realm: &Realm, now: i64) -> DeletionFeed {
-    let cache_ms = i64::try_from(MAX_INTROSPECTION_CACHE_SECONDS * 1000).unwrap_or(i64::MAX);
+pub(crate) fn deletion_feed(realm: &Realm, now: Timestamp) -> DeletionFeed {
+    let cache = Duration::from_secs(MAX_INTROSPECTION_CACHE_SECONDS);
     DeletionFeed {
         session_until: session_relevant_until(realm, now),
-        expose_until: now.saturating_add(cache_ms).saturating_add(FEED_LEEWAY_MS),
-        leeway: FEED_LEEWAY_MS,
+        expose_until: now.saturating_add(cache).saturating_add(FEED_LEEWAY),
+        leeway: FEED_LEEWAY,
     }
 }
 
 /// Every access token of a session revoked at `now` expires by then (plus leeway).
-fn session_relevant_until(realm: &Realm, now: i64) -> i64 {
+fn session_relevant_until(realm: &Realm, now: Timestamp) -> Timestamp {
     now.saturating_add(realm.max_jwt_lifetime())
-        .saturating_add(FEED_LEEWAY_MS)
+        .saturating_add(FEED_LEEWAY)
 }
 
 /// The cursor that continues right after the entry (`revoked_at`, `kind`, `id`).
-pub(crate) fn continuation_cursor(revoked_at: i64, kind: RevokedKind, id: &str) -> String {
-    format!("{revoked_at}.{}.{id}", kind.as_str())
+pub(crate) fn continuation_cursor(revoked_at: Timestamp, kind: RevokedKind, id: &str) -> String {
+    format!("{}.{}.{id}", revoked_at.millis(), kind.as_str())
 }
 
 /// Cursors are opaque to callers. `T` (the server's clock in milliseconds when
 /// a poll ended) starts the next window a little before `T`; `T.kind.id` (the
 /// last entry of a full page) continues right after that entry.
-pub(crate) fn parse_cursor(cursor: &str, now: i64) -> Result<FeedStart, TokenError> {
+pub(crate) fn parse_cursor(cursor: &str, now: Timestamp) -> Result<FeedStart, TokenError> {
     let invalid = || {
         TokenError::InvalidRequest(
             "since must be a next_cursor returned by this endpoint".to_owned(),
         )
     };
     let mut parts = cursor.splitn(3, '.');
-    let millis = parts
+    let at = parts
         .next()
         .and_then(|text| text.parse::<i64>().ok())
         .filter(|millis| *millis >= 0)
+        .map(Timestamp::from_millis)
         .ok_or_else(invalid)?;
     match (parts.next(), parts.next()) {
-        (None, None) => Ok(FeedStart::At(
-            millis.min(now).saturating_sub(FEED_OVERLAP_MS),
-        )),
+        (None, None) => Ok(FeedStart::At(at.min(now).saturating_sub(FEED_OVERLAP))),
         (Some(kind), Some(id)) if !id.is_empty() => Ok(FeedStart::After {
-            revoked_at: millis,
+            revoked_at: at,
             kind: RevokedKind::parse(kind).ok_or_else(invalid)?,
             id: id.to_owned(),
         }),

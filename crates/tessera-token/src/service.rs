@@ -7,11 +7,11 @@ use tessera_keys::{Jwks, MasterKey, Sealer, SecretDigester};
 use tessera_proto::{
     AccessTokenClaims, Audience, IdTokenClaims, RealmAccess, SecretString, TokenResponse,
 };
-use tessera_store::{Family, Store};
+use tessera_store::{Family, Store, Timestamp};
 
 use crate::{
     keys::{self, RealmKeys},
-    new_uuid, now_millis,
+    new_uuid,
     usage::UsageRecorder,
     Client, PasswordHasher, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS, OPENID,
 };
@@ -217,7 +217,7 @@ impl Core {
     /// A realm new to this process: recorded in the store, with its signing
     /// keys loaded (or its first key created).
     async fn new_realm_state(&self, realm: Realm) -> Result<Arc<RealmState>, TokenError> {
-        let now = now_millis();
+        let now = Timestamp::now();
         self.store.ensure_realm(&realm.name, now).await?;
         let keys = keys::load_realm_keys(&self.store, &self.sealer, &realm, now).await?;
         Ok(Arc::new(RealmState {
@@ -305,17 +305,19 @@ impl Core {
         subject: &Subject<'_>,
         session: Option<(&Family, AccountAccess)>,
         scope: &str,
-        now: i64,
+        now: Timestamp,
     ) -> Result<IssuedJwts, TokenError> {
         let account = session.map_or(AccountAccess::Withheld, |(_, account)| account);
         let session = session.map(|(family, _)| family);
         let realm = &state.config;
         // JWT times are whole seconds: count the lifetime from the truncated `iat`
         // so that a token lives exactly as long as configured.
-        let iat = now / 1000;
-        let mut exp = iat.saturating_add(client.tokens.access_token_lifetime / 1000);
+        let iat = now.unix_seconds();
+        let mut exp = Timestamp::from_unix_seconds(iat)
+            .saturating_add(client.tokens.access_token_lifetime)
+            .unix_seconds();
         if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
-            exp = exp.min(session_end / 1000);
+            exp = exp.min(session_end.unix_seconds());
         }
         let sid = session.map(|s| s.id.to_string());
         let mut audience = if client.audience.is_empty() {
@@ -355,7 +357,7 @@ impl Core {
                 aud: client.client_id.clone(),
                 exp,
                 iat,
-                auth_time: session.map_or(iat, |s| s.created_at / 1000),
+                auth_time: session.map_or(iat, |s| s.created_at.unix_seconds()),
                 jti: new_uuid()?,
                 azp: client.client_id.clone(),
                 typ: "ID".to_owned(),
@@ -395,7 +397,7 @@ impl KeyService {
 
     /// Re-reads every realm's keys from the store and rotates those due.
     pub async fn refresh_keys(&self) -> Result<(), TokenError> {
-        let now = now_millis();
+        let now = Timestamp::now();
         for state in self.core.realms().values() {
             keys::refresh_realm_keys(
                 &self.core.store,
@@ -417,7 +419,7 @@ impl KeyService {
             &self.core.sealer,
             &state.config,
             &state.keys,
-            now_millis(),
+            Timestamp::now(),
         )
         .await
     }

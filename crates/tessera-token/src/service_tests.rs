@@ -6,6 +6,7 @@
 use std::{
     collections::HashMap,
     sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
 };
 
 use sqlx::Connection;
@@ -22,13 +23,13 @@ use crate::{
 const REALM: &str = "r";
 const USER: &str = "alice";
 const PASSWORD: &str = "alice-password-1";
-const DAY: i64 = 86_400_000;
+const DAY: Duration = Duration::from_secs(86_400);
 
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 fn settings() -> TokenSettings {
     TokenSettings {
-        access_token_lifetime: 300_000,
+        access_token_lifetime: Duration::from_secs(300),
         session_idle: DAY,
         session_max: DAY,
         offline_idle: None,
@@ -50,7 +51,7 @@ fn client(id: &str, grants: &[GrantType]) -> Client {
     }
 }
 
-fn realm(master_key: &MasterKey, reuse_grace: i64) -> Realm {
+fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
     let mut api = client("api", &[GrantType::ClientCredentials]);
     api.secret_digest = Some(master_key.digester().digest("api-secret-0123456789"));
     let mut addon = client("addon", &[GrantType::RefreshToken]);
@@ -69,8 +70,8 @@ fn realm(master_key: &MasterKey, reuse_grace: i64) -> Realm {
         key_rotation_period: 30 * DAY,
         brute_force: BruteForceSettings {
             max_failures: 5,
-            window: 60_000,
-            lockout: 60_000,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(60),
         },
         personal_tokens: PersonalTokenSettings {
             max_per_user: 2,
@@ -110,7 +111,7 @@ async fn fresh_database() -> String {
 
 /// Services over a fresh database with realm `r` and the user alice. Cheap
 /// argon2 parameters: these tests are about rules, not hashing cost.
-async fn services(reuse_grace: i64) -> Services {
+async fn services(reuse_grace: Duration) -> Services {
     let store = Store::connect(&fresh_database().await, 4).await.unwrap();
     store.migrate().await.unwrap();
     let master_key = MasterKey::generate().unwrap();
@@ -173,7 +174,7 @@ async fn refresh(services: &Services, token: &str) -> Result<String, TokenError>
 
 #[tokio::test]
 async fn a_wrong_password_is_invalid_credentials_and_a_grant_the_client_lacks_is_refused() {
-    let services = services(0).await;
+    let services = services(Duration::ZERO).await;
     let wrong = TokenRequest::Password {
         username: Some(USER),
         password: Some(SecretString::new("not-the-password")),
@@ -215,7 +216,7 @@ async fn a_wrong_password_is_invalid_credentials_and_a_grant_the_client_lacks_is
 
 #[tokio::test]
 async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family() {
-    let services = services(0).await;
+    let services = services(Duration::ZERO).await;
     let first = login(&services).await;
     let second = refresh(&services, &first).await.unwrap();
     // No grace window: presenting the consumed token is reuse (RFC 9700 §4.14.2).
@@ -234,7 +235,7 @@ async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family() {
 
 #[tokio::test]
 async fn a_replay_inside_the_grace_window_replaces_the_successor_instead_of_adding_one() {
-    let services = services(60_000).await;
+    let services = services(Duration::from_secs(60)).await;
     let first = login(&services).await;
     let second = refresh(&services, &first).await.unwrap();
     let replayed = refresh(&services, &first).await.unwrap();
@@ -269,7 +270,7 @@ fn request(kind: PersonalTokenKind) -> PersonalTokenRequest {
 
 #[tokio::test]
 async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_limit() {
-    let services = services(0).await;
+    let services = services(Duration::ZERO).await;
     let tokens = &services.personal_tokens;
     let operator = Actor::Operator { username: USER };
 

@@ -5,10 +5,9 @@ use serde::Serialize;
 use tessera_proto::{
     AccessTokenClaims, IntrospectionResponse, OpaqueTokenKind, ParsedOpaqueToken, RealmAccess,
 };
-use tessera_store::{RevocationReason, SessionId};
+use tessera_store::{RevocationReason, SessionId, Timestamp};
 
 use crate::{
-    now_millis,
     service::{Core, OAuthService},
     ClientCredentials, TokenError,
 };
@@ -38,8 +37,11 @@ impl Core {
             .ring
             .verify_jwt(token, "at+jwt")
             .map_err(|_| TokenError::InvalidToken)?;
-        let now = now_millis();
-        if claims.iss != state.config.issuer || claims.typ != "Bearer" || claims.exp * 1000 <= now {
+        let now = Timestamp::now();
+        if claims.iss != state.config.issuer
+            || claims.typ != "Bearer"
+            || Timestamp::from_unix_seconds(claims.exp) <= now
+        {
             return Err(TokenError::InvalidToken);
         }
         match &claims.sid {
@@ -143,7 +145,7 @@ impl OAuthService {
         caller: &str,
     ) -> Result<IntrospectionResponse, TokenError> {
         let (_, stored) = self.core.find_refresh_token(realm, token).await?;
-        let now = now_millis();
+        let now = Timestamp::now();
         let family = &stored.family;
         let usable = family.client_id == caller
             && family.is_live(now)
@@ -160,8 +162,8 @@ impl OAuthService {
             client_id: Some(family.client_id.clone()),
             username: Some(user.username),
             token_type: Some(if family.offline { "Offline" } else { "Refresh" }.to_owned()),
-            exp: stored.expires_at.map(|at| at / 1000),
-            iat: Some(stored.issued_at / 1000),
+            exp: stored.expires_at.map(Timestamp::unix_seconds),
+            iat: Some(stored.issued_at.unix_seconds()),
             sub: Some(user.id.into()),
             aud: None,
             iss: Some(self.core.realm(realm)?.config.issuer.clone()),
@@ -186,7 +188,7 @@ impl OAuthService {
         let state = self.core.realm(realm)?;
         let client = self.core.authenticate_client(&state.config, credentials)?;
         let token = token.ok_or_else(|| TokenError::missing_parameter("token"))?;
-        let now = now_millis();
+        let now = Timestamp::now();
         if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
             match parsed.kind {
                 OpaqueTokenKind::Refresh => {}
@@ -262,7 +264,7 @@ impl OAuthService {
                 "Invalid refresh token. Token client and authorized client don't match",
             ));
         }
-        let now = now_millis();
+        let now = Timestamp::now();
         if !stored.family.is_live(now) {
             return Err(TokenError::InvalidGrant("Session not active"));
         }

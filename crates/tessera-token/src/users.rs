@@ -1,12 +1,9 @@
 //! User administration used by the CLI and the realm loader.
 
 use tessera_proto::SecretString;
-use tessera_store::{RevocationReason, User, UserId};
+use tessera_store::{RevocationReason, Timestamp, User, UserId};
 
-use crate::{
-    is_argon2_phc, new_uuid, now_millis, revocation::deletion_feed, service::UserService,
-    TokenError,
-};
+use crate::{is_argon2_phc, new_uuid, revocation::deletion_feed, service::UserService, TokenError};
 
 /// A user to create. `password` is either plaintext (hashed here) or an argon2
 /// PHC string (imported as is).
@@ -17,7 +14,7 @@ pub struct NewUserRequest {
     pub email: Option<String>,
     pub password: SecretString,
     pub enabled: bool,
-    pub valid_until: Option<i64>,
+    pub valid_until: Option<Timestamp>,
     pub roles: Vec<String>,
 }
 
@@ -53,7 +50,7 @@ impl UserService {
             enabled: request.enabled,
             valid_until: request.valid_until,
             roles: request.roles,
-            created_at: now_millis(),
+            created_at: Timestamp::now(),
         };
         Ok(self.core.store.insert_user_if_absent(&user).await?)
     }
@@ -100,7 +97,7 @@ impl UserService {
                     .revoke_user_sessions(
                         config,
                         &user.id,
-                        now_millis(),
+                        Timestamp::now(),
                         RevocationReason::UserInactive,
                     )
                     .await?;
@@ -114,7 +111,7 @@ impl UserService {
     /// such user.
     pub async fn delete_user(&self, realm: &str, username: &str) -> Result<bool, TokenError> {
         let config = &self.core.realm(realm)?.config;
-        let now = now_millis();
+        let now = Timestamp::now();
         Ok(self
             .core
             .store

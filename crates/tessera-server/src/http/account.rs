@@ -1,7 +1,7 @@
 //! The account API: a signed-in user manages their personal access tokens.
 //! Requests carry the user's access token as a bearer token; bodies are JSON.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     body::Bytes,
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tessera_proto::SecretString;
 use tessera_token::{
     Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
-    PersonalTokenRequest, TokenError, TokenSelection,
+    PersonalTokenRequest, Timestamp, TokenError, TokenSelection,
 };
 
 use super::{
@@ -95,9 +95,9 @@ impl From<PersonalToken> for TokenView {
             client_id: token.client_id,
             offline: token.offline,
             scope: token.scope,
-            created_at: token.created_at / 1000,
-            expires_at: token.expires_at.map(|at| at / 1000),
-            last_used_at: token.last_used_at.map(|at| at / 1000),
+            created_at: token.created_at.unix_seconds(),
+            expires_at: token.expires_at.map(Timestamp::unix_seconds),
+            last_used_at: token.last_used_at.map(Timestamp::unix_seconds),
             last_used_ip: token.last_used_ip,
             use_count: token.use_count,
             refused_uses: token.refused_uses,
@@ -155,8 +155,11 @@ pub async fn create_token(
         name: body.name,
         description: body.description,
         password: Some(body.password),
-        lifetime: body.lifetime.map(|seconds| seconds.saturating_mul(1000)),
-        expires_at: body.expires_at.map(|at| at.saturating_mul(1000)),
+        // A negative lifetime is refused as too short, like a zero one.
+        lifetime: body
+            .lifetime
+            .map(|seconds| u64::try_from(seconds).map_or(Duration::ZERO, Duration::from_secs)),
+        expires_at: body.expires_at.map(Timestamp::from_unix_seconds),
         audience: body.audience,
         client_id: body.client_id,
         offline: body.offline,
@@ -334,7 +337,7 @@ pub async fn token_events(
             client_id: event.client_id,
             address: event.address,
             outcome: event.outcome.as_str(),
-            at: event.at / 1000,
+            at: event.at.unix_seconds(),
         })
         .collect();
     Ok(Json(EventList { events, next }).into_response())
