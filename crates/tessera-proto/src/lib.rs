@@ -1,10 +1,12 @@
 //! Wire types shared by the Tessera server and the resource-server verifier.
 //!
 //! Everything here is what crosses the network: token responses, OAuth errors,
-//! JWT claims, introspection answers, the revocation feed and the opaque token
-//! format. Nothing here touches storage or keys, so a verifier can depend on it
-//! without pulling the server in.
+//! JWT claims, introspection answers, permissions (RFC 9396 authorization
+//! details), the revocation feed and the opaque token format. Nothing here
+//! touches storage or keys, so a verifier can depend on it without pulling the
+//! server in.
 
+mod authorization_details;
 mod claims;
 mod discovery;
 mod error;
@@ -18,6 +20,7 @@ mod secret;
 pub mod strategies;
 mod token_response;
 
+pub use authorization_details::{AuthorizationDetail, WILDCARD};
 pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
 pub use discovery::{ProviderMetadata, RealmRepresentation};
 pub use error::{OAuthError, OAuthErrorCode};
