@@ -17,8 +17,8 @@ pub struct Permissions {
 
 impl Permissions {
     /// Nothing at all.
-    pub fn none() -> Self {
-        Self::default()
+    pub const fn none() -> Self {
+        Self { grants: Vec::new() }
     }
 
     /// Everything in the realm.

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Audience, RealmAccess};
+use crate::{Audience, AuthorizationDetail, RealmAccess};
 
 /// RFC 7662 §2.2 introspection response. An inactive token carries nothing but
 /// `active: false`, so the answer reveals nothing about why.
@@ -31,6 +31,15 @@ pub struct IntrospectionResponse {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm_access: Option<RealmAccess>,
+    /// A token profile's id, chosen by its owner (unique among the owner's profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// A token profile's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A token profile's permissions (RFC 9396 §9.1: introspection carries them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Vec<AuthorizationDetail>>,
 }
 
 impl IntrospectionResponse {

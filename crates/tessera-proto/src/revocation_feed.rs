@@ -25,8 +25,9 @@ pub const MAX_FEED_PAGE: usize = 1000;
 /// cached answer, so it is kept this long plus the verifiers' clock leeway.
 pub const MAX_INTROSPECTION_CACHE_SECONDS: u64 = 300;
 
-/// One revoked session or access token. Exactly one of `sid` and `jti` is set by
-/// Tessera; a verifier ignores entries with neither (kinds added later).
+/// One revoked session or access token, or a changed token. Exactly one of
+/// `sid`, `jti` and `changed` is set by Tessera; a verifier ignores entries with
+/// none it knows (kinds added later).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedEntry {
     /// Refuse every token whose `sid` claim equals this.
@@ -35,6 +36,11 @@ pub struct RevokedEntry {
     /// Refuse the token whose `jti` claim equals this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The token whose `jti` equals this still counts, but what introspection
+    /// says of it has changed (a token profile's permissions were edited, or it
+    /// was disabled or enabled): forget any cached answer for it and ask again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
     /// NumericDate after which no token the entry concerns is valid anyway: the
     /// verifier may forget the entry then.
     pub until: i64,

@@ -1,5 +1,5 @@
 //! axum integration: the [`Authenticated`] extractor, the [`RequireBearerLayer`]
-//! tower layer, and scope, role and custom permission requirements. Failures are
+//! tower layer, and scope, role, permission and custom requirements. Failures are
 //! answered as RFC 6750 §3 says: 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"`, 403 with `error="insufficient_scope"`.
 
@@ -12,7 +12,7 @@ use std::{
 };
 
 use axum::{
-    extract::{FromRef, FromRequestParts, Request},
+    extract::{FromRef, FromRequestParts, RawPathParams, Request},
     http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -104,21 +104,85 @@ where
     }
 }
 
+/// Which resource a route's required permission concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// At least one resource of the type: for routes that list what the token
+    /// may see.
+    Any,
+    /// The resource whose id is this path parameter of the route (add the layer
+    /// with `Router::route_layer`, so that the route's parameters are known).
+    PathParam(String),
+    /// This resource.
+    Fixed(String),
+}
+
 /// One condition a [`RequireBearerLayer`] enforces after verification.
 #[derive(Clone)]
 enum Requirement {
     Scope(String),
     Role(String),
+    Permission {
+        resource_type: String,
+        action: String,
+        resource: Resource,
+    },
     Check(Arc<dyn PermissionCheck>),
 }
 
 impl Requirement {
-    fn check(&self, token: &VerifiedToken, request: &Parts) -> Result<(), AuthError> {
+    fn check(
+        &self,
+        token: &VerifiedToken,
+        request: &Parts,
+        path: Option<&RawPathParams>,
+    ) -> Result<(), AuthError> {
         match self {
             Self::Scope(scope) => require_scope(token, scope),
             Self::Role(role) => require_role(token, role),
+            Self::Permission {
+                resource_type,
+                action,
+                resource,
+            } => {
+                let permitted = match resource {
+                    Resource::Any => token.permissions().permits_some(resource_type, action),
+                    Resource::Fixed(id) => token.permits(resource_type, id, action),
+                    Resource::PathParam(name) => path
+                        .and_then(|params| {
+                            params
+                                .iter()
+                                .find(|(param, _)| param == name)
+                                .map(|(_, id)| id)
+                        })
+                        .is_some_and(|id| token.permits(resource_type, id, action)),
+                };
+                if permitted {
+                    Ok(())
+                } else {
+                    Err(permission_required(resource_type, action))
+                }
+            }
             Self::Check(check) => check.check(token, request),
         }
+    }
+}
+
+fn permission_required(resource_type: &str, action: &str) -> AuthError {
+    AuthError::Forbidden(format!("permission {resource_type}:{action} required"))
+}
+
+/// Refuses the token unless it may do `action` on `resource` of `resource_type`.
+pub fn require_permission(
+    token: &VerifiedToken,
+    resource_type: &str,
+    resource: &str,
+    action: &str,
+) -> Result<(), AuthError> {
+    if token.permits(resource_type, resource, action) {
+        Ok(())
+    } else {
+        Err(permission_required(resource_type, action))
     }
 }
 
@@ -170,6 +234,15 @@ impl Authenticated {
     pub fn require_role(&self, role: &str) -> Result<(), AuthError> {
         require_role(&self.0, role)
     }
+
+    pub fn require_permission(
+        &self,
+        resource_type: &str,
+        resource: &str,
+        action: &str,
+    ) -> Result<(), AuthError> {
+        require_permission(&self.0, resource_type, resource, action)
+    }
 }
 
 impl<S> FromRequestParts<S> for Authenticated
@@ -220,6 +293,22 @@ impl RequireBearerLayer {
         self.with(Requirement::Role(role.into()))
     }
 
+    /// Also requires the permission to do `action` on `resource` of
+    /// `resource_type` (403 otherwise), as a token profile's
+    /// `authorization_details` grant it.
+    pub fn permission(
+        self,
+        resource_type: impl Into<String>,
+        action: impl Into<String>,
+        resource: Resource,
+    ) -> Self {
+        self.with(Requirement::Permission {
+            resource_type: resource_type.into(),
+            action: action.into(),
+            resource,
+        })
+    }
+
     /// Also runs a custom permission check.
     pub fn check(self, check: impl PermissionCheck) -> Self {
         self.with(Requirement::Check(Arc::new(check)))
@@ -264,11 +353,27 @@ where
         let layer = self.layer.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
+            let needs_path = layer.requirements.iter().any(|requirement| {
+                matches!(
+                    requirement,
+                    Requirement::Permission {
+                        resource: Resource::PathParam(_),
+                        ..
+                    }
+                )
+            });
+            let path = if needs_path {
+                RawPathParams::from_request_parts(&mut parts, &())
+                    .await
+                    .ok()
+            } else {
+                None
+            };
             let checked = match authenticate(&layer.verifier, &parts).await {
                 Ok(token) => layer
                     .requirements
                     .iter()
-                    .try_for_each(|requirement| requirement.check(&token, &parts))
+                    .try_for_each(|requirement| requirement.check(&token, &parts, path.as_ref()))
                     .map(|()| token),
                 Err(error) => Err(error),
             };

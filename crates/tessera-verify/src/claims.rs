@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use tessera_authz::{Grant, Permissions};
 use tessera_proto::IntrospectionResponse;
 
 use crate::wire_claims::WireClaims;
@@ -31,6 +34,11 @@ pub struct VerifiedToken {
     token_id: Option<Span>,
     username: Option<Span>,
     roles: Vec<Span>,
+    /// A token profile's id and name.
+    profile: Option<(Span, Span)>,
+    /// Shared, since cached answers are cloned on every request; `None` (no
+    /// allocation) for tokens without permissions.
+    permissions: Option<Arc<Permissions>>,
 }
 
 impl std::fmt::Debug for VerifiedToken {
@@ -45,6 +53,8 @@ impl std::fmt::Debug for VerifiedToken {
             .field("token_id", &self.token_id())
             .field("username", &self.username())
             .field("expires_at", &self.expires_at)
+            .field("profile_token_id", &self.profile_token_id())
+            .field("permissions", &self.permissions)
             .finish()
     }
 }
@@ -107,6 +117,30 @@ impl VerifiedToken {
         self.expires_at
     }
 
+    /// A token profile's id, as its owner chose it (`token_id` of the
+    /// introspection answer); `None` for other tokens.
+    pub fn profile_token_id(&self) -> Option<&str> {
+        self.profile.map(|(token_id, _)| self.get(token_id))
+    }
+
+    /// A token profile's name.
+    pub fn profile_name(&self) -> Option<&str> {
+        self.profile.map(|(_, name)| self.get(name))
+    }
+
+    /// The token's permissions (`authorization_details`); none for tokens that
+    /// carry no permissions, such as user sessions' access tokens.
+    pub fn permissions(&self) -> &Permissions {
+        static NONE: Permissions = Permissions::none();
+        self.permissions.as_deref().unwrap_or(&NONE)
+    }
+
+    /// Whether the token may do `action` on the resource `resource` of
+    /// `resource_type`: deny by default.
+    pub fn permits(&self, resource_type: &str, resource: &str, action: &str) -> bool {
+        self.permissions().permits(resource_type, resource, action)
+    }
+
     fn get(&self, (start, end): Span) -> &str {
         self.text
             .get(start as usize..end as usize)
@@ -149,6 +183,8 @@ impl VerifiedToken {
                 .iter()
                 .map(|role| builder.push(role))
                 .collect(),
+            profile: None,
+            permissions: None,
             text: builder.text,
         }
     }
@@ -175,9 +211,29 @@ impl VerifiedToken {
                 .flat_map(|access| &access.roles)
                 .map(|role| builder.push(role))
                 .collect(),
+            profile: answer.token_id.as_deref().map(|token_id| {
+                (
+                    builder.push(token_id),
+                    builder.push(answer.name.as_deref().unwrap_or_default()),
+                )
+            }),
+            permissions: permissions_of(answer).map(Arc::new),
             text: builder.text,
         })
     }
+}
+
+/// The answer's grants. One this library cannot read (a kind added later)
+/// grants nothing: evaluation stays deny by default.
+fn permissions_of(answer: &IntrospectionResponse) -> Option<Permissions> {
+    let details = answer.authorization_details.as_ref()?;
+    let mut permissions = Permissions::none();
+    for detail in details {
+        if let Ok(grant) = Grant::from_detail(detail) {
+            permissions.add(grant);
+        }
+    }
+    Some(permissions)
 }
 
 struct Builder {

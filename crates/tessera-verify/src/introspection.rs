@@ -3,6 +3,7 @@
 //! flight however many requests carry it (single-flight).
 
 use std::{
+    collections::HashSet,
     num::NonZeroUsize,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -156,6 +157,29 @@ impl IntrospectionCache {
                 }
             }
             Err(_) => {}
+        });
+    }
+
+    /// Forgets the answers for the tokens with these ids (`jti`), so that the
+    /// next use asks the issuer again: what it says of them has changed.
+    pub(crate) fn forget_tokens<'a>(&self, token_ids: impl Iterator<Item = &'a str>) {
+        let token_ids: HashSet<&str> = token_ids.collect();
+        if token_ids.is_empty() {
+            return;
+        }
+        self.with_lists(|lists| {
+            let stale: Vec<Key> = lists
+                .active
+                .iter()
+                .filter(|(_, entry)| {
+                    matches!(entry.outcome.get(), Some(Ok(token))
+                        if token.token_id().is_some_and(|id| token_ids.contains(id)))
+                })
+                .map(|(key, _)| *key)
+                .collect();
+            for key in stale {
+                lists.active.pop(&key);
+            }
         });
     }
 

@@ -4,7 +4,9 @@
 //! JWKS (typ `at+jwt`, algorithm allow-list, `iss`, `aud`, `exp`/`nbf`/`iat`
 //! with leeway) and refuses those whose session or id the issuer's revocation
 //! feed has reported, within one poll interval of the revocation. Opaque
-//! Tessera tokens are checked by introspection, with a short cache. With the
+//! Tessera tokens are checked by introspection, with a short cache; a token
+//! profile's answer carries its permissions, which [`VerifiedToken::permits`]
+//! evaluates (and a feed entry for a changed profile evicts). With the
 //! `axum` feature (on by default), [`axum::Authenticated`] extracts a verified
 //! token and [`axum::RequireBearerLayer`] protects whole routers.
 //!
@@ -16,7 +18,10 @@
 //!     .build()
 //!     .await?;
 //! match verifier.verify("eyJ…").await {
-//!     Ok(token) => println!("{} may {}", token.subject, token.scope),
+//!     Ok(token) if token.permits("device", "d-17", "AccessDeviceResources") => {
+//!         println!("{} may use device d-17", token.subject())
+//!     }
+//!     Ok(token) => println!("{} may {}", token.subject(), token.scope()),
 //!     Err(error) => println!("refused: {error}"),
 //! }
 //! # Ok(())

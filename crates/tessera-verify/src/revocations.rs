@@ -72,16 +72,19 @@ mod tests {
                 RevokedEntry {
                     sid: Some("s".into()),
                     jti: None,
+                    changed: None,
                     until: 100,
                 },
                 RevokedEntry {
                     sid: None,
                     jti: Some("j".into()),
+                    changed: None,
                     until: 200,
                 },
                 RevokedEntry {
                     sid: None,
                     jti: None,
+                    changed: None,
                     until: 300,
                 },
             ],

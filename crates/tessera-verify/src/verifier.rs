@@ -475,6 +475,11 @@ fn spawn_feed_poller(verifier: Weak<Inner>, endpoint: String, interval: Duration
                 match poll_feed(&inner, &endpoint, cursor.as_deref()).await {
                     Ok(feed) => {
                         inner.revoked.merge(&feed, now_secs());
+                        inner.introspection.forget_tokens(
+                            feed.revocations
+                                .iter()
+                                .filter_map(|entry| entry.changed.as_deref()),
+                        );
                         cursor = Some(feed.next_cursor);
                         if feed.has_more {
                             continue;
