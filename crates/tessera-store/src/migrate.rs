@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "revocation_feed", "0002_revocation_feed"),
     migration!(3, "personal_tokens", "0003_personal_tokens"),
     migration!(4, "hardening", "0004_hardening"),
+    migration!(5, "token_profiles", "0005_token_profiles"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations
