@@ -20,15 +20,19 @@ pub enum OpaqueTokenKind {
     /// A personal expose token: a long-lived bearer credential a user hands to a
     /// third party, checked by introspection.
     Expose,
+    /// A token profile's token: a bearer credential whose permissions
+    /// introspection returns.
+    Profile,
 }
 
 impl OpaqueTokenKind {
-    pub const ALL: [Self; 2] = [Self::Refresh, Self::Expose];
+    pub const ALL: [Self; 3] = [Self::Refresh, Self::Expose, Self::Profile];
 
     pub fn prefix(self) -> &'static str {
         match self {
             Self::Refresh => "tsr_rt_",
             Self::Expose => "tsr_ex_",
+            Self::Profile => "tsr_tp_",
         }
     }
 
@@ -37,7 +41,7 @@ impl OpaqueTokenKind {
     pub fn is_bearer_credential(self) -> bool {
         match self {
             Self::Refresh => false,
-            Self::Expose => true,
+            Self::Expose | Self::Profile => true,
         }
     }
 

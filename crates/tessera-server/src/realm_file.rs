@@ -4,14 +4,19 @@
 //! service's. Everything is validated here so that a bad file stops the start
 //! with a message naming the file and the field, instead of failing a request later.
 
-use std::{collections::HashMap, path::Path, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+    time::Duration,
+};
 
 use serde::Deserialize;
+use tessera_authz::{Catalog, Permissions};
 use tessera_keys::{SecretDigester, SigningAlgorithm};
-use tessera_proto::SecretString;
+use tessera_proto::{AuthorizationDetail, SecretString};
 use tessera_token::{
     BruteForceSettings, Client, GrantType, NewUserRequest, PersonalTokenSettings, Realm, Timestamp,
-    TokenSettings, OFFLINE_ACCESS,
+    TokenSettings, ADMIN_ROLE, OFFLINE_ACCESS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,8 @@ pub(crate) struct RealmFile {
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
+    permissions: PermissionsFile,
+    #[serde(default)]
     clients: Vec<ClientFile>,
     #[serde(default)]
     users: Vec<UserFile>,
@@ -85,6 +92,18 @@ struct PersonalTokensFile {
     expose_audience: Vec<String>,
     default_lifetime: Option<String>,
     max_lifetime: Option<String>,
+}
+
+/// The realm's own resource types, and what its roles grant.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionsFile {
+    /// Resource type → its actions (Tessera's own types are always there).
+    #[serde(default)]
+    types: BTreeMap<String, Vec<String>>,
+    /// Role → its grants, as RFC 9396 authorization details.
+    #[serde(default)]
+    roles: BTreeMap<String, Vec<AuthorizationDetail>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +152,9 @@ struct ClientFile {
     /// the account API (a console or account-management client).
     #[serde(default)]
     account: bool,
+    /// Its users' access tokens may call the management API.
+    #[serde(default)]
+    management: bool,
     #[serde(default)]
     tokens: ClientTokensFile,
 }
@@ -305,6 +327,7 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
     for role in &file.roles {
         check_name("role", role)?;
     }
+    let (catalog, role_permissions) = convert_permissions(file.permissions, &file.roles)?;
     let mut clients = HashMap::new();
     for client in file.clients {
         let client = convert_client(client, &tokens, digester)?;
@@ -368,9 +391,36 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
             brute_force,
             personal_tokens,
             clients,
+            roles: file.roles,
+            catalog,
+            role_permissions,
         },
         users,
     })
+}
+
+fn convert_permissions(
+    file: PermissionsFile,
+    roles: &[String],
+) -> Result<(Catalog, HashMap<String, Permissions>), String> {
+    let catalog = Catalog::with_realm_types(file.types)
+        .map_err(|error| format!("permissions.types: {error}"))?;
+    let mut role_permissions = HashMap::new();
+    for (role, details) in file.roles {
+        if role == ADMIN_ROLE {
+            return Err(format!(
+                "permissions.roles: the role {ADMIN_ROLE:?} always grants everything; give it no grants"
+            ));
+        }
+        if !roles.contains(&role) {
+            return Err(format!("permissions.roles: undeclared role {role:?}"));
+        }
+        let permissions = Permissions::from_details(&details)
+            .and_then(|permissions| catalog.check(&permissions).map(|()| permissions))
+            .map_err(|error| format!("permissions.roles.{role}: {error}"))?;
+        role_permissions.insert(role, permissions);
+    }
+    Ok((catalog, role_permissions))
 }
 
 fn check_lifetimes(tokens: &TokenSettings) -> Result<(), String> {
@@ -447,6 +497,7 @@ fn convert_client(
     Ok(Client {
         allows_personal_tokens: file.personal_tokens,
         account_audience: file.account,
+        management: file.management,
         secret_digest: secret.map(|s| digester.digest(&s)),
         client_id: file.client_id,
         grants,
@@ -495,6 +546,66 @@ mod tests {
         let loaded = load(VALID).unwrap();
         assert_eq!(loaded.realm.personal_tokens.expose_audience, ["api"]);
         assert!(loaded.realm.clients["app"].tokens.refresh_rotation);
+    }
+
+    #[test]
+    fn permissions_load_with_the_builtin_types_and_role_grants() {
+        let text = VALID.replace(
+            "name = \"r\"",
+            "name = \"r\"\nroles = [\"user\", \"admin\"]\n\
+             [permissions.types]\nbucket = [\"ReadBucket\", \"WriteBucket\"]\n\
+             [permissions.roles]\n\
+             user = [{ type = \"bucket\", identifier = \"*\", actions = [\"ReadBucket\"] }]",
+        );
+        let realm = load(&text).unwrap().realm;
+        assert!(realm.catalog.get("bucket").is_some());
+        assert!(realm.catalog.get("token").is_some());
+        let user = realm.permissions_of_roles(["user"]);
+        assert!(user.permits("bucket", "b1", "ReadBucket"));
+        assert!(!user.permits("bucket", "b1", "WriteBucket"));
+        assert!(realm.permissions_of_roles(["user", "admin"]).permits(
+            "bucket",
+            "b1",
+            "WriteBucket"
+        ));
+        assert!(realm.permissions_of_roles(["other"]).is_empty());
+    }
+
+    #[test]
+    fn bad_permissions_are_refused_by_name() {
+        let realm_with = |permissions: &str| {
+            VALID.replace(
+                "name = \"r\"",
+                &format!("name = \"r\"\nroles = [\"user\", \"admin\"]\n{permissions}"),
+            )
+        };
+        for (permissions, complaint) in [
+            ("[permissions.types]\ntoken = [\"X\"]", "Tessera's own"),
+            ("[permissions.types]\nBucket = [\"X\"]", "\"Bucket\""),
+            ("[permissions.types]\nbucket = []", "at least one action"),
+            (
+                "[permissions.roles]\nuser = [{ type = \"bucket\", identifier = \"*\", actions = [\"*\"] }]",
+                "unknown resource type \"bucket\"",
+            ),
+            (
+                "[permissions.roles]\nuser = [{ type = \"token\", identifier = \"*\", actions = [\"Steal\"] }]",
+                "no action \"Steal\"",
+            ),
+            (
+                "[permissions.roles]\nguest = [{ type = \"token\", identifier = \"*\", actions = [\"*\"] }]",
+                "undeclared role \"guest\"",
+            ),
+            (
+                "[permissions.roles]\nadmin = [{ type = \"token\", identifier = \"*\", actions = [\"*\"] }]",
+                "always grants everything",
+            ),
+        ] {
+            let text = realm_with(permissions);
+            let error = load(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted:\n{text}"));
+            assert!(error.contains(complaint), "{error}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod rows;
 mod session_write;
 mod sql;
 mod time;
+mod token_profiles;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -34,14 +35,15 @@ pub use ids::{PersonalTokenId, SessionId, UserId};
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
-    Audit, AuditActor, EventOutcome, NewPersonalToken, PersonalToken, TokenEvent, TokenEventKind,
-    TokenSelection, TokenUse, UseOutcome,
+    Audit, AuditActor, EventOutcome, Insertion, NewPersonalToken, PersonalToken, ProfileFields,
+    TokenEvent, TokenEventKind, TokenSelection, TokenUse, UseOutcome,
 };
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use rows::{PersonalTokenKind, User};
 pub use time::Timestamp;
+pub use token_profiles::ProfileChanges;
 
 use session_write::SessionWrite;
 

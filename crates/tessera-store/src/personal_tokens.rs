@@ -8,7 +8,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
-    sql::{flag, placeholders},
+    sql::{flag, parameter_list, placeholders},
     Backend, PersonalTokenId, RevocationReason, SessionId, Store, StoreError, StoreResult,
     Timestamp, User, UserId,
 };
@@ -34,6 +34,20 @@ pub struct NewPersonalToken {
     pub scope: String,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    pub profile: Option<ProfileFields>,
+}
+
+/// What only a token profile has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileFields {
+    /// Chosen by the owner; unique among the owner's profiles.
+    pub profile_id: String,
+    /// A disabled profile's token is refused until it is enabled again.
+    pub enabled: bool,
+    /// RFC 9396 authorization details as JSON, checked by the service before
+    /// they are written.
+    pub permissions: String,
+    pub updated_at: Option<Timestamp>,
 }
 
 /// A stored personal token, never with its secret.
@@ -60,6 +74,7 @@ pub struct PersonalToken {
     pub use_count: i64,
     /// Uses that were refused (expired, user inactive, another audience).
     pub refused_uses: i64,
+    pub profile: Option<ProfileFields>,
 }
 
 /// How a use of a personal token ended.
@@ -75,6 +90,8 @@ pub enum UseOutcome {
     UserInactive,
     /// Refused: the caller is not in the token's audience.
     WrongAudience,
+    /// Refused: the token profile is disabled.
+    Disabled,
 }
 
 impl UseOutcome {
@@ -85,6 +102,7 @@ impl UseOutcome {
             Self::Expired => "expired",
             Self::UserInactive => "user_inactive",
             Self::WrongAudience => "wrong_audience",
+            Self::Disabled => "disabled",
         }
     }
 
@@ -95,6 +113,7 @@ impl UseOutcome {
             Self::Expired,
             Self::UserInactive,
             Self::WrongAudience,
+            Self::Disabled,
         ]
         .into_iter()
         .find(|outcome| outcome.as_str() == value)
@@ -130,16 +149,29 @@ const AUDIENCE_SEPARATOR: &str = "\n";
 const TOKEN_COLUMNS: &str =
     "p.id, p.realm, p.user_id, p.kind, p.name, p.description, p.audience, p.hint, \
      p.family_id, p.client_id, p.offline, p.scope, p.created_at, p.expires_at, \
-     p.last_used_at, p.last_used_ip, p.use_count, p.refused_uses";
+     p.last_used_at, p.last_used_ip, p.use_count, p.refused_uses, p.profile_id, p.enabled, \
+     p.permissions, p.updated_at";
 
 fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
     let kind: String = row.try_get("kind")?;
+    let kind = PersonalTokenKind::parse(&kind)
+        .ok_or(StoreError::Corrupt("unknown personal token kind"))?;
+    let profile = match kind {
+        PersonalTokenKind::Profile => Some(ProfileFields {
+            profile_id: row
+                .try_get::<Option<String>, _>("profile_id")?
+                .ok_or(StoreError::Corrupt("a token profile without its id"))?,
+            enabled: row.try_get::<i64, _>("enabled")? != 0,
+            permissions: row.try_get("permissions")?,
+            updated_at: row.try_get("updated_at")?,
+        }),
+        PersonalTokenKind::Expose | PersonalTokenKind::Client => None,
+    };
     Ok(PersonalToken {
         id: row.try_get("id")?,
         realm: row.try_get("realm")?,
         user_id: row.try_get("user_id")?,
-        kind: PersonalTokenKind::parse(&kind)
-            .ok_or(StoreError::Corrupt("unknown personal token kind"))?,
+        kind,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         audience: row
@@ -159,6 +191,7 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
         last_used_ip: row.try_get("last_used_ip")?,
         use_count: row.try_get("use_count")?,
         refused_uses: row.try_get("refused_uses")?,
+        profile,
     })
 }
 
@@ -167,6 +200,8 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
 pub enum TokenEventKind {
     Created,
     Used,
+    /// A token profile's name, state or permissions changed.
+    Updated,
     Deleted,
 }
 
@@ -175,12 +210,13 @@ impl TokenEventKind {
         match self {
             Self::Created => "created",
             Self::Used => "used",
+            Self::Updated => "updated",
             Self::Deleted => "deleted",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Created, Self::Used, Self::Deleted]
+        [Self::Created, Self::Used, Self::Updated, Self::Deleted]
             .into_iter()
             .find(|kind| kind.as_str() == value)
     }
@@ -216,6 +252,9 @@ pub enum AuditActor {
     User,
     /// An operator of the installation, through the CLI.
     Operator,
+    /// A caller of the management API: a user of a management client, or a
+    /// token profile's token.
+    Management,
 }
 
 impl AuditActor {
@@ -223,11 +262,12 @@ impl AuditActor {
         match self {
             Self::User => "user",
             Self::Operator => "operator",
+            Self::Management => "management",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::User, Self::Operator]
+        [Self::User, Self::Operator, Self::Management]
             .into_iter()
             .find(|actor| actor.as_str() == value)
     }
@@ -247,6 +287,16 @@ pub struct TokenEvent {
     pub at: Timestamp,
 }
 
+/// How storing a new personal token ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    Stored,
+    /// The user holds as many tokens as the realm allows.
+    LimitReached,
+    /// The user already has a token profile with this id.
+    DuplicateProfileId,
+}
+
 /// Which of a user's personal tokens an operation concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSelection<'a> {
@@ -254,6 +304,8 @@ pub enum TokenSelection<'a> {
     One(&'a PersonalTokenId),
     /// Every token of the user.
     All,
+    /// The user's token profiles with these ids: all of them or none.
+    Profiles(&'a [String]),
 }
 
 /// Who changed a user's tokens, and from where, for the audit trail.
@@ -263,18 +315,22 @@ pub struct Audit<'a> {
     pub address: Option<&'a str>,
 }
 
-/// A `created` or `deleted` row of `token_events` (uses are inserted in bulk).
-struct EventRow<'a> {
+/// A `created`, `updated` or `deleted` row of `token_events` (uses are
+/// inserted in bulk).
+pub(crate) struct EventRow<'a> {
     /// The token, its realm and its user.
-    token: (&'a PersonalTokenId, &'a str, &'a UserId),
-    event: TokenEventKind,
-    actor: AuditActor,
-    client_id: Option<&'a str>,
-    address: Option<&'a str>,
-    at: Timestamp,
+    pub(crate) token: (&'a PersonalTokenId, &'a str, &'a UserId),
+    pub(crate) event: TokenEventKind,
+    pub(crate) actor: AuditActor,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) address: Option<&'a str>,
+    pub(crate) at: Timestamp,
 }
 
-async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> StoreResult<()> {
+pub(crate) async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    row: EventRow<'_>,
+) -> StoreResult<()> {
     let (token_id, realm, user_id) = row.token;
     sqlx::query(
         "INSERT INTO token_events (token_id, realm, user_id, event, actor, client_id, address, \
@@ -297,7 +353,7 @@ async fn insert_event(conn: &mut sqlx::AnyConnection, row: EventRow<'_>) -> Stor
 /// Takes the write lock for the user's token changes: the row lock on
 /// PostgreSQL, the database's write lock on SQLite (which a transaction that
 /// read first could not take without failing when another writer went ahead).
-async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreResult<()> {
+pub(crate) async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreResult<()> {
     sqlx::query("UPDATE users SET id = id WHERE id = $1")
         .bind(user_id)
         .execute(conn)
@@ -311,6 +367,28 @@ async fn held_tokens(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreR
         .fetch_one(conn)
         .await?;
     Ok(row.try_get("n")?)
+}
+
+/// The owner's token profiles with these ids, in the caller's transaction.
+pub(crate) async fn profiles_by_id(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &UserId,
+    profile_ids: &[String],
+) -> StoreResult<Vec<PersonalToken>> {
+    if profile_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 \
+         AND p.profile_id IN ({})",
+        parameter_list(profile_ids.len(), 2)
+    );
+    let mut query = sqlx::query(&sql).bind(user_id);
+    for profile_id in profile_ids {
+        query = query.bind(profile_id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(token_from_row).collect()
 }
 
 /// Per token: how many uses, and the latest.
@@ -350,6 +428,7 @@ impl From<&NewPersonalToken> for PersonalToken {
             last_used_ip: None,
             use_count: 0,
             refused_uses: 0,
+            profile: token.profile.clone(),
         }
     }
 }
@@ -362,23 +441,39 @@ impl Store {
     }
 
     /// Stores a new token and its `created` event unless the user already holds
-    /// `limit` tokens; returns false (storing nothing) when the limit is reached.
+    /// `limit` tokens or, for a token profile, one with the same profile id;
+    /// stores nothing otherwise.
     pub async fn insert_personal_token(
         &self,
         token: &NewPersonalToken,
         limit: i64,
         audit: Audit<'_>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Insertion> {
         let mut tx = self.pool.begin().await?;
-        // Concurrent creations cannot both slip under the limit.
+        // Concurrent creations cannot both slip under the limit, nor both take
+        // one profile id.
         lock_user(&mut tx, &token.user_id).await?;
         if held_tokens(&mut tx, &token.user_id).await? >= limit {
-            return Ok(false);
+            return Ok(Insertion::LimitReached);
+        }
+        let profile = token.profile.as_ref();
+        if let Some(profile) = profile {
+            let taken = sqlx::query(
+                "SELECT 1 AS taken FROM personal_tokens WHERE user_id = $1 AND profile_id = $2",
+            )
+            .bind(&token.user_id)
+            .bind(&profile.profile_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if taken.is_some() {
+                return Ok(Insertion::DuplicateProfileId);
+            }
         }
         sqlx::query(
             "INSERT INTO personal_tokens (id, realm, user_id, kind, name, description, digest, \
-             hint, family_id, client_id, offline, scope, created_at, expires_at, audience) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             hint, family_id, client_id, offline, scope, created_at, expires_at, audience, \
+             profile_id, enabled, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&token.id)
         .bind(&token.realm)
@@ -395,6 +490,9 @@ impl Store {
         .bind(token.created_at)
         .bind(token.expires_at)
         .bind(token.audience.join(AUDIENCE_SEPARATOR))
+        .bind(profile.map(|profile| profile.profile_id.as_str()))
+        .bind(flag(profile.is_none_or(|profile| profile.enabled)))
+        .bind(profile.map_or("", |profile| profile.permissions.as_str()))
         .execute(&mut *tx)
         .await?;
         insert_event(
@@ -410,7 +508,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Insertion::Stored)
     }
 
     /// The user's tokens, newest first.
@@ -426,8 +524,9 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
-    /// An expose token by its digest, with its user, in one query.
-    pub async fn find_expose_token(
+    /// An expose token or a token profile by its digest, with its user, in one
+    /// query.
+    pub async fn find_bearer_token(
         &self,
         digest: &[u8],
     ) -> StoreResult<Option<(PersonalToken, User)>> {
@@ -461,25 +560,42 @@ impl Store {
         feed: DeletionFeed,
         audit: Audit<'_>,
     ) -> StoreResult<Vec<PersonalToken>> {
-        let id = match selection {
-            TokenSelection::One(id) => Some(id),
-            TokenSelection::All => None,
-        };
         let mut tx = self.pool.begin().await?;
         lock_user(&mut tx, user_id).await?;
-        let only_one = if id.is_some() { " AND p.id = $2" } else { "" };
-        let select =
-            format!("SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1{only_one}");
-        let mut query = sqlx::query(&select).bind(user_id);
-        if let Some(id) = id {
-            query = query.bind(id);
-        }
-        let deleted: Vec<PersonalToken> = query
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(token_from_row)
-            .collect::<StoreResult<_>>()?;
+        let deleted: Vec<PersonalToken> = match selection {
+            TokenSelection::One(id) => {
+                let select = format!(
+                    "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 AND p.id = $2"
+                );
+                let rows = sqlx::query(&select)
+                    .bind(user_id)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                rows.iter()
+                    .map(token_from_row)
+                    .collect::<StoreResult<_>>()?
+            }
+            TokenSelection::All => {
+                let select =
+                    format!("SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1");
+                let rows = sqlx::query(&select)
+                    .bind(user_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                rows.iter()
+                    .map(token_from_row)
+                    .collect::<StoreResult<_>>()?
+            }
+            TokenSelection::Profiles(profile_ids) => {
+                let found = profiles_by_id(&mut tx, user_id, profile_ids).await?;
+                if found.len() != profile_ids.len() {
+                    // All or none: the transaction is dropped, nothing changes.
+                    return Ok(Vec::new());
+                }
+                found
+            }
+        };
         for token in &deleted {
             sqlx::query("DELETE FROM personal_tokens WHERE id = $1")
                 .bind(&token.id)

@@ -63,6 +63,9 @@ pub enum RevokedKind {
     Session,
     /// One access token: the token whose `jti` claim is the id.
     AccessToken,
+    /// Not revoked: what introspection says of the token with this id changed
+    /// (a token profile edited, disabled or enabled), so cached answers go.
+    Changed,
 }
 
 impl RevokedKind {
@@ -71,6 +74,7 @@ impl RevokedKind {
         match self {
             Self::Session => "sid",
             Self::AccessToken => "jti",
+            Self::Changed => "changed",
         }
     }
 
@@ -78,6 +82,7 @@ impl RevokedKind {
         match value {
             "sid" => Some(Self::Session),
             "jti" => Some(Self::AccessToken),
+            "changed" => Some(Self::Changed),
             _ => None,
         }
     }
@@ -298,8 +303,8 @@ pub(crate) async fn revoke_families_in(
     Ok(revoked)
 }
 
-/// Revokes the user's families and puts their expose tokens on the feed, inside
-/// the caller's transaction.
+/// Revokes the user's families and puts their expose tokens and token profiles
+/// on the feed, inside the caller's transaction.
 async fn revoke_user_tokens_in(
     conn: &mut sqlx::AnyConnection,
     user_id: &UserId,
@@ -323,7 +328,7 @@ async fn revoke_user_tokens_in(
          SELECT realm, $5, id, $1, \
            CASE WHEN expires_at IS NOT NULL AND expires_at + $3 < $2 \
              THEN expires_at + $3 ELSE $2 END \
-         FROM personal_tokens WHERE user_id = $4 AND kind = $6 \
+         FROM personal_tokens WHERE user_id = $4 AND kind IN ($6, $7) \
          ON CONFLICT DO NOTHING",
     )
     .bind(now)
@@ -331,7 +336,8 @@ async fn revoke_user_tokens_in(
     .bind(duration_millis(feed.leeway))
     .bind(user_id)
     .bind(RevokedKind::AccessToken.as_str())
-    .bind(PersonalTokenKind::Expose.as_str())
+    .bind(PersonalTokenKind::BEARER[0].as_str())
+    .bind(PersonalTokenKind::BEARER[1].as_str())
     .execute(conn)
     .await?;
     Ok(revoked)
@@ -353,6 +359,30 @@ pub(crate) async fn add_access_token_revocation(
     .bind(now)
     .bind(relevant_until)
     .bind(RevokedKind::AccessToken.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a `changed` entry for one token on the feed, inside the caller's
+/// transaction. A later change moves the entry to its own time, so that a
+/// verifier polling since the first one sees it again.
+pub(crate) async fn add_change_notice(
+    conn: &mut sqlx::AnyConnection,
+    (realm, jti): (&str, &str),
+    now: Timestamp,
+    relevant_until: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         VALUES ($1, $5, $2, $3, $4) ON CONFLICT (realm, kind, id) DO UPDATE \
+         SET revoked_at = excluded.revoked_at, relevant_until = excluded.relevant_until",
+    )
+    .bind(realm)
+    .bind(jti)
+    .bind(now)
+    .bind(relevant_until)
+    .bind(RevokedKind::Changed.as_str())
     .execute(conn)
     .await?;
     Ok(())

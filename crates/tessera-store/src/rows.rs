@@ -79,13 +79,20 @@ pub enum PersonalTokenKind {
     Expose,
     /// An access and refresh pair for an add-on client the user picked.
     Client,
+    /// An opaque token whose permissions say what it may do (a token profile).
+    Profile,
 }
 
 impl PersonalTokenKind {
+    /// The kinds whose token is presented as it is (stored as a digest), as
+    /// opposed to a client token's session.
+    pub const BEARER: [Self; 2] = [Self::Expose, Self::Profile];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Expose => "expose",
             Self::Client => "client",
+            Self::Profile => "profile",
         }
     }
 
@@ -93,6 +100,7 @@ impl PersonalTokenKind {
         match value {
             "expose" => Some(Self::Expose),
             "client" => Some(Self::Client),
+            "profile" => Some(Self::Profile),
             _ => None,
         }
     }

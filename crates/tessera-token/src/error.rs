@@ -40,6 +40,20 @@ pub enum TokenError {
     TokenNotFound,
     #[error("personal token limit reached")]
     TokenLimitReached,
+    #[error("the user already has a token profile with this id")]
+    DuplicateProfileId,
+    /// Not found, or not visible to the caller (which is told the same).
+    #[error("no such user")]
+    UserNotFound,
+    /// The caller's grants do not allow this action.
+    #[error("permission {0} required")]
+    Forbidden(tessera_authz::TesseraAction),
+    /// Grants that are malformed or unknown to the realm's catalog.
+    #[error("invalid permissions: {0}")]
+    InvalidGrants(tessera_authz::GrantError),
+    /// Grants wider than the caller holds.
+    #[error(transparent)]
+    Escalation(tessera_authz::Escalation),
     /// Too many logins are waiting for password hashing, or for a brute-force
     /// slot of the same account: the client should retry shortly.
     #[error("temporarily unavailable")]

@@ -5,7 +5,8 @@
 //! `password`, `refresh_token`, `client_credentials`, refresh rotation with reuse
 //! detection per RFC 9700 §4.14.2, introspection per RFC 7662, revocation per
 //! RFC 7009, logout, userinfo, the revocation feed), [`PersonalTokenService`],
-//! [`KeyService`], [`UserService`] and [`MaintenanceService`]. Handlers parse
+//! [`TokenProfileService`] (token profiles and the management API's callers,
+//! [`Principal`]), [`KeyService`], [`UserService`] and [`MaintenanceService`]. Handlers parse
 //! requests into plain arguments and call them; every rule lives here so it can
 //! be tested without a server.
 
@@ -14,10 +15,13 @@ mod error;
 mod fuzz;
 mod grants;
 mod ids;
+mod introspection;
 mod keys;
 mod login;
 mod password;
 mod personal_tokens;
+mod principal;
+mod profiles;
 mod realm;
 mod retention;
 mod revocation;
@@ -37,13 +41,15 @@ pub use password::{
     DEFAULT_ARGON2_PARAMS, MAX_PASSWORD_BYTES,
 };
 pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest, TokenEventPage};
+pub use principal::{Principal, PrincipalKind};
+pub use profiles::{TokenProfileChanges, TokenProfileRequest, MAX_PROFILES_PER_DELETE};
 pub use realm::{
-    BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings,
+    BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings, ADMIN_ROLE,
 };
 pub use revocation::FEED_LEEWAY;
 pub use service::{
     ClientCredentials, KeyService, MaintenanceService, OAuthService, PersonalTokenService,
-    RealmState, Services, UserService,
+    RealmState, Services, TokenProfileService, UserService,
 };
 pub use sessions::UserInfo;
 /// Every moment the services take or answer with (lifetimes are `Duration`s).

@@ -7,19 +7,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tessera_proto::{
-    Audience, IntrospectionResponse, OpaqueTokenKind, RealmAccess, SecretString, TokenResponse,
-};
+use tessera_proto::{OpaqueTokenKind, SecretString, TokenResponse};
 use tessera_store::{
-    Audit, AuditActor, NewPersonalToken, PersonalToken, PersonalTokenId, PersonalTokenKind,
-    RevocationReason, Timestamp, TokenEvent, TokenSelection, TokenUse, UseOutcome, User, UserId,
+    Audit, AuditActor, Insertion, NewPersonalToken, PersonalToken, PersonalTokenId,
+    PersonalTokenKind, RevocationReason, Timestamp, TokenEvent, TokenSelection, User, UserId,
 };
 
 use crate::{
     new_opaque_token, new_uuid,
     revocation::deletion_feed,
     service::{AccountAccess, Core, PersonalTokenService},
-    PersonalTokenSettings, Realm, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
+    PersonalTokenSettings, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -115,6 +113,9 @@ impl PersonalTokenRequest {
                     audience: self.audience.clone(),
                 })
             }
+            PersonalTokenKind::Profile => Err(TokenError::InvalidRequest(
+                "token profiles are created through the management API".to_owned(),
+            )),
             PersonalTokenKind::Client => match &self.client_id {
                 Some(client_id)
                     if self.lifetime.is_none()
@@ -165,6 +166,7 @@ impl Creation<'_> {
             scope: String::new(),
             created_at: now,
             expires_at: None,
+            profile: None,
         })
     }
 }
@@ -270,9 +272,7 @@ impl PersonalTokenService {
             expires_at: Some(expires_at),
             ..creation.row(PersonalTokenKind::Expose, now)?
         };
-        if !self.store_token(&creation, &row).await? {
-            return Err(TokenError::TokenLimitReached);
-        }
+        self.store_token(&creation, &row).await?;
         Ok((
             PersonalToken::from(&row),
             CreatedSecret::Expose(SecretString::new(secret)),
@@ -348,7 +348,7 @@ impl PersonalTokenService {
             &family.scope,
             (refresh_token, refresh_row.expires_at),
         )?;
-        if !self.store_token(&creation, &row).await? {
+        if let Err(refused) = self.store_token(&creation, &row).await {
             // Another creation took the last place meanwhile: undo the session.
             self.core
                 .revoke_session(
@@ -358,25 +358,22 @@ impl PersonalTokenService {
                     RevocationReason::Revoked,
                 )
                 .await?;
-            return Err(TokenError::TokenLimitReached);
+            return Err(refused);
         }
         Ok((PersonalToken::from(&row), CreatedSecret::Client(response)))
     }
 
     /// Stores a new token under the realm's per-user limit (checked under the
     /// user's lock, so concurrent creations cannot exceed it), with its
-    /// `created` event; false when the limit is reached and nothing was stored.
+    /// `created` event; nothing is stored when it is refused.
     async fn store_token(
         &self,
         creation: &Creation<'_>,
         row: &NewPersonalToken,
-    ) -> Result<bool, TokenError> {
+    ) -> Result<(), TokenError> {
         let limit = creation.state.config.personal_tokens.max_per_user;
-        Ok(self
-            .core
-            .store
-            .insert_personal_token(row, limit, creation.actor.audit(creation.address))
-            .await?)
+        let audit = creation.actor.audit(creation.address);
+        self.core.store_personal_token(row, limit, audit).await
     }
 
     /// A signed-in user creating a token proves it is them again: their password
@@ -471,76 +468,7 @@ impl PersonalTokenService {
     }
 }
 
-impl Core {
-    /// RFC 7662 introspection of an expose token, for the confidential client
-    /// `client_id`; every use of a known token is recorded.
-    pub(crate) async fn introspect_expose_token(
-        &self,
-        realm: &Realm,
-        token: &str,
-        client_id: &str,
-        address: Option<&str>,
-    ) -> Result<IntrospectionResponse, TokenError> {
-        let Some((stored, user)) = self
-            .store
-            .find_expose_token(&self.digester.digest(token))
-            .await?
-        else {
-            return Err(TokenError::InvalidToken);
-        };
-        if stored.realm != realm.name {
-            return Err(TokenError::InvalidToken);
-        }
-        let now = Timestamp::now();
-        // RFC 7662 §4 and RFC 9700 §2.3: only a resource server the token was
-        // meant for learns that it is active.
-        let audience = if stored.audience.is_empty() {
-            realm.personal_tokens.expose_audience.clone()
-        } else {
-            stored.audience.clone()
-        };
-        let outcome = if !audience.iter().any(|aud| aud == client_id) {
-            UseOutcome::WrongAudience
-        } else if stored.expires_at.is_some_and(|at| now >= at) {
-            UseOutcome::Expired
-        } else if !user.is_active(now) {
-            UseOutcome::UserInactive
-        } else {
-            UseOutcome::Active
-        };
-        self.usage
-            .record(TokenUse {
-                token_id: stored.id.clone(),
-                realm: stored.realm.clone(),
-                user_id: user.id.clone(),
-                client_id: Some(client_id.to_owned()),
-                address: address.map(str::to_owned),
-                outcome,
-                at: now,
-            })
-            .await;
-        if outcome != UseOutcome::Active {
-            return Err(TokenError::InvalidToken);
-        }
-        Ok(IntrospectionResponse {
-            active: true,
-            scope: Some(stored.scope),
-            client_id: None,
-            username: Some(user.username),
-            token_type: Some(PersonalTokenKind::Expose.as_str().to_owned()),
-            exp: stored.expires_at.map(Timestamp::unix_seconds),
-            iat: Some(stored.created_at.unix_seconds()),
-            sub: Some(user.id.into()),
-            aud: Some(Audience::from_list(audience)),
-            iss: Some(realm.issuer.clone()),
-            jti: Some(stored.id.into()),
-            sid: None,
-            realm_access: Some(RealmAccess { roles: user.roles }),
-        })
-    }
-}
-
-fn checked_names(
+pub(crate) fn checked_names(
     name: String,
     description: Option<String>,
 ) -> Result<(String, Option<String>), TokenError> {
@@ -552,7 +480,7 @@ fn checked_names(
 }
 
 /// Trimmed, non-empty, at most `max` characters, no control characters.
-fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenError> {
+pub(crate) fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
         return Err(TokenError::InvalidRequest(format!(
@@ -564,7 +492,7 @@ fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenEr
 
 /// When a new token expires: from `lifetime` or `expires_at` (not both), within
 /// the realm's bounds.
-fn expiry(
+pub(crate) fn expiry(
     settings: &PersonalTokenSettings,
     now: Timestamp,
     lifetime: Option<Duration>,
@@ -618,10 +546,27 @@ fn expose_audience(
 
 /// The prefix and the last four characters: enough to recognise a token, far
 /// too little to use it.
-fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
+pub(crate) fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
     // Opaque tokens are ASCII (base62), so the last four bytes are four characters.
     let tail = secret
         .get(secret.len().saturating_sub(4)..)
         .unwrap_or_default();
     format!("{}…{tail}", kind.prefix())
+}
+
+impl Core {
+    /// Stores a new personal token of any kind, or says why not (the per-user
+    /// limit, a taken profile id); nothing is stored then.
+    pub(crate) async fn store_personal_token(
+        &self,
+        row: &NewPersonalToken,
+        limit: i64,
+        audit: Audit<'_>,
+    ) -> Result<(), TokenError> {
+        match self.store.insert_personal_token(row, limit, audit).await? {
+            Insertion::Stored => Ok(()),
+            Insertion::LimitReached => Err(TokenError::TokenLimitReached),
+            Insertion::DuplicateProfileId => Err(TokenError::DuplicateProfileId),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use tessera_authz::{Catalog, Permissions};
 use tessera_keys::SigningAlgorithm;
 
 #[derive(Debug, Clone)]
@@ -86,6 +87,9 @@ pub struct Client {
     /// Its user sessions' access tokens carry the `account` audience, which the
     /// account API requires (a console or account-management client).
     pub account_audience: bool,
+    /// Its users' access tokens may call the management API, with the
+    /// permissions of the users' roles (Keycloak's `admin-cli`).
+    pub management: bool,
     pub tokens: TokenSettings,
 }
 
@@ -117,7 +121,16 @@ pub struct Realm {
     pub brute_force: BruteForceSettings,
     pub personal_tokens: PersonalTokenSettings,
     pub clients: HashMap<String, Client>,
+    /// The realm's roles; a user holds some of them.
+    pub roles: Vec<String>,
+    /// The resource types and actions grants may name.
+    pub catalog: Catalog,
+    /// What each role grants; the role [`ADMIN_ROLE`] always grants everything.
+    pub role_permissions: HashMap<String, Permissions>,
 }
+
+/// The role whose holders may do everything in the realm.
+pub const ADMIN_ROLE: &str = "admin";
 
 impl Realm {
     /// The longest any JWT of this realm can live: a retired key must stay in the
@@ -129,5 +142,22 @@ impl Realm {
             .chain(std::iter::once(self.tokens.access_token_lifetime))
             .max()
             .unwrap_or(self.tokens.access_token_lifetime)
+    }
+
+    /// What a user holding `roles` may do: the union of the roles' grants.
+    pub fn permissions_of_roles<'a>(
+        &self,
+        roles: impl IntoIterator<Item = &'a str>,
+    ) -> Permissions {
+        let mut permissions = Permissions::none();
+        for role in roles {
+            if role == ADMIN_ROLE {
+                return Permissions::admin();
+            }
+            if let Some(granted) = self.role_permissions.get(role) {
+                permissions = permissions.union(granted);
+            }
+        }
+        permissions
     }
 }

@@ -114,13 +114,15 @@ impl OAuthService {
         let revocations = entries
             .into_iter()
             .map(|entry| {
-                let (sid, jti) = match entry.kind {
-                    RevokedKind::Session => (Some(entry.id), None),
-                    RevokedKind::AccessToken => (None, Some(entry.id)),
+                let (sid, jti, changed) = match entry.kind {
+                    RevokedKind::Session => (Some(entry.id), None, None),
+                    RevokedKind::AccessToken => (None, Some(entry.id), None),
+                    RevokedKind::Changed => (None, None, Some(entry.id)),
                 };
                 RevokedEntry {
                     sid,
                     jti,
+                    changed,
                     // A NumericDate, rounded up so the entry is never dropped early.
                     until: entry.relevant_until.unix_seconds_rounded_up(),
                 }

@@ -60,6 +60,12 @@ pub struct PersonalTokenService {
     pub(crate) core: Arc<Core>,
 }
 
+/// Token profiles and the management API's callers.
+#[derive(Debug, Clone)]
+pub struct TokenProfileService {
+    pub(crate) core: Arc<Core>,
+}
+
 /// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
 #[derive(Debug, Clone)]
 pub struct KeyService {
@@ -83,6 +89,7 @@ pub struct MaintenanceService {
 pub struct Services {
     pub oauth: OAuthService,
     pub personal_tokens: PersonalTokenService,
+    pub token_profiles: TokenProfileService,
     pub keys: KeyService,
     pub users: UserService,
     pub maintenance: MaintenanceService,
@@ -142,6 +149,9 @@ impl Services {
                 core: Arc::clone(&core),
             },
             personal_tokens: PersonalTokenService {
+                core: Arc::clone(&core),
+            },
+            token_profiles: TokenProfileService {
                 core: Arc::clone(&core),
             },
             keys: KeyService {

@@ -47,6 +47,7 @@ fn client(id: &str, grants: &[GrantType]) -> Client {
         audience: Vec::new(),
         allows_personal_tokens: false,
         account_audience: false,
+        management: false,
         tokens: settings(),
     }
 }
@@ -83,6 +84,9 @@ fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
             .into_iter()
             .map(|client| (client.client_id.clone(), client))
             .collect::<HashMap<_, _>>(),
+        roles: vec!["user".to_owned(), crate::ADMIN_ROLE.to_owned()],
+        catalog: tessera_authz::Catalog::builtin(),
+        role_permissions: HashMap::new(),
     }
 }
 

@@ -100,9 +100,9 @@ impl OAuthService {
         // it is decided how it introspects; anything else is tried as a JWT.
         let kind = ParsedOpaqueToken::parse(token).map(|parsed| parsed.kind);
         let answer = match kind {
-            Ok(OpaqueTokenKind::Expose) => {
+            Ok(OpaqueTokenKind::Expose | OpaqueTokenKind::Profile) => {
                 self.core
-                    .introspect_expose_token(&state.config, token, &client.client_id, address)
+                    .introspect_bearer_token(&state.config, token, &client.client_id, address)
                     .await
             }
             Ok(OpaqueTokenKind::Refresh) => {
@@ -127,6 +127,9 @@ impl OAuthService {
                     jti: Some(claims.jti),
                     sid: claims.sid,
                     realm_access: Some(claims.realm_access),
+                    token_id: None,
+                    name: None,
+                    authorization_details: None,
                 }),
         };
         match answer {
@@ -170,6 +173,9 @@ impl OAuthService {
             jti: None,
             sid: Some(family.id.to_string()),
             realm_access: Some(RealmAccess { roles: user.roles }),
+            token_id: None,
+            name: None,
+            authorization_details: None,
         })
     }
 
@@ -192,7 +198,9 @@ impl OAuthService {
         if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
             match parsed.kind {
                 OpaqueTokenKind::Refresh => {}
-                OpaqueTokenKind::Expose => return Err(TokenError::UnsupportedTokenType),
+                OpaqueTokenKind::Expose | OpaqueTokenKind::Profile => {
+                    return Err(TokenError::UnsupportedTokenType)
+                }
             }
             let stored = match self.core.find_refresh_token(realm, token).await {
                 Ok((_, stored)) => stored,

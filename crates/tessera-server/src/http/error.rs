@@ -1,5 +1,7 @@
 //! The one mapping from failures to HTTP responses.
 
+use std::borrow::Cow;
+
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -33,77 +35,122 @@ impl From<TokenError> for ApiError {
 pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
     use OAuthErrorCode as Code;
     use TokenError as E;
-    let (status, code, description): (StatusCode, Code, &str) = match error {
+    let (status, code, description): (StatusCode, Code, Cow<'_, str>) = match error {
         E::RealmNotFound => (
             StatusCode::NOT_FOUND,
             Code::NotFound,
-            "Realm does not exist",
+            "Realm does not exist".into(),
         ),
-        E::InvalidRequest(description) => {
-            (StatusCode::BAD_REQUEST, Code::InvalidRequest, description)
-        }
+        E::InvalidRequest(description) => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            description.into(),
+        ),
         E::UnknownClient => (
             StatusCode::UNAUTHORIZED,
             Code::InvalidClient,
-            "Invalid client or Invalid client credentials",
+            "Invalid client or Invalid client credentials".into(),
         ),
         E::ClientAuthenticationFailed => (
             StatusCode::UNAUTHORIZED,
             Code::UnauthorizedClient,
-            "Invalid client or Invalid client credentials",
+            "Invalid client or Invalid client credentials".into(),
         ),
         E::UnauthorizedClient(description) => (
             StatusCode::BAD_REQUEST,
             Code::UnauthorizedClient,
-            description,
+            (*description).into(),
         ),
         E::InvalidUserCredentials => (
             StatusCode::UNAUTHORIZED,
             Code::InvalidGrant,
-            "Invalid user credentials",
+            "Invalid user credentials".into(),
         ),
         E::AccountDisabled => (
             StatusCode::BAD_REQUEST,
             Code::InvalidGrant,
-            "Account disabled",
+            "Account disabled".into(),
         ),
-        E::InvalidGrant(description) => (StatusCode::BAD_REQUEST, Code::InvalidGrant, description),
+        E::InvalidGrant(description) => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidGrant,
+            (*description).into(),
+        ),
         E::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             Code::UnsupportedGrantType,
-            "Unsupported grant_type",
+            "Unsupported grant_type".into(),
         ),
-        E::InvalidScope(description) => (StatusCode::BAD_REQUEST, Code::InvalidScope, description),
+        E::InvalidScope(description) => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidScope,
+            description.into(),
+        ),
         E::InvalidToken => (
             StatusCode::UNAUTHORIZED,
             Code::InvalidToken,
-            "Token verification failed",
+            "Token verification failed".into(),
         ),
         E::ConfidentialClientRequired => (
             StatusCode::UNAUTHORIZED,
             Code::InvalidClient,
-            "Public client is not permitted to invoke this endpoint",
+            "Public client is not permitted to invoke this endpoint".into(),
         ),
         E::UnmatchingClients => (
             StatusCode::BAD_REQUEST,
             Code::InvalidToken,
-            "Unmatching clients",
+            "Unmatching clients".into(),
         ),
-        E::TokenNotFound => (StatusCode::NOT_FOUND, Code::NotFound, "Token not found"),
+        E::TokenNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Token not found".into(),
+        ),
         E::UnsupportedTokenType => (
             StatusCode::BAD_REQUEST,
             Code::UnsupportedTokenType,
-            "Expose tokens are deleted through the account API",
+            "Personal tokens and token profiles are deleted by their owner, not revoked here"
+                .into(),
         ),
         E::TokenLimitReached => (
             StatusCode::CONFLICT,
             Code::InvalidRequest,
-            "Personal token limit reached; delete a token first",
+            "Personal token limit reached; delete a token first".into(),
+        ),
+        E::DuplicateProfileId => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "The user already has a token profile with this token_id".into(),
+        ),
+        E::UserNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "User not found".into(),
+        ),
+        // RFC 6750 §3.1: the token lacks the privileges the request needs.
+        E::Forbidden(action) => (
+            StatusCode::FORBIDDEN,
+            Code::InsufficientScope,
+            format!("Permission {action} required").into(),
+        ),
+        E::Escalation(escalation) => (
+            StatusCode::FORBIDDEN,
+            Code::InsufficientScope,
+            format!(
+                "Cannot grant {}: it is wider than what the caller holds",
+                escalation.grant
+            )
+            .into(),
+        ),
+        E::InvalidGrants(error) => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            format!("Invalid permissions: {error}").into(),
         ),
         E::TemporarilyUnavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             Code::TemporarilyUnavailable,
-            "Too many login attempts in progress; retry shortly",
+            "Too many login attempts in progress; retry shortly".into(),
         ),
         E::Store(_)
         | E::Keys(_)
@@ -112,7 +159,7 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
         | E::InvalidPasswordParameters => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Code::ServerError,
-            "Internal server error",
+            "Internal server error".into(),
         ),
     };
     (status, OAuthError::new(code, description))

@@ -1,0 +1,142 @@
+//! RFC 7662 introspection of the opaque bearer tokens users own: expose tokens
+//! and token profiles. Both are looked up by their keyed digest, and every use
+//! of a known one is recorded (off the request path).
+
+use tessera_authz::Permissions;
+use tessera_proto::{Audience, AuthorizationDetail, IntrospectionResponse, RealmAccess};
+use tessera_store::{
+    PersonalToken, PersonalTokenKind, StoreError, Timestamp, TokenUse, UseOutcome, User,
+};
+
+use crate::{service::Core, Realm, TokenError};
+
+/// A bearer token found by its digest, with its user, checked now.
+pub(crate) struct CheckedBearer {
+    pub token: PersonalToken,
+    pub user: User,
+    pub outcome: UseOutcome,
+}
+
+impl Core {
+    /// The expose token or token profile `token` of `realm`, with the outcome of
+    /// using it now for a caller that `audience_ok` says it was meant for; the
+    /// use is recorded. Unknown tokens are [`TokenError::InvalidToken`].
+    pub(crate) async fn check_bearer_token(
+        &self,
+        realm: &Realm,
+        token: &str,
+        (client_id, address): (Option<&str>, Option<&str>),
+        audience_ok: impl FnOnce(&PersonalToken) -> bool,
+    ) -> Result<CheckedBearer, TokenError> {
+        let Some((stored, user)) = self
+            .store
+            .find_bearer_token(&self.digester.digest(token))
+            .await?
+        else {
+            return Err(TokenError::InvalidToken);
+        };
+        if stored.realm != realm.name {
+            return Err(TokenError::InvalidToken);
+        }
+        let now = Timestamp::now();
+        let outcome = if !audience_ok(&stored) {
+            UseOutcome::WrongAudience
+        } else if stored
+            .profile
+            .as_ref()
+            .is_some_and(|profile| !profile.enabled)
+        {
+            UseOutcome::Disabled
+        } else if stored.expires_at.is_some_and(|at| now >= at) {
+            UseOutcome::Expired
+        } else if !user.is_active(now) {
+            UseOutcome::UserInactive
+        } else {
+            UseOutcome::Active
+        };
+        self.usage
+            .record(TokenUse {
+                token_id: stored.id.clone(),
+                realm: stored.realm.clone(),
+                user_id: user.id.clone(),
+                client_id: client_id.map(str::to_owned),
+                address: address.map(str::to_owned),
+                outcome,
+                at: now,
+            })
+            .await;
+        Ok(CheckedBearer {
+            token: stored,
+            user,
+            outcome,
+        })
+    }
+
+    /// RFC 7662 introspection of an expose token or a token profile for the
+    /// confidential client `client_id`. Only a resource server the token was
+    /// meant for learns that it is active (RFC 7662 §4, RFC 9700 §2.3): an
+    /// expose token's audience, or for a profile the realm's `expose_audience`.
+    pub(crate) async fn introspect_bearer_token(
+        &self,
+        realm: &Realm,
+        token: &str,
+        client_id: &str,
+        address: Option<&str>,
+    ) -> Result<IntrospectionResponse, TokenError> {
+        let audience_of = |stored: &PersonalToken| {
+            if stored.audience.is_empty() {
+                realm.personal_tokens.expose_audience.clone()
+            } else {
+                stored.audience.clone()
+            }
+        };
+        let checked = self
+            .check_bearer_token(realm, token, (Some(client_id), address), |stored| {
+                audience_of(stored).iter().any(|aud| aud == client_id)
+            })
+            .await?;
+        if checked.outcome != UseOutcome::Active {
+            return Err(TokenError::InvalidToken);
+        }
+        let CheckedBearer { token, user, .. } = checked;
+        let audience = audience_of(&token);
+        let mut answer = IntrospectionResponse {
+            active: true,
+            token_type: Some(token.kind.as_str().to_owned()),
+            username: Some(user.username),
+            exp: token.expires_at.map(Timestamp::unix_seconds),
+            iat: Some(token.created_at.unix_seconds()),
+            sub: Some(user.id.into()),
+            aud: Some(Audience::from_list(audience)),
+            iss: Some(realm.issuer.clone()),
+            jti: Some(token.id.into()),
+            realm_access: Some(RealmAccess { roles: user.roles }),
+            ..IntrospectionResponse::default()
+        };
+        match (token.kind, token.profile) {
+            (PersonalTokenKind::Profile, Some(profile)) => {
+                answer.authorization_details = Some(stored_permissions(&profile.permissions)?);
+                answer.token_id = Some(profile.profile_id);
+                answer.name = Some(token.name);
+            }
+            (PersonalTokenKind::Expose, _) => answer.scope = Some(token.scope),
+            (PersonalTokenKind::Profile | PersonalTokenKind::Client, _) => {
+                return Err(TokenError::InvalidToken)
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// A profile's permissions as stored: written only after they were checked, so
+/// a value that does not parse is corrupt.
+pub(crate) fn stored_permissions(json: &str) -> Result<Vec<AuthorizationDetail>, TokenError> {
+    serde_json::from_str(json)
+        .map_err(|_| TokenError::Store(StoreError::Corrupt("token profile permissions")))
+}
+
+/// The same, as permissions to evaluate.
+pub(crate) fn stored_grants(json: &str) -> Result<Permissions, TokenError> {
+    Permissions::from_details(&stored_permissions(json)?)
+        .map_err(|_| TokenError::Store(StoreError::Corrupt("token profile permissions")))
+}
