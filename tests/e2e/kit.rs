@@ -25,7 +25,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// `{brute_force}` are replaced by per-test settings.
 const REALM_TEMPLATE: &str = r#"
 name = "test-realm"
-roles = ["user", "admin"]
+roles = ["user", "admin", "viewer"]
 
 [tokens]
 {tokens}
@@ -36,6 +36,17 @@ roles = ["user", "admin"]
 [personal_tokens]
 expose_audience = ["api"]
 {personal_tokens}
+
+[permissions.types]
+bucket = ["ReadBucket", "WriteBucket", "DeleteBucket"]
+device = ["AccessDeviceResources", "ListDevices"]
+
+[permissions.roles]
+user = [
+    { type = "bucket", identifier = "*", actions = ["ReadBucket", "WriteBucket"] },
+    { type = "device", identifier = "*", actions = ["*"] },
+]
+viewer = [{ type = "user", identifier = "*", actions = ["ListUsers", "ReadUserConfig"] }]
 
 [[clients]]
 client_id = "app"
@@ -76,6 +87,12 @@ scopes = ["openid", "offline_access"]
 account = true
 personal_tokens = true
 
+# The management API's client, as Keycloak's `admin-cli`.
+[[clients]]
+client_id = "admin-cli"
+grants = ["password", "refresh_token"]
+management = true
+
 # A confidential client that keeps its refresh token (no rotation).
 [[clients]]
 client_id = "keeper"
@@ -92,6 +109,11 @@ roles = ["user"]
 [[users]]
 username = "bob"
 password = "correct horse battery staple"
+
+[[users]]
+username = "root"
+password = "correct horse battery staple"
+roles = ["admin"]
 
 [[users]]
 username = "disabled"
@@ -545,6 +567,59 @@ impl Server {
         if let Some(body) = body {
             request = request.json(body);
         }
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// An access token of `username` from the management client `admin-cli`.
+    pub async fn management_token(&self, username: &str) -> String {
+        let reply = self.password_login("admin-cli", username, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        str_field(&reply.body, "access_token").to_owned()
+    }
+
+    /// A JSON request with a bearer token to the realm's management API
+    /// (`/admin/realms/{realm}{path}`).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/admin/realms/{REALM}{path}")))
+            .bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// A request with a bearer token and a raw body to the management API.
+    pub async fn raw_admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let request = self
+            .http
+            .request(method, self.url(&format!("/admin/realms/{REALM}{path}")))
+            .bearer_auth(bearer)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// A request with a bearer token to any path of the server.
+    pub async fn http_request(&self, method: reqwest::Method, path: &str, bearer: &str) -> Reply {
+        let request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(bearer);
         Self::reply(request.send().await.unwrap()).await
     }
 

@@ -23,3 +23,4 @@ mod retention;
 mod revocation;
 mod revocation_feed;
 mod schema;
+mod token_profiles;

@@ -4,8 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use axum::{
-    body::Bytes,
-    extract::{ConnectInfo, Path, RawQuery, State},
+    extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -19,7 +18,7 @@ use tessera_token::{
 
 use super::{
     error::ApiError,
-    form::{bearer_token, has_content_type, OAuthForm},
+    form::{bearer_token, JsonBody, OAuthForm},
     AppState,
 };
 
@@ -120,29 +119,18 @@ fn for_bearer(error: TokenError) -> ApiError {
     }
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<T, ApiError> {
-    if !has_content_type(headers, "application/json") {
-        return Err(ApiError::BadRequest(
-            "Content-Type must be application/json".to_owned(),
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::BadRequest(format!("Invalid body: {error}")))
-}
-
 pub async fn create_token(
     State(state): State<AppState>,
     Path(realm): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
     state.services.realm(&realm)?;
     let actor = user(&headers)?;
-    let body: CreateTokenBody = json_body(&headers, &body)?;
+    // Read after the realm and the bearer are checked: a caller without a
+    // valid token learns nothing about the body it sent.
+    let JsonBody(body) = JsonBody::<CreateTokenBody>::from_request(request, &state).await?;
     let address = peer.ip().to_string();
     let kind = PersonalTokenKind::parse(&body.kind).ok_or_else(|| {
         ApiError::BadRequest(format!(

@@ -86,15 +86,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
                 "Content-Type must be application/x-www-form-urlencoded".to_owned(),
             ));
         }
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest("Could not read the request body".to_owned())
-                }
-            })?;
+        let body = read_body(request, state).await?;
         Self::parse(&body)
     }
 }
@@ -106,6 +98,39 @@ pub fn has_content_type(headers: &HeaderMap, mime: &str) -> bool {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|found| found.trim().eq_ignore_ascii_case(mime))
+}
+
+/// A JSON request body of type `T`: `application/json`, within the body
+/// limit, then well formed; every refusal is an RFC-shaped error.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_content_type(request.headers(), "application/json") {
+            return Err(ApiError::BadRequest(
+                "Content-Type must be application/json".to_owned(),
+            ));
+        }
+        let body = read_body(request, state).await?;
+        serde_json::from_slice(&body)
+            .map(Self)
+            .map_err(|error| ApiError::BadRequest(format!("Invalid body: {error}")))
+    }
+}
+
+/// The whole body, or 413 past the limit.
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("Could not read the request body".to_owned())
+            }
+        })
 }
 
 /// Client credentials from HTTP Basic (`client_secret_basic`) or the form

@@ -4,9 +4,11 @@
 pub(crate) mod account;
 mod error;
 pub(crate) mod form;
+mod management;
 mod metrics;
 mod oidc;
 mod serve;
+mod token_profiles;
 
 pub use metrics::{Metrics, ReloadOutcome};
 pub use serve::{serve, with_timeouts, HttpLimits};
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/realms/{realm}", realm_routes.clone())
         .nest("/auth/realms/{realm}", realm_routes)
+        .nest("/admin/realms/{realm}", management::routes())
         .route(
             "/.well-known/oauth-authorization-server/realms/{realm}",
             get(oidc::discovery),

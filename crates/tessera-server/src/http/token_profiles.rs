@@ -1,0 +1,255 @@
+//! `/admin/realms/{realm}/users/{user}/token-profiles`: a user's token
+//! profiles. Creating one answers its token, this once.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::AuthorizationDetail;
+use tessera_token::{
+    PersonalToken, Timestamp, TokenError, TokenProfileChanges, TokenProfileRequest, UserId,
+};
+
+use super::{error::ApiError, form::JsonBody, management::Caller, AppState};
+
+/// `POST …/token-profiles`. Unknown fields are refused, so a typo is an error
+/// rather than a silently ignored setting.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    token_id: String,
+    name: String,
+    #[serde(default)]
+    permissions: Vec<AuthorizationDetail>,
+    /// NumericDate; absent: the token does not expire.
+    #[serde(default)]
+    expires_at: Option<i64>,
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// `PATCH …/token-profiles/{token_id}`: the fields to change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    permissions: Option<Vec<AuthorizationDetail>>,
+}
+
+/// `DELETE …/token-profiles`: the profiles to delete, all or none.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteBody {
+    token_ids: Vec<String>,
+}
+
+/// A token profile as listed: never its token.
+#[derive(Serialize)]
+pub(crate) struct ProfileView {
+    token_id: String,
+    name: String,
+    enabled: bool,
+    /// RFC 9396 authorization details.
+    permissions: Vec<AuthorizationDetail>,
+    /// NumericDates (seconds).
+    created_at: i64,
+    updated_at: Option<i64>,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    use_count: i64,
+    refused_uses: i64,
+    /// The token's prefix and last four characters.
+    hint: String,
+}
+
+impl ProfileView {
+    fn of(token: PersonalToken) -> Result<Self, ApiError> {
+        let profile = token
+            .profile
+            .ok_or(ApiError::Token(TokenError::TokenNotFound))?;
+        let permissions = serde_json::from_str(&profile.permissions)
+            .map_err(|_| ApiError::Token(TokenError::TokenNotFound))?;
+        Ok(Self {
+            token_id: profile.profile_id,
+            name: token.name,
+            enabled: profile.enabled,
+            permissions,
+            created_at: token.created_at.unix_seconds(),
+            updated_at: profile.updated_at.map(Timestamp::unix_seconds),
+            expires_at: token.expires_at.map(Timestamp::unix_seconds),
+            last_used_at: token.last_used_at.map(Timestamp::unix_seconds),
+            last_used_ip: token.last_used_ip,
+            use_count: token.use_count,
+            refused_uses: token.refused_uses,
+            hint: token.hint,
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct ProfileList {
+    token_profiles: Vec<ProfileView>,
+}
+
+/// The creation answer: the listing fields and the token, shown this once.
+#[derive(Serialize)]
+pub(crate) struct CreatedView {
+    #[serde(flatten)]
+    listed: ProfileView,
+    token: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Deleted {
+    deleted: usize,
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path((realm, user)): Path<(String, String)>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    let request = TokenProfileRequest {
+        token_id: body.token_id,
+        name: body.name,
+        permissions: body.permissions,
+        expires_at: body.expires_at.map(Timestamp::from_unix_seconds),
+        enabled: body.enabled,
+    };
+    let (profile, token) = state
+        .services
+        .token_profiles
+        .create_token_profile(
+            &realm,
+            &caller.principal,
+            &UserId::new(&user),
+            request,
+            Some(&caller.address),
+        )
+        .await?;
+    let listed = ProfileView::of(profile)?;
+    let location = format!(
+        "{}/admin/realms/{realm}/users/{user}/token-profiles/{}",
+        state.public_url, listed.token_id
+    );
+    let created = CreatedView {
+        listed,
+        token: token.expose().to_owned(),
+    };
+    let mut response = (StatusCode::CREATED, Json(created)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path((realm, user)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<Json<ProfileList>, ApiError> {
+    let profiles = state
+        .services
+        .token_profiles
+        .list_token_profiles(&realm, &caller.principal, &UserId::new(&user))
+        .await?;
+    let token_profiles = profiles
+        .into_iter()
+        .map(ProfileView::of)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(ProfileList { token_profiles }))
+}
+
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    Path((realm, user, token_id)): Path<(String, String, String)>,
+    caller: Caller,
+) -> Result<Json<ProfileView>, ApiError> {
+    let profile = state
+        .services
+        .token_profiles
+        .token_profile(&realm, &caller.principal, &UserId::new(&user), &token_id)
+        .await?;
+    Ok(Json(ProfileView::of(profile)?))
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path((realm, user, token_id)): Path<(String, String, String)>,
+    caller: Caller,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<ProfileView>, ApiError> {
+    if body.name.is_none() && body.enabled.is_none() && body.permissions.is_none() {
+        return Err(ApiError::BadRequest(
+            "Nothing to change: give name, enabled or permissions".to_owned(),
+        ));
+    }
+    let changes = TokenProfileChanges {
+        name: body.name,
+        enabled: body.enabled,
+        permissions: body.permissions,
+    };
+    let profile = state
+        .services
+        .token_profiles
+        .update_token_profile(
+            &realm,
+            &caller.principal,
+            (&UserId::new(&user), &token_id),
+            changes,
+            Some(&caller.address),
+        )
+        .await?;
+    Ok(Json(ProfileView::of(profile)?))
+}
+
+pub(crate) async fn delete_one(
+    State(state): State<AppState>,
+    Path((realm, user, token_id)): Path<(String, String, String)>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    delete(&state, (&realm, &user), &caller, &[token_id]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn delete_many(
+    State(state): State<AppState>,
+    Path((realm, user)): Path<(String, String)>,
+    caller: Caller,
+    JsonBody(body): JsonBody<DeleteBody>,
+) -> Result<Json<Deleted>, ApiError> {
+    let deleted = delete(&state, (&realm, &user), &caller, &body.token_ids).await?;
+    Ok(Json(Deleted { deleted }))
+}
+
+async fn delete(
+    state: &AppState,
+    (realm, user): (&str, &str),
+    caller: &Caller,
+    token_ids: &[String],
+) -> Result<usize, ApiError> {
+    Ok(state
+        .services
+        .token_profiles
+        .delete_token_profiles(
+            realm,
+            &caller.principal,
+            &UserId::new(user),
+            token_ids,
+            Some(&caller.address),
+        )
+        .await?)
+}
