@@ -506,3 +506,112 @@ async fn bad_profile_requests_are_refused_and_write_nothing() {
     assert_error(&bad_edit, 400, "invalid_request");
     assert_eq!(env.row_counts().await, before);
 }
+
+/// The example API guards `/devices/{device}/resources` with
+/// `device:AccessDeviceResources`; an edit of the profile reaches it within one
+/// poll of the revocation feed, though its answer was cached for much longer.
+#[tokio::test]
+async fn an_edit_reaches_the_verifier_within_one_feed_poll() {
+    use std::time::{Duration, Instant};
+
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start_reachable().await;
+    let poll = Duration::from_millis(250);
+    let verifier = tessera_verify::Verifier::builder(server.issuer())
+        .audience("api")
+        .client_credentials("api", crate::kit::API_SECRET.to_owned())
+        .revocation_poll_interval(poll)
+        .introspection_cache_ttl(Duration::from_secs(60), Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    let router = tessera_example_resource_server::router(verifier.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::new();
+    let call = |device: &'static str, token: String| {
+        let request = http
+            .get(format!("{api}/devices/{device}/resources"))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    let (bearer, alice) = manager(&server, "alice").await;
+    let created = create_profile(
+        &server,
+        &bearer,
+        &alice,
+        json!({"token_id": "sensor", "name": "Sensor reader", "permissions": [
+            {"type": "device", "identifier": "d-17", "actions": ["AccessDeviceResources"]}]}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let token = str_field(&created.body, "token").to_owned();
+    let verified = verifier.verify(&token).await.unwrap();
+    assert_eq!(verified.profile_token_id(), Some("sensor"));
+    assert_eq!(verified.profile_name(), Some("Sensor reader"));
+    assert!(verified.permits("device", "d-17", "AccessDeviceResources"));
+    assert!(!verified.permits("device", "d-18", "AccessDeviceResources"));
+    assert!(!verified.permits("device", "d-17", "DeleteDevice"));
+    assert_eq!(call("d-17", token.clone()).await, 200);
+    assert_eq!(call("d-18", token.clone()).await, 403);
+
+    // Move the grant to another device: the cached answer goes at the next poll.
+    let path = format!("{}/sensor", profiles_path(&alice));
+    let edited = server
+        .admin(
+            Method::PATCH,
+            &path,
+            &bearer,
+            Some(&json!({"permissions": [
+                {"type": "device", "identifier": "d-18", "actions": ["AccessDeviceResources"]}]})),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let edited_at = Instant::now();
+    while call("d-17", token.clone()).await != 403 {
+        assert!(
+            edited_at.elapsed() < poll * 4,
+            "the edit never reached the verifier"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(call("d-18", token.clone()).await, 200);
+
+    // Disabling stops it the same way; enabling brings it back.
+    let disabled = server
+        .admin(
+            Method::PATCH,
+            &path,
+            &bearer,
+            Some(&json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    let disabled_at = Instant::now();
+    while call("d-18", token.clone()).await != 401 {
+        assert!(
+            disabled_at.elapsed() < poll * 4,
+            "the disabled token still works"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let enabled = server
+        .admin(
+            Method::PATCH,
+            &path,
+            &bearer,
+            Some(&json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    let enabled_at = Instant::now();
+    while call("d-18", token.clone()).await != 200 {
+        assert!(
+            enabled_at.elapsed() < poll * 4,
+            "the enabled token is still refused"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

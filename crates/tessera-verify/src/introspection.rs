@@ -70,7 +70,14 @@ struct Lists {
     active: LruCache<Key, Arc<Entry>>,
     /// Inactive answers, and entries whose introspection is still under way.
     inactive: LruCache<Key, Arc<Entry>>,
+    /// Token id → the keys its answers were cached under, for tokens the feed
+    /// said changed: a disabled profile's next answer is negative and names no
+    /// token, and must still be forgotten when the profile is enabled again.
+    changed: LruCache<String, Vec<Key>>,
 }
+
+/// Tokens whose keys are remembered after a change notice.
+const CHANGED_TOKENS: NonZeroUsize = at_least_one(1_024);
 
 impl IntrospectionCache {
     pub(crate) fn new(ttl: (Duration, Duration), capacity: CacheCapacity) -> Self {
@@ -78,6 +85,7 @@ impl IntrospectionCache {
             lists: Mutex::new(Lists {
                 active: LruCache::new(capacity.active),
                 inactive: LruCache::new(capacity.inactive),
+                changed: LruCache::new(CHANGED_TOKENS),
             }),
             active_ttl: ttl.0,
             inactive_ttl: ttl.1,
@@ -168,17 +176,31 @@ impl IntrospectionCache {
             return;
         }
         self.with_lists(|lists| {
-            let stale: Vec<Key> = lists
+            let active: Vec<(Key, String)> = lists
                 .active
                 .iter()
-                .filter(|(_, entry)| {
-                    matches!(entry.outcome.get(), Some(Ok(token))
-                        if token.token_id().is_some_and(|id| token_ids.contains(id)))
+                .filter_map(|(key, entry)| match entry.outcome.get() {
+                    Some(Ok(token)) => token
+                        .token_id()
+                        .filter(|id| token_ids.contains(id))
+                        .map(|id| (*key, id.to_owned())),
+                    _ => None,
                 })
-                .map(|(key, _)| *key)
                 .collect();
-            for key in stale {
-                lists.active.pop(&key);
+            for (key, token_id) in active {
+                let keys = lists.changed.get_or_insert_mut(token_id, Vec::new);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            for token_id in &token_ids {
+                let Some(keys) = lists.changed.get(*token_id) else {
+                    continue;
+                };
+                for key in keys.clone() {
+                    lists.active.pop(&key);
+                    lists.inactive.pop(&key);
+                }
             }
         });
     }
