@@ -549,6 +549,22 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_realm_loads() {
+        let realm = load(include_str!("../../../realms/dc-realm.toml"))
+            .unwrap()
+            .realm;
+        assert!(realm.clients["admin-cli"].management);
+        assert!(!realm.clients["pydc"].management);
+        for resource_type in ["device", "bucket", "dashboard", "token", "endpoint"] {
+            assert!(realm.catalog.get(resource_type).is_some(), "{resource_type}");
+        }
+        assert_eq!(realm.catalog.get("device").unwrap().actions().len(), 11);
+        assert!(realm
+            .permissions_of_roles(["user"])
+            .permits("device", "d-17", "AccessDeviceResources"));
+    }
+
+    #[test]
     fn permissions_load_with_the_builtin_types_and_role_grants() {
         let text = VALID.replace(
             "name = \"r\"",
