@@ -13,6 +13,7 @@ mod listeners;
 mod login_limits;
 mod multi_node;
 mod offline;
+mod openapi;
 mod password_grant;
 mod personal_tokens;
 mod query_plans;

@@ -11,6 +11,7 @@ pub const WILDCARD: &str = "*";
 /// or `["*"]` for every action). An `admin` entry carries neither: it grants
 /// everything in the realm. Other fields are ignored on input and never sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationDetail {
     #[serde(rename = "type")]
     pub resource_type: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The first group mirrors RFC 6749 §5.2 (token endpoint errors), the second
 /// RFC 6750 §3.1 (bearer token usage), the third RFC 7009 §2.2.1 (revocation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthErrorCode {
     // RFC 6749 §5.2
@@ -47,6 +48,7 @@ impl OAuthErrorCode {
 
 /// The JSON error body, in Keycloak's shape: `{"error": ..., "error_description": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthError {
     pub error: OAuthErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]

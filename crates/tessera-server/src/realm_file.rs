@@ -556,12 +556,17 @@ mod tests {
         assert!(realm.clients["admin-cli"].management);
         assert!(!realm.clients["pydc"].management);
         for resource_type in ["device", "bucket", "dashboard", "token", "endpoint"] {
-            assert!(realm.catalog.get(resource_type).is_some(), "{resource_type}");
+            assert!(
+                realm.catalog.get(resource_type).is_some(),
+                "{resource_type}"
+            );
         }
         assert_eq!(realm.catalog.get("device").unwrap().actions().len(), 11);
-        assert!(realm
-            .permissions_of_roles(["user"])
-            .permits("device", "d-17", "AccessDeviceResources"));
+        assert!(realm.permissions_of_roles(["user"]).permits(
+            "device",
+            "d-17",
+            "AccessDeviceResources"
+        ));
     }
 
     #[test]

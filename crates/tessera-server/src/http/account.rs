@@ -10,11 +10,13 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use tessera_proto::SecretString;
+use tessera_proto::{OAuthError, SecretString};
 use tessera_token::{
     Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
     PersonalTokenRequest, Timestamp, TokenError, TokenSelection,
 };
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     error::ApiError,
@@ -22,9 +24,18 @@ use super::{
     AppState,
 };
 
+/// The account API's routes, relative to `/realms/{realm}`, with their
+/// OpenAPI descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token, delete_all_tokens))
+        .routes(routes!(delete_token))
+        .routes(routes!(token_events))
+}
+
 /// `POST /account/tokens`. Unknown fields are refused, so a typo is an error
 /// rather than a silently ignored setting.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTokenBody {
     #[serde(rename = "type")]
@@ -32,6 +43,7 @@ pub(crate) struct CreateTokenBody {
     name: String,
     #[serde(default)]
     description: Option<String>,
+    #[schema(value_type = String)]
     password: SecretString,
     /// Seconds.
     #[serde(default)]
@@ -52,14 +64,14 @@ pub(crate) struct CreateTokenBody {
 }
 
 /// `GET …/account/tokens`: the user's tokens.
-#[derive(Serialize)]
-struct TokenList {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenList {
     tokens: Vec<TokenView>,
 }
 
 /// A token as listed: never its secret.
-#[derive(Serialize)]
-struct TokenView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenView {
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -119,6 +131,23 @@ fn for_bearer(error: TokenError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/account/tokens",
+    tag = "account",
+    summary = "Create a personal token",
+    description = "An expose token (opaque, checked by introspection) or a client token (a session of a client that accepts them). Takes the user's current password. Answers the secret, this once.",
+    security(("bearer" = [])),
+    params(("realm" = String, Path, description = "The realm")),
+    request_body = CreateTokenBody,
+    responses(
+        (status = 201, description = "Created", body = CreatedTokenView),
+        (status = 400, description = "Malformed body or settings", body = OAuthError),
+        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
+        (status = 404, description = "No such realm or token", body = OAuthError),
+        (status = 409, description = "The user holds the most tokens allowed", body = OAuthError),
+    ),
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -170,7 +199,7 @@ pub async fn create_token(
             refresh_expires_in: response.refresh_expires_in,
         },
     };
-    let created = CreatedView {
+    let created = CreatedTokenView {
         listed: token.into(),
         secrets,
     };
@@ -178,17 +207,17 @@ pub async fn create_token(
 }
 
 /// The creation answer: the listing fields plus the secrets, shown this once.
-#[derive(Serialize)]
-struct CreatedView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedTokenView {
     #[serde(flatten)]
     listed: TokenView,
     #[serde(flatten)]
     secrets: Secrets,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
-enum Secrets {
+pub(crate) enum Secrets {
     /// An expose token: the token itself.
     Expose { token: String },
     /// A client token: what a token response would carry for the session.
@@ -202,6 +231,20 @@ enum Secrets {
     },
 }
 
+#[utoipa::path(
+    get,
+    path = "/account/tokens",
+    tag = "account",
+    summary = "List the user's personal tokens",
+    description = "Never their secrets.",
+    security(("bearer" = [])),
+    params(("realm" = String, Path, description = "The realm")),
+    responses(
+        (status = 200, description = "The tokens, newest first", body = TokenList),
+        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
+        (status = 404, description = "No such realm or token", body = OAuthError),
+    ),
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -218,6 +261,21 @@ pub async fn list_tokens(
     Ok(Json(TokenList { tokens }).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/account/tokens/{id}",
+    tag = "account",
+    summary = "Delete one personal token",
+    description = "Its secret is refused from now on; a client token's session ends.",
+    security(("bearer" = [])),
+    params(("realm" = String, Path, description = "The realm"),
+        ("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
+        (status = 404, description = "No such realm or token", body = OAuthError),
+    ),
+)]
 pub async fn delete_token(
     State(state): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -234,6 +292,19 @@ pub async fn delete_token(
     .await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/account/tokens",
+    tag = "account",
+    summary = "Delete every personal token of the user",
+    security(("bearer" = [])),
+    params(("realm" = String, Path, description = "The realm")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
+        (status = 404, description = "No such realm or token", body = OAuthError),
+    ),
+)]
 pub async fn delete_all_tokens(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -266,14 +337,14 @@ const DEFAULT_EVENT_PAGE: i64 = 50;
 
 /// `GET …/account/tokens/{id}/events`: a page of events, newest first, and
 /// the `before` value of the next page when this one was full.
-#[derive(Serialize)]
-struct EventList {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EventList {
     events: Vec<EventView>,
     next: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EventView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EventView {
     id: i64,
     event: &'static str,
     actor: Option<&'static str>,
@@ -286,6 +357,24 @@ struct EventView {
 
 /// `GET /account/tokens/{id}/events?limit=N&before=CURSOR`: newest first; pass
 /// `next` as `before` for the following page (`next` is null on the last one).
+#[utoipa::path(
+    get,
+    path = "/account/tokens/{id}/events",
+    tag = "account",
+    summary = "A page of a token's audit events",
+    description = "Newest first; pass `next` as `before` for the following page.",
+    security(("bearer" = [])),
+    params(("realm" = String, Path, description = "The realm"),
+        ("id" = String, Path, description = "The token's id"),
+        ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500 (default 50)"),
+        ("before" = Option<i64>, Query, description = "The `next` of the previous page")),
+    responses(
+        (status = 200, description = "The events", body = EventList),
+        (status = 400, description = "Bad limit or before", body = OAuthError),
+        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
+        (status = 404, description = "No such realm or token", body = OAuthError),
+    ),
+)]
 pub async fn token_events(
     State(state): State<AppState>,
     Path((realm, id)): Path<(String, String)>,

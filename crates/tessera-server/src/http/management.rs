@@ -10,28 +10,26 @@ use std::net::SocketAddr;
 use axum::{
     extract::{ConnectInfo, FromRequestParts, RawPathParams},
     http::request::Parts,
-    routing::get,
-    Router,
 };
 use tessera_token::{Principal, TokenError};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{error::ApiError, form::bearer_token, token_profiles, AppState};
 
-/// The management API's routes, relative to `/admin/realms/{realm}`.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/users/{user}/token-profiles",
-            get(token_profiles::list)
-                .post(token_profiles::create)
-                .delete(token_profiles::delete_many),
-        )
-        .route(
-            "/users/{user}/token-profiles/{token_id}",
-            get(token_profiles::read)
-                .patch(token_profiles::update)
-                .delete(token_profiles::delete_one),
-        )
+/// The management API's routes, relative to `/admin/realms/{realm}`, with
+/// their OpenAPI descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            token_profiles::list,
+            token_profiles::create,
+            token_profiles::delete_many
+        ))
+        .routes(routes!(
+            token_profiles::read,
+            token_profiles::update,
+            token_profiles::delete_one
+        ))
 }
 
 /// The caller of a management route, authenticated by its bearer token, and

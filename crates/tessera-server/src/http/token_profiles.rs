@@ -8,18 +8,19 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use tessera_proto::AuthorizationDetail;
+use tessera_proto::{AuthorizationDetail, OAuthError};
 use tessera_token::{
     PersonalToken, Timestamp, TokenError, TokenProfileChanges, TokenProfileRequest, UserId,
 };
+use utoipa::ToSchema;
 
 use super::{error::ApiError, form::JsonBody, management::Caller, AppState};
 
 /// `POST …/token-profiles`. Unknown fields are refused, so a typo is an error
 /// rather than a silently ignored setting.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateBody {
+pub(crate) struct CreateProfileBody {
     token_id: String,
     name: String,
     #[serde(default)]
@@ -36,9 +37,9 @@ fn enabled_by_default() -> bool {
 }
 
 /// `PATCH …/token-profiles/{token_id}`: the fields to change.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct UpdateBody {
+pub(crate) struct UpdateProfileBody {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -48,14 +49,14 @@ pub(crate) struct UpdateBody {
 }
 
 /// `DELETE …/token-profiles`: the profiles to delete, all or none.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct DeleteBody {
+pub(crate) struct DeleteProfilesBody {
     token_ids: Vec<String>,
 }
 
 /// A token profile as listed: never its token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ProfileView {
     token_id: String,
     name: String,
@@ -98,29 +99,51 @@ impl ProfileView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ProfileList {
     token_profiles: Vec<ProfileView>,
 }
 
 /// The creation answer: the listing fields and the token, shown this once.
-#[derive(Serialize)]
-pub(crate) struct CreatedView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedProfileView {
     #[serde(flatten)]
     listed: ProfileView,
     token: String,
 }
 
-#[derive(Serialize)]
-pub(crate) struct Deleted {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeletedProfiles {
     deleted: usize,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{user}/token-profiles",
+    tag = "token profiles",
+    summary = "Create a token profile",
+    description = "Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+    ),
+    request_body = CreateProfileBody,
+    responses(
+        (status = 201, description = "Created; `Location` names the profile", body = CreatedProfileView),
+        (status = 400, description = "Malformed body, or permissions unknown to the realm", body = OAuthError),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        (status = 409, description = "The owner already has a profile with this token_id, or holds the most tokens allowed", body = OAuthError),
+        (status = 413, description = "Body too large", body = OAuthError),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Path((realm, user)): Path<(String, String)>,
     caller: Caller,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<CreateProfileBody>,
 ) -> Result<Response, ApiError> {
     let request = TokenProfileRequest {
         token_id: body.token_id,
@@ -145,7 +168,7 @@ pub(crate) async fn create(
         "{}/admin/realms/{realm}/users/{user}/token-profiles/{}",
         state.public_url, listed.token_id
     );
-    let created = CreatedView {
+    let created = CreatedProfileView {
         listed,
         token: token.expose().to_owned(),
     };
@@ -156,6 +179,24 @@ pub(crate) async fn create(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}/token-profiles",
+    tag = "token profiles",
+    summary = "List a user's token profiles",
+    description = "Requires `token:ListTokens`; lists only the profiles the caller may list.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+    ),
+    responses(
+        (status = 200, description = "The profiles, never their tokens", body = ProfileList),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Path((realm, user)): Path<(String, String)>,
@@ -173,6 +214,25 @@ pub(crate) async fn list(
     Ok(Json(ProfileList { token_profiles }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}/token-profiles/{token_id}",
+    tag = "token profiles",
+    summary = "Read a token profile",
+    description = "Requires `token:ReadTokenConfig` on the profile.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
+    ),
+    responses(
+        (status = 200, description = "The profile, never its token", body = ProfileView),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+    ),
+)]
 pub(crate) async fn read(
     State(state): State<AppState>,
     Path((realm, user, token_id)): Path<(String, String, String)>,
@@ -186,11 +246,32 @@ pub(crate) async fn read(
     Ok(Json(ProfileView::of(profile)?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{user}/token-profiles/{token_id}",
+    tag = "token profiles",
+    summary = "Edit a token profile",
+    description = "Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
+    ),
+    request_body = UpdateProfileBody,
+    responses(
+        (status = 200, description = "The profile as it is now", body = ProfileView),
+        (status = 400, description = "Malformed body, nothing to change, or unknown permissions", body = OAuthError),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path((realm, user, token_id)): Path<(String, String, String)>,
     caller: Caller,
-    JsonBody(body): JsonBody<UpdateBody>,
+    JsonBody(body): JsonBody<UpdateProfileBody>,
 ) -> Result<Json<ProfileView>, ApiError> {
     if body.name.is_none() && body.enabled.is_none() && body.permissions.is_none() {
         return Err(ApiError::BadRequest(
@@ -216,6 +297,25 @@ pub(crate) async fn update(
     Ok(Json(ProfileView::of(profile)?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/token-profiles/{token_id}",
+    tag = "token profiles",
+    summary = "Delete a token profile",
+    description = "Requires `token:DeleteToken` on the profile.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
+    ),
+    responses(
+        (status = 204, description = "DeletedProfiles; its token is refused from now on"),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+    ),
+)]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
     Path((realm, user, token_id)): Path<(String, String, String)>,
@@ -225,14 +325,34 @@ pub(crate) async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/token-profiles",
+    tag = "token profiles",
+    summary = "Delete several token profiles at once",
+    description = "Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.",
+    security(("bearer" = [])),
+    params(
+        ("realm" = String, Path, description = "The realm"),
+        ("user" = String, Path, description = "The owner's user id"),
+    ),
+    request_body = DeleteProfilesBody,
+    responses(
+        (status = 200, description = "How many were deleted", body = DeletedProfiles),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        (status = 401, description = "No valid management token", body = OAuthError),
+        (status = 403, description = "The caller lacks the permission", body = OAuthError),
+        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+    ),
+)]
 pub(crate) async fn delete_many(
     State(state): State<AppState>,
     Path((realm, user)): Path<(String, String)>,
     caller: Caller,
-    JsonBody(body): JsonBody<DeleteBody>,
-) -> Result<Json<Deleted>, ApiError> {
+    JsonBody(body): JsonBody<DeleteProfilesBody>,
+) -> Result<Json<DeletedProfiles>, ApiError> {
     let deleted = delete(&state, (&realm, &user), &caller, &body.token_ids).await?;
-    Ok(Json(Deleted { deleted }))
+    Ok(Json(DeletedProfiles { deleted }))
 }
 
 async fn delete(
