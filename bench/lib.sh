@@ -71,11 +71,32 @@ start_server() {
   echo "server did not come up" >&2; exit 1
 }
 
+# The access token of bench-user's session with client $1 on stdout.
+bench_user_token() {
+  curl -fs "$BASE/realms/bench/protocol/openid-connect/token" -d grant_type=password \
+    -d client_id="$1" -d username=bench-user -d password=bench-password |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+
+# A token profile's token of bench-user (created through the management API) on
+# stdout: three grants, the shape of a typical device integration's.
+make_profile_token() {
+  local access user
+  access=$(bench_user_token admin-cli)
+  user=$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))["sub"])' "$access")
+  curl -fs "$BASE/admin/realms/bench/users/$user/token-profiles" -H "Authorization: Bearer $access" \
+    -H 'content-type: application/json' \
+    -d "{\"token_id\": \"bench-$RANDOM\", \"name\": \"bench\", \"permissions\": [
+         {\"type\": \"device\", \"identifier\": \"d-1\", \"actions\": [\"AccessDeviceResources\"]},
+         {\"type\": \"device\", \"identifier\": \"d-2\", \"actions\": [\"AccessDeviceResources\"]},
+         {\"type\": \"device\", \"identifier\": \"*\", \"actions\": [\"ListDevices\"]}]}" |
+    sed -E 's/.*"token":"([^"]+)".*/\1/'
+}
+
 # An expose token of bench-user (created through the account API) on stdout.
 make_expose_token() {
   local access
-  access=$(curl -fs "$BASE$TOKEN_PATH" -d grant_type=password -d client_id=account-console \
-    -d username=bench-user -d password=bench-password | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  access=$(bench_user_token account-console)
   curl -fs "$BASE/realms/bench/account/tokens" -H "Authorization: Bearer $access" \
     -H 'content-type: application/json' \
     -d "{\"type\": \"expose\", \"name\": \"bench $RANDOM\", \"password\": \"bench-password\"}" \

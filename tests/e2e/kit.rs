@@ -560,10 +560,18 @@ impl Server {
         bearer: &str,
         body: Option<&Value>,
     ) -> Reply {
-        let mut request = self
-            .http
-            .request(method, self.realm_url(path))
-            .bearer_auth(bearer);
+        self.json_request(method, self.realm_url(path), bearer, body)
+            .await
+    }
+
+    async fn json_request(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, url).bearer_auth(bearer);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -586,14 +594,8 @@ impl Server {
         bearer: &str,
         body: Option<&Value>,
     ) -> Reply {
-        let mut request = self
-            .http
-            .request(method, self.url(&format!("/admin/realms/{REALM}{path}")))
-            .bearer_auth(bearer);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        Self::reply(request.send().await.unwrap()).await
+        let url = self.url(&format!("/admin/realms/{REALM}{path}"));
+        self.json_request(method, url, bearer, body).await
     }
 
     /// A request with a bearer token and a raw body to the management API.

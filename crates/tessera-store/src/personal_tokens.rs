@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    revocations::{add_access_token_revocation, revoke_families_in, DeletionFeed},
+    revocations::{add_token_entry, revoke_families_in, DeletionFeed},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
     sql::{flag, parameter_list, placeholders},
-    Backend, PersonalTokenId, RevocationReason, SessionId, Store, StoreError, StoreResult,
-    Timestamp, User, UserId,
+    Backend, PersonalTokenId, RevocationReason, RevokedKind, SessionId, Store, StoreError,
+    StoreResult, Timestamp, User, UserId,
 };
 
 #[derive(Debug, Clone)]
@@ -613,8 +613,9 @@ impl Store {
                     .await?;
                 }
                 _ => {
-                    add_access_token_revocation(
+                    add_token_entry(
                         &mut tx,
+                        RevokedKind::AccessToken,
                         (&token.realm, token.id.as_str()),
                         now,
                         feed.expose_entry_until(token.expires_at),

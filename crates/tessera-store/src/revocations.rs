@@ -192,7 +192,14 @@ impl Store {
         relevant_until: Timestamp,
     ) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
-        add_access_token_revocation(&mut conn, (realm, jti), now, relevant_until).await
+        add_token_entry(
+            &mut conn,
+            RevokedKind::AccessToken,
+            (realm, jti),
+            now,
+            relevant_until,
+        )
+        .await
     }
 
     pub async fn is_access_token_revoked(&self, realm: &str, jti: &str) -> StoreResult<bool> {
@@ -343,32 +350,13 @@ async fn revoke_user_tokens_in(
     Ok(revoked)
 }
 
-/// Puts one token id on the feed, inside the caller's transaction.
-pub(crate) async fn add_access_token_revocation(
+/// Puts one token on the feed, inside the caller's transaction: revoked
+/// (`AccessToken`) or changed (`Changed`). A later entry of the same kind for
+/// the same token moves it to its own time, so that a verifier polling since
+/// the first one sees it again.
+pub(crate) async fn add_token_entry(
     conn: &mut sqlx::AnyConnection,
-    (realm, jti): (&str, &str),
-    now: Timestamp,
-    relevant_until: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
-         VALUES ($1, $5, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(realm)
-    .bind(jti)
-    .bind(now)
-    .bind(relevant_until)
-    .bind(RevokedKind::AccessToken.as_str())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Puts a `changed` entry for one token on the feed, inside the caller's
-/// transaction. A later change moves the entry to its own time, so that a
-/// verifier polling since the first one sees it again.
-pub(crate) async fn add_change_notice(
-    conn: &mut sqlx::AnyConnection,
+    kind: RevokedKind,
     (realm, jti): (&str, &str),
     now: Timestamp,
     relevant_until: Timestamp,
@@ -382,7 +370,7 @@ pub(crate) async fn add_change_notice(
     .bind(jti)
     .bind(now)
     .bind(relevant_until)
-    .bind(RevokedKind::Changed.as_str())
+    .bind(kind.as_str())
     .execute(conn)
     .await?;
     Ok(())

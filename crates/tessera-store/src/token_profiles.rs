@@ -6,9 +6,9 @@
 
 use crate::{
     personal_tokens::{insert_event, lock_user, profiles_by_id, EventRow},
-    revocations::add_change_notice,
+    revocations::add_token_entry,
     sql::flag,
-    Audit, PersonalToken, Store, StoreResult, Timestamp, TokenEventKind, UserId,
+    Audit, PersonalToken, RevokedKind, Store, StoreResult, Timestamp, TokenEventKind, UserId,
 };
 
 /// What an edit of a token profile sets; `None` keeps the field.
@@ -68,8 +68,9 @@ impl Store {
         else {
             return Ok(None);
         };
-        add_change_notice(
+        add_token_entry(
             &mut tx,
+            RevokedKind::Changed,
             (&profile.realm, profile.id.as_str()),
             now,
             notice_until,

@@ -21,6 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     error::ApiError,
     form::{bearer_token, JsonBody, OAuthForm},
+    openapi::AccountErrors,
     AppState,
 };
 
@@ -137,14 +138,12 @@ fn for_bearer(error: TokenError) -> ApiError {
     tag = "account",
     summary = "Create a personal token",
     description = "An expose token (opaque, checked by introspection) or a client token (a session of a client that accepts them). Takes the user's current password. Answers the secret, this once.",
-    security(("bearer" = [])),
     params(("realm" = String, Path, description = "The realm")),
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created", body = CreatedTokenView),
         (status = 400, description = "Malformed body or settings", body = OAuthError),
-        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
-        (status = 404, description = "No such realm or token", body = OAuthError),
+        AccountErrors,
         (status = 409, description = "The user holds the most tokens allowed", body = OAuthError),
     ),
 )]
@@ -237,12 +236,10 @@ pub(crate) enum Secrets {
     tag = "account",
     summary = "List the user's personal tokens",
     description = "Never their secrets.",
-    security(("bearer" = [])),
     params(("realm" = String, Path, description = "The realm")),
     responses(
         (status = 200, description = "The tokens, newest first", body = TokenList),
-        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
-        (status = 404, description = "No such realm or token", body = OAuthError),
+        AccountErrors,
     ),
 )]
 pub async fn list_tokens(
@@ -267,13 +264,11 @@ pub async fn list_tokens(
     tag = "account",
     summary = "Delete one personal token",
     description = "Its secret is refused from now on; a client token's session ends.",
-    security(("bearer" = [])),
     params(("realm" = String, Path, description = "The realm"),
         ("id" = String, Path, description = "The token's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
-        (status = 404, description = "No such realm or token", body = OAuthError),
+        AccountErrors,
     ),
 )]
 pub async fn delete_token(
@@ -297,12 +292,10 @@ pub async fn delete_token(
     path = "/account/tokens",
     tag = "account",
     summary = "Delete every personal token of the user",
-    security(("bearer" = [])),
     params(("realm" = String, Path, description = "The realm")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
-        (status = 404, description = "No such realm or token", body = OAuthError),
+        AccountErrors,
     ),
 )]
 pub async fn delete_all_tokens(
@@ -363,7 +356,6 @@ pub(crate) struct EventView {
     tag = "account",
     summary = "A page of a token's audit events",
     description = "Newest first; pass `next` as `before` for the following page.",
-    security(("bearer" = [])),
     params(("realm" = String, Path, description = "The realm"),
         ("id" = String, Path, description = "The token's id"),
         ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500 (default 50)"),
@@ -371,8 +363,7 @@ pub(crate) struct EventView {
     responses(
         (status = 200, description = "The events", body = EventList),
         (status = 400, description = "Bad limit or before", body = OAuthError),
-        (status = 401, description = "No valid access token with the `account` audience", body = OAuthError),
-        (status = 404, description = "No such realm or token", body = OAuthError),
+        AccountErrors,
     ),
 )]
 pub async fn token_events(

@@ -7,6 +7,7 @@ pub(crate) mod form;
 mod management;
 mod metrics;
 mod oidc;
+mod openapi;
 mod serve;
 mod token_profiles;
 
@@ -94,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/realms/{realm}", realm_routes.clone())
         .nest("/auth/realms/{realm}", realm_routes)
         .nest("/admin/realms/{realm}", Router::from(management::routes()))
-        .route("/openapi.json", get(openapi_document))
+        .route("/openapi.json", get(openapi::document))
         .route(
             "/.well-known/oauth-authorization-server/realms/{realm}",
             get(oidc::discovery),
@@ -117,50 +118,6 @@ pub fn router(state: AppState) -> Router {
         ])))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
-}
-
-/// The OpenAPI 3.1 document of the management and account APIs, generated
-/// from the routers and the typed bodies.
-pub fn api_document() -> utoipa::openapi::OpenApi {
-    let mut document = utoipa::openapi::OpenApiBuilder::new()
-        .info(
-            utoipa::openapi::InfoBuilder::new()
-                .title("Tessera management and account APIs")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "Bearer tokens only. Management routes take a user's access token from a \
-                     management client or a token profile's token, and each states the \
-                     permission it needs (docs/api.md).",
-                ))
-                .build(),
-        )
-        .build();
-    document.merge(
-        utoipa_axum::router::OpenApiRouter::<AppState>::new()
-            .nest("/realms/{realm}", account::routes())
-            .nest("/admin/realms/{realm}", management::routes())
-            .into_openapi(),
-    );
-    let components = document.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        utoipa::openapi::security::SecurityScheme::Http(
-            utoipa::openapi::security::HttpBuilder::new()
-                .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
-                .build(),
-        ),
-    );
-    document
-}
-
-async fn openapi_document() -> Response {
-    match api_document().to_json() {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "the OpenAPI document could not be rendered");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
 }
 
 /// One span per request, at debug level so that it costs nothing unless asked

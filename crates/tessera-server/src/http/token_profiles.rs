@@ -12,9 +12,33 @@ use tessera_proto::{AuthorizationDetail, OAuthError};
 use tessera_token::{
     PersonalToken, Timestamp, TokenError, TokenProfileChanges, TokenProfileRequest, UserId,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{error::ApiError, form::JsonBody, management::Caller, AppState};
+use super::{
+    error::ApiError, form::JsonBody, management::Caller, openapi::ManagementErrors, AppState,
+};
+
+/// `…/users/{user}/token-profiles`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ProfilesPath {
+    /// The realm.
+    realm: String,
+    /// The owner's user id.
+    user: String,
+}
+
+/// `…/users/{user}/token-profiles/{token_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ProfilePath {
+    /// The realm.
+    realm: String,
+    /// The owner's user id.
+    user: String,
+    /// The profile's id, chosen by its owner.
+    token_id: String,
+}
 
 /// `POST …/token-profiles`. Unknown fields are refused, so a typo is an error
 /// rather than a silently ignored setting.
@@ -123,25 +147,19 @@ pub(crate) struct DeletedProfiles {
     tag = "token profiles",
     summary = "Create a token profile",
     description = "Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-    ),
+    params(ProfilesPath),
     request_body = CreateProfileBody,
     responses(
         (status = 201, description = "Created; `Location` names the profile", body = CreatedProfileView),
         (status = 400, description = "Malformed body, or permissions unknown to the realm", body = OAuthError),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
         (status = 409, description = "The owner already has a profile with this token_id, or holds the most tokens allowed", body = OAuthError),
         (status = 413, description = "Body too large", body = OAuthError),
     ),
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Path((realm, user)): Path<(String, String)>,
+    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateProfileBody>,
 ) -> Result<Response, ApiError> {
@@ -185,21 +203,15 @@ pub(crate) async fn create(
     tag = "token profiles",
     summary = "List a user's token profiles",
     description = "Requires `token:ListTokens`; lists only the profiles the caller may list.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-    ),
+    params(ProfilesPath),
     responses(
         (status = 200, description = "The profiles, never their tokens", body = ProfileList),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
     ),
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Path((realm, user)): Path<(String, String)>,
+    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
     caller: Caller,
 ) -> Result<Json<ProfileList>, ApiError> {
     let profiles = state
@@ -220,22 +232,19 @@ pub(crate) async fn list(
     tag = "token profiles",
     summary = "Read a token profile",
     description = "Requires `token:ReadTokenConfig` on the profile.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
-    ),
+    params(ProfilePath),
     responses(
         (status = 200, description = "The profile, never its token", body = ProfileView),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
     ),
 )]
 pub(crate) async fn read(
     State(state): State<AppState>,
-    Path((realm, user, token_id)): Path<(String, String, String)>,
+    Path(ProfilePath {
+        realm,
+        user,
+        token_id,
+    }): Path<ProfilePath>,
     caller: Caller,
 ) -> Result<Json<ProfileView>, ApiError> {
     let profile = state
@@ -252,24 +261,21 @@ pub(crate) async fn read(
     tag = "token profiles",
     summary = "Edit a token profile",
     description = "Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
-    ),
+    params(ProfilePath),
     request_body = UpdateProfileBody,
     responses(
         (status = 200, description = "The profile as it is now", body = ProfileView),
         (status = 400, description = "Malformed body, nothing to change, or unknown permissions", body = OAuthError),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
     ),
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    Path((realm, user, token_id)): Path<(String, String, String)>,
+    Path(ProfilePath {
+        realm,
+        user,
+        token_id,
+    }): Path<ProfilePath>,
     caller: Caller,
     JsonBody(body): JsonBody<UpdateProfileBody>,
 ) -> Result<Json<ProfileView>, ApiError> {
@@ -303,22 +309,19 @@ pub(crate) async fn update(
     tag = "token profiles",
     summary = "Delete a token profile",
     description = "Requires `token:DeleteToken` on the profile.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-        ("token_id" = String, Path, description = "The profile's id, chosen by its owner"),
-    ),
+    params(ProfilePath),
     responses(
         (status = 204, description = "DeletedProfiles; its token is refused from now on"),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
     ),
 )]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
-    Path((realm, user, token_id)): Path<(String, String, String)>,
+    Path(ProfilePath {
+        realm,
+        user,
+        token_id,
+    }): Path<ProfilePath>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, (&realm, &user), &caller, &[token_id]).await?;
@@ -331,23 +334,17 @@ pub(crate) async fn delete_one(
     tag = "token profiles",
     summary = "Delete several token profiles at once",
     description = "Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.",
-    security(("bearer" = [])),
-    params(
-        ("realm" = String, Path, description = "The realm"),
-        ("user" = String, Path, description = "The owner's user id"),
-    ),
+    params(ProfilesPath),
     request_body = DeleteProfilesBody,
     responses(
         (status = 200, description = "How many were deleted", body = DeletedProfiles),
         (status = 400, description = "Malformed body", body = OAuthError),
-        (status = 401, description = "No valid management token", body = OAuthError),
-        (status = 403, description = "The caller lacks the permission", body = OAuthError),
-        (status = 404, description = "No such realm, user (or one the caller may not see) or profile", body = OAuthError),
+        ManagementErrors,
     ),
 )]
 pub(crate) async fn delete_many(
     State(state): State<AppState>,
-    Path((realm, user)): Path<(String, String)>,
+    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
     caller: Caller,
     JsonBody(body): JsonBody<DeleteProfilesBody>,
 ) -> Result<Json<DeletedProfiles>, ApiError> {
