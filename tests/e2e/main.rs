@@ -25,3 +25,4 @@ mod revocation;
 mod revocation_feed;
 mod schema;
 mod token_profiles;
+mod users;

@@ -40,6 +40,13 @@ async fn every_management_route_states_its_permission_and_errors() {
     );
     let paths = document["paths"].as_object().unwrap();
     for expected in [
+        "/admin/realms/{realm}/users",
+        "/admin/realms/{realm}/users/count",
+        "/admin/realms/{realm}/users/{user}",
+        "/admin/realms/{realm}/users/{user}/reset-password",
+        "/admin/realms/{realm}/users/{user}/role-mappings/realm",
+        "/admin/realms/{realm}/roles",
+        "/admin/realms/{realm}/roles/{role}",
         "/admin/realms/{realm}/users/{user}/token-profiles",
         "/admin/realms/{realm}/users/{user}/token-profiles/{token_id}",
         "/realms/{realm}/account/tokens",
@@ -70,5 +77,5 @@ async fn every_management_route_states_its_permission_and_errors() {
             }
         }
     }
-    assert_eq!(operations, 11);
+    assert_eq!(operations, 23);
 }

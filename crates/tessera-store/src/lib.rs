@@ -44,6 +44,7 @@ pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, Rev
 pub use rows::{PersonalTokenKind, User};
 pub use time::Timestamp;
 pub use token_profiles::ProfileChanges;
+pub use users::{UserChanges, UserFilter};
 
 use session_write::SessionWrite;
 

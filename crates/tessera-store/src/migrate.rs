@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "personal_tokens", "0003_personal_tokens"),
     migration!(4, "hardening", "0004_hardening"),
     migration!(5, "token_profiles", "0005_token_profiles"),
+    migration!(6, "user_names", "0006_user_names"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

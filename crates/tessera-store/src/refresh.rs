@@ -283,6 +283,8 @@ mod tests {
             realm: "r".into(),
             username: "u".into(),
             email: None,
+            first_name: None,
+            last_name: None,
             password_hash: "x".into(),
             password_peppered: true,
             enabled: true,

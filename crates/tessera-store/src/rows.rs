@@ -16,6 +16,8 @@ pub struct User {
     pub realm: String,
     pub username: String,
     pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
     /// Argon2 PHC string; never a plaintext password.
     pub password_hash: String,
     /// Whether the hash is of the peppered password.
@@ -34,7 +36,7 @@ impl User {
 }
 
 pub(crate) const USER_COLUMNS: &str =
-    "id, realm, username, email, password_hash, password_peppered, \
+    "id, realm, username, email, first_name, last_name, password_hash, password_peppered, \
      enabled, valid_until, roles, created_at";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> StoreResult<User> {
@@ -51,6 +53,8 @@ pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<
         realm: row.try_get(column("realm").as_str())?,
         username: row.try_get(column("username").as_str())?,
         email: row.try_get(column("email").as_str())?,
+        first_name: row.try_get(column("first_name").as_str())?,
+        last_name: row.try_get(column("last_name").as_str())?,
         password_hash: row.try_get(column("password_hash").as_str())?,
         password_peppered: row.try_get::<i64, _>(column("password_peppered").as_str())? != 0,
         enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,

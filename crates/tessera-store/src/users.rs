@@ -6,6 +6,70 @@ use crate::{
     Store, StoreResult, User, UserId,
 };
 
+/// Which of a realm's users a search finds, as Keycloak's admin API asks:
+/// `username` matches the username (in part, or whole with `exact`), `search`
+/// any of username, email and names in part; both ignore case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub username: Option<String>,
+    pub exact: bool,
+    pub search: Option<String>,
+}
+
+/// What an edit of a user sets; `None` keeps the field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, lowercased, its own wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl UserFilter {
+    /// The `WHERE` conditions after `realm = $1`, and their values in order.
+    fn conditions(&self) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        if let Some(username) = &self.username {
+            if self.exact {
+                values.push(username.to_lowercase());
+                sql.push_str(&format!(" AND LOWER(username) = ${}", values.len() + 1));
+            } else {
+                values.push(contains_pattern(username));
+                sql.push_str(&format!(
+                    " AND LOWER(username) LIKE ${} ESCAPE '\\'",
+                    values.len() + 1
+                ));
+            }
+        }
+        if let Some(search) = &self.search {
+            values.push(contains_pattern(search));
+            let n = values.len() + 1;
+            sql.push_str(&format!(
+                " AND (LOWER(username) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(email, '')) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(first_name, '')) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(last_name, '')) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        (sql, values)
+    }
+}
+
 impl Store {
     pub async fn find_user_by_username(
         &self,
@@ -51,8 +115,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, realm, username, email, password_hash, enabled, valid_until, \
-             roles, created_at, password_peppered) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+             roles, created_at, password_peppered, first_name, last_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         )
         .bind(&user.id)
         .bind(&user.realm)
@@ -64,6 +128,8 @@ impl Store {
         .bind(roles)
         .bind(user.created_at)
         .bind(flag(user.password_peppered))
+        .bind(&user.first_name)
+        .bind(&user.last_name)
         .execute(&mut *tx)
         .await?;
         // Created again on purpose: a realm file may seed it from now on.
@@ -122,6 +188,85 @@ impl Store {
                 .bind(username)
                 .execute(&self.pool)
                 .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// A page of the realm's users the filter finds, by username: `max` from
+    /// the `first`. An administrative search, not a hot path: a `search` in
+    /// part reads every user of the realm.
+    pub async fn find_users(
+        &self,
+        realm: &str,
+        filter: &UserFilter,
+        (first, max): (i64, i64),
+    ) -> StoreResult<Vec<User>> {
+        let (conditions, values) = filter.conditions();
+        let n = values.len() + 2;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE realm = $1{conditions} \
+             ORDER BY username LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut query = sqlx::query(&sql).bind(realm);
+        for value in values {
+            query = query.bind(value);
+        }
+        query
+            .bind(max)
+            .bind(first)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    /// How many of the realm's users the filter finds.
+    pub async fn count_users(&self, realm: &str, filter: &UserFilter) -> StoreResult<i64> {
+        let (conditions, values) = filter.conditions();
+        let sql = format!("SELECT COUNT(*) AS n FROM users WHERE realm = $1{conditions}");
+        let mut query = sqlx::query(&sql).bind(realm);
+        for value in values {
+            query = query.bind(value);
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    /// Applies `changes` to the user; returns false when there is no such user.
+    pub async fn update_user(&self, id: &UserId, changes: &UserChanges) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE users SET email = COALESCE($1, email), \
+             first_name = COALESCE($2, first_name), last_name = COALESCE($3, last_name), \
+             enabled = COALESCE($4, enabled) WHERE id = $5",
+        )
+        .bind(&changes.email)
+        .bind(&changes.first_name)
+        .bind(&changes.last_name)
+        .bind(changes.enabled.map(flag))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces the user's password hash (peppered, current parameters).
+    pub async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = $1, password_peppered = 1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces the user's realm roles.
+    pub async fn set_user_roles(&self, id: &UserId, roles: &[String]) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
+            .bind(roles.join(&ROLE_SEPARATOR.to_string()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 }

@@ -45,6 +45,10 @@ pub enum TokenError {
     /// Not found, or not visible to the caller (which is told the same).
     #[error("no such user")]
     UserNotFound,
+    #[error("a user with this username exists")]
+    DuplicateUsername,
+    #[error("no such role")]
+    RoleNotFound,
     /// The caller's grants do not allow this action.
     #[error("permission {0} required")]
     Forbidden(tessera_authz::TesseraAction),

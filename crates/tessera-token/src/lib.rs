@@ -30,6 +30,7 @@ mod service;
 mod service_tests;
 mod sessions;
 mod usage;
+mod user_admin;
 mod users;
 
 pub use error::TokenError;
@@ -57,8 +58,10 @@ pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
     AuditActor, EventOutcome, PersonalToken, PersonalTokenId, PersonalTokenKind, PurgeReport,
-    SessionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User, UserId,
+    SessionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User, UserChanges,
+    UserFilter, UserId,
 };
+pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;
 
 pub const OPENID: &str = "openid";

@@ -4,7 +4,7 @@
 //! CLI: everything). Every decision the routes need is made here, over the
 //! permission model of `tessera-authz`.
 
-use tessera_authz::{Grant, Permissions, TesseraAction};
+use tessera_authz::{Grant, Permissions, Resources, TesseraAction};
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken};
 use tessera_store::{Audit, AuditActor, PersonalTokenId, UseOutcome, User, UserId};
 
@@ -83,6 +83,40 @@ impl Principal {
             return Err(TokenError::UserNotFound);
         }
         if self.kind == PrincipalKind::User || self.may(action, token_id) {
+            Ok(())
+        } else {
+            Err(TokenError::Forbidden(action))
+        }
+    }
+
+    /// May the caller do `action` on the user `id`? Not at all: 403. On some
+    /// other users only: this one is not even seen (404).
+    pub(crate) fn require_user_action(
+        &self,
+        action: TesseraAction,
+        id: &UserId,
+    ) -> Result<(), TokenError> {
+        if self.may(action, Some(id.as_str())) {
+            Ok(())
+        } else if self.may(action, None) {
+            Err(TokenError::UserNotFound)
+        } else {
+            Err(TokenError::Forbidden(action))
+        }
+    }
+
+    /// May the caller do `action` on every user (`*`), as listing, counting
+    /// and creating users need?
+    pub(crate) fn require_on_every_user(&self, action: TesseraAction) -> Result<(), TokenError> {
+        let every_user = self.permissions.grants().iter().any(|grant| match grant {
+            Grant::Admin => true,
+            Grant::Resource(grant) => {
+                grant.resource_type() == action.resource_type()
+                    && *grant.resources() == Resources::All
+                    && grant.actions().contains(action.name())
+            }
+        });
+        if every_user {
             Ok(())
         } else {
             Err(TokenError::Forbidden(action))

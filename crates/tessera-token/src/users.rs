@@ -45,6 +45,8 @@ impl UserService {
             realm: request.realm,
             username: request.username,
             email: request.email,
+            first_name: None,
+            last_name: None,
             password_hash,
             password_peppered: !imported,
             enabled: request.enabled,

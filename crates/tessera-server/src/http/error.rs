@@ -127,6 +127,16 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
             Code::NotFound,
             "User not found".into(),
         ),
+        E::RoleNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Could not find role".into(),
+        ),
+        E::DuplicateUsername => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "User exists with same username".into(),
+        ),
         // RFC 6750 §3.1: the token lacks the privileges the request needs.
         E::Forbidden(action) => (
             StatusCode::FORBIDDEN,

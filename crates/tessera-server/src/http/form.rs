@@ -5,7 +5,8 @@ use std::collections::{hash_map::Entry, HashMap};
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request},
+    extract::{FromRequest, FromRequestParts, Request},
+    http::request::Parts,
     http::{header, HeaderMap, StatusCode},
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -117,6 +118,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody
         serde_json::from_slice(&body)
             .map(Self)
             .map_err(|error| ApiError::BadRequest(format!("Invalid body: {error}")))
+    }
+}
+
+/// A query string of type `T`; one that does not parse is an RFC-shaped 400.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(Self)
+            .map_err(|error| ApiError::BadRequest(format!("Invalid query: {error}")))
     }
 }
 

@@ -14,12 +14,23 @@ use axum::{
 use tessera_token::{Principal, TokenError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{error::ApiError, form::bearer_token, token_profiles, AppState};
+use super::{error::ApiError, form::bearer_token, token_profiles, users, AppState};
 
 /// The management API's routes, relative to `/admin/realms/{realm}`, with
 /// their OpenAPI descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::count))
+        .routes(routes!(users::read, users::update, users::delete))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(
+            users::role_mappings,
+            users::add_role_mappings,
+            users::remove_role_mappings
+        ))
+        .routes(routes!(users::roles))
+        .routes(routes!(users::role))
         .routes(routes!(
             token_profiles::list,
             token_profiles::create,

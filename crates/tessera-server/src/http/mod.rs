@@ -10,6 +10,7 @@ mod oidc;
 mod openapi;
 mod serve;
 mod token_profiles;
+mod users;
 
 pub use metrics::{Metrics, ReloadOutcome};
 pub use serve::{serve, with_timeouts, HttpLimits};

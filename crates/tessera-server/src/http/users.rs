@@ -1,0 +1,575 @@
+//! `/admin/realms/{realm}/users` and `/roles`: the subset of Keycloak's admin
+//! REST API that its tooling uses for users, with Keycloak's representations
+//! (camelCase, unknown fields ignored) and status codes: 201 with `Location`
+//! on create, 204 on update and delete, 409 on a taken username.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::{OAuthError, SecretString};
+use tessera_token::{
+    TokenError, User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    error::ApiError,
+    form::{JsonBody, QueryParams},
+    management::Caller,
+    openapi::ManagementErrors,
+    AppState,
+};
+
+/// Keycloak's page size when `max` is not given.
+const DEFAULT_PAGE: i64 = 100;
+
+/// `…/users`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct RealmPath {
+    /// The realm.
+    realm: String,
+}
+
+/// `…/users/{user}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct UserPath {
+    /// The realm.
+    realm: String,
+    /// The user's id.
+    user: String,
+}
+
+/// `…/roles/{role}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct RolePath {
+    /// The realm.
+    realm: String,
+    /// The role's name.
+    role: String,
+}
+
+/// `GET …/users` and `…/users/count`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UserQuery {
+    /// Users whose username contains this (ignoring case), or is it with `exact`.
+    username: Option<String>,
+    /// Users whose username, email, first or last name contains this.
+    search: Option<String>,
+    /// With `username`: the whole username, not a part.
+    #[serde(default)]
+    exact: bool,
+    /// How many users to skip (default 0).
+    first: Option<i64>,
+    /// How many users at most (default 100, at most 1000).
+    max: Option<i64>,
+}
+
+impl UserQuery {
+    fn filter(&self) -> UserFilter {
+        UserFilter {
+            username: self.username.clone().filter(|name| !name.is_empty()),
+            exact: self.exact,
+            search: self
+                .search
+                .clone()
+                .map(|search| search.trim_matches('*').to_owned())
+                .filter(|search| !search.is_empty()),
+        }
+    }
+}
+
+/// Keycloak's `UserRepresentation`, the fields Tessera keeps.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserRepresentation {
+    id: String,
+    username: String,
+    enabled: bool,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// Milliseconds since the epoch, as Keycloak gives it.
+    created_timestamp: i64,
+}
+
+impl From<User> for UserRepresentation {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.into(),
+            username: user.username,
+            enabled: user.enabled,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            created_timestamp: user.created_at.millis(),
+        }
+    }
+}
+
+/// `POST …/users`: Keycloak's `UserRepresentation`; fields Tessera does not
+/// keep are ignored, as Keycloak ignores unknown ones.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NewUserRepresentation {
+    username: String,
+    /// Keycloak's default: a user created without it is disabled.
+    #[serde(default)]
+    enabled: bool,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    #[serde(default)]
+    credentials: Vec<CredentialRepresentation>,
+}
+
+/// `PUT …/users/{user}`: the fields to change.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserUpdateRepresentation {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    enabled: Option<bool>,
+}
+
+/// Keycloak's `CredentialRepresentation`: a password.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CredentialRepresentation {
+    #[serde(rename = "type", default = "password_type")]
+    kind: String,
+    #[schema(value_type = String)]
+    value: SecretString,
+    /// Must be false: Tessera has no required actions to make the user change it.
+    #[serde(default)]
+    temporary: bool,
+}
+
+fn password_type() -> String {
+    "password".to_owned()
+}
+
+impl CredentialRepresentation {
+    fn into_password(self) -> Result<SecretString, ApiError> {
+        if self.kind != "password" {
+            return Err(ApiError::BadRequest(format!(
+                "credential type {:?} is not supported; use \"password\"",
+                self.kind
+            )));
+        }
+        if self.temporary {
+            return Err(ApiError::BadRequest(
+                "temporary passwords are not supported".to_owned(),
+            ));
+        }
+        Ok(self.value)
+    }
+}
+
+/// Keycloak's `RoleRepresentation` of a realm role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleRepresentation {
+    /// Realm roles are named, not numbered: the id is the name.
+    id: String,
+    name: String,
+    composite: bool,
+    client_role: bool,
+    container_id: String,
+}
+
+impl RoleRepresentation {
+    fn of(realm: &str, name: String) -> Self {
+        Self {
+            id: name.clone(),
+            name,
+            composite: false,
+            client_role: false,
+            container_id: realm.to_owned(),
+        }
+    }
+}
+
+/// A role in a role-mapping request: its name is what counts.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RoleReference {
+    name: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    summary = "Search the realm's users",
+    description = "Requires `user:ListUsers` on every user (`*`).",
+    params(RealmPath, UserQuery),
+    responses(
+        (status = 200, description = "A page of users, by username", body = [UserRepresentation]),
+        (status = 400, description = "Bad first or max, or a query parameter that does not parse", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path(RealmPath { realm }): Path<RealmPath>,
+    caller: Caller,
+    QueryParams(query): QueryParams<UserQuery>,
+) -> Result<Json<Vec<UserRepresentation>>, ApiError> {
+    let page = (query.first.unwrap_or(0), query.max.unwrap_or(DEFAULT_PAGE));
+    let users = state
+        .services
+        .users
+        .find_users(&realm, &caller.principal, &query.filter(), page)
+        .await?;
+    Ok(Json(
+        users.into_iter().map(UserRepresentation::from).collect(),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/count",
+    tag = "users",
+    summary = "Count the realm's users a search finds",
+    description = "Requires `user:ListUsers` on every user (`*`).",
+    params(RealmPath, UserQuery),
+    responses(
+        (status = 200, description = "How many", body = i64),
+        (status = 400, description = "A query parameter that does not parse", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn count(
+    State(state): State<AppState>,
+    Path(RealmPath { realm }): Path<RealmPath>,
+    caller: Caller,
+    QueryParams(query): QueryParams<UserQuery>,
+) -> Result<Json<i64>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .users
+            .count_users(&realm, &caller.principal, &query.filter())
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    summary = "Create a user",
+    description = "Requires `user:CreateUser` on every user (`*`). The user has no roles yet.",
+    params(RealmPath),
+    request_body = NewUserRepresentation,
+    responses(
+        (status = 201, description = "Created; `Location` names the user"),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+        (status = 409, description = "User exists with same username", body = OAuthError),
+    ),
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path(RealmPath { realm }): Path<RealmPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewUserRepresentation>,
+) -> Result<Response, ApiError> {
+    let mut passwords = body.credentials.into_iter();
+    let password = passwords
+        .next()
+        .map(CredentialRepresentation::into_password)
+        .transpose()?;
+    if passwords.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "give at most one credential".to_owned(),
+        ));
+    }
+    let request = UserRequest {
+        username: body.username,
+        email: body.email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        enabled: body.enabled,
+        password,
+    };
+    let user = state
+        .services
+        .users
+        .create_user(&realm, &caller.principal, request)
+        .await?;
+    let location = format!(
+        "{}/admin/realms/{realm}/users/{}",
+        state.public_url, user.id
+    );
+    let mut response = StatusCode::CREATED.into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}",
+    tag = "users",
+    summary = "Read a user",
+    description = "Requires `user:ReadUserConfig` on the user.",
+    params(UserPath),
+    responses((status = 200, description = "The user", body = UserRepresentation), ManagementErrors),
+)]
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+) -> Result<Json<UserRepresentation>, ApiError> {
+    let user = state
+        .services
+        .users
+        .user(&realm, &caller.principal, &UserId::new(user))
+        .await?;
+    Ok(Json(user.into()))
+}
+
+#[utoipa::path(
+    put,
+    path = "/users/{user}",
+    tag = "users",
+    summary = "Edit a user",
+    description = "Requires `user:UpdateUser` on the user, and every grant their roles give. Disabling a user revokes all of their sessions and tokens.",
+    params(UserPath),
+    request_body = UserUpdateRepresentation,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<UserUpdateRepresentation>,
+) -> Result<StatusCode, ApiError> {
+    let changes = UserChanges {
+        email: body.email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        enabled: body.enabled,
+    };
+    state
+        .services
+        .users
+        .update_user(&realm, &caller.principal, &UserId::new(user), changes)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put,
+    path = "/users/{user}/reset-password",
+    tag = "users",
+    summary = "Set a user's password",
+    description = "Requires `user:UpdateUser` on the user, and every grant their roles give.",
+    params(UserPath),
+    request_body = CredentialRepresentation,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 400, description = "Malformed body, or a temporary password", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn reset_password(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CredentialRepresentation>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .users
+        .reset_password(
+            &realm,
+            &caller.principal,
+            &UserId::new(user),
+            body.into_password()?,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/users/{user}",
+    tag = "users",
+    summary = "Delete a user",
+    description = "Requires `user:DeleteUser` on the user, and every grant their roles give. Their sessions and tokens are revoked.",
+    params(UserPath),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
+)]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .users
+        .delete_user_by_id(&realm, &caller.principal, &UserId::new(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/roles",
+    tag = "users",
+    summary = "List the realm's roles",
+    description = "Requires `user:ListRoles` on every user (`*`).",
+    params(RealmPath),
+    responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
+)]
+pub(crate) async fn roles(
+    State(state): State<AppState>,
+    Path(RealmPath { realm }): Path<RealmPath>,
+    caller: Caller,
+) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
+    let roles = state
+        .services
+        .users
+        .realm_roles(&realm, &caller.principal)?;
+    Ok(Json(
+        roles
+            .into_iter()
+            .map(|role| RoleRepresentation::of(&realm, role))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/roles/{role}",
+    tag = "users",
+    summary = "Read a realm role",
+    description = "Requires `user:ListRoles` on every user (`*`).",
+    params(RolePath),
+    responses((status = 200, description = "The role", body = RoleRepresentation), ManagementErrors),
+)]
+pub(crate) async fn role(
+    State(state): State<AppState>,
+    Path(RolePath { realm, role }): Path<RolePath>,
+    caller: Caller,
+) -> Result<Json<RoleRepresentation>, ApiError> {
+    let roles = state
+        .services
+        .users
+        .realm_roles(&realm, &caller.principal)?;
+    roles
+        .into_iter()
+        .find(|name| *name == role)
+        .map(|name| Json(RoleRepresentation::of(&realm, name)))
+        .ok_or(ApiError::Token(TokenError::RoleNotFound))
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}/role-mappings/realm",
+    tag = "users",
+    summary = "A user's realm roles",
+    description = "Requires `user:ReadUserConfig` on the user.",
+    params(UserPath),
+    responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
+)]
+pub(crate) async fn role_mappings(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
+    let user = state
+        .services
+        .users
+        .user(&realm, &caller.principal, &UserId::new(user))
+        .await?;
+    Ok(Json(
+        user.roles
+            .into_iter()
+            .map(|role| RoleRepresentation::of(&realm, role))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/users/{user}/role-mappings/realm",
+    tag = "users",
+    summary = "Give a user realm roles",
+    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.",
+    params(UserPath),
+    request_body = [RoleReference],
+    responses(
+        (status = 204, description = "Given"),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn add_role_mappings(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Vec<RoleReference>>,
+) -> Result<StatusCode, ApiError> {
+    change_roles(&state, (&realm, &user), &caller, (body, true)).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/role-mappings/realm",
+    tag = "users",
+    summary = "Take realm roles from a user",
+    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.",
+    params(UserPath),
+    request_body = [RoleReference],
+    responses(
+        (status = 204, description = "Taken"),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn remove_role_mappings(
+    State(state): State<AppState>,
+    Path(UserPath { realm, user }): Path<UserPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Vec<RoleReference>>,
+) -> Result<StatusCode, ApiError> {
+    change_roles(&state, (&realm, &user), &caller, (body, false)).await
+}
+
+async fn change_roles(
+    state: &AppState,
+    (realm, user): (&str, &str),
+    caller: &Caller,
+    (roles, granted): (Vec<RoleReference>, bool),
+) -> Result<StatusCode, ApiError> {
+    let names: Vec<String> = roles.into_iter().map(|role| role.name).collect();
+    state
+        .services
+        .users
+        .change_role_mappings(
+            realm,
+            &caller.principal,
+            &UserId::new(user),
+            (&names, granted),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Keycloak bounds `max` the same way; a larger one is refused, not cut.
+const _: () = assert!(DEFAULT_PAGE <= MAX_USERS_PER_PAGE);
