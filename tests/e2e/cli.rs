@@ -340,3 +340,120 @@ async fn token_commands_create_list_and_revoke_a_users_tokens() {
     .await;
     assert!(again.unwrap_err().contains("no user"));
 }
+
+#[tokio::test]
+async fn profile_commands_manage_token_profiles_over_the_same_service() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let base = ["--realm", REALM, "--user", "alice"];
+    let with = |command: &[&'static str], extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec!["profile"];
+        args.extend_from_slice(command);
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        args
+    };
+
+    let created = tessera(
+        &env,
+        &with(
+            &["create"],
+            &[
+                "--token-id",
+                "sensor",
+                "--name",
+                "Sensor reader",
+                "--grant",
+                "device:d-17:AccessDeviceResources",
+                "--grant",
+                "bucket:*:*",
+            ],
+        ),
+        "",
+    )
+    .await
+    .unwrap();
+    let token = created
+        .lines()
+        .find_map(|line| line.strip_prefix("token (shown once): "))
+        .unwrap()
+        .to_owned();
+    let answer = server.introspect(&token).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["token_id"], "sensor");
+    assert_eq!(
+        answer["authorization_details"],
+        serde_json::json!([
+            {"type": "device", "identifier": "d-17", "actions": ["AccessDeviceResources"]},
+            {"type": "bucket", "identifier": "*", "actions": ["*"]},
+        ])
+    );
+
+    let listed = tessera(&env, &with(&["list"], &[]), "").await.unwrap();
+    assert!(
+        listed.contains("sensor") && listed.contains("Sensor reader"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token));
+    let shown = tessera(&env, &with(&["show"], &["--token-id", "sensor"]), "")
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("device:d-17:AccessDeviceResources"),
+        "{shown}"
+    );
+
+    let unknown = tessera(
+        &env,
+        &with(
+            &["update"],
+            &["--token-id", "sensor", "--grant", "dashboard:*:*"],
+        ),
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.contains("\"dashboard\""), "{unknown}");
+    let malformed = tessera(
+        &env,
+        &with(
+            &["create"],
+            &["--token-id", "x", "--name", "x", "--grant", "bucket"],
+        ),
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(malformed.contains("type:identifier:actions"), "{malformed}");
+
+    tessera(
+        &env,
+        &with(&["update"], &["--token-id", "sensor", "--disable"]),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(server.introspect(&token).await["active"], false);
+    tessera(
+        &env,
+        &with(&["update"], &["--token-id", "sensor", "--enable"]),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(server.introspect(&token).await["active"], true);
+
+    let deleted = tessera(&env, &with(&["delete"], &["--token-id", "sensor"]), "")
+        .await
+        .unwrap();
+    assert!(deleted.contains("deleted 1"), "{deleted}");
+    assert_eq!(server.introspect(&token).await["active"], false);
+    let nobody = tessera(
+        &env,
+        &["profile", "list", "--realm", REALM, "--user", "nobody"],
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(nobody.contains("no user"), "{nobody}");
+}

@@ -121,6 +121,19 @@ impl UserService {
             .await?)
     }
 
+    pub async fn find_user_by_username(
+        &self,
+        realm: &str,
+        username: &str,
+    ) -> Result<Option<User>, TokenError> {
+        self.core.realm(realm)?;
+        Ok(self
+            .core
+            .store
+            .find_user_by_username(realm, username)
+            .await?)
+    }
+
     pub async fn list_users(&self, realm: &str) -> Result<Vec<User>, TokenError> {
         self.core.realm(realm)?;
         Ok(self.core.store.list_users(realm).await?)

@@ -1,5 +1,7 @@
-//! The `tessera` command line: `serve`, `migrate`, and user, key and personal-token
-//! administration.
+//! The `tessera` command line: `serve`, `migrate`, and user, key, personal-token
+//! and token-profile administration.
+
+mod profile;
 
 use std::io::{BufRead, Write};
 
@@ -35,6 +37,9 @@ pub enum Command {
     /// Manage a user's personal access tokens (as an operator: no password asked).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage a user's token profiles (as an operator).
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -189,6 +194,7 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
         Command::User(command) => run_user(command, console).await?,
         Command::Keys(command) => run_keys(command, console).await?,
         Command::Token(command) => run_token(command, console).await?,
+        Command::Profile(command) => profile::run_profile(command, console).await?,
     }
     Ok(())
 }
