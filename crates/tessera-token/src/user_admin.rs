@@ -96,22 +96,19 @@ impl UserService {
                 self.core.hasher.hash(unusable).await?
             }
         };
+        let contact = checked_changes(UserChanges {
+            email: request.email,
+            first_name: request.first_name,
+            last_name: request.last_name,
+            enabled: None,
+        })?;
         let user = User {
             id: UserId::new(new_uuid()?),
             realm: realm.to_owned(),
             username,
-            email: request
-                .email
-                .map(|email| checked_field("email", email))
-                .transpose()?,
-            first_name: request
-                .first_name
-                .map(|name| checked_field("firstName", name))
-                .transpose()?,
-            last_name: request
-                .last_name
-                .map(|name| checked_field("lastName", name))
-                .transpose()?,
+            email: contact.email,
+            first_name: contact.first_name,
+            last_name: contact.last_name,
             password_hash,
             password_peppered: true,
             enabled: request.enabled,
@@ -137,21 +134,7 @@ impl UserService {
         let user = self
             .managed_user(&state.config, principal, TesseraAction::UpdateUser, id)
             .await?;
-        let changes = UserChanges {
-            email: changes
-                .email
-                .map(|email| checked_field("email", email))
-                .transpose()?,
-            first_name: changes
-                .first_name
-                .map(|name| checked_field("firstName", name))
-                .transpose()?,
-            last_name: changes
-                .last_name
-                .map(|name| checked_field("lastName", name))
-                .transpose()?,
-            enabled: changes.enabled,
-        };
+        let changes = checked_changes(changes)?;
         self.core.store.update_user(&user.id, &changes).await?;
         if changes.enabled == Some(false) {
             self.core
@@ -290,6 +273,19 @@ impl UserService {
 /// Trimmed, 1 to 255 characters, no control characters.
 fn checked_field(field: &str, text: String) -> Result<String, TokenError> {
     crate::personal_tokens::checked_text(field, text, MAX_FIELD_CHARS)
+}
+
+/// The email and names checked, as Keycloak's representation names them.
+fn checked_changes(changes: UserChanges) -> Result<UserChanges, TokenError> {
+    let checked = |field: &str, value: Option<String>| {
+        value.map(|text| checked_field(field, text)).transpose()
+    };
+    Ok(UserChanges {
+        email: checked("email", changes.email)?,
+        first_name: checked("firstName", changes.first_name)?,
+        last_name: checked("lastName", changes.last_name)?,
+        enabled: changes.enabled,
+    })
 }
 
 fn checked_password(password: SecretString) -> Result<SecretString, TokenError> {
