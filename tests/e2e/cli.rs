@@ -457,3 +457,86 @@ async fn profile_commands_manage_token_profiles_over_the_same_service() {
     .unwrap_err();
     assert!(nobody.contains("no user"), "{nobody}");
 }
+
+#[tokio::test]
+async fn user_commands_edit_passwords_roles_and_names_over_the_management_service() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let user = ["--realm", REALM, "--username", "bob"];
+    let run = |command: &'static str, extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec!["user", command];
+        args.extend_from_slice(&user);
+        args.extend_from_slice(extra);
+        args
+    };
+
+    tessera(&env, &run("reset-password", &[]), "bob-new-password-1\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        login_as(&server, "bob", "bob-new-password-1").await.status,
+        200
+    );
+    assert_eq!(
+        login_as(&server, "bob", crate::kit::PASSWORD).await.status,
+        401
+    );
+
+    tessera(&env, &run("grant-role", &["--role", "viewer"]), "")
+        .await
+        .unwrap();
+    let token = str_field(
+        &login_as(&server, "bob", "bob-new-password-1").await.body,
+        "access_token",
+    )
+    .to_owned();
+    assert_eq!(
+        crate::kit::unverified_claims(&token)["realm_access"]["roles"],
+        serde_json::json!(["viewer"])
+    );
+    let unknown = tessera(&env, &run("grant-role", &["--role", "nope"]), "")
+        .await
+        .unwrap_err();
+    assert!(unknown.contains("no such role"), "{unknown}");
+    tessera(&env, &run("revoke-role", &["--role", "viewer"]), "")
+        .await
+        .unwrap();
+
+    tessera(
+        &env,
+        &run(
+            "update",
+            &["--first-name", "Robert", "--email", "bob@example.org"],
+        ),
+        "",
+    )
+    .await
+    .unwrap();
+    let listed = tessera(
+        &env,
+        &["user", "list", "--realm", REALM, "--search", "example.org"],
+        "",
+    )
+    .await
+    .unwrap();
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert!(rows[0].contains("bob"), "{listed}");
+    let nothing = tessera(&env, &run("update", &[]), "").await.unwrap_err();
+    assert!(nothing.contains("nothing to change"), "{nothing}");
+    let nobody = tessera(
+        &env,
+        &[
+            "user",
+            "reset-password",
+            "--realm",
+            REALM,
+            "--username",
+            "nobody",
+        ],
+        "x\n",
+    )
+    .await
+    .unwrap_err();
+    assert!(nobody.contains("no user"), "{nobody}");
+}

@@ -81,11 +81,11 @@ async fn disabling_a_user_revokes_their_sessions() {
     let online = server.login(USER, "").await;
     let offline = server.login(USER, "offline_access").await;
     let service = server.service();
-    assert!(service
+    service
         .users
         .set_user_enabled(crate::kit::REALM, USER, false)
         .await
-        .unwrap());
+        .unwrap();
     for login in [&online, &offline] {
         assert_error(
             &server.refresh(str_field(login, "refresh_token")).await,
@@ -98,11 +98,11 @@ async fn disabling_a_user_revokes_their_sessions() {
         );
     }
     // Re-enabling does not bring the revoked sessions back.
-    assert!(service
+    service
         .users
         .set_user_enabled(crate::kit::REALM, USER, true)
         .await
-        .unwrap());
+        .unwrap();
     assert_error(
         &server.refresh(str_field(&offline, "refresh_token")).await,
         400,

@@ -508,11 +508,11 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
     // Disabled.
     let (expose, client) = both_kinds(&server, "bob").await;
     assert_eq!(server.introspect(&expose).await["active"], true);
-    assert!(service
+    service
         .users
         .set_user_enabled(REALM, "bob", false)
         .await
-        .unwrap());
+        .unwrap();
     assert_all_revoked(&server, &expose, &client, "disabled").await;
     let feed = server.revocation_feed(None).await;
     let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
@@ -542,12 +542,30 @@ async fn disabling_expiring_or_deleting_the_user_revokes_every_token_type_at_onc
 
     // Deleted.
     let (expose, client) = both_kinds(&server, USER).await;
-    assert!(service.users.delete_user(REALM, USER).await.unwrap());
+    let operator = tessera_token::Principal::operator();
+    let alice = service
+        .users
+        .find_user_by_username(REALM, USER)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    service
+        .users
+        .delete_user_by_id(REALM, &operator, &alice)
+        .await
+        .unwrap();
     assert_all_revoked(&server, &expose, &client, "deleted").await;
     let feed = server.revocation_feed(None).await;
     let sid = crate::kit::unverified_claims(str_field(&client, "access_token"))["sid"].clone();
     assert!(feed_lists(&feed, "sid", sid.as_str().unwrap()), "{feed}");
-    assert!(!service.users.delete_user(REALM, USER).await.unwrap());
+    assert!(matches!(
+        service
+            .users
+            .delete_user_by_id(REALM, &operator, &alice)
+            .await,
+        Err(tessera_token::TokenError::UserNotFound)
+    ));
     // The audit trail outlives the user.
     assert!(!env
         .query_strings("SELECT event FROM token_events WHERE event = 'created'")

@@ -491,12 +491,12 @@ async fn logout_revoke_and_disabling_the_user_reach_the_resource_server_within_a
     let other = server.login(USER, "").await;
     let access = str_field(&bob, "access_token");
     assert_eq!(api.get("/me", Some(access)).await.0, 200);
-    assert!(server
+    server
         .service()
         .users
         .set_user_enabled(REALM, "bob", false)
         .await
-        .unwrap());
+        .unwrap();
     api.time_until_refused(access, limit).await;
     // Nobody else's token is affected.
     assert_eq!(

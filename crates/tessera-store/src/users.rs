@@ -98,17 +98,6 @@ impl Store {
             .transpose()
     }
 
-    pub async fn list_users(&self, realm: &str) -> StoreResult<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm = $1 ORDER BY username");
-        sqlx::query(&sql)
-            .bind(realm)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(user_from_row)
-            .collect()
-    }
-
     /// Inserts the user unless one with that username exists; returns whether it did.
     pub async fn insert_user_if_absent(&self, user: &User) -> StoreResult<bool> {
         let roles = user.roles.join(&ROLE_SEPARATOR.to_string());
@@ -171,23 +160,6 @@ impl Store {
         .bind(old_hash)
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Returns false when no such user exists.
-    pub async fn set_user_enabled(
-        &self,
-        realm: &str,
-        username: &str,
-        enabled: bool,
-    ) -> StoreResult<bool> {
-        let result =
-            sqlx::query("UPDATE users SET enabled = $1 WHERE realm = $2 AND username = $3")
-                .bind(flag(enabled))
-                .bind(realm)
-                .bind(username)
-                .execute(&self.pool)
-                .await?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -1,9 +1,9 @@
 //! User administration used by the CLI and the realm loader.
 
 use tessera_proto::SecretString;
-use tessera_store::{RevocationReason, Timestamp, User, UserId};
+use tessera_store::{Timestamp, User, UserChanges, UserId};
 
-use crate::{is_argon2_phc, new_uuid, revocation::deletion_feed, service::UserService, TokenError};
+use crate::{is_argon2_phc, new_uuid, principal::Principal, service::UserService, TokenError};
 
 /// A user to create. `password` is either plaintext (hashed here) or an argon2
 /// PHC string (imported as is).
@@ -71,54 +71,25 @@ impl UserService {
         self.add_user_if_absent(request).await
     }
 
-    /// Enables or disables a user; disabling revokes every session at once, offline
-    /// ones included. Returns false when there is no such user.
+    /// Enables or disables the user `username` as an operator; disabling
+    /// revokes every session and token at once, offline ones included. Fails
+    /// with [`TokenError::UserNotFound`] when there is no such user.
     pub async fn set_user_enabled(
         &self,
         realm: &str,
         username: &str,
         enabled: bool,
-    ) -> Result<bool, TokenError> {
-        let config = &self.core.realm(realm)?.config;
-        if !self
-            .core
-            .store
-            .set_user_enabled(realm, username, enabled)
+    ) -> Result<(), TokenError> {
+        let user = self
+            .find_user_by_username(realm, username)
             .await?
-        {
-            return Ok(false);
-        }
-        if !enabled {
-            if let Some(user) = self
-                .core
-                .store
-                .find_user_by_username(realm, username)
-                .await?
-            {
-                self.core
-                    .revoke_user_sessions(
-                        config,
-                        &user.id,
-                        Timestamp::now(),
-                        RevocationReason::UserInactive,
-                    )
-                    .await?;
-            }
-        }
-        Ok(true)
-    }
-
-    /// Deletes a user with all of their sessions and personal tokens, every one
-    /// of them reported on the revocation feed. Returns false when there is no
-    /// such user.
-    pub async fn delete_user(&self, realm: &str, username: &str) -> Result<bool, TokenError> {
-        let config = &self.core.realm(realm)?.config;
-        let now = Timestamp::now();
-        Ok(self
-            .core
-            .store
-            .delete_user(realm, username, now, deletion_feed(config, now))
-            .await?)
+            .ok_or(TokenError::UserNotFound)?;
+        let changes = UserChanges {
+            enabled: Some(enabled),
+            ..UserChanges::default()
+        };
+        self.update_user(realm, &Principal::operator(), &user.id, changes)
+            .await
     }
 
     pub async fn find_user_by_username(
@@ -132,10 +103,5 @@ impl UserService {
             .store
             .find_user_by_username(realm, username)
             .await?)
-    }
-
-    pub async fn list_users(&self, realm: &str) -> Result<Vec<User>, TokenError> {
-        self.core.realm(realm)?;
-        Ok(self.core.store.list_users(realm).await?)
     }
 }

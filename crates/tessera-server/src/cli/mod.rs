@@ -2,6 +2,7 @@
 //! and token-profile administration.
 
 mod profile;
+mod user;
 
 use std::io::{BufRead, Write};
 
@@ -9,8 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tessera_proto::SecretString;
 use tessera_token::{
-    Actor, CreatedSecret, NewUserRequest, PersonalTokenId, PersonalTokenKind, PersonalTokenRequest,
-    TokenSelection,
+    Actor, CreatedSecret, PersonalTokenId, PersonalTokenKind, PersonalTokenRequest, TokenSelection,
 };
 
 use crate::{migrate_database, open_service, ServeConfig, StorageConfig};
@@ -30,7 +30,7 @@ pub enum Command {
     Migrate(StorageConfig),
     /// Manage users.
     #[command(subcommand)]
-    User(UserCommand),
+    User(user::UserCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -103,58 +103,6 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Add a user; the password is read from stdin (or prompted for on a terminal).
-    Add {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        email: Option<String>,
-        /// Realm role to grant; repeat for several.
-        #[arg(long = "role")]
-        roles: Vec<String>,
-    },
-    /// Disable a user and revoke all of their sessions and tokens.
-    Disable {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
-    /// Delete a user with all of their sessions and tokens.
-    Delete {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
-    /// Enable a disabled user.
-    Enable {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
-    /// List the realm's users.
-    List {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// List the realm's published signing keys.
     List {
@@ -191,7 +139,7 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
             migrate_database(&storage).await?;
             writeln!(console.output, "migrations applied")?;
         }
-        Command::User(command) => run_user(command, console).await?,
+        Command::User(command) => user::run_user(command, console).await?,
         Command::Keys(command) => run_keys(command, console).await?,
         Command::Token(command) => run_token(command, console).await?,
         Command::Profile(command) => profile::run_profile(command, console).await?,
@@ -306,106 +254,6 @@ async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::
     Ok(())
 }
 
-async fn run_user(command: UserCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
-    match command {
-        UserCommand::Add {
-            storage,
-            realm,
-            username,
-            email,
-            roles,
-        } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let password = read_password(console)?;
-            let created = service
-                .users
-                .add_user_if_absent(NewUserRequest {
-                    realm: realm.clone(),
-                    username: username.clone(),
-                    email,
-                    password,
-                    enabled: true,
-                    valid_until: None,
-                    roles,
-                })
-                .await?;
-            if !created {
-                bail!("user {username:?} already exists in realm {realm:?}");
-            }
-            writeln!(console.output, "created user {username} in realm {realm}")?;
-        }
-        UserCommand::Disable {
-            storage,
-            realm,
-            username,
-        } => {
-            set_enabled(&storage, &realm, &username, false).await?;
-            writeln!(
-                console.output,
-                "disabled {username}; all of their sessions are revoked"
-            )?;
-        }
-        UserCommand::Delete {
-            storage,
-            realm,
-            username,
-        } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            if !service.users.delete_user(&realm, &username).await? {
-                bail!("no user {username:?} in realm {realm:?}");
-            }
-            writeln!(
-                console.output,
-                "deleted {username} with all of their sessions and tokens"
-            )?;
-        }
-        UserCommand::Enable {
-            storage,
-            realm,
-            username,
-        } => {
-            set_enabled(&storage, &realm, &username, true).await?;
-            writeln!(console.output, "enabled {username}")?;
-        }
-        UserCommand::List { storage, realm } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            writeln!(
-                console.output,
-                "{:<36}  {:<24}  {:<8}  roles",
-                "id", "username", "enabled"
-            )?;
-            for user in service.users.list_users(&realm).await? {
-                writeln!(
-                    console.output,
-                    "{:<36}  {:<24}  {:<8}  {}",
-                    user.id,
-                    user.username,
-                    user.enabled,
-                    user.roles.join(",")
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn set_enabled(
-    storage: &StorageConfig,
-    realm: &str,
-    username: &str,
-    enabled: bool,
-) -> anyhow::Result<()> {
-    let service = open_service(storage, ADMIN_PUBLIC_URL).await?;
-    if !service
-        .users
-        .set_user_enabled(realm, username, enabled)
-        .await?
-    {
-        bail!("no user {username:?} in realm {realm:?}");
-    }
-    Ok(())
-}
-
 async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
     match command {
         KeysCommand::List { storage, realm } => {
@@ -435,7 +283,7 @@ async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Re
 }
 
 /// Never from argv: a prompt without echo on a terminal, else the first stdin line.
-fn read_password(console: &mut Console<'_>) -> anyhow::Result<SecretString> {
+pub(crate) fn read_password(console: &mut Console<'_>) -> anyhow::Result<SecretString> {
     let password = if console.interactive {
         rpassword::prompt_password("Password: ").context("reading password")?
     } else {
