@@ -79,3 +79,31 @@ async fn every_management_route_states_its_permission_and_errors() {
     }
     assert_eq!(operations, 23);
 }
+
+/// Metrics label each route by its template; a route missing from the list
+/// of templates would be counted as `other`.
+#[tokio::test]
+async fn every_documented_route_has_its_own_metrics_label() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let document = server.get("/openapi.json").await.body;
+    let http = reqwest::Client::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{realm}", crate::kit::REALM)
+            .replace(['{', '}'], "");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            http.request(method, server.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("endpoint=\"/admin/realms/{realm}/users/{user}/token-profiles\""));
+    assert!(
+        !metrics.contains("endpoint=\"other\""),
+        "a route has no metrics label of its own:\n{metrics}"
+    );
+}

@@ -5,6 +5,7 @@ use std::{sync::Mutex, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
+    http::StatusCode,
     middleware::Next,
     response::Response,
 };
@@ -32,12 +33,42 @@ pub struct Outcome {
     pub result: &'static str,
 }
 
+/// Every label value is static: recording a request allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
-    endpoint: String,
+    endpoint: &'static str,
     grant: &'static str,
-    outcome: String,
+    outcome: &'static str,
 }
+
+/// The route templates the `endpoint` label takes (realm routes without their
+/// `/realms/{realm}` or `/auth/realms/{realm}` prefix); any other is `other`.
+const ENDPOINTS: &[&str] = &[
+    "/",
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/protocol/openid-connect/token",
+    "/protocol/openid-connect/certs",
+    "/protocol/openid-connect/userinfo",
+    "/protocol/openid-connect/token/introspect",
+    "/protocol/openid-connect/revoke",
+    "/protocol/openid-connect/revocations",
+    "/protocol/openid-connect/logout",
+    "/account/tokens",
+    "/account/tokens/{id}",
+    "/account/tokens/{id}/events",
+    "/.well-known/oauth-authorization-server/realms/{realm}",
+    "/openapi.json",
+    "/admin/realms/{realm}/users",
+    "/admin/realms/{realm}/users/count",
+    "/admin/realms/{realm}/users/{user}",
+    "/admin/realms/{realm}/users/{user}/reset-password",
+    "/admin/realms/{realm}/users/{user}/role-mappings/realm",
+    "/admin/realms/{realm}/users/{user}/token-profiles",
+    "/admin/realms/{realm}/users/{user}/token-profiles/{token_id}",
+    "/admin/realms/{realm}/roles",
+    "/admin/realms/{realm}/roles/{role}",
+];
 
 /// How a reload of the realm files ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,20 +180,17 @@ impl Metrics {
 /// Records every request. The endpoint label is the route template without the
 /// realm and the legacy `/auth` prefix, so label cardinality stays fixed.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let endpoint = request.extensions().get::<MatchedPath>().map_or_else(
-        || "unmatched".to_owned(),
-        |path| endpoint_label(path.as_str()),
-    );
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |path| endpoint_label(path.as_str()));
     let started = Instant::now();
     let response = next.run(request).await;
     let outcome = response.extensions().get::<Outcome>().copied();
     let labels = RequestLabels {
         endpoint,
         grant: outcome.map_or("", |o| o.grant),
-        outcome: outcome.map_or_else(
-            || response.status().as_u16().to_string(),
-            |o| o.result.to_owned(),
-        ),
+        outcome: outcome.map_or_else(|| status_label(response.status()), |o| o.result),
     };
     state
         .metrics
@@ -170,12 +198,41 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-fn endpoint_label(route: &str) -> String {
+/// The status code of a response no handler labelled, as a static label.
+fn status_label(status: StatusCode) -> &'static str {
+    const LABELS: &[(u16, &str)] = &[
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (301, "301"),
+        (302, "302"),
+        (304, "304"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (408, "408"),
+        (409, "409"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (500, "500"),
+        (503, "503"),
+    ];
+    LABELS
+        .iter()
+        .find(|(code, _)| *code == status.as_u16())
+        .map_or("other", |(_, label)| label)
+}
+
+fn endpoint_label(route: &str) -> &'static str {
     let route = route.strip_prefix("/auth").unwrap_or(route);
     let route = route.strip_prefix("/realms/{realm}").unwrap_or(route);
-    if route.is_empty() {
-        "/".to_owned()
-    } else {
-        route.to_owned()
-    }
+    let route = if route.is_empty() { "/" } else { route };
+    ENDPOINTS
+        .iter()
+        .find(|&&known| known == route)
+        .copied()
+        .unwrap_or("other")
 }
