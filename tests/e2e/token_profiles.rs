@@ -88,6 +88,24 @@ async fn a_user_creates_lists_reads_edits_and_deletes_a_profile() {
     assert_eq!(answer["token_type"], "profile");
     assert_eq!(answer["authorization_details"], reply.body["permissions"]);
 
+    // Uses are counted, with the address they came from (recorded off the
+    // request path, so they show shortly after).
+    let used = std::time::Instant::now();
+    loop {
+        let read = server.admin(Method::GET, &path, &bearer, None).await;
+        if read.body["use_count"].as_i64() == Some(1) {
+            assert_eq!(read.body["last_used_ip"], "127.0.0.1");
+            assert!(read.body["last_used_at"].is_i64());
+            break;
+        }
+        assert!(
+            used.elapsed().as_secs() < 5,
+            "the use was never recorded: {}",
+            read.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
     // An edit takes effect at the next introspection.
     let edited = server
         .admin(

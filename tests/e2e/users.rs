@@ -188,14 +188,25 @@ async fn an_admin_manages_users_as_keycloak_tooling_expects() {
         json!([])
     );
 
-    // Disabling revokes the user's sessions; deleting removes the user.
+    // Disabling revokes the user's sessions and tokens; deleting removes the user.
     let session = server.password_login("app", "carol", NEW_PASSWORD).await;
     let refresh_token = str_field(&session.body, "refresh_token").to_owned();
+    let profile = create_profile(
+        &server,
+        &root,
+        &carol,
+        json!({"token_id": "carols", "name": "Carol's", "permissions": []}),
+    )
+    .await;
+    assert_eq!(profile.status, 201, "{}", profile.text);
+    let profile_token = str_field(&profile.body, "token").to_owned();
+    assert_eq!(server.introspect(&profile_token).await["active"], true);
     let disabled = server
         .admin(Method::PUT, &path, &root, Some(&json!({"enabled": false})))
         .await;
     assert_eq!(disabled.status, 204, "{}", disabled.text);
     assert_error(&server.refresh(&refresh_token).await, 400, "invalid_grant");
+    assert_eq!(server.introspect(&profile_token).await["active"], false);
     let deleted = server.admin(Method::DELETE, &path, &root, None).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
     assert_error(
