@@ -21,7 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     error::ApiError,
     form::{bearer_token, JsonBody, OAuthForm},
-    openapi::AccountErrors,
+    refusals::AccountErrors,
     AppState,
 };
 

@@ -2,12 +2,14 @@
 //! Keycloak's legacy `/auth/realms/{realm}/…`.
 
 pub(crate) mod account;
+mod caller;
 mod error;
 pub(crate) mod form;
 mod management;
 mod metrics;
 mod oidc;
 mod openapi;
+mod refusals;
 mod serve;
 mod token_profiles;
 mod users;

@@ -1,19 +1,11 @@
 //! The OpenAPI 3.1 document of the management and account APIs, generated
-//! from the handlers' `utoipa` annotations and the typed bodies, and the
-//! response sets the annotations share.
-
-use std::collections::BTreeMap;
+//! from the handlers' `utoipa` annotations and the typed bodies.
 
 use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
-use utoipa::{
-    openapi::{
-        security, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, ResponseBuilder,
-    },
-    IntoResponses,
-};
+use utoipa::openapi::{security, InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{account, management, AppState};
@@ -64,52 +56,5 @@ pub(crate) async fn document() -> Response {
             tracing::error!(%error, "the OpenAPI document could not be rendered");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-    }
-}
-
-/// Refusals as the document describes them: each a JSON error body.
-fn error_responses(
-    refusals: &[(&str, &str)],
-) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-    refusals
-        .iter()
-        .map(|&(status, description)| {
-            let body = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("OAuthError")))
-                .build();
-            let response = ResponseBuilder::new()
-                .description(description)
-                .content("application/json", body)
-                .build();
-            (status.to_owned(), RefOr::T(response))
-        })
-        .collect()
-}
-
-/// The refusals every management route may answer.
-pub(crate) struct ManagementErrors;
-
-impl IntoResponses for ManagementErrors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        error_responses(&[
-            ("401", "No valid management token"),
-            ("403", "The caller lacks the permission"),
-            (
-                "404",
-                "No such realm, user (or one the caller may not see) or profile",
-            ),
-        ])
-    }
-}
-
-/// The refusals every account route may answer.
-pub(crate) struct AccountErrors;
-
-impl IntoResponses for AccountErrors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        error_responses(&[
-            ("401", "No valid access token with the `account` audience"),
-            ("404", "No such realm or token"),
-        ])
     }
 }

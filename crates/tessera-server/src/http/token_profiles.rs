@@ -15,7 +15,7 @@ use tessera_token::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    error::ApiError, form::JsonBody, management::Caller, openapi::ManagementErrors, AppState,
+    caller::Caller, error::ApiError, form::JsonBody, refusals::ManagementErrors, AppState,
 };
 
 /// `…/users/{user}/token-profiles`.

@@ -17,10 +17,10 @@ use tessera_token::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
+    caller::Caller,
     error::ApiError,
     form::{JsonBody, QueryParams},
-    management::Caller,
-    openapi::ManagementErrors,
+    refusals::ManagementErrors,
     AppState,
 };
 

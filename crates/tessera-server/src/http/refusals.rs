@@ -1,0 +1,55 @@
+//! The refusals the API routes share, as their OpenAPI annotations list them.
+
+use std::collections::BTreeMap;
+
+use utoipa::{
+    openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder},
+    IntoResponses,
+};
+
+/// Refusals as the document describes them: each a JSON error body.
+fn error_responses(
+    refusals: &[(&str, &str)],
+) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    refusals
+        .iter()
+        .map(|&(status, description)| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("OAuthError")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", body)
+                .build();
+            (status.to_owned(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// The refusals every management route may answer.
+pub(crate) struct ManagementErrors;
+
+impl IntoResponses for ManagementErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        error_responses(&[
+            ("401", "No valid management token"),
+            ("403", "The caller lacks the permission"),
+            (
+                "404",
+                "No such realm, user (or one the caller may not see) or profile",
+            ),
+        ])
+    }
+}
+
+/// The refusals every account route may answer.
+pub(crate) struct AccountErrors;
+
+impl IntoResponses for AccountErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        error_responses(&[
+            ("401", "No valid access token with the `account` audience"),
+            ("404", "No such realm or token"),
+        ])
+    }
+}
