@@ -6,11 +6,11 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use tessera_proto::{AuthorizationDetail, WILDCARD};
 use tessera_token::{
-    PersonalToken, Principal, Services, Timestamp, TokenProfileChanges, TokenProfileRequest, UserId,
+    PersonalToken, Principal, Timestamp, TokenProfileChanges, TokenProfileRequest,
 };
 
-use super::{Console, ADMIN_PUBLIC_URL};
-use crate::{open_service, StorageConfig};
+use super::{user::user_of, Console};
+use crate::StorageConfig;
 
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
@@ -117,15 +117,6 @@ fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
     })
 }
 
-async fn owner(services: &Services, realm: &str, username: &str) -> anyhow::Result<UserId> {
-    services
-        .users
-        .find_user_by_username(realm, username)
-        .await?
-        .map(|user| user.id)
-        .with_context(|| format!("no user {username:?} in realm {realm:?}"))
-}
-
 fn print_profile(console: &mut Console<'_>, profile: &PersonalToken) -> anyhow::Result<()> {
     let Some(fields) = &profile.profile else {
         bail!("{} is not a token profile", profile.id);
@@ -176,8 +167,7 @@ pub(super) async fn run_profile(
             expires_at,
             disabled,
         } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let owner = owner(&services, &realm, &user).await?;
+            let (services, owner) = user_of(&storage, &realm, &user).await?;
             let expires_at = expires_at
                 .map(|text| {
                     chrono::DateTime::parse_from_rfc3339(&text)
@@ -207,8 +197,7 @@ pub(super) async fn run_profile(
             realm,
             user,
         } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let owner = owner(&services, &realm, &user).await?;
+            let (services, owner) = user_of(&storage, &realm, &user).await?;
             for profile in services
                 .token_profiles
                 .list_token_profiles(&realm, &operator, &owner)
@@ -223,8 +212,7 @@ pub(super) async fn run_profile(
             user,
             token_id,
         } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let owner = owner(&services, &realm, &user).await?;
+            let (services, owner) = user_of(&storage, &realm, &user).await?;
             let profile = services
                 .token_profiles
                 .token_profile(&realm, &operator, &owner, &token_id)
@@ -259,8 +247,7 @@ pub(super) async fn run_profile(
             if name.is_none() && enabled.is_none() && permissions.is_none() {
                 bail!("nothing to change: give --name, --enable, --disable or --grant");
             }
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let owner = owner(&services, &realm, &user).await?;
+            let (services, owner) = user_of(&storage, &realm, &user).await?;
             let profile = services
                 .token_profiles
                 .update_token_profile(
@@ -283,8 +270,7 @@ pub(super) async fn run_profile(
             user,
             token_ids,
         } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let owner = owner(&services, &realm, &user).await?;
+            let (services, owner) = user_of(&storage, &realm, &user).await?;
             let deleted = services
                 .token_profiles
                 .delete_token_profiles(&realm, &operator, &owner, &token_ids, None)

@@ -119,7 +119,7 @@ pub enum UserCommand {
 }
 
 /// The services, and the id of the user `username` of `realm`.
-async fn user_of(
+pub(super) async fn user_of(
     storage: &StorageConfig,
     realm: &str,
     username: &str,
