@@ -425,6 +425,10 @@ async fn profile_commands_manage_token_profiles_over_the_same_service() {
     .await
     .unwrap_err();
     assert!(malformed.contains("type:identifier:actions"), "{malformed}");
+    let nothing = tessera(&env, &with(&["update"], &["--token-id", "sensor"]), "")
+        .await
+        .unwrap_err();
+    assert!(nothing.contains("nothing to change"), "{nothing}");
 
     tessera(
         &env,

@@ -91,6 +91,20 @@ impl Permissions {
         })
     }
 
+    /// Whether `action` is allowed on every resource of `resource_type`, those
+    /// created later included (a `*` grant, or `admin`): what creating or
+    /// listing resources of the type needs.
+    pub fn permits_every(&self, resource_type: &str, action: &str) -> bool {
+        self.grants.iter().any(|grant| match grant {
+            Grant::Admin => true,
+            Grant::Resource(grant) => {
+                grant.resource_type() == resource_type
+                    && *grant.resources() == crate::Resources::All
+                    && grant.actions().contains(action)
+            }
+        })
+    }
+
     /// No escalation: a principal may hand out only what it holds itself. Every
     /// requested grant must be covered, action by action, by the caller's grants;
     /// a wildcard (`*` resources or actions) is covered only by a wildcard, since
@@ -167,6 +181,17 @@ mod tests {
         assert!(!permissions.permits("device", "b1", "ReadBucket"));
         assert!(permissions.permits_some("bucket", "ReadBucket"));
         assert!(!permissions.permits_some("bucket", "DeleteBucket"));
+    }
+
+    #[test]
+    fn only_a_wildcard_grant_permits_every_resource() {
+        let one = holding(&[grant("bucket", Some("b1"), &["ListBuckets"])]);
+        assert!(!one.permits_every("bucket", "ListBuckets"));
+        let every = holding(&[grant("bucket", None, &["ListBuckets"])]);
+        assert!(every.permits_every("bucket", "ListBuckets"));
+        assert!(!every.permits_every("bucket", "DeleteBucket"));
+        assert!(!every.permits_every("device", "ListBuckets"));
+        assert!(Permissions::admin().permits_every("user", "CreateUser"));
     }
 
     #[test]

@@ -100,6 +100,10 @@ impl Core {
         }
         let CheckedBearer { token, user, .. } = checked;
         let audience = audience_of(&token);
+        let permissions = match token.kind {
+            PersonalTokenKind::Profile => Some(profile_permissions(&token)?.to_details()),
+            PersonalTokenKind::Expose | PersonalTokenKind::Client => None,
+        };
         let mut answer = IntrospectionResponse {
             active: true,
             token_type: Some(token.kind.as_str().to_owned()),
@@ -113,10 +117,10 @@ impl Core {
             realm_access: Some(RealmAccess { roles: user.roles }),
             ..IntrospectionResponse::default()
         };
-        match (token.kind, token.profile) {
+        match (token.kind, &token.profile) {
             (PersonalTokenKind::Profile, Some(profile)) => {
-                answer.authorization_details = Some(stored_permissions(&profile.permissions)?);
-                answer.token_id = Some(profile.profile_id);
+                answer.authorization_details = permissions;
+                answer.token_id = Some(profile.profile_id.clone());
                 answer.name = Some(token.name);
             }
             (PersonalTokenKind::Expose, _) => answer.scope = Some(token.scope),
@@ -128,15 +132,12 @@ impl Core {
     }
 }
 
-/// A profile's permissions as stored: written only after they were checked, so
-/// a value that does not parse is corrupt.
-pub(crate) fn stored_permissions(json: &str) -> Result<Vec<AuthorizationDetail>, TokenError> {
-    serde_json::from_str(json)
-        .map_err(|_| TokenError::Store(StoreError::Corrupt("token profile permissions")))
-}
-
-/// The same, as permissions to evaluate.
-pub(crate) fn stored_grants(json: &str) -> Result<Permissions, TokenError> {
-    Permissions::from_details(&stored_permissions(json)?)
-        .map_err(|_| TokenError::Store(StoreError::Corrupt("token profile permissions")))
+/// A token profile's permissions, as the service wrote them after checking
+/// them: a token that is no profile, or a value that does not parse, is corrupt.
+pub fn profile_permissions(token: &PersonalToken) -> Result<Permissions, TokenError> {
+    let corrupt = || TokenError::Store(StoreError::Corrupt("token profile permissions"));
+    let profile = token.profile.as_ref().ok_or_else(corrupt)?;
+    let details: Vec<AuthorizationDetail> =
+        serde_json::from_str(&profile.permissions).map_err(|_| corrupt())?;
+    Permissions::from_details(&details).map_err(|_| corrupt())
 }

@@ -36,6 +36,7 @@ mod users;
 pub use error::TokenError;
 pub use grants::TokenRequest;
 pub use ids::{new_opaque_token, new_uuid};
+pub use introspection::profile_permissions;
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{
     default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, StoredPassword,

@@ -4,11 +4,11 @@
 //! CLI: everything). Every decision the routes need is made here, over the
 //! permission model of `tessera-authz`.
 
-use tessera_authz::{Grant, Permissions, Resources, TesseraAction};
+use tessera_authz::{Grant, Permissions, TesseraAction};
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken};
 use tessera_store::{Audit, AuditActor, PersonalTokenId, UseOutcome, User, UserId};
 
-use crate::{introspection::stored_grants, service::Core, RealmState, TokenError};
+use crate::{introspection::profile_permissions, service::Core, RealmState, TokenError};
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,15 +108,10 @@ impl Principal {
     /// May the caller do `action` on every user (`*`), as listing, counting
     /// and creating users need?
     pub(crate) fn require_on_every_user(&self, action: TesseraAction) -> Result<(), TokenError> {
-        let every_user = self.permissions.grants().iter().any(|grant| match grant {
-            Grant::Admin => true,
-            Grant::Resource(grant) => {
-                grant.resource_type() == action.resource_type()
-                    && *grant.resources() == Resources::All
-                    && grant.actions().contains(action.name())
-            }
-        });
-        if every_user {
+        if self
+            .permissions
+            .permits_every(action.resource_type(), action.name())
+        {
             Ok(())
         } else {
             Err(TokenError::Forbidden(action))
@@ -167,16 +162,11 @@ impl Core {
             let checked = self
                 .check_bearer_token(realm, bearer, (None, address), |_| true)
                 .await?;
-            let Some(profile) = checked
-                .token
-                .profile
-                .as_ref()
-                .filter(|_| checked.outcome == UseOutcome::Active)
-            else {
+            if checked.outcome != UseOutcome::Active || checked.token.profile.is_none() {
                 return Err(TokenError::InvalidToken);
-            };
+            }
             return Ok(Principal {
-                permissions: stored_grants(&profile.permissions)?,
+                permissions: profile_permissions(&checked.token)?,
                 kind: PrincipalKind::Profile(checked.token.id),
                 user: Some(checked.user),
             });

@@ -172,6 +172,11 @@ impl TokenProfileService {
     ) -> Result<PersonalToken, TokenError> {
         let state = self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::UpdateToken, Some(token_id))?;
+        if changes.name.is_none() && changes.enabled.is_none() && changes.permissions.is_none() {
+            return Err(TokenError::InvalidRequest(
+                "nothing to change: give a name, enabled or permissions".to_owned(),
+            ));
+        }
         let name = changes
             .name
             .map(|name| checked_text("name", name, MAX_NAME_CHARS))

@@ -6,7 +6,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use tessera_proto::{AuthorizationDetail, WILDCARD};
 use tessera_token::{
-    PersonalToken, Principal, Timestamp, TokenProfileChanges, TokenProfileRequest,
+    profile_permissions, PersonalToken, Principal, Timestamp, TokenProfileChanges,
+    TokenProfileRequest,
 };
 
 use super::{user::user_of, Console};
@@ -134,19 +135,8 @@ fn print_profile(console: &mut Console<'_>, profile: &PersonalToken) -> anyhow::
         profile.use_count,
         profile.name
     )?;
-    let details: Vec<AuthorizationDetail> = serde_json::from_str(&fields.permissions)?;
-    for detail in details {
-        writeln!(
-            console.output,
-            "  {}:{}:{}",
-            detail.resource_type,
-            detail.identifier.as_deref().unwrap_or(WILDCARD),
-            if detail.actions.is_empty() {
-                WILDCARD.to_owned()
-            } else {
-                detail.actions.join(",")
-            }
-        )?;
+    for grant in profile_permissions(profile)?.grants() {
+        writeln!(console.output, "  {grant}")?;
     }
     Ok(())
 }
@@ -244,9 +234,6 @@ pub(super) async fn run_profile(
                         .collect::<Result<_, _>>()?,
                 )
             };
-            if name.is_none() && enabled.is_none() && permissions.is_none() {
-                bail!("nothing to change: give --name, --enable, --disable or --grant");
-            }
             let (services, owner) = user_of(&storage, &realm, &user).await?;
             let profile = services
                 .token_profiles

@@ -10,7 +10,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::{AuthorizationDetail, OAuthError};
 use tessera_token::{
-    PersonalToken, Timestamp, TokenError, TokenProfileChanges, TokenProfileRequest, UserId,
+    profile_permissions, PersonalToken, Timestamp, TokenError, TokenProfileChanges,
+    TokenProfileRequest, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -101,11 +102,10 @@ pub(crate) struct ProfileView {
 
 impl ProfileView {
     fn of(token: PersonalToken) -> Result<Self, ApiError> {
-        let profile = token
-            .profile
-            .ok_or(ApiError::Token(TokenError::TokenNotFound))?;
-        let permissions = serde_json::from_str(&profile.permissions)
-            .map_err(|_| ApiError::Token(TokenError::TokenNotFound))?;
+        let permissions = profile_permissions(&token)?.to_details();
+        let Some(profile) = token.profile else {
+            return Err(ApiError::Token(TokenError::TokenNotFound));
+        };
         Ok(Self {
             token_id: profile.profile_id,
             name: token.name,
@@ -279,11 +279,6 @@ pub(crate) async fn update(
     caller: Caller,
     JsonBody(body): JsonBody<UpdateProfileBody>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    if body.name.is_none() && body.enabled.is_none() && body.permissions.is_none() {
-        return Err(ApiError::BadRequest(
-            "Nothing to change: give name, enabled or permissions".to_owned(),
-        ));
-    }
     let changes = TokenProfileChanges {
         name: body.name,
         enabled: body.enabled,

@@ -571,5 +571,5 @@ async fn change_roles(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Keycloak bounds `max` the same way; a larger one is refused, not cut.
+/// The default page stays within the bound the service enforces.
 const _: () = assert!(DEFAULT_PAGE <= MAX_USERS_PER_PAGE);
