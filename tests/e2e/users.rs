@@ -373,3 +373,64 @@ async fn bad_user_requests_are_refused_and_write_nothing() {
     assert_error(&unknown, 404, "not_found");
     assert_eq!(env.row_counts().await, before);
 }
+
+/// Many admins at once, each disabling or deleting a user whose token is in
+/// use meanwhile: every change lands (SQLite included, where a transaction
+/// that read before it wrote used to fail at once when another writer had
+/// committed in between), and every token stops.
+#[tokio::test]
+async fn users_are_disabled_and_deleted_while_their_tokens_are_in_use() {
+    const USERS: usize = 8;
+    let env = Env::new(RealmOptions::default()).await;
+    let server = std::sync::Arc::new(env.start().await);
+    let (root, _) = manager(&server, "root").await;
+    let mut jobs = tokio::task::JoinSet::new();
+    for n in 0..USERS {
+        let created = server
+            .admin(
+                Method::POST,
+                "/users",
+                &root,
+                Some(&json!({"username": format!("busy{n}"), "enabled": true})),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let location = created.headers["location"].to_str().unwrap().to_owned();
+        let path = format!("/users/{}", location.rsplit('/').next().unwrap());
+        let user_id = path.trim_start_matches("/users/").to_owned();
+        let profile = create_profile(
+            &server,
+            &root,
+            &user_id,
+            json!({"token_id": "busy", "name": "Busy", "permissions": []}),
+        )
+        .await;
+        assert_eq!(profile.status, 201, "{}", profile.text);
+        let token = str_field(&profile.body, "token").to_owned();
+        let (server, root) = (server.clone(), root.clone());
+        jobs.spawn(async move {
+            for _ in 0..3 {
+                assert_eq!(server.introspect(&token).await["active"], true);
+            }
+            let change = if n % 2 == 0 {
+                server.admin(Method::DELETE, &path, &root, None).await
+            } else {
+                let disable = json!({"enabled": false});
+                server
+                    .admin(Method::PUT, &path, &root, Some(&disable))
+                    .await
+            };
+            assert_eq!(change.status, 204, "{}", change.text);
+            for _ in 0..3 {
+                assert_eq!(server.introspect(&token).await["active"], false);
+            }
+        });
+    }
+    while let Some(job) = jobs.join_next().await {
+        job.unwrap();
+    }
+    let remaining = server
+        .admin(Method::GET, "/users?search=busy", &root, None)
+        .await;
+    assert_eq!(usernames(&remaining).len(), USERS / 2);
+}

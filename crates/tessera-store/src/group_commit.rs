@@ -18,7 +18,7 @@ use std::future::Future;
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{StoreError, StoreResult};
+use crate::{begin_write, Backend, StoreError, StoreResult};
 
 /// Writes taken into one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -68,9 +68,9 @@ impl<W: std::fmt::Debug> std::fmt::Debug for Job<W> {
 }
 
 impl<W: GroupWrite> GroupCommitter<W> {
-    pub(crate) fn spawn(pool: AnyPool) -> Self {
+    pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run((pool, backend), queue));
         Self { jobs }
     }
 
@@ -85,10 +85,10 @@ impl<W: GroupWrite> GroupCommitter<W> {
     }
 }
 
-async fn run<W: GroupWrite>(pool: AnyPool, mut queue: mpsc::Receiver<Job<W>>) {
+async fn run<W: GroupWrite>(db: (AnyPool, Backend), mut queue: mpsc::Receiver<Job<W>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = match commit_together(&pool, &batch).await {
+        let outcomes = match commit_together(&db, &batch).await {
             Ok(outcomes) => outcomes,
             // The database is unreachable or the pool exhausted: retrying each write
             // would only queue every caller behind a string of timeouts.
@@ -108,7 +108,7 @@ async fn run<W: GroupWrite>(pool: AnyPool, mut queue: mpsc::Receiver<Job<W>>) {
                 }
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    outcomes.push(commit_alone(&pool, &job.write).await);
+                    outcomes.push(commit_alone(&db, &job.write).await);
                 }
                 outcomes
             }
@@ -120,19 +120,22 @@ async fn run<W: GroupWrite>(pool: AnyPool, mut queue: mpsc::Receiver<Job<W>>) {
     }
 }
 
-async fn commit_alone<W: GroupWrite>(pool: &AnyPool, write: &W) -> StoreResult<bool> {
-    let mut tx = pool.begin().await?;
+async fn commit_alone<W: GroupWrite>(
+    (pool, backend): &(AnyPool, Backend),
+    write: &W,
+) -> StoreResult<bool> {
+    let mut tx = begin_write(pool, *backend).await?;
     let outcome = write.apply(&mut tx).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
 async fn commit_together<W: GroupWrite>(
-    pool: &AnyPool,
+    (pool, backend): &(AnyPool, Backend),
     batch: &[Job<W>],
 ) -> StoreResult<Vec<StoreResult<bool>>> {
     let writes: Vec<&W> = batch.iter().map(|job| &job.write).collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool, *backend).await?;
     let outcomes = W::apply_batch(&writes, &mut tx).await?;
     tx.commit().await?;
     Ok(outcomes)

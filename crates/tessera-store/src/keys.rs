@@ -58,7 +58,7 @@ impl Store {
     /// transaction. Returns false (and changes nothing) when another node already
     /// stored a key of that generation.
     pub async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO signing_keys (kid, realm, generation, algorithm, public_key, \
              sealed_private_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \

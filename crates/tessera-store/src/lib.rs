@@ -77,6 +77,22 @@ pub enum Backend {
     Postgres,
 }
 
+/// Opens a transaction that may write. SQLite's default (deferred) transaction
+/// takes the write lock at its first write, and one that read before then fails
+/// at once, with no busy wait (SQLITE_BUSY_SNAPSHOT), when another writer
+/// committed in between; `IMMEDIATE` takes the lock at the start, so that
+/// contention means waiting.
+async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+    let statement = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    Ok(pool.begin_with(statement).await?)
+}
+
 /// The storage handle, cheap to clone (it wraps a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -129,12 +145,17 @@ impl Store {
             }
             Backend::Postgres => pool_options.connect_with(options).await?,
         };
-        let group_commit = group_commit::GroupCommitter::spawn(pool.clone());
+        let group_commit = group_commit::GroupCommitter::spawn(pool.clone(), backend);
         Ok(Self {
             pool,
             backend,
             group_commit,
         })
+    }
+
+    /// A transaction that may write; every write transaction opens here.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        begin_write(&self.pool, self.backend).await
     }
 
     /// Waits for in-flight queries and closes every connection.

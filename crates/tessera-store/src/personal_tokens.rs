@@ -350,9 +350,9 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-/// Takes the write lock for the user's token changes: the row lock on
-/// PostgreSQL, the database's write lock on SQLite (which a transaction that
-/// read first could not take without failing when another writer went ahead).
+/// Serialises the user's token changes (limits, unique profile ids): the row
+/// lock on PostgreSQL; on SQLite the write transaction holds the database's
+/// write lock from its start already (see `begin_write`).
 pub(crate) async fn lock_user(conn: &mut sqlx::AnyConnection, user_id: &UserId) -> StoreResult<()> {
     sqlx::query("UPDATE users SET id = id WHERE id = $1")
         .bind(user_id)
@@ -449,7 +449,7 @@ impl Store {
         limit: i64,
         audit: Audit<'_>,
     ) -> StoreResult<Insertion> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Concurrent creations cannot both slip under the limit, nor both take
         // one profile id.
         lock_user(&mut tx, &token.user_id).await?;
@@ -560,7 +560,7 @@ impl Store {
         feed: DeletionFeed,
         audit: Audit<'_>,
     ) -> StoreResult<Vec<PersonalToken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
         let deleted: Vec<PersonalToken> = match selection {
             TokenSelection::One(id) => {
@@ -694,7 +694,7 @@ impl Store {
         let (refused, accepted): (Vec<&TokenUse>, Vec<&TokenUse>) = uses
             .iter()
             .partition(|token_use| token_use.outcome.is_refused());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (token_id, (count, last)) in tally(&accepted) {
             sqlx::query(
                 "UPDATE personal_tokens SET use_count = use_count + $1, last_used_at = $2, \

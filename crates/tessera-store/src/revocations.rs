@@ -120,7 +120,7 @@ impl Store {
         reason: RevocationReason,
         relevant_until: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revoked =
             revoke_families_in(&mut tx, ("id", id.as_str()), now, reason, relevant_until).await?;
         tx.commit().await?;
@@ -137,7 +137,7 @@ impl Store {
         reason: RevocationReason,
         feed: DeletionFeed,
     ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revoked = revoke_user_tokens_in(&mut tx, user_id, now, reason, feed).await?;
         tx.commit().await?;
         Ok(revoked)
@@ -155,7 +155,7 @@ impl Store {
         now: Timestamp,
         feed: DeletionFeed,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query("SELECT id FROM users WHERE realm = $1 AND username = $2")
             .bind(realm)
             .bind(username)
@@ -319,7 +319,6 @@ async fn revoke_user_tokens_in(
     reason: RevocationReason,
     feed: DeletionFeed,
 ) -> StoreResult<u64> {
-    // A write first, so that SQLite takes its write lock now (see `lock_user`).
     let revoked = revoke_families_in(
         conn,
         ("user_id", user_id.as_str()),

@@ -42,7 +42,7 @@ impl Store {
         (now, notice_until): (Timestamp, Timestamp),
         audit: Audit<'_>,
     ) -> StoreResult<Option<PersonalToken>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
         let updated = sqlx::query(
             "UPDATE personal_tokens SET name = COALESCE($1, name), \

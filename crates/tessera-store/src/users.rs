@@ -101,7 +101,7 @@ impl Store {
     /// Inserts the user unless one with that username exists; returns whether it did.
     pub async fn insert_user_if_absent(&self, user: &User) -> StoreResult<bool> {
         let roles = user.roles.join(&ROLE_SEPARATOR.to_string());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, realm, username, email, password_hash, enabled, valid_until, \
              roles, created_at, password_peppered, first_name, last_name) \
