@@ -21,8 +21,9 @@ pub const USER: &str = "alice";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A realm with a public client (`app`), a confidential one (`api`), a client
-/// without offline access (`no-offline`) and a few users. `{tokens}` and
-/// `{brute_force}` are replaced by per-test settings.
+/// without offline access (`no-offline`) and a few users. `{tokens}`,
+/// `{brute_force}`, `{personal_tokens}` and `{company_tokens}` are replaced by
+/// per-test settings.
 const REALM_TEMPLATE: &str = r#"
 name = "test-realm"
 roles = ["user", "admin", "viewer"]
@@ -36,6 +37,9 @@ roles = ["user", "admin", "viewer"]
 [personal_tokens]
 expose_audience = ["api"]
 {personal_tokens}
+
+[company_tokens]
+{company_tokens}
 
 [permissions.types]
 bucket = ["ReadBucket", "WriteBucket", "DeleteBucket"]
@@ -134,6 +138,7 @@ pub struct RealmOptions {
     pub tokens: String,
     pub brute_force: String,
     pub personal_tokens: String,
+    pub company_tokens: String,
 }
 
 impl RealmOptions {
@@ -176,6 +181,7 @@ impl Env {
         let realm = REALM_TEMPLATE
             .replace("{tokens}", &options.tokens)
             .replace("{brute_force}", &options.brute_force)
+            .replace("{company_tokens}", &options.company_tokens)
             .replace("{personal_tokens}", &options.personal_tokens);
         std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
         let (database_url, postgres) = match postgres_admin_url {

@@ -6,6 +6,7 @@ mod kit;
 mod audiences;
 mod bad_input;
 mod cli;
+mod companies;
 mod errors;
 mod introspection_cache;
 mod keys;

@@ -37,10 +37,14 @@ tessera_actions! {
         CallEndpoint,
     }
     "user" { ListUsers, CreateUser, ReadUserConfig, UpdateUser, DeleteUser, ListRoles }
-    "company" { ListCompanies, CreateCompany, ReadCompanyConfig, UpdateCompany, DeleteCompany }
+    "company" {
+        ListCompanies, CreateCompany, ReadCompanyConfig, UpdateCompany, DeleteCompany,
+        ManageCompanyMembers, ReadCompanyEvents,
+    }
     "subscription" {
         ListSubscriptions, CreateSubscription, ReadSubscriptionConfig, UpdateSubscription,
-        DeleteSubscription,
+        DeleteSubscription, AssignSubscriptionUsers, CreateSubscriptionTokens,
+        ListSubscriptionTokens, UpdateSubscriptionTokens, DeleteSubscriptionTokens,
     }
 }
 
@@ -59,7 +63,7 @@ mod tests {
     fn actions_name_their_type() {
         assert_eq!(TesseraAction::CreateToken.to_string(), "token:CreateToken");
         assert_eq!(TesseraAction::CallEndpoint.resource_type(), "endpoint");
-        assert_eq!(TesseraAction::ALL.len(), 27);
+        assert_eq!(TesseraAction::ALL.len(), 34);
         assert!(TesseraAction::ALL
             .iter()
             .all(|action| TesseraAction::RESOURCE_TYPES.contains(&action.resource_type())));

@@ -31,15 +31,27 @@ pub struct IntrospectionResponse {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm_access: Option<RealmAccess>,
-    /// A token profile's id, chosen by its owner (unique among the owner's profiles).
+    /// A token profile's id, chosen by its owner (unique among the owner's
+    /// profiles), or a company token's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
-    /// A token profile's name.
+    /// A token profile's or a company token's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// A token profile's permissions (RFC 9396 §9.1: introspection carries them).
+    /// A token profile's or a subscription's permissions (RFC 9396 §9.1:
+    /// introspection carries them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<Vec<AuthorizationDetail>>,
+    /// A company token's company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+    /// A company token's subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    /// A company user token's user (OpenID Connect Core §5.1); absent for a
+    /// userless token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
 }
 
 impl IntrospectionResponse {

@@ -23,16 +23,20 @@ pub enum OpaqueTokenKind {
     /// A token profile's token: a bearer credential whose permissions
     /// introspection returns.
     Profile,
+    /// A company token: a bearer credential for one subscription of a
+    /// company, held by one of its users or by a machine (userless).
+    Company,
 }
 
 impl OpaqueTokenKind {
-    pub const ALL: [Self; 3] = [Self::Refresh, Self::Expose, Self::Profile];
+    pub const ALL: [Self; 4] = [Self::Refresh, Self::Expose, Self::Profile, Self::Company];
 
     pub fn prefix(self) -> &'static str {
         match self {
             Self::Refresh => "tsr_rt_",
             Self::Expose => "tsr_ex_",
             Self::Profile => "tsr_tp_",
+            Self::Company => "tsr_ct_",
         }
     }
 
@@ -41,7 +45,7 @@ impl OpaqueTokenKind {
     pub fn is_bearer_credential(self) -> bool {
         match self {
             Self::Refresh => false,
-            Self::Expose | Self::Profile => true,
+            Self::Expose | Self::Profile | Self::Company => true,
         }
     }
 

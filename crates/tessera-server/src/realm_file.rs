@@ -15,8 +15,8 @@ use tessera_authz::{Catalog, Permissions};
 use tessera_keys::{SecretDigester, SigningAlgorithm};
 use tessera_proto::{AuthorizationDetail, SecretString};
 use tessera_token::{
-    BruteForceSettings, Client, GrantType, NewUserRequest, PersonalTokenSettings, Realm, Timestamp,
-    TokenSettings, ADMIN_ROLE, OFFLINE_ACCESS,
+    BruteForceSettings, Client, CompanyTokenSettings, GrantType, NewUserRequest,
+    PersonalTokenSettings, Realm, Timestamp, TokenSettings, ADMIN_ROLE, OFFLINE_ACCESS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub(crate) struct RealmFile {
     brute_force: BruteForceFile,
     #[serde(default)]
     personal_tokens: PersonalTokensFile,
+    #[serde(default)]
+    company_tokens: CompanyTokensFile,
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
@@ -90,6 +92,15 @@ struct PersonalTokensFile {
     /// Confidential clients that may accept expose tokens by introspection.
     #[serde(default)]
     expose_audience: Vec<String>,
+    default_lifetime: Option<String>,
+    max_lifetime: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyTokensFile {
+    max_per_user: Option<i64>,
+    max_per_subscription: Option<i64>,
     default_lifetime: Option<String>,
     max_lifetime: Option<String>,
 }
@@ -318,12 +329,28 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
     if personal_tokens.max_per_user < 1 {
         return Err("personal_tokens.max_per_user must be at least 1".to_owned());
     }
-    let lifetimes = PersonalTokenSettings::MIN_LIFETIME..=personal_tokens.max_lifetime;
-    if !lifetimes.contains(&personal_tokens.default_lifetime) {
+    check_default_lifetime(
+        "personal_tokens",
+        personal_tokens.default_lifetime,
+        personal_tokens.max_lifetime,
+    )?;
+    let c = &file.company_tokens;
+    let company_tokens = CompanyTokenSettings {
+        max_per_user: c.max_per_user.unwrap_or(10),
+        max_per_subscription: c.max_per_subscription.unwrap_or(1000),
+        default_lifetime: optional_duration(c.default_lifetime.as_ref(), 90 * DAY)?,
+        max_lifetime: optional_duration(c.max_lifetime.as_ref(), 365 * DAY)?,
+    };
+    if company_tokens.max_per_user < 1 || company_tokens.max_per_subscription < 1 {
         return Err(
-            "personal_tokens.default_lifetime must lie between 1m and max_lifetime".to_owned(),
+            "company_tokens.max_per_user and max_per_subscription must be at least 1".to_owned(),
         );
     }
+    check_default_lifetime(
+        "company_tokens",
+        company_tokens.default_lifetime,
+        company_tokens.max_lifetime,
+    )?;
     for role in &file.roles {
         check_name("role", role)?;
     }
@@ -390,6 +417,7 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
             tokens,
             brute_force,
             personal_tokens,
+            company_tokens,
             clients,
             roles: file.roles,
             catalog,
@@ -509,6 +537,18 @@ fn convert_client(
 }
 
 /// A small realm file that loads: the base the tests and fuzz targets vary.
+/// A default token lifetime lies between the shortest a token may live and
+/// the maximum.
+fn check_default_lifetime(section: &str, default: Duration, max: Duration) -> Result<(), String> {
+    if (PersonalTokenSettings::MIN_LIFETIME..=max).contains(&default) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{section}.default_lifetime must lie between 1m and max_lifetime"
+        ))
+    }
+}
+
 #[cfg(test)]
 pub(crate) const VALID: &str = r#"
 name = "r"

@@ -73,3 +73,15 @@ id_type!(
     /// A personal token (expose or client token).
     PersonalTokenId
 );
+id_type!(
+    /// A company that buys API subscriptions.
+    CompanyId
+);
+id_type!(
+    /// A company's subscription to one API.
+    SubscriptionId
+);
+id_type!(
+    /// A token a company admin generated for a subscription.
+    CompanyTokenId
+);

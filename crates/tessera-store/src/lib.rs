@@ -7,6 +7,9 @@
 //! never sees a plaintext token or secret: callers hand it keyed digests and
 //! sealed keys.
 
+mod companies;
+mod company_events;
+mod company_tokens;
 mod group_commit;
 mod ids;
 mod keys;
@@ -31,7 +34,13 @@ use sqlx::{
     AnyPool, Executor,
 };
 
-pub use ids::{PersonalTokenId, SessionId, UserId};
+pub use companies::{Company, Member, Naming, Subscription, SubscriptionChanges};
+pub use company_events::{CompanyEvent, CompanyEventKind};
+pub use company_tokens::{
+    CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion, CompanyTokenLimits,
+    CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
+};
+pub use ids::{CompanyId, CompanyTokenId, PersonalTokenId, SessionId, SubscriptionId, UserId};
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{

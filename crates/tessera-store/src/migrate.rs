@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "hardening", "0004_hardening"),
     migration!(5, "token_profiles", "0005_token_profiles"),
     migration!(6, "user_names", "0006_user_names"),
+    migration!(7, "companies", "0007_companies"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

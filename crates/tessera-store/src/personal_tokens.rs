@@ -312,6 +312,9 @@ pub enum TokenSelection<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Audit<'a> {
     pub actor: AuditActor,
+    /// The acting user: the caller, or a token profile's owner; none for an
+    /// operator. Company audit trails keep it.
+    pub actor_id: Option<&'a UserId>,
     pub address: Option<&'a str>,
 }
 

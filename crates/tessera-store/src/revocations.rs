@@ -9,8 +9,10 @@ use std::time::Duration;
 use sqlx::Row;
 
 use crate::{
-    rows::PersonalTokenKind, time::duration_millis, SessionId, Store, StoreError, StoreResult,
-    Timestamp, UserId,
+    company_tokens::{feed_company_tokens, retire_company_tokens, CompanyTokenScope},
+    rows::PersonalTokenKind,
+    time::duration_millis,
+    Audit, SessionId, Store, StoreError, StoreResult, Timestamp, UserId,
 };
 
 /// How long the revocation-feed entries of deleted tokens matter.
@@ -144,16 +146,15 @@ impl Store {
     }
 
     /// Deletes a user and everything that belongs to them (sessions, refresh
-    /// tokens, personal tokens), after putting all of it on the revocation feed,
-    /// atomically. Token events stay, for the audit trail, and the username is
+    /// tokens, personal tokens, company tokens, memberships), after putting all
+    /// of it on the revocation feed, atomically. Token events stay, for the audit trail, and the username is
     /// remembered so that a realm file does not seed it again. Returns false when
     /// there is no such user.
     pub async fn delete_user(
         &self,
-        realm: &str,
-        username: &str,
-        now: Timestamp,
-        feed: DeletionFeed,
+        (realm, username): (&str, &str),
+        (now, feed): (Timestamp, DeletionFeed),
+        audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query("SELECT id FROM users WHERE realm = $1 AND username = $2")
@@ -166,6 +167,8 @@ impl Store {
         };
         let user_id: UserId = row.try_get("id")?;
         revoke_user_tokens_in(&mut tx, &user_id, now, RevocationReason::UserInactive, feed).await?;
+        let company_tokens = CompanyTokenScope::User(&user_id);
+        retire_company_tokens(&mut tx, company_tokens, (now, &feed), audit).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(&user_id)
             .execute(&mut *tx)
@@ -344,8 +347,9 @@ async fn revoke_user_tokens_in(
     .bind(RevokedKind::AccessToken.as_str())
     .bind(PersonalTokenKind::BEARER[0].as_str())
     .bind(PersonalTokenKind::BEARER[1].as_str())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    feed_company_tokens(conn, CompanyTokenScope::User(user_id), (now, &feed)).await?;
     Ok(revoked)
 }
 

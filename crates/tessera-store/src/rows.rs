@@ -70,7 +70,13 @@ pub(crate) fn user_from_prefixed_row(row: &AnyRow, prefix: &str) -> StoreResult<
 
 /// The user columns of table alias `table`, each renamed `{prefix}{column}`.
 pub(crate) fn prefixed_user_columns(table: &str, prefix: &str) -> String {
-    USER_COLUMNS
+    prefixed_columns(USER_COLUMNS, table, prefix)
+}
+
+/// `table.name AS {prefix}name, …` for each of `columns`, for a join that
+/// reads several records from one row.
+pub(crate) fn prefixed_columns(columns: &str, table: &str, prefix: &str) -> String {
+    columns
         .split(", ")
         .map(|name| format!("{table}.{name} AS {prefix}{name}"))
         .collect::<Vec<_>>()

@@ -49,6 +49,23 @@ pub enum TokenError {
     DuplicateUsername,
     #[error("no such role")]
     RoleNotFound,
+    /// Not found, or not visible to the caller (which is told the same).
+    #[error("no such company")]
+    CompanyNotFound,
+    #[error("a company with this name exists")]
+    DuplicateCompanyName,
+    #[error("no such subscription")]
+    SubscriptionNotFound,
+    #[error("the company has a subscription with this name")]
+    DuplicateSubscriptionName,
+    /// Only members of the company may be assigned to its subscriptions.
+    #[error("the user is no member of the company")]
+    NotCompanyMember,
+    /// Only assigned users may receive user tokens for a subscription.
+    #[error("the user is not assigned to the subscription")]
+    NotAssigned,
+    #[error("company token limit reached: {0}")]
+    CompanyTokenLimitReached(&'static str),
     /// The caller's grants do not allow this action.
     #[error("permission {0} required")]
     Forbidden(tessera_authz::TesseraAction),

@@ -135,9 +135,18 @@ impl Core {
 /// A token profile's permissions, as the service wrote them after checking
 /// them: a token that is no profile, or a value that does not parse, is corrupt.
 pub fn profile_permissions(token: &PersonalToken) -> Result<Permissions, TokenError> {
-    let corrupt = || TokenError::Store(StoreError::Corrupt("token profile permissions"));
-    let profile = token.profile.as_ref().ok_or_else(corrupt)?;
+    let profile = token.profile.as_ref().ok_or_else(corrupt_permissions)?;
+    stored_permissions(&profile.permissions)
+}
+
+/// Permissions the service stored after checking them (RFC 9396 details as
+/// JSON): a value that does not parse is corrupt.
+pub(crate) fn stored_permissions(stored: &str) -> Result<Permissions, TokenError> {
     let details: Vec<AuthorizationDetail> =
-        serde_json::from_str(&profile.permissions).map_err(|_| corrupt())?;
-    Permissions::from_details(&details).map_err(|_| corrupt())
+        serde_json::from_str(stored).map_err(|_| corrupt_permissions())?;
+    Permissions::from_details(&details).map_err(|_| corrupt_permissions())
+}
+
+fn corrupt_permissions() -> TokenError {
+    TokenError::Store(StoreError::Corrupt("stored permissions"))
 }

@@ -10,6 +10,9 @@
 //! requests into plain arguments and call them; every rule lives here so it can
 //! be tested without a server.
 
+mod companies;
+mod company_access;
+mod company_tokens;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -29,10 +32,17 @@ mod service;
 #[cfg(test)]
 mod service_tests;
 mod sessions;
+mod subscriptions;
 mod usage;
 mod user_admin;
 mod users;
 
+pub use companies::MAX_COMPANY_PAGE;
+pub use company_access::COMPANY_ADMIN_ROLE;
+pub use company_tokens::{
+    CompanyTokenFilter, CompanyTokenRequest, CompanyTokenSelection, GeneratedCompanyToken,
+    MAX_COMPANY_TOKEN_PAGE,
+};
 pub use error::TokenError;
 pub use grants::TokenRequest;
 pub use ids::{new_opaque_token, new_uuid};
@@ -46,21 +56,25 @@ pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest,
 pub use principal::{Principal, PrincipalKind};
 pub use profiles::{TokenProfileChanges, TokenProfileRequest, MAX_PROFILES_PER_DELETE};
 pub use realm::{
-    BruteForceSettings, Client, GrantType, PersonalTokenSettings, Realm, TokenSettings, ADMIN_ROLE,
+    BruteForceSettings, Client, CompanyTokenSettings, GrantType, PersonalTokenSettings, Realm,
+    TokenSettings, ADMIN_ROLE,
 };
 pub use revocation::FEED_LEEWAY;
 pub use service::{
-    ClientCredentials, KeyService, MaintenanceService, OAuthService, PersonalTokenService,
-    RealmState, Services, TokenProfileService, UserService,
+    ClientCredentials, CompanyService, KeyService, MaintenanceService, OAuthService,
+    PersonalTokenService, RealmState, Services, SubscriptionService, TokenProfileService,
+    UserService,
 };
 pub use sessions::UserInfo;
+pub use subscriptions::{subscription_permissions, SubscriptionEdit, SubscriptionRequest};
 /// Every moment the services take or answer with (lifetimes are `Duration`s).
 pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
-    AuditActor, EventOutcome, PersonalToken, PersonalTokenId, PersonalTokenKind, PurgeReport,
-    SessionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User, UserChanges,
-    UserFilter, UserId,
+    AuditActor, Company, CompanyEvent, CompanyEventKind, CompanyId, CompanyToken,
+    CompanyTokenHolder, CompanyTokenId, EventOutcome, Member, PersonalToken, PersonalTokenId,
+    PersonalTokenKind, PurgeReport, SessionId, Subscription, SubscriptionId, TokenEvent,
+    TokenEventKind, TokenSelection, UseOutcome, User, UserChanges, UserFilter, UserId,
 };
 pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;

@@ -40,7 +40,11 @@ impl Actor<'_> {
             Self::User { .. } => AuditActor::User,
             Self::Operator { .. } => AuditActor::Operator,
         };
-        Audit { actor, address }
+        Audit {
+            actor,
+            actor_id: None,
+            address,
+        }
     }
 }
 
@@ -261,7 +265,7 @@ impl PersonalTokenService {
         let settings = &creation.state.config.personal_tokens;
         let audience = expose_audience(settings, audience)?;
         let now = Timestamp::now();
-        let expires_at = expiry(settings, now, lifetime, expires_at)?;
+        let expires_at = expiry(settings.lifetimes(), now, lifetime, expires_at)?;
         self.reauthenticate(&creation, password).await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
@@ -491,9 +495,9 @@ pub(crate) fn checked_text(field: &str, text: String, max: usize) -> Result<Stri
 }
 
 /// When a new token expires: from `lifetime` or `expires_at` (not both), within
-/// the realm's bounds.
+/// the realm's bounds, `(default, max)`.
 pub(crate) fn expiry(
-    settings: &PersonalTokenSettings,
+    (default_lifetime, max_lifetime): (Duration, Duration),
     now: Timestamp,
     lifetime: Option<Duration>,
     expires_at: Option<Timestamp>,
@@ -506,13 +510,13 @@ pub(crate) fn expiry(
         }
         (Some(lifetime), None) => lifetime,
         (None, Some(at)) => at.saturating_duration_since(now),
-        (None, None) => settings.default_lifetime,
+        (None, None) => default_lifetime,
     };
-    if !(PersonalTokenSettings::MIN_LIFETIME..=settings.max_lifetime).contains(&lifetime) {
+    if !(PersonalTokenSettings::MIN_LIFETIME..=max_lifetime).contains(&lifetime) {
         return Err(TokenError::InvalidRequest(format!(
             "lifetime must be between {} s and {} s",
             PersonalTokenSettings::MIN_LIFETIME.as_secs(),
-            settings.max_lifetime.as_secs()
+            max_lifetime.as_secs()
         )));
     }
     Ok(now.saturating_add(lifetime))

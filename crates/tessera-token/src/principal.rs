@@ -53,12 +53,16 @@ impl Principal {
         &self.permissions
     }
 
-    pub(crate) fn audit<'a>(&self, address: Option<&'a str>) -> Audit<'a> {
+    pub(crate) fn audit<'a>(&'a self, address: Option<&'a str>) -> Audit<'a> {
         let actor = match self.kind {
             PrincipalKind::Operator => AuditActor::Operator,
             PrincipalKind::User | PrincipalKind::Profile(_) => AuditActor::Management,
         };
-        Audit { actor, address }
+        Audit {
+            actor,
+            actor_id: self.user.as_ref().map(|user| &user.id),
+            address,
+        }
     }
 
     fn is_user(&self, user_id: &UserId) -> bool {
@@ -107,7 +111,7 @@ impl Principal {
 
     /// May the caller do `action` on every user (`*`), as listing, counting
     /// and creating users need?
-    pub(crate) fn require_on_every_user(&self, action: TesseraAction) -> Result<(), TokenError> {
+    pub(crate) fn require_on_every(&self, action: TesseraAction) -> Result<(), TokenError> {
         if self
             .permissions
             .permits_every(action.resource_type(), action.name())

@@ -9,7 +9,7 @@ use tessera_authz::{Permissions, TesseraAction};
 use tessera_proto::{AuthorizationDetail, OpaqueTokenKind, SecretString};
 use tessera_store::{
     NewPersonalToken, PersonalToken, PersonalTokenId, PersonalTokenKind, ProfileChanges,
-    ProfileFields, Timestamp, TokenSelection, User, UserId,
+    ProfileFields, Timestamp, TokenSelection, UserId,
 };
 
 use crate::{
@@ -83,9 +83,9 @@ impl TokenProfileService {
         let settings = &state.config.personal_tokens;
         let expires_at = request
             .expires_at
-            .map(|at| expiry(settings, now, None, Some(at)))
+            .map(|at| expiry(settings.lifetimes(), now, None, Some(at)))
             .transpose()?;
-        let user = self.owner(realm, owner).await?;
+        let user = self.core.realm_user(realm, owner).await?;
 
         let secret = new_opaque_token(OpaqueTokenKind::Profile)?;
         let row = NewPersonalToken {
@@ -126,7 +126,7 @@ impl TokenProfileService {
     ) -> Result<Vec<PersonalToken>, TokenError> {
         self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::ListTokens, None)?;
-        let user = self.owner(realm, owner).await?;
+        let user = self.core.realm_user(realm, owner).await?;
         let tokens = self.core.store.list_personal_tokens(&user.id).await?;
         Ok(tokens
             .into_iter()
@@ -153,7 +153,7 @@ impl TokenProfileService {
     ) -> Result<PersonalToken, TokenError> {
         self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::ReadTokenConfig, Some(token_id))?;
-        let user = self.owner(realm, owner).await?;
+        let user = self.core.realm_user(realm, owner).await?;
         self.core
             .store
             .find_token_profile(&user.id, token_id)
@@ -188,7 +188,7 @@ impl TokenProfileService {
                     .and_then(|permissions| stored_form(&permissions))
             })
             .transpose()?;
-        let user = self.owner(realm, owner).await?;
+        let user = self.core.realm_user(realm, owner).await?;
         let now = Timestamp::now();
         let notice_until = deletion_feed(&state.config, now).expose_until;
         self.core
@@ -232,7 +232,7 @@ impl TokenProfileService {
         for token_id in &token_ids {
             principal.require_token_action(owner, TesseraAction::DeleteToken, Some(token_id))?;
         }
-        let user = self.owner(realm, owner).await?;
+        let user = self.core.realm_user(realm, owner).await?;
         let now = Timestamp::now();
         let deleted = self
             .core
@@ -249,15 +249,6 @@ impl TokenProfileService {
             return Err(TokenError::TokenNotFound);
         }
         Ok(deleted.len())
-    }
-
-    async fn owner(&self, realm: &str, owner: &UserId) -> Result<User, TokenError> {
-        self.core
-            .store
-            .find_user_by_id(owner)
-            .await?
-            .filter(|user| user.realm == realm)
-            .ok_or(TokenError::UserNotFound)
     }
 }
 
@@ -281,7 +272,7 @@ fn checked_token_id(token_id: String) -> Result<String, TokenError> {
 
 /// The grants requested: well formed, known to the realm's catalog, and no
 /// wider than what the caller may grant.
-fn checked_permissions(
+pub(crate) fn checked_permissions(
     realm: &Realm,
     principal: &Principal,
     details: &[AuthorizationDetail],
@@ -298,7 +289,7 @@ fn checked_permissions(
     Ok(permissions)
 }
 
-fn stored_form(permissions: &Permissions) -> Result<String, TokenError> {
+pub(crate) fn stored_form(permissions: &Permissions) -> Result<String, TokenError> {
     serde_json::to_string(&permissions.to_details())
         .map_err(|_| TokenError::InvalidRequest("permissions cannot be stored".to_owned()))
 }

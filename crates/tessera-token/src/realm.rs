@@ -39,9 +39,33 @@ pub struct PersonalTokenSettings {
     pub max_lifetime: Duration,
 }
 
+/// Limits on the tokens company admins generate for subscriptions.
+#[derive(Debug, Clone)]
+pub struct CompanyTokenSettings {
+    /// Tokens one user may hold for one subscription.
+    pub max_per_user: i64,
+    /// Tokens one subscription may have in all, userless ones included.
+    pub max_per_subscription: i64,
+    /// Lifetime of a token generated without one.
+    pub default_lifetime: Duration,
+    pub max_lifetime: Duration,
+}
+
 impl PersonalTokenSettings {
     /// No expose token may live shorter than this.
     pub const MIN_LIFETIME: Duration = Duration::from_secs(60);
+
+    /// The lifetime of a token created without one, and the longest.
+    pub(crate) fn lifetimes(&self) -> (Duration, Duration) {
+        (self.default_lifetime, self.max_lifetime)
+    }
+}
+
+impl CompanyTokenSettings {
+    /// The lifetime of a token created without one, and the longest.
+    pub(crate) fn lifetimes(&self) -> (Duration, Duration) {
+        (self.default_lifetime, self.max_lifetime)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +144,7 @@ pub struct Realm {
     pub key_rotation_period: Duration,
     pub brute_force: BruteForceSettings,
     pub personal_tokens: PersonalTokenSettings,
+    pub company_tokens: CompanyTokenSettings,
     pub clients: HashMap<String, Client>,
     /// The realm's roles; a user holds some of them.
     pub roles: Vec<String>,

@@ -66,6 +66,18 @@ pub struct TokenProfileService {
     pub(crate) core: Arc<Core>,
 }
 
+/// Companies, their members and their audit trail.
+#[derive(Debug, Clone)]
+pub struct CompanyService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// A company's subscriptions, their assignments and their tokens.
+#[derive(Debug, Clone)]
+pub struct SubscriptionService {
+    pub(crate) core: Arc<Core>,
+}
+
 /// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
 #[derive(Debug, Clone)]
 pub struct KeyService {
@@ -90,6 +102,8 @@ pub struct Services {
     pub oauth: OAuthService,
     pub personal_tokens: PersonalTokenService,
     pub token_profiles: TokenProfileService,
+    pub companies: CompanyService,
+    pub subscriptions: SubscriptionService,
     pub keys: KeyService,
     pub users: UserService,
     pub maintenance: MaintenanceService,
@@ -152,6 +166,12 @@ impl Services {
                 core: Arc::clone(&core),
             },
             token_profiles: TokenProfileService {
+                core: Arc::clone(&core),
+            },
+            companies: CompanyService {
+                core: Arc::clone(&core),
+            },
+            subscriptions: SubscriptionService {
                 core: Arc::clone(&core),
             },
             keys: KeyService {

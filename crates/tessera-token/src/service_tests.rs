@@ -80,6 +80,12 @@ fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
             default_lifetime: DAY,
             max_lifetime: 30 * DAY,
         },
+        company_tokens: crate::CompanyTokenSettings {
+            max_per_user: 2,
+            max_per_subscription: 3,
+            default_lifetime: DAY,
+            max_lifetime: 30 * DAY,
+        },
         clients: clients
             .into_iter()
             .map(|client| (client.client_id.clone(), client))

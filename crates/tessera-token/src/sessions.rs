@@ -109,6 +109,11 @@ impl OAuthService {
                 self.introspect_refresh_token(realm, token, &client.client_id)
                     .await
             }
+            Ok(OpaqueTokenKind::Company) => {
+                self.core
+                    .introspect_company_token(&state.config, token, &client.client_id, address)
+                    .await
+            }
             Err(_) => self
                 .core
                 .verify_access_token(realm, token)
@@ -127,9 +132,7 @@ impl OAuthService {
                     jti: Some(claims.jti),
                     sid: claims.sid,
                     realm_access: Some(claims.realm_access),
-                    token_id: None,
-                    name: None,
-                    authorization_details: None,
+                    ..IntrospectionResponse::default()
                 }),
         };
         match answer {
@@ -173,9 +176,7 @@ impl OAuthService {
             jti: None,
             sid: Some(family.id.to_string()),
             realm_access: Some(RealmAccess { roles: user.roles }),
-            token_id: None,
-            name: None,
-            authorization_details: None,
+            ..IntrospectionResponse::default()
         })
     }
 
@@ -198,7 +199,7 @@ impl OAuthService {
         if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
             match parsed.kind {
                 OpaqueTokenKind::Refresh => {}
-                OpaqueTokenKind::Expose | OpaqueTokenKind::Profile => {
+                OpaqueTokenKind::Expose | OpaqueTokenKind::Profile | OpaqueTokenKind::Company => {
                     return Err(TokenError::UnsupportedTokenType)
                 }
             }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use tessera_store::{Store, TokenUse};
+use tessera_store::{CompanyTokenUse, Store, TokenUse};
 use tokio::sync::{mpsc, oneshot};
 
 /// Uses taken into one transaction at most.
@@ -19,6 +19,7 @@ const ATTEMPTS: u32 = 5;
 
 enum Message {
     Use(TokenUse),
+    CompanyUse(CompanyTokenUse),
     Flush(oneshot::Sender<()>),
 }
 
@@ -35,7 +36,15 @@ impl UsageRecorder {
     }
 
     pub(crate) async fn record(&self, token_use: TokenUse) {
-        if self.queue.send(Message::Use(token_use)).await.is_err() {
+        self.send(Message::Use(token_use)).await;
+    }
+
+    pub(crate) async fn record_company(&self, token_use: CompanyTokenUse) {
+        self.send(Message::CompanyUse(token_use)).await;
+    }
+
+    async fn send(&self, message: Message) {
+        if self.queue.send(message).await.is_err() {
             tracing::error!("usage recorder has stopped; a token use was not recorded");
         }
     }
@@ -53,30 +62,45 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Message>) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut messages, MAX_BATCH).await > 0 {
         let mut uses = Vec::with_capacity(messages.len());
+        let mut company_uses = Vec::new();
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
             match message {
                 Message::Use(token_use) => uses.push(token_use),
+                Message::CompanyUse(token_use) => company_uses.push(token_use),
                 Message::Flush(done) => flushes.push(done),
             }
         }
-        commit(&store, &uses).await;
+        commit(&store, &uses, &company_uses).await;
         for done in flushes {
             let _ = done.send(());
         }
     }
 }
 
-async fn commit(store: &Store, uses: &[TokenUse]) {
+async fn commit(store: &Store, uses: &[TokenUse], company_uses: &[CompanyTokenUse]) {
+    retrying(uses.len(), || store.record_token_uses(uses)).await;
+    retrying(company_uses.len(), || {
+        store.record_company_token_uses(company_uses)
+    })
+    .await;
+}
+
+/// Runs one recording up to [`ATTEMPTS`] times, until it commits.
+async fn retrying<F, Recording>(uses: usize, mut record: F)
+where
+    F: FnMut() -> Recording,
+    Recording: std::future::Future<Output = Result<(), tessera_store::StoreError>>,
+{
     for attempt in 1..=ATTEMPTS {
-        match store.record_token_uses(uses).await {
+        match record().await {
             Ok(()) => return,
             Err(error) if attempt < ATTEMPTS => {
-                tracing::warn!(%error, attempt, uses = uses.len(), "recording token uses failed; retrying");
+                tracing::warn!(%error, attempt, uses, "recording token uses failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
             }
             Err(error) => {
-                tracing::error!(%error, uses = uses.len(), "recording token uses failed; giving up");
+                tracing::error!(%error, uses, "recording token uses failed; giving up");
             }
         }
     }

@@ -9,8 +9,11 @@ use tessera_proto::SecretString;
 use tessera_store::{RevocationReason, Timestamp, User, UserChanges, UserFilter, UserId};
 
 use crate::{
-    new_uuid, principal::Principal, revocation::deletion_feed, service::UserService, Realm,
-    TokenError, MAX_PASSWORD_BYTES,
+    new_uuid,
+    principal::Principal,
+    revocation::deletion_feed,
+    service::{Core, UserService},
+    Realm, TokenError, MAX_PASSWORD_BYTES,
 };
 
 /// Users per page at most (Keycloak's `max`).
@@ -40,7 +43,7 @@ impl UserService {
         (first, max): (i64, i64),
     ) -> Result<Vec<User>, TokenError> {
         self.core.realm(realm)?;
-        principal.require_on_every_user(TesseraAction::ListUsers)?;
+        principal.require_on_every(TesseraAction::ListUsers)?;
         if first < 0 || !(0..=MAX_USERS_PER_PAGE).contains(&max) {
             return Err(TokenError::InvalidRequest(format!(
                 "first must not be negative and max must be between 0 and {MAX_USERS_PER_PAGE}"
@@ -60,7 +63,7 @@ impl UserService {
         filter: &UserFilter,
     ) -> Result<i64, TokenError> {
         self.core.realm(realm)?;
-        principal.require_on_every_user(TesseraAction::ListUsers)?;
+        principal.require_on_every(TesseraAction::ListUsers)?;
         Ok(self.core.store.count_users(realm, filter).await?)
     }
 
@@ -73,7 +76,7 @@ impl UserService {
     ) -> Result<User, TokenError> {
         self.core.realm(realm)?;
         principal.require_user_action(TesseraAction::ReadUserConfig, id)?;
-        self.realm_user(realm, id).await
+        self.core.realm_user(realm, id).await
     }
 
     /// Creates a user with no roles; needs `user:CreateUser` on every user. A
@@ -85,7 +88,7 @@ impl UserService {
         request: UserRequest,
     ) -> Result<User, TokenError> {
         self.core.realm(realm)?;
-        principal.require_on_every_user(TesseraAction::CreateUser)?;
+        principal.require_on_every(TesseraAction::CreateUser)?;
         let username = checked_field("username", request.username)?;
         let password_hash = match request.password {
             Some(password) => self.core.hasher.hash(checked_password(password)?).await?,
@@ -182,7 +185,7 @@ impl UserService {
         let feed = deletion_feed(&state.config, now);
         self.core
             .store
-            .delete_user(realm, &user.username, now, feed)
+            .delete_user((realm, &user.username), (now, feed), principal.audit(None))
             .await?;
         Ok(())
     }
@@ -194,7 +197,7 @@ impl UserService {
         principal: &Principal,
     ) -> Result<Vec<String>, TokenError> {
         let state = self.core.realm(realm)?;
-        principal.require_on_every_user(TesseraAction::ListRoles)?;
+        principal.require_on_every(TesseraAction::ListRoles)?;
         Ok(state.config.roles.clone())
     }
 
@@ -241,15 +244,6 @@ impl UserService {
         Ok(())
     }
 
-    async fn realm_user(&self, realm: &str, id: &UserId) -> Result<User, TokenError> {
-        self.core
-            .store
-            .find_user_by_id(id)
-            .await?
-            .filter(|user| user.realm == realm)
-            .ok_or(TokenError::UserNotFound)
-    }
-
     /// The user `id`, if the caller may do `action` on them and holds every
     /// grant their roles give: no one manages a user more powerful than itself.
     async fn managed_user(
@@ -260,7 +254,7 @@ impl UserService {
         id: &UserId,
     ) -> Result<User, TokenError> {
         principal.require_user_action(action, id)?;
-        let user = self.realm_user(&realm.name, id).await?;
+        let user = self.core.realm_user(&realm.name, id).await?;
         let theirs: Permissions = realm.permissions_of_roles(user.roles.iter().map(String::as_str));
         principal
             .permissions()
@@ -296,4 +290,15 @@ fn checked_password(password: SecretString) -> Result<SecretString, TokenError> 
         )));
     }
     Ok(password)
+}
+
+impl Core {
+    /// The user `id` of `realm`; one of another realm is not found.
+    pub(crate) async fn realm_user(&self, realm: &str, id: &UserId) -> Result<User, TokenError> {
+        self.store
+            .find_user_by_id(id)
+            .await?
+            .filter(|user| user.realm == realm)
+            .ok_or(TokenError::UserNotFound)
+    }
 }

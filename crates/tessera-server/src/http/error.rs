@@ -132,6 +132,41 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
             Code::NotFound,
             "Could not find role".into(),
         ),
+        E::CompanyNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Company not found".into(),
+        ),
+        E::SubscriptionNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Subscription not found".into(),
+        ),
+        E::DuplicateCompanyName => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "A company with this name exists".into(),
+        ),
+        E::DuplicateSubscriptionName => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "The company has a subscription with this name".into(),
+        ),
+        E::NotCompanyMember => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "The user is no member of the company; add them first".into(),
+        ),
+        E::NotAssigned => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "The user is not assigned to the subscription; assign them first".into(),
+        ),
+        E::CompanyTokenLimitReached(which) => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            format!("Token limit reached ({which}); delete a token first").into(),
+        ),
         E::DuplicateUsername => (
             StatusCode::CONFLICT,
             Code::InvalidRequest,

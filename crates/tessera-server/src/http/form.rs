@@ -121,6 +121,16 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody
     }
 }
 
+/// For a field that may be absent (`None`, with `#[serde(default)]`), `null`
+/// (`Some(None)`: cleared) or a value.
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// A query string of type `T`; one that does not parse is an RFC-shaped 400.
 pub(crate) struct QueryParams<T>(pub T);
 

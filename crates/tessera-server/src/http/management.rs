@@ -6,7 +6,7 @@
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{token_profiles, users, AppState};
+use super::{companies, company_tokens, subscriptions, token_profiles, users, AppState};
 
 /// The management API's routes, relative to `/admin/realms/{realm}`, with
 /// their OpenAPI descriptions.
@@ -33,4 +33,28 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             token_profiles::update,
             token_profiles::delete_one
         ))
+        .routes(routes!(companies::list, companies::create))
+        .routes(routes!(
+            companies::read,
+            companies::update,
+            companies::delete
+        ))
+        .routes(routes!(companies::members))
+        .routes(routes!(companies::put_member, companies::remove_member))
+        .routes(routes!(companies::events))
+        .routes(routes!(company_tokens::overview))
+        .routes(routes!(subscriptions::list, subscriptions::create))
+        .routes(routes!(
+            subscriptions::read,
+            subscriptions::update,
+            subscriptions::delete
+        ))
+        .routes(routes!(subscriptions::assignees))
+        .routes(routes!(subscriptions::assign, subscriptions::unassign))
+        .routes(routes!(
+            company_tokens::list,
+            company_tokens::create,
+            company_tokens::delete_many
+        ))
+        .routes(routes!(company_tokens::rename, company_tokens::delete_one))
 }

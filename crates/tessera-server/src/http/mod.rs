@@ -3,6 +3,8 @@
 
 pub(crate) mod account;
 mod caller;
+mod companies;
+mod company_tokens;
 mod error;
 pub(crate) mod form;
 mod management;
@@ -10,7 +12,9 @@ mod metrics;
 mod oidc;
 mod openapi;
 mod refusals;
+mod reply;
 mod serve;
+mod subscriptions;
 mod token_profiles;
 mod users;
 

@@ -3,8 +3,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,8 @@ use tessera_token::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    caller::Caller, error::ApiError, form::JsonBody, refusals::ManagementErrors, AppState,
+    caller::Caller, error::ApiError, form::JsonBody, refusals::ManagementErrors, reply::created,
+    AppState,
 };
 
 /// `…/users/{user}/token-profiles`.
@@ -182,19 +183,12 @@ pub(crate) async fn create(
         )
         .await?;
     let listed = ProfileView::of(profile)?;
-    let location = format!(
-        "{}/admin/realms/{realm}/users/{user}/token-profiles/{}",
-        state.public_url, listed.token_id
-    );
-    let created = CreatedProfileView {
+    let path = format!("/users/{user}/token-profiles/{}", listed.token_id);
+    let body = CreatedProfileView {
         listed,
         token: token.expose().to_owned(),
     };
-    let mut response = (StatusCode::CREATED, Json(created)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&state, (&realm, &path), Json(body)))
 }
 
 #[utoipa::path(

@@ -5,8 +5,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use super::{
     error::ApiError,
     form::{JsonBody, QueryParams},
     refusals::ManagementErrors,
+    reply::created,
     AppState,
 };
 
@@ -305,15 +306,8 @@ pub(crate) async fn create(
         .users
         .create_user(&realm, &caller.principal, request)
         .await?;
-    let location = format!(
-        "{}/admin/realms/{realm}/users/{}",
-        state.public_url, user.id
-    );
-    let mut response = StatusCode::CREATED.into_response();
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let path = format!("/users/{}", user.id);
+    Ok(created(&state, (&realm, &path), ()))
 }
 
 #[utoipa::path(

@@ -1,0 +1,499 @@
+//! `/admin/realms/{realm}/companies`: companies, their members and their
+//! audit trail. Realm admins create, rename and delete companies; a member
+//! holding the company role `company-admin` manages the members of theirs.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::OAuthError;
+use tessera_token::{
+    Company, CompanyEvent, CompanyId, Member, Timestamp, UserId, MAX_COMPANY_PAGE,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    caller::Caller,
+    error::ApiError,
+    form::{JsonBody, QueryParams},
+    refusals::ManagementErrors,
+    reply::created,
+    AppState,
+};
+
+/// Companies or events per page when `max` is not given.
+const DEFAULT_PAGE: i64 = 100;
+
+/// `…/companies`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CompaniesPath {
+    /// The realm.
+    realm: String,
+}
+
+/// `…/companies/{company}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CompanyPath {
+    /// The realm.
+    pub(crate) realm: String,
+    /// The company's id.
+    pub(crate) company: String,
+}
+
+/// `…/companies/{company}/members/{user}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct MemberPath {
+    /// The realm.
+    realm: String,
+    /// The company's id.
+    company: String,
+    /// The member's user id.
+    user: String,
+}
+
+/// A page: `max` items from the `first`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// How many to skip (default 0).
+    first: Option<i64>,
+    /// How many at most (default 100, at most 500).
+    max: Option<i64>,
+}
+
+impl PageQuery {
+    pub(crate) fn page(&self) -> (i64, i64) {
+        (
+            self.first.unwrap_or(0).max(0),
+            self.max.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_COMPANY_PAGE),
+        )
+    }
+}
+
+/// `GET …/events`: a page of the trail, newest first.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventQuery {
+    /// Only events older than this event id (the `next_before` of the
+    /// previous page).
+    before: Option<i64>,
+    /// How many at most (default 100, at most 500).
+    max: Option<i64>,
+}
+
+/// `POST …/companies` and `PATCH …/companies/{company}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompanyBody {
+    name: String,
+}
+
+/// `PUT …/members/{user}`: the member's roles in the company.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberBody {
+    /// Company roles; `company-admin` manages the company.
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CompanyView {
+    id: String,
+    name: String,
+    /// NumericDate (seconds).
+    created_at: i64,
+}
+
+impl From<Company> for CompanyView {
+    fn from(company: Company) -> Self {
+        Self {
+            id: company.id.into(),
+            name: company.name,
+            created_at: company.created_at.unix_seconds(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CompanyList {
+    companies: Vec<CompanyView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MemberView {
+    user_id: String,
+    username: String,
+    roles: Vec<String>,
+    /// NumericDate (seconds): when they joined, or were assigned.
+    added_at: i64,
+}
+
+impl From<Member> for MemberView {
+    fn from(member: Member) -> Self {
+        Self {
+            user_id: member.user.id.into(),
+            username: member.user.username,
+            roles: member.roles,
+            added_at: member.added_at.unix_seconds(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MemberList {
+    pub(crate) members: Vec<MemberView>,
+}
+
+/// One entry of the audit trail.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CompanyEventView {
+    id: i64,
+    /// `company_created`, `member_added`, `user_assigned`, `token_created`,
+    /// `token_used`, `token_deleted`, …
+    event: String,
+    subscription_id: Option<String>,
+    /// The user the event concerns.
+    user_id: Option<String>,
+    token_id: Option<String>,
+    /// `management` (a caller of this API), `operator` (the CLI); none for a use.
+    actor: Option<String>,
+    /// The acting user.
+    actor_id: Option<String>,
+    /// For a use: the client that introspected the token.
+    client_id: Option<String>,
+    address: Option<String>,
+    /// `success`, or a use's outcome.
+    outcome: String,
+    /// NumericDate (seconds).
+    at: i64,
+}
+
+impl From<CompanyEvent> for CompanyEventView {
+    fn from(event: CompanyEvent) -> Self {
+        Self {
+            id: event.id,
+            event: event.event.as_str().to_owned(),
+            subscription_id: event.subscription_id.map(String::from),
+            user_id: event.user_id.map(String::from),
+            token_id: event.token_id.map(String::from),
+            actor: event.actor.map(|actor| actor.as_str().to_owned()),
+            actor_id: event.actor_id.map(String::from),
+            client_id: event.client_id,
+            address: event.address,
+            outcome: event.outcome.as_str().to_owned(),
+            at: event.at.unix_seconds(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CompanyEventPage {
+    events: Vec<CompanyEventView>,
+    /// Pass as `before` for the next page; absent on the last.
+    next_before: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/companies",
+    tag = "companies",
+    summary = "Create a company",
+    description = "Requires `company:CreateCompany` on every company (a realm admin's).",
+    params(CompaniesPath),
+    request_body = CompanyBody,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = CompanyView),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+        (status = 409, description = "The realm has a company of that name", body = OAuthError),
+    ),
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path(CompaniesPath { realm }): Path<CompaniesPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CompanyBody>,
+) -> Result<Response, ApiError> {
+    let company = state
+        .services
+        .companies
+        .create_company(&realm, &caller.principal, body.name, Some(&caller.address))
+        .await?;
+    let path = format!("/companies/{}", company.id);
+    Ok(created(
+        &state,
+        (&realm, &path),
+        Json(CompanyView::from(company)),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/companies",
+    tag = "companies",
+    summary = "List companies",
+    description = "Requires `company:ListCompanies`: on every company, it lists all of the realm's; otherwise the caller's own companies where it is `company-admin` or holds it on them.",
+    params(CompaniesPath, PageQuery),
+    responses(
+        (status = 200, description = "By name", body = CompanyList),
+        (status = 400, description = "Malformed query", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path(CompaniesPath { realm }): Path<CompaniesPath>,
+    caller: Caller,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> Result<Json<CompanyList>, ApiError> {
+    let companies = state
+        .services
+        .companies
+        .list_companies(&realm, &caller.principal, query.page())
+        .await?;
+    Ok(Json(CompanyList {
+        companies: companies.into_iter().map(CompanyView::from).collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/companies/{company}",
+    tag = "companies",
+    summary = "Read a company",
+    description = "Requires `company:ReadCompanyConfig` on it (a company admin holds it on theirs). Another company answers 404.",
+    params(CompanyPath),
+    responses(
+        (status = 200, description = "The company", body = CompanyView),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    Path(CompanyPath { realm, company }): Path<CompanyPath>,
+    caller: Caller,
+) -> Result<Json<CompanyView>, ApiError> {
+    let company = state
+        .services
+        .companies
+        .company(&realm, &caller.principal, &CompanyId::new(company))
+        .await?;
+    Ok(Json(company.into()))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/companies/{company}",
+    tag = "companies",
+    summary = "Rename a company",
+    description = "Requires `company:UpdateCompany` on it.",
+    params(CompanyPath),
+    request_body = CompanyBody,
+    responses(
+        (status = 200, description = "The company as it is now", body = CompanyView),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+        (status = 409, description = "The realm has a company of that name", body = OAuthError),
+    ),
+)]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(CompanyPath { realm, company }): Path<CompanyPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CompanyBody>,
+) -> Result<Json<CompanyView>, ApiError> {
+    let company = state
+        .services
+        .companies
+        .rename_company(
+            &realm,
+            &caller.principal,
+            &CompanyId::new(company),
+            (body.name, Some(&caller.address)),
+        )
+        .await?;
+    Ok(Json(company.into()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/companies/{company}",
+    tag = "companies",
+    summary = "Delete a company",
+    description = "Requires `company:DeleteCompany` on it. Its members, subscriptions and tokens go with it, at once; the tokens are put on the revocation feed.",
+    params(CompanyPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(CompanyPath { realm, company }): Path<CompanyPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .companies
+        .delete_company(
+            &realm,
+            &caller.principal,
+            &CompanyId::new(company),
+            Some(&caller.address),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/companies/{company}/members",
+    tag = "companies",
+    summary = "List a company's members",
+    description = "Requires `company:ReadCompanyConfig` on it.",
+    params(CompanyPath),
+    responses(
+        (status = 200, description = "By username", body = MemberList),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn members(
+    State(state): State<AppState>,
+    Path(CompanyPath { realm, company }): Path<CompanyPath>,
+    caller: Caller,
+) -> Result<Json<MemberList>, ApiError> {
+    let members = state
+        .services
+        .companies
+        .members(&realm, &caller.principal, &CompanyId::new(company))
+        .await?;
+    Ok(Json(MemberList {
+        members: members.into_iter().map(MemberView::from).collect(),
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/companies/{company}/members/{user}",
+    tag = "companies",
+    summary = "Add a member, or set a member's roles",
+    description = "Requires `company:ManageCompanyMembers` on the company. The user must be a user of the realm.",
+    params(MemberPath),
+    request_body = MemberBody,
+    responses(
+        (status = 201, description = "Added"),
+        (status = 204, description = "Their roles replaced"),
+        (status = 400, description = "Malformed body or role", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn put_member(
+    State(state): State<AppState>,
+    Path(MemberPath {
+        realm,
+        company,
+        user,
+    }): Path<MemberPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<MemberBody>,
+) -> Result<StatusCode, ApiError> {
+    let added = state
+        .services
+        .companies
+        .put_member(
+            &realm,
+            &caller.principal,
+            (&CompanyId::new(company), &UserId::new(user)),
+            (body.roles, Some(&caller.address)),
+        )
+        .await?;
+    Ok(if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    })
+}
+
+#[utoipa::path(
+    delete,
+    path = "/companies/{company}/members/{user}",
+    tag = "companies",
+    summary = "Remove a member",
+    description = "Requires `company:ManageCompanyMembers` on the company. Their assignments and every token of theirs in the company go with them, at once.",
+    params(MemberPath),
+    responses(
+        (status = 204, description = "Removed"),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    Path(MemberPath {
+        realm,
+        company,
+        user,
+    }): Path<MemberPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .companies
+        .remove_member(
+            &realm,
+            &caller.principal,
+            (&CompanyId::new(company), &UserId::new(user)),
+            Some(&caller.address),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/companies/{company}/events",
+    tag = "companies",
+    summary = "Read a company's audit trail",
+    description = "Requires `company:ReadCompanyEvents` on it. Who did what, newest first, and every use of its tokens.",
+    params(CompanyPath, EventQuery),
+    responses(
+        (status = 200, description = "A page of events", body = CompanyEventPage),
+        (status = 400, description = "Malformed query", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    Path(CompanyPath { realm, company }): Path<CompanyPath>,
+    caller: Caller,
+    QueryParams(query): QueryParams<EventQuery>,
+) -> Result<Json<CompanyEventPage>, ApiError> {
+    let max = query.max.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_COMPANY_PAGE);
+    let events = state
+        .services
+        .companies
+        .events(
+            &realm,
+            &caller.principal,
+            &CompanyId::new(company),
+            (query.before, max),
+        )
+        .await?;
+    let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= max;
+    let next_before = events.last().filter(|_| full).map(|event| event.id);
+    Ok(Json(CompanyEventPage {
+        events: events.into_iter().map(CompanyEventView::from).collect(),
+        next_before,
+    }))
+}
+
+/// A NumericDate from the API, as the services take it.
+pub(crate) fn timestamp(seconds: Option<i64>) -> Option<Timestamp> {
+    seconds.map(Timestamp::from_unix_seconds)
+}

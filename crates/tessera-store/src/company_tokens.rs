@@ -1,0 +1,537 @@
+//! Company tokens: opaque tokens a company admin generates for a subscription,
+//! for an assigned member or userless (for a machine). Stored only as keyed
+//! digests. However they end (deleted one by one or all together, or by a
+//! cascade from a member, an assignment, a subscription or a company), they go
+//! on the revocation feed and into the company's audit trail in the same
+//! transaction: [`retire_company_tokens`] is the one place that deletes them.
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{
+    companies::{subscription_from_prefixed_row, SUBSCRIPTION_COLUMNS},
+    company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
+    rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row},
+    time::duration_millis,
+    Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Store, StoreResult,
+    Subscription, SubscriptionId, Timestamp, UseOutcome, User, UserId,
+};
+
+/// A company token about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCompanyToken {
+    pub id: CompanyTokenId,
+    pub realm: String,
+    pub company_id: CompanyId,
+    pub subscription_id: SubscriptionId,
+    /// `None`: a userless token.
+    pub user_id: Option<UserId>,
+    pub name: String,
+    pub digest: Vec<u8>,
+    pub hint: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A company token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyToken {
+    pub id: CompanyTokenId,
+    pub realm: String,
+    pub company_id: CompanyId,
+    pub subscription_id: SubscriptionId,
+    pub user_id: Option<UserId>,
+    pub name: String,
+    pub hint: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub use_count: i64,
+    pub refused_uses: i64,
+}
+
+impl From<&NewCompanyToken> for CompanyToken {
+    /// The token as listed right after it is stored: never used yet.
+    fn from(token: &NewCompanyToken) -> Self {
+        Self {
+            id: token.id.clone(),
+            realm: token.realm.clone(),
+            company_id: token.company_id.clone(),
+            subscription_id: token.subscription_id.clone(),
+            user_id: token.user_id.clone(),
+            name: token.name.clone(),
+            hint: token.hint.clone(),
+            created_at: token.created_at,
+            expires_at: token.expires_at,
+            last_used_at: None,
+            last_used_ip: None,
+            use_count: 0,
+            refused_uses: 0,
+        }
+    }
+}
+
+/// Which of a company's tokens an operation concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompanyTokenScope<'a> {
+    /// Every token of the company.
+    Company(&'a CompanyId),
+    /// Every token of the user, in every company.
+    User(&'a UserId),
+    /// Every token of a member in the company.
+    Member(&'a CompanyId, &'a UserId),
+    /// Every token of the subscription.
+    Subscription(&'a SubscriptionId),
+    /// Every token of the subscription for this user.
+    Assignment(&'a SubscriptionId, &'a UserId),
+    /// Every userless token of the subscription.
+    Userless(&'a SubscriptionId),
+    /// One token of the subscription.
+    One(&'a SubscriptionId, &'a CompanyTokenId),
+}
+
+impl<'a> CompanyTokenScope<'a> {
+    /// The `WHERE` condition on `company_tokens`, its placeholders numbered
+    /// from `first`, and their values in order.
+    fn condition(self, first: usize) -> (String, Vec<&'a str>) {
+        let (a, b) = (first, first + 1);
+        match self {
+            Self::Company(company) => (format!("company_id = ${a}"), vec![company.as_str()]),
+            Self::User(user) => (format!("user_id = ${a}"), vec![user.as_str()]),
+            Self::Member(company, user) => (
+                format!("company_id = ${a} AND user_id = ${b}"),
+                vec![company.as_str(), user.as_str()],
+            ),
+            Self::Subscription(subscription) => (
+                format!("subscription_id = ${a}"),
+                vec![subscription.as_str()],
+            ),
+            Self::Assignment(subscription, user) => (
+                format!("subscription_id = ${a} AND user_id = ${b}"),
+                vec![subscription.as_str(), user.as_str()],
+            ),
+            Self::Userless(subscription) => (
+                format!("subscription_id = ${a} AND user_id IS NULL"),
+                vec![subscription.as_str()],
+            ),
+            Self::One(subscription, token) => (
+                format!("subscription_id = ${a} AND id = ${b}"),
+                vec![subscription.as_str(), token.as_str()],
+            ),
+        }
+    }
+}
+
+/// Which of a company's tokens a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompanyTokenHolder<'a> {
+    Anyone,
+    User(&'a UserId),
+    Userless,
+}
+
+/// How storing a new company token ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompanyTokenInsertion {
+    Stored,
+    /// The user holds as many tokens for the subscription as the realm allows.
+    UserLimitReached,
+    /// The subscription has as many tokens as the realm allows.
+    SubscriptionLimitReached,
+    /// The user is not (any more) assigned to the subscription.
+    NotAssigned,
+}
+
+/// The most tokens a user may hold for one subscription, and a subscription
+/// may have in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompanyTokenLimits {
+    pub per_user: i64,
+    pub per_subscription: i64,
+}
+
+const COMPANY_TOKEN_COLUMNS: &str =
+    "t.id, t.realm, t.company_id, t.subscription_id, t.user_id, t.name, t.hint, t.created_at, \
+     t.expires_at, t.last_used_at, t.last_used_ip, t.use_count, t.refused_uses";
+
+pub(crate) fn company_token_from_row(row: &AnyRow) -> StoreResult<CompanyToken> {
+    Ok(CompanyToken {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        company_id: row.try_get("company_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        hint: row.try_get("hint")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        last_used_ip: row.try_get("last_used_ip")?,
+        use_count: row.try_get("use_count")?,
+        refused_uses: row.try_get("refused_uses")?,
+    })
+}
+
+async fn count_tokens(
+    conn: &mut sqlx::AnyConnection,
+    scope: CompanyTokenScope<'_>,
+) -> StoreResult<i64> {
+    let (condition, values) = scope.condition(1);
+    let sql = format!("SELECT COUNT(*) AS n FROM company_tokens WHERE {condition}");
+    let mut query = sqlx::query(&sql);
+    for value in values {
+        query = query.bind(value);
+    }
+    Ok(query.fetch_one(conn).await?.try_get("n")?)
+}
+
+/// Puts the tokens of `scope` on the feed as revoked, inside the caller's
+/// transaction. Each entry matters until no verifier can hold a cached answer
+/// for the token any more, or until the token expires (plus leeway) if sooner.
+pub(crate) async fn feed_company_tokens(
+    conn: &mut sqlx::AnyConnection,
+    scope: CompanyTokenScope<'_>,
+    (now, feed): (Timestamp, &DeletionFeed),
+) -> StoreResult<()> {
+    let (condition, values) = scope.condition(5);
+    let sql = format!(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         SELECT realm, $1, id, $2, CASE WHEN expires_at + $3 < $4 THEN expires_at + $3 \
+         ELSE $4 END FROM company_tokens WHERE {condition} ON CONFLICT DO NOTHING"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(RevokedKind::AccessToken.as_str())
+        .bind(now)
+        .bind(duration_millis(feed.leeway))
+        .bind(feed.expose_until);
+    for value in &values {
+        query = query.bind(*value);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// Puts the tokens of `scope` on the feed, records their deletion and
+/// deletes them, inside the caller's transaction; returns how many.
+pub(crate) async fn retire_company_tokens(
+    conn: &mut sqlx::AnyConnection,
+    scope: CompanyTokenScope<'_>,
+    (now, feed): (Timestamp, &DeletionFeed),
+    audit: Audit<'_>,
+) -> StoreResult<u64> {
+    feed_company_tokens(&mut *conn, scope, (now, feed)).await?;
+    let (condition, values) = scope.condition(7);
+    let sql = format!(
+        "INSERT INTO company_events (realm, company_id, event, subscription_id, user_id, \
+         token_id, actor, actor_id, address, outcome, at) \
+         SELECT realm, company_id, $1, subscription_id, user_id, id, $2, $3, $4, $5, $6 \
+         FROM company_tokens WHERE {condition}"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(CompanyEventKind::TokenDeleted.as_str())
+        .bind(audit.actor.as_str())
+        .bind(audit.actor_id)
+        .bind(audit.address)
+        .bind(crate::EventOutcome::Success.as_str())
+        .bind(now);
+    for value in &values {
+        query = query.bind(*value);
+    }
+    query.execute(&mut *conn).await?;
+
+    let (condition, values) = scope.condition(1);
+    let sql = format!("DELETE FROM company_tokens WHERE {condition}");
+    let mut query = sqlx::query(&sql);
+    for value in values {
+        query = query.bind(value);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
+}
+
+/// Gives every token of `scope` a `changed` feed entry mattering until
+/// `notice_until`, inside the caller's transaction (see `add_token_entry`).
+pub(crate) async fn announce_changed_tokens(
+    conn: &mut sqlx::AnyConnection,
+    scope: CompanyTokenScope<'_>,
+    (now, notice_until): (Timestamp, Timestamp),
+) -> StoreResult<()> {
+    let (condition, values) = scope.condition(4);
+    let sql = format!(
+        "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
+         SELECT realm, $1, id, $2, $3 FROM company_tokens WHERE {condition} \
+         ON CONFLICT (realm, kind, id) DO UPDATE \
+         SET revoked_at = excluded.revoked_at, relevant_until = excluded.relevant_until"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(RevokedKind::Changed.as_str())
+        .bind(now)
+        .bind(notice_until);
+    for value in values {
+        query = query.bind(value);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new token within `limits`, if its user (for a user token) is
+    /// still assigned to the subscription, and records its creation.
+    pub async fn insert_company_token(
+        &self,
+        (company, token): (&Company, &NewCompanyToken),
+        limits: CompanyTokenLimits,
+        audit: Audit<'_>,
+    ) -> StoreResult<CompanyTokenInsertion> {
+        let mut tx = self.begin_write().await?;
+        // The subscription's row lock serialises its token creations on
+        // PostgreSQL, so that two at once cannot both pass the limits.
+        sqlx::query("UPDATE subscriptions SET id = id WHERE id = $1")
+            .bind(&token.subscription_id)
+            .execute(&mut *tx)
+            .await?;
+        let subscription = &token.subscription_id;
+        if let Some(user_id) = &token.user_id {
+            if !is_assigned(&mut tx, subscription, user_id).await? {
+                return Ok(CompanyTokenInsertion::NotAssigned);
+            }
+            let held = count_tokens(
+                &mut tx,
+                CompanyTokenScope::Assignment(subscription, user_id),
+            );
+            if held.await? >= limits.per_user {
+                return Ok(CompanyTokenInsertion::UserLimitReached);
+            }
+        }
+        let issued = count_tokens(&mut tx, CompanyTokenScope::Subscription(subscription)).await?;
+        if issued >= limits.per_subscription {
+            return Ok(CompanyTokenInsertion::SubscriptionLimitReached);
+        }
+        sqlx::query(
+            "INSERT INTO company_tokens (id, realm, company_id, subscription_id, user_id, name, \
+             digest, hint, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&token.id)
+        .bind(&token.realm)
+        .bind(&token.company_id)
+        .bind(&token.subscription_id)
+        .bind(&token.user_id)
+        .bind(&token.name)
+        .bind(&token.digest)
+        .bind(&token.hint)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let event = CompanyEventRow {
+            subscription_id: Some(subscription),
+            user_id: token.user_id.as_ref(),
+            token_id: Some(&token.id),
+            ..CompanyEventRow::new(company, CompanyEventKind::TokenCreated, audit)
+        };
+        insert_company_event(&mut tx, &event, token.created_at).await?;
+        tx.commit().await?;
+        Ok(CompanyTokenInsertion::Stored)
+    }
+
+    /// A page of the company's tokens, newest first, of one subscription or
+    /// all, held by anyone, one user or no user.
+    pub async fn company_tokens(
+        &self,
+        company_id: &CompanyId,
+        (subscription, holder): (Option<&SubscriptionId>, CompanyTokenHolder<'_>),
+        (first, max): (i64, i64),
+    ) -> StoreResult<Vec<CompanyToken>> {
+        let mut sql =
+            format!("SELECT {COMPANY_TOKEN_COLUMNS} FROM company_tokens t WHERE t.company_id = $1");
+        let mut values = vec![company_id.as_str()];
+        if let Some(subscription) = subscription {
+            values.push(subscription.as_str());
+            sql.push_str(&format!(" AND t.subscription_id = ${}", values.len()));
+        }
+        match holder {
+            CompanyTokenHolder::Anyone => {}
+            CompanyTokenHolder::User(user) => {
+                values.push(user.as_str());
+                sql.push_str(&format!(" AND t.user_id = ${}", values.len()));
+            }
+            CompanyTokenHolder::Userless => sql.push_str(" AND t.user_id IS NULL"),
+        }
+        sql.push_str(&format!(
+            " ORDER BY t.created_at DESC, t.id LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        ));
+        let mut query = sqlx::query(&sql);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.bind(max).bind(first).fetch_all(&self.pool).await?;
+        rows.iter().map(company_token_from_row).collect()
+    }
+
+    /// Renames one token and records it; false when the subscription has no
+    /// such token.
+    pub async fn rename_company_token(
+        &self,
+        (company, subscription, id): (&Company, &SubscriptionId, &CompanyTokenId),
+        name: &str,
+        (now, audit): (Timestamp, Audit<'_>),
+    ) -> StoreResult<Option<CompanyToken>> {
+        let mut tx = self.begin_write().await?;
+        let renamed = sqlx::query(
+            "UPDATE company_tokens SET name = $1 WHERE id = $2 AND subscription_id = $3",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(subscription)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if renamed == 0 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {COMPANY_TOKEN_COLUMNS} FROM company_tokens t WHERE t.id = $1");
+        let token = company_token_from_row(&sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?)?;
+        let event = CompanyEventRow {
+            subscription_id: Some(subscription),
+            user_id: token.user_id.as_ref(),
+            token_id: Some(id),
+            ..CompanyEventRow::new(company, CompanyEventKind::TokenRenamed, audit)
+        };
+        insert_company_event(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// Deletes the tokens of `scope` (after putting them on the feed),
+    /// atomically; returns how many.
+    pub async fn delete_company_tokens(
+        &self,
+        scope: CompanyTokenScope<'_>,
+        (now, feed): (Timestamp, &DeletionFeed),
+        audit: Audit<'_>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let deleted = retire_company_tokens(&mut tx, scope, (now, feed), audit).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+pub(crate) async fn is_assigned(
+    conn: &mut sqlx::AnyConnection,
+    subscription: &SubscriptionId,
+    user_id: &UserId,
+) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM subscription_assignments \
+         WHERE subscription_id = $1 AND user_id = $2",
+    )
+    .bind(subscription)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// A company token found by its digest, with what decides whether it may be
+/// used now: its subscription and (for a user token) its user.
+#[derive(Debug, Clone)]
+pub struct CompanyBearer {
+    pub token: CompanyToken,
+    pub subscription: Subscription,
+    pub user: Option<User>,
+}
+
+/// One use of a company token, recorded off the request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyTokenUse {
+    pub token_id: CompanyTokenId,
+    pub realm: String,
+    pub company_id: CompanyId,
+    pub subscription_id: SubscriptionId,
+    pub user_id: Option<UserId>,
+    /// The client that introspected the token.
+    pub client_id: Option<String>,
+    pub address: Option<String>,
+    pub outcome: UseOutcome,
+    pub at: Timestamp,
+}
+
+impl Store {
+    /// The company token with this digest, its subscription and its user.
+    pub async fn find_company_bearer(&self, digest: &[u8]) -> StoreResult<Option<CompanyBearer>> {
+        let sql = format!(
+            "SELECT {COMPANY_TOKEN_COLUMNS}, {}, {} FROM company_tokens t \
+             JOIN subscriptions s ON s.id = t.subscription_id \
+             LEFT JOIN users u ON u.id = t.user_id WHERE t.digest = $1",
+            prefixed_columns(SUBSCRIPTION_COLUMNS, "s", "s_"),
+            prefixed_user_columns("u", "u_"),
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let token = company_token_from_row(&row)?;
+        let user = match token.user_id {
+            Some(_) => Some(user_from_prefixed_row(&row, "u_")?),
+            None => None,
+        };
+        Ok(Some(CompanyBearer {
+            subscription: subscription_from_prefixed_row(&row, "s_")?,
+            token,
+            user,
+        }))
+    }
+
+    /// Records a batch of uses in one transaction: counters on each token, and
+    /// an event per accepted use in its company's audit trail (refused uses
+    /// are only counted, so that a flood of them cannot grow the trail).
+    pub async fn record_company_token_uses(&self, uses: &[CompanyTokenUse]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for token_use in uses {
+            let counters = if token_use.outcome.is_refused() {
+                "refused_uses = refused_uses + 1, last_refused_at = $1 WHERE id = $2"
+            } else {
+                "use_count = use_count + 1, last_used_at = $1, last_used_ip = $3 WHERE id = $2"
+            };
+            let sql = format!("UPDATE company_tokens SET {counters}");
+            let mut query = sqlx::query(&sql)
+                .bind(token_use.at)
+                .bind(&token_use.token_id);
+            if !token_use.outcome.is_refused() {
+                query = query.bind(&token_use.address);
+            }
+            query.execute(&mut *tx).await?;
+            if token_use.outcome.is_refused() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO company_events (realm, company_id, event, subscription_id, user_id, \
+                 token_id, client_id, address, outcome, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&token_use.realm)
+            .bind(&token_use.company_id)
+            .bind(CompanyEventKind::TokenUsed.as_str())
+            .bind(&token_use.subscription_id)
+            .bind(&token_use.user_id)
+            .bind(&token_use.token_id)
+            .bind(&token_use.client_id)
+            .bind(&token_use.address)
+            .bind(token_use.outcome.as_str())
+            .bind(token_use.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! Companies and their members. A realm admin creates, renames and deletes
+//! companies; a member with `company-admin` there manages its members and
+//! reads its audit trail (see `company_access.rs`). Removing a member ends
+//! their assignments and deletes their tokens in the company, at once.
+
+use tessera_authz::TesseraAction;
+use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Timestamp, UserId};
+
+use crate::{
+    company_access::is_company_admin, new_uuid, personal_tokens::checked_text,
+    principal::Principal, revocation::deletion_feed, service::CompanyService, TokenError,
+};
+
+/// Longest company name, in characters.
+const MAX_NAME_CHARS: usize = 100;
+/// Roles one member may hold in a company, and the longest role name.
+const MAX_MEMBER_ROLES: usize = 20;
+const MAX_ROLE_CHARS: usize = 64;
+/// Companies and events per page at most.
+pub const MAX_COMPANY_PAGE: i64 = 500;
+
+impl CompanyService {
+    /// Creates a company; needs `company:CreateCompany` on every company.
+    pub async fn create_company(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        name: String,
+        address: Option<&str>,
+    ) -> Result<Company, TokenError> {
+        self.core.realm(realm)?;
+        principal.require_on_every(TesseraAction::CreateCompany)?;
+        let company = Company {
+            id: CompanyId::new(new_uuid()?),
+            realm: realm.to_owned(),
+            name: checked_text("name", name, MAX_NAME_CHARS)?,
+            created_at: Timestamp::now(),
+        };
+        if self
+            .core
+            .store
+            .insert_company(&company, principal.audit(address))
+            .await?
+        {
+            Ok(company)
+        } else {
+            Err(TokenError::DuplicateCompanyName)
+        }
+    }
+
+    /// The companies the caller may list, by name: every company of the realm
+    /// for a caller holding `company:ListCompanies` on every company, else
+    /// those it belongs to and may list (a company admin's own).
+    pub async fn list_companies(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        page: (i64, i64),
+    ) -> Result<Vec<Company>, TokenError> {
+        self.core.realm(realm)?;
+        if principal
+            .require_on_every(TesseraAction::ListCompanies)
+            .is_ok()
+        {
+            return Ok(self.core.store.list_companies(realm, page).await?);
+        }
+        let Some(user) = principal.user() else {
+            return Err(TokenError::Forbidden(TesseraAction::ListCompanies));
+        };
+        let listed: Vec<Company> = self
+            .core
+            .store
+            .companies_of_member(&user.id)
+            .await?
+            .into_iter()
+            .filter(|(company, roles)| {
+                is_company_admin(roles)
+                    || principal.may(TesseraAction::ListCompanies, Some(company.id.as_str()))
+            })
+            .map(|(company, _)| company)
+            .collect();
+        if listed.is_empty() && !principal.may(TesseraAction::ListCompanies, None) {
+            return Err(TokenError::Forbidden(TesseraAction::ListCompanies));
+        }
+        let (first, max) = page;
+        Ok(listed
+            .into_iter()
+            .skip(usize::try_from(first).unwrap_or(0))
+            .take(usize::try_from(max).unwrap_or(0))
+            .collect())
+    }
+
+    pub async fn company(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        id: &CompanyId,
+    ) -> Result<Company, TokenError> {
+        self.core.realm(realm)?;
+        let access = self
+            .core
+            .company_access(
+                (realm, id),
+                principal,
+                (TesseraAction::ReadCompanyConfig, None),
+            )
+            .await?;
+        Ok(access.company)
+    }
+
+    pub async fn rename_company(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        id: &CompanyId,
+        (name, address): (String, Option<&str>),
+    ) -> Result<Company, TokenError> {
+        self.core.realm(realm)?;
+        let name = checked_text("name", name, MAX_NAME_CHARS)?;
+        let access = self
+            .core
+            .company_access((realm, id), principal, (TesseraAction::UpdateCompany, None))
+            .await?;
+        let audit = principal.audit(address);
+        match self
+            .core
+            .store
+            .rename_company(&access.company, &name, (Timestamp::now(), audit))
+            .await?
+        {
+            Naming::Done => Ok(Company {
+                name,
+                ..access.company
+            }),
+            Naming::Taken => Err(TokenError::DuplicateCompanyName),
+            Naming::Missing => Err(TokenError::CompanyNotFound),
+        }
+    }
+
+    /// Deletes the company with its members, subscriptions and tokens.
+    pub async fn delete_company(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        id: &CompanyId,
+        address: Option<&str>,
+    ) -> Result<(), TokenError> {
+        let state = self.core.realm(realm)?;
+        let access = self
+            .core
+            .company_access((realm, id), principal, (TesseraAction::DeleteCompany, None))
+            .await?;
+        let now = Timestamp::now();
+        let feed = deletion_feed(&state.config, now);
+        let audit = principal.audit(address);
+        if self
+            .core
+            .store
+            .delete_company(&access.company, (now, &feed), audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(TokenError::CompanyNotFound)
+        }
+    }
+
+    /// The company's members, by username.
+    pub async fn members(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        id: &CompanyId,
+    ) -> Result<Vec<Member>, TokenError> {
+        self.core.realm(realm)?;
+        let action = (TesseraAction::ReadCompanyConfig, None);
+        let access = self
+            .core
+            .company_access((realm, id), principal, action)
+            .await?;
+        Ok(self.core.store.company_members(&access.company.id).await?)
+    }
+
+    /// Makes the realm's user `user_id` a member with `roles`, or gives a
+    /// member these roles instead of theirs; returns whether they were new.
+    pub async fn put_member(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        (id, user_id): (&CompanyId, &UserId),
+        (roles, address): (Vec<String>, Option<&str>),
+    ) -> Result<bool, TokenError> {
+        self.core.realm(realm)?;
+        let roles = checked_roles(roles)?;
+        let action = (TesseraAction::ManageCompanyMembers, None);
+        let access = self
+            .core
+            .company_access((realm, id), principal, action)
+            .await?;
+        let user = self.core.realm_user(realm, user_id).await?;
+        let audit = principal.audit(address);
+        Ok(self
+            .core
+            .store
+            .put_company_member(&access.company, &user.id, &roles, (Timestamp::now(), audit))
+            .await?)
+    }
+
+    /// Removes a member: their assignments and tokens in the company go too.
+    pub async fn remove_member(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        (id, user_id): (&CompanyId, &UserId),
+        address: Option<&str>,
+    ) -> Result<(), TokenError> {
+        let state = self.core.realm(realm)?;
+        let action = (TesseraAction::ManageCompanyMembers, None);
+        let access = self
+            .core
+            .company_access((realm, id), principal, action)
+            .await?;
+        let now = Timestamp::now();
+        let feed = deletion_feed(&state.config, now);
+        let audit = principal.audit(address);
+        if self
+            .core
+            .store
+            .remove_company_member(&access.company, user_id, (now, &feed), audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(TokenError::UserNotFound)
+        }
+    }
+
+    /// The company's audit trail, newest first: at most `max` events before
+    /// the event `before`.
+    pub async fn events(
+        &self,
+        realm: &str,
+        principal: &Principal,
+        id: &CompanyId,
+        (before, max): (Option<i64>, i64),
+    ) -> Result<Vec<CompanyEvent>, TokenError> {
+        self.core.realm(realm)?;
+        let action = (TesseraAction::ReadCompanyEvents, None);
+        let access = self
+            .core
+            .company_access((realm, id), principal, action)
+            .await?;
+        let max = max.clamp(1, MAX_COMPANY_PAGE);
+        Ok(self
+            .core
+            .store
+            .company_events(&access.company.id, before, max)
+            .await?)
+    }
+}
+
+/// Company roles: at most [`MAX_MEMBER_ROLES`] distinct slugs.
+fn checked_roles(roles: Vec<String>) -> Result<Vec<String>, TokenError> {
+    let mut checked: Vec<String> = Vec::with_capacity(roles.len());
+    for role in roles {
+        let slug = !role.is_empty()
+            && role.chars().count() <= MAX_ROLE_CHARS
+            && role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !slug {
+            return Err(TokenError::InvalidRequest(format!(
+                "a company role is 1 to {MAX_ROLE_CHARS} letters, digits, '-', '_' or '.'"
+            )));
+        }
+        if !checked.contains(&role) {
+            checked.push(role);
+        }
+    }
+    if checked.len() > MAX_MEMBER_ROLES {
+        return Err(TokenError::InvalidRequest(format!(
+            "a member holds at most {MAX_MEMBER_ROLES} company roles"
+        )));
+    }
+    Ok(checked)
+}
