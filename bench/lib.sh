@@ -71,10 +71,11 @@ start_server() {
   echo "server did not come up" >&2; exit 1
 }
 
-# The access token of bench-user's session with client $1 on stdout.
+# The access token of a session with client $1 on stdout: bench-user's, or
+# the user $2's.
 bench_user_token() {
   curl -fs "$BASE/realms/bench/protocol/openid-connect/token" -d grant_type=password \
-    -d client_id="$1" -d username=bench-user -d password=bench-password |
+    -d client_id="$1" -d username="${2:-bench-user}" -d password=bench-password |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/'
 }
 
@@ -91,6 +92,14 @@ make_profile_token() {
          {\"type\": \"device\", \"identifier\": \"d-2\", \"actions\": [\"AccessDeviceResources\"]},
          {\"type\": \"device\", \"identifier\": \"*\", \"actions\": [\"ListDevices\"]}]}" |
     sed -E 's/.*"token":"([^"]+)".*/\1/'
+}
+
+# A company user token of bench-user on stdout: bench-admin creates a company
+# and a subscription to the API `bench` with the profile scenario's three
+# grants, makes bench-user a member, assigns and generates (bench/company.py).
+make_company_token() {
+  python3 "$HERE/company.py" "$BASE" "$(bench_user_token admin-cli bench-admin)" \
+    "$(bench_user_token admin-cli)"
 }
 
 # An expose token of bench-user (created through the account API) on stdout.

@@ -15,6 +15,8 @@
 #                       (the peer's scenario d introspects its in-memory opaque tokens)
 #   profile_introspection the same for a token profile's token with three grants: the answer
 #                       carries its authorization_details
+#   company_introspection the same for a company user token whose subscription carries the
+#                       same three grants: the answer names company, subscription and user
 #   login_timing        one connection, request by request in rotation: wrong password of a
 #                       known user, an unknown user, a locked account (bench/login_timing.py);
 #                       TIMING_ROUNDS rounds (default 300), the median of each case
@@ -28,7 +30,7 @@ ROOT=$(pwd)
 HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection profile_introspection login_timing login_flood"}
+SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection profile_introspection company_introspection login_timing login_flood"}
 PORT=${PORT:-18090}
 MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
 BASE="http://127.0.0.1:$PORT"
@@ -150,6 +152,12 @@ for backend in $BACKENDS; do
     TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
       FORM_BODY="token=$profile&client_id=bench&client_secret=bench-secret-0123456789" \
       run_wrk "$backend" profile_introspection "$CONNS" "$HERE/form.lua"
+  fi
+  if wanted company_introspection; then
+    company=$(make_company_token)
+    TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
+      FORM_BODY="token=$company&client_id=bench&client_secret=bench-secret-0123456789" \
+      run_wrk "$backend" company_introspection "$CONNS" "$HERE/form.lua"
   fi
   if wanted login_timing; then
     # Known, unknown and locked usernames must cost the same (no username oracle):

@@ -90,5 +90,4 @@ CREATE TABLE company_events (
     at BIGINT NOT NULL
 );
 CREATE INDEX company_events_company ON company_events (company_id, id);
-CREATE INDEX company_events_token ON company_events (token_id, id);
 CREATE INDEX company_events_age ON company_events (at);

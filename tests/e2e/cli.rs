@@ -544,3 +544,130 @@ async fn user_commands_edit_passwords_roles_and_names_over_the_management_servic
     .unwrap_err();
     assert!(nobody.contains("no user"), "{nobody}");
 }
+
+#[tokio::test]
+async fn company_commands_walk_the_company_story_over_the_same_services() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let run = |args: Vec<&str>| {
+        let mut argv = vec!["company"];
+        argv.extend(args);
+        argv.extend(["--realm", REALM]);
+        let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
+        let env = &env;
+        async move {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            tessera(env, &argv, "").await
+        }
+    };
+    let acme = ["--company", "Acme"];
+    let plan = ["--company", "Acme", "--subscription", "Telemetry"];
+
+    run(vec!["create", "--name", "Acme"]).await.unwrap();
+    assert!(run(vec!["list"]).await.unwrap().contains("Acme"));
+    run([
+        &["add-member", "--user", "alice", "--role", "company-admin"][..],
+        &acme[..],
+    ]
+    .concat())
+    .await
+    .unwrap();
+    run([&["add-member", "--user", "bob"][..], &acme[..]].concat())
+        .await
+        .unwrap();
+    let members = run([&["members"][..], &acme[..]].concat()).await.unwrap();
+    assert!(
+        members.contains("alice") && members.contains("company-admin"),
+        "{members}"
+    );
+    run([
+        &[
+            "subscribe",
+            "--name",
+            "Telemetry",
+            "--audience",
+            "api",
+            "--grant",
+            "bucket:telemetry:ReadBucket",
+        ][..],
+        &acme[..],
+    ]
+    .concat())
+    .await
+    .unwrap();
+    assert!(run([&["subscriptions"][..], &acme[..]].concat())
+        .await
+        .unwrap()
+        .contains("Telemetry"));
+
+    // A user token needs its user assigned; a userless one does not.
+    let refused = run([
+        &["generate-token", "--user", "bob", "--name", "Bob"][..],
+        &plan[..],
+    ]
+    .concat())
+    .await
+    .unwrap_err();
+    assert!(refused.contains("not assigned"), "{refused}");
+    run([&["assign", "--user", "bob"][..], &plan[..]].concat())
+        .await
+        .unwrap();
+    let generate = |args: Vec<&'static str>| {
+        let run = &run;
+        async move {
+            let printed = run([
+                &["generate-token", "--lifetime", "7d"][..],
+                &args[..],
+                &plan[..],
+            ]
+            .concat())
+            .await
+            .unwrap();
+            printed
+                .lines()
+                .find_map(|line| line.strip_prefix("token (shown once): "))
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let bobs = generate(vec!["--user", "bob", "--name", "Bob's"]).await;
+    let machine = generate(vec!["--name", "Machine"]).await;
+    let answer = server.introspect(&bobs).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["preferred_username"], "bob");
+    let answer = server.introspect(&machine).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    assert!(answer.get("sub").is_none());
+
+    let listed = run([&["tokens", "--userless"][..], &acme[..]].concat())
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("Machine") && !listed.contains("Bob's"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&machine));
+
+    // Unassigning bob ends his token; the audit trail names the operator's acts.
+    run([&["unassign", "--user", "bob"][..], &plan[..]].concat())
+        .await
+        .unwrap();
+    assert_eq!(server.introspect(&bobs).await["active"], false);
+    assert_eq!(server.introspect(&machine).await["active"], true);
+    let events = run([&["events"][..], &acme[..]].concat()).await.unwrap();
+    for event in [
+        "user_unassigned",
+        "token_deleted",
+        "token_created",
+        "member_added",
+    ] {
+        assert!(events.contains(event), "{event}: {events}");
+    }
+
+    run([&["delete"][..], &acme[..]].concat()).await.unwrap();
+    assert_eq!(server.introspect(&machine).await["active"], false);
+    let gone = run([&["members"][..], &acme[..]].concat())
+        .await
+        .unwrap_err();
+    assert!(gone.contains("no company"), "{gone}");
+}

@@ -124,8 +124,12 @@ fn csv_record(line: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_company_admin_generates_tokens_that_resource_servers_can_trace() {
+    use std::time::{Duration, Instant};
+
     let env = Env::new(RealmOptions::default()).await;
-    let server = env.start().await;
+    let server = env.start_reachable().await;
+    let poll = Duration::from_millis(250);
+    let verifier = server.caching_verifier(poll).await;
     let (root, _) = manager(&server, "root").await;
     let acme = acme(&server, &root).await;
 
@@ -212,6 +216,24 @@ async fn a_company_admin_generates_tokens_that_resource_servers_can_trace() {
     assert_eq!(answer["subscription_id"], acme.subscription.as_str());
     assert!(answer.get("sub").is_none() && answer.get("preferred_username").is_none());
 
+    // So does a resource server verifying them with tessera-verify.
+    for token in [&laptop_token, &phone_token] {
+        let verified = verifier.verify(token).await.unwrap();
+        let company = verified.company().unwrap();
+        assert_eq!(company.company_id, acme.company);
+        assert_eq!(company.subscription_id, acme.subscription);
+        assert_eq!(company.user_id, Some(acme.bob_id.as_str()));
+        assert_eq!(company.username, Some("bob"));
+        assert!(verified.permits("bucket", "telemetry", "ReadBucket"));
+        assert!(!verified.permits("bucket", "other", "ReadBucket"));
+        assert_eq!(verified.profile_token_id(), None);
+    }
+    let verified = verifier.verify(&machine_token).await.unwrap();
+    let company = verified.company().unwrap();
+    assert_eq!(company.token_id, str_field(&machine.body, "id"));
+    assert_eq!(company.name, "Ingest machine");
+    assert_eq!((company.user_id, company.username), (None, None));
+
     // The overview, filtered by user and userless.
     let overview = |query: &'static str| {
         let path = format!("/companies/{}/tokens{query}", acme.company);
@@ -253,6 +275,17 @@ async fn a_company_admin_generates_tokens_that_resource_servers_can_trace() {
     assert_eq!(server.introspect(&phone_token).await["active"], false);
     assert_eq!(server.introspect(&machine_token).await["active"], true);
     assert_eq!(count(&overview("").await), 1);
+    // The verifier cached bob's tokens for a minute, but the feed tells it.
+    let deadline = Instant::now() + 20 * poll;
+    while verifier.verify(&laptop_token).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the verifier still accepts a removed token"
+        );
+        tokio::time::sleep(poll / 5).await;
+    }
+    assert!(verifier.verify(&phone_token).await.is_err());
+    assert!(verifier.verify(&machine_token).await.is_ok());
 
     // The audit trail says who did what, and each use of the userless token.
     server.service().personal_tokens.flush_usage().await;
@@ -283,7 +316,8 @@ async fn a_company_admin_generates_tokens_that_resource_servers_can_trace() {
             entry["event"] == "token_used" && entry["token_id"] == str_field(&machine.body, "id")
         })
         .count();
-    assert_eq!(machine_uses, 2);
+    // Two introspections here, and the verifier's first (it cached the answer).
+    assert_eq!(machine_uses, 3);
 }
 
 #[tokio::test]

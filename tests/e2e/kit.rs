@@ -631,6 +631,20 @@ impl Server {
         Self::reply(request.send().await.unwrap()).await
     }
 
+    /// A `tessera-verify` verifier for the API `api` (the server must be
+    /// reachable: [`Env::start_reachable`]) that caches introspection answers
+    /// for a minute and polls the revocation feed every `poll`.
+    pub async fn caching_verifier(&self, poll: Duration) -> tessera_verify::Verifier {
+        tessera_verify::Verifier::builder(self.issuer())
+            .audience("api")
+            .client_credentials("api", API_SECRET.to_owned())
+            .revocation_poll_interval(poll)
+            .introspection_cache_ttl(Duration::from_secs(60), Duration::from_secs(60))
+            .build()
+            .await
+            .unwrap()
+    }
+
     /// Introspects with the confidential `api` client.
     pub async fn introspect(&self, token: &str) -> Value {
         let reply = self

@@ -161,6 +161,8 @@ async fn exercise_the_hot_path(server: &Server) {
         )
         .await;
 
+    exercise_companies(server).await;
+
     let second = server.login(USER, "").await;
     server
         .post_form_basic(
@@ -209,6 +211,78 @@ async fn exercise_the_hot_path(server: &Server) {
         .set_user_enabled(REALM, "bob", false)
         .await
         .unwrap();
+}
+
+/// A company's whole story: creation, members, a subscription, assignment,
+/// user and userless tokens, their introspection, the overview and the audit
+/// trail, and the cascades of removing a member and deleting the company.
+async fn exercise_companies(server: &Server) {
+    let (root, _) = crate::token_profiles::manager(server, "root").await;
+    let (_, bob) = crate::token_profiles::manager(server, "bob").await;
+    let admin = |method: Method, path: String, body: serde_json::Value| {
+        let root = root.clone();
+        async move { server.admin(method, &path, &root, Some(&body)).await }
+    };
+    let company = admin(
+        Method::POST,
+        "/companies".to_owned(),
+        json!({"name": "Plans"}),
+    )
+    .await;
+    let company = str_field(&company.body, "id").to_owned();
+    let at = format!("/companies/{company}");
+    admin(
+        Method::PUT,
+        format!("{at}/members/{bob}"),
+        json!({"roles": []}),
+    )
+    .await;
+    let body = json!({"name": "Plans", "audience": "api", "permissions": []});
+    let subscription = admin(Method::POST, format!("{at}/subscriptions"), body).await;
+    let subscription = format!("{at}/subscriptions/{}", str_field(&subscription.body, "id"));
+    admin(
+        Method::PUT,
+        format!("{subscription}/assignments/{bob}"),
+        json!(null),
+    )
+    .await;
+    let body = json!({"user_id": bob, "name": "Plans"});
+    let user_token = admin(Method::POST, format!("{subscription}/tokens"), body).await;
+    let userless = admin(
+        Method::POST,
+        format!("{subscription}/tokens"),
+        json!({"name": "M"}),
+    )
+    .await;
+    server
+        .introspect(str_field(&user_token.body, "token"))
+        .await;
+    server.introspect(str_field(&userless.body, "token")).await;
+    for path in [
+        format!("{at}/tokens?userless=true"),
+        format!("{at}/tokens?user={bob}"),
+        format!("{subscription}/tokens"),
+        format!("{at}/events?max=5"),
+        format!("{at}/members"),
+        format!("{subscription}/assignments"),
+        "/companies".to_owned(),
+    ] {
+        server.admin(Method::GET, &path, &root, None).await;
+    }
+    let renamed = json!({"name": "Renamed"});
+    let token = format!("{subscription}/tokens/{}", str_field(&userless.body, "id"));
+    admin(Method::PATCH, token.clone(), renamed).await;
+    admin(
+        Method::PATCH,
+        subscription.clone(),
+        json!({"enabled": true}),
+    )
+    .await;
+    server.admin(Method::DELETE, &token, &root, None).await;
+    server
+        .admin(Method::DELETE, &format!("{at}/members/{bob}"), &root, None)
+        .await;
+    server.admin(Method::DELETE, &at, &root, None).await;
 }
 
 /// The growing tables a plan scans whole, as "table: detail" lines.

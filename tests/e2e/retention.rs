@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::kit::{str_field, unverified_claims, Env, RealmOptions, PASSWORD, USER};
+use crate::kit::{str_field, unverified_claims, Env, RealmOptions, PASSWORD, REALM, USER};
 
 const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -93,6 +93,25 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
          (SELECT id FROM personal_tokens WHERE name = 'old')"
     ))
     .await;
+    // Company events: the old company's creation goes, the new one's stays.
+    for name in ["Old company", "New company"] {
+        server
+            .service()
+            .companies
+            .create_company(
+                REALM,
+                &tessera_token::Principal::operator(),
+                name.to_owned(),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    env.execute(&format!(
+        "UPDATE company_events SET at = {old} WHERE company_id = \
+         (SELECT id FROM companies WHERE name = 'Old company')"
+    ))
+    .await;
     // Login attempts: an idle row of an unknown username goes; the others
     // (recent, or locked) stay.
     let unknown = server
@@ -137,6 +156,7 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
     assert_eq!(report.consumed_refresh_tokens, 1, "{report:?}");
     assert_eq!(report.revocations, 1, "{report:?}");
     assert_eq!(report.token_events, 1, "{report:?}");
+    assert_eq!(report.company_events, 1, "{report:?}");
     assert_eq!(report.login_attempts, 1, "{report:?}");
     assert_eq!(
         env.query_i64("SELECT COUNT(*) FROM login_attempts").await,

@@ -535,14 +535,7 @@ async fn an_edit_reaches_the_verifier_within_one_feed_poll() {
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start_reachable().await;
     let poll = Duration::from_millis(250);
-    let verifier = tessera_verify::Verifier::builder(server.issuer())
-        .audience("api")
-        .client_credentials("api", crate::kit::API_SECRET.to_owned())
-        .revocation_poll_interval(poll)
-        .introspection_cache_ttl(Duration::from_secs(60), Duration::from_secs(60))
-        .build()
-        .await
-        .unwrap();
+    let verifier = server.caching_verifier(poll).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
     let router = tessera_example_resource_server::router(verifier.clone());

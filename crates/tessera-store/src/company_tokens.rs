@@ -12,6 +12,7 @@ use crate::{
     company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
     rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row},
     time::duration_millis,
+    token_uses::{record_uses, recorded_use, UseTables},
     Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Store, StoreResult,
     Subscription, SubscriptionId, Timestamp, UseOutcome, User, UserId,
 };
@@ -459,6 +460,29 @@ pub struct CompanyTokenUse {
     pub at: Timestamp,
 }
 
+/// Where the uses of company tokens are counted and recorded.
+const COMPANY_TOKEN_USES: UseTables<CompanyTokenUse> = UseTables {
+    tokens: "company_tokens",
+    insert_events: "INSERT INTO company_events (realm, company_id, event, subscription_id, \
+                    user_id, token_id, client_id, address, outcome, at) VALUES",
+    event_columns: 10,
+    bind_event: |query, token_use| {
+        query
+            .bind(&token_use.realm)
+            .bind(&token_use.company_id)
+            .bind(CompanyEventKind::TokenUsed.as_str())
+            .bind(&token_use.subscription_id)
+            .bind(&token_use.user_id)
+            .bind(&token_use.token_id)
+            .bind(&token_use.client_id)
+            .bind(&token_use.address)
+            .bind(token_use.outcome.as_str())
+            .bind(token_use.at)
+    },
+};
+
+recorded_use!(CompanyTokenUse);
+
 impl Store {
     /// The company token with this digest, its subscription and its user.
     pub async fn find_company_bearer(&self, digest: &[u8]) -> StoreResult<Option<CompanyBearer>> {
@@ -488,49 +512,15 @@ impl Store {
         }))
     }
 
-    /// Records a batch of uses in one transaction: counters on each token, and
-    /// an event per accepted use in its company's audit trail (refused uses
-    /// are only counted, so that a flood of them cannot grow the trail).
+    /// Records a batch of uses in one transaction: per token, the count, the time
+    /// and address of the last use, and an event per accepted use in its
+    /// company's audit trail; refused uses are only counted.
     pub async fn record_company_token_uses(&self, uses: &[CompanyTokenUse]) -> StoreResult<()> {
         if uses.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        for token_use in uses {
-            let counters = if token_use.outcome.is_refused() {
-                "refused_uses = refused_uses + 1, last_refused_at = $1 WHERE id = $2"
-            } else {
-                "use_count = use_count + 1, last_used_at = $1, last_used_ip = $3 WHERE id = $2"
-            };
-            let sql = format!("UPDATE company_tokens SET {counters}");
-            let mut query = sqlx::query(&sql)
-                .bind(token_use.at)
-                .bind(&token_use.token_id);
-            if !token_use.outcome.is_refused() {
-                query = query.bind(&token_use.address);
-            }
-            query.execute(&mut *tx).await?;
-            if token_use.outcome.is_refused() {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO company_events (realm, company_id, event, subscription_id, user_id, \
-                 token_id, client_id, address, outcome, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&token_use.realm)
-            .bind(&token_use.company_id)
-            .bind(CompanyEventKind::TokenUsed.as_str())
-            .bind(&token_use.subscription_id)
-            .bind(&token_use.user_id)
-            .bind(&token_use.token_id)
-            .bind(&token_use.client_id)
-            .bind(&token_use.address)
-            .bind(token_use.outcome.as_str())
-            .bind(token_use.at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        record_uses(&mut tx, self.backend, &COMPANY_TOKEN_USES, uses).await?;
         tx.commit().await?;
         Ok(())
     }

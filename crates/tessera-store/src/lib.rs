@@ -25,6 +25,7 @@ mod session_write;
 mod sql;
 mod time;
 mod token_profiles;
+mod token_uses;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -1,16 +1,15 @@
 //! Personal access tokens: their rows, deletion (which also revokes what they
 //! grant and publishes it on the revocation feed) and batched usage records.
 
-use std::collections::HashMap;
-
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
     revocations::{add_token_entry, revoke_families_in, DeletionFeed},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
-    sql::{flag, parameter_list, placeholders},
-    Backend, PersonalTokenId, RevocationReason, RevokedKind, SessionId, Store, StoreError,
-    StoreResult, Timestamp, User, UserId,
+    sql::{flag, parameter_list},
+    token_uses::{record_uses, recorded_use, UseTables},
+    PersonalTokenId, RevocationReason, RevokedKind, SessionId, Store, StoreError, StoreResult,
+    Timestamp, User, UserId,
 };
 
 #[derive(Debug, Clone)]
@@ -139,9 +138,26 @@ pub struct TokenUse {
     pub at: Timestamp,
 }
 
-/// Rows per multi-row insert of use events on PostgreSQL: 8 parameters each
-/// stays far below its parameter limit.
-const EVENTS_PER_STATEMENT: usize = 256;
+/// Where the uses of personal tokens are counted and recorded.
+const PERSONAL_TOKEN_USES: UseTables<TokenUse> = UseTables {
+    tokens: "personal_tokens",
+    insert_events: "INSERT INTO token_events (token_id, realm, user_id, event, client_id, \
+                    address, outcome, at) VALUES",
+    event_columns: 8,
+    bind_event: |query, token_use| {
+        query
+            .bind(&token_use.token_id)
+            .bind(&token_use.realm)
+            .bind(&token_use.user_id)
+            .bind(TokenEventKind::Used.as_str())
+            .bind(&token_use.client_id)
+            .bind(&token_use.address)
+            .bind(token_use.outcome.as_str())
+            .bind(token_use.at)
+    },
+};
+
+recorded_use!(TokenUse);
 
 /// Client ids in `personal_tokens.audience` are stored one per line.
 const AUDIENCE_SEPARATOR: &str = "\n";
@@ -392,21 +408,6 @@ pub(crate) async fn profiles_by_id(
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(token_from_row).collect()
-}
-
-/// Per token: how many uses, and the latest.
-fn tally<'a>(uses: &[&'a TokenUse]) -> HashMap<&'a str, (i64, &'a TokenUse)> {
-    let mut per_token: HashMap<&str, (i64, &TokenUse)> = HashMap::new();
-    for token_use in uses {
-        let entry = per_token
-            .entry(token_use.token_id.as_str())
-            .or_insert((0, token_use));
-        entry.0 += 1;
-        if token_use.at >= entry.1.at {
-            entry.1 = token_use;
-        }
-    }
-    per_token
 }
 
 impl From<&NewPersonalToken> for PersonalToken {
@@ -694,62 +695,8 @@ impl Store {
         if uses.is_empty() {
             return Ok(());
         }
-        let (refused, accepted): (Vec<&TokenUse>, Vec<&TokenUse>) = uses
-            .iter()
-            .partition(|token_use| token_use.outcome.is_refused());
         let mut tx = self.begin_write().await?;
-        for (token_id, (count, last)) in tally(&accepted) {
-            sqlx::query(
-                "UPDATE personal_tokens SET use_count = use_count + $1, last_used_at = $2, \
-                 last_used_ip = $3 WHERE id = $4",
-            )
-            .bind(count)
-            .bind(last.at)
-            .bind(&last.address)
-            .bind(token_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (token_id, (count, last)) in tally(&refused) {
-            sqlx::query(
-                "UPDATE personal_tokens SET refused_uses = refused_uses + $1, \
-                 last_refused_at = $2 WHERE id = $3",
-            )
-            .bind(count)
-            .bind(last.at)
-            .bind(token_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        // PostgreSQL: one multi-row statement per chunk, since a round trip per
-        // event would make the writer, not the requests, the limit under load.
-        // SQLite runs in-process: one prepared single-row statement per event is
-        // cheaper there than re-parsing (and binding by name) a statement with
-        // thousands of parameters.
-        let rows_per_statement = match self.backend {
-            Backend::Postgres => EVENTS_PER_STATEMENT,
-            Backend::Sqlite => 1,
-        };
-        for chunk in accepted.chunks(rows_per_statement) {
-            let sql = format!(
-                "INSERT INTO token_events (token_id, realm, user_id, event, client_id, address, \
-                 outcome, at) VALUES {}",
-                placeholders(chunk.len(), 8, 1)
-            );
-            let mut query = sqlx::query(&sql).persistent(rows_per_statement == 1);
-            for token_use in chunk {
-                query = query
-                    .bind(&token_use.token_id)
-                    .bind(&token_use.realm)
-                    .bind(&token_use.user_id)
-                    .bind(TokenEventKind::Used.as_str())
-                    .bind(&token_use.client_id)
-                    .bind(&token_use.address)
-                    .bind(token_use.outcome.as_str())
-                    .bind(token_use.at);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        record_uses(&mut tx, self.backend, &PERSONAL_TOKEN_USES, uses).await?;
         tx.commit().await?;
         Ok(())
     }

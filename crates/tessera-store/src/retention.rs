@@ -14,7 +14,7 @@ const PURGE_BATCH: i64 = 1000;
 #[derive(Debug, Clone, Copy)]
 pub struct RetentionCutoffs {
     pub now: Timestamp,
-    /// Token events older than this are deleted.
+    /// Token and company events older than this are deleted.
     pub events_before: Timestamp,
     /// Refresh tokens consumed before this are deleted: presenting one later
     /// is refused as unknown rather than detected as reuse.
@@ -34,6 +34,7 @@ pub struct PurgeReport {
     pub dead_families: u64,
     pub revocations: u64,
     pub token_events: u64,
+    pub company_events: u64,
     pub login_attempts: u64,
 }
 
@@ -44,6 +45,7 @@ impl PurgeReport {
             + self.dead_families
             + self.revocations
             + self.token_events
+            + self.company_events
             + self.login_attempts
     }
 }
@@ -51,7 +53,7 @@ impl PurgeReport {
 impl Store {
     /// Deletes every dead row: expired and long-consumed refresh tokens,
     /// families that are revoked, past their end or left without tokens, feed
-    /// entries that no longer matter, old token events and idle login-attempt
+    /// entries that no longer matter, old token and company events and idle login-attempt
     /// rows. Live rows are never touched.
     pub async fn purge(&self, cutoffs: RetentionCutoffs) -> StoreResult<PurgeReport> {
         let now = cutoffs.now;
@@ -123,6 +125,13 @@ impl Store {
             .delete_in_batches(
                 "DELETE FROM token_events WHERE id IN \
                  (SELECT id FROM token_events WHERE at < $1 LIMIT $2)",
+                cutoffs.events_before,
+            )
+            .await?;
+        report.company_events = self
+            .delete_in_batches(
+                "DELETE FROM company_events WHERE id IN \
+                 (SELECT id FROM company_events WHERE at < $1 LIMIT $2)",
                 cutoffs.events_before,
             )
             .await?;

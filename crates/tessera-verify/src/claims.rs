@@ -17,6 +17,30 @@ pub enum TokenFormat {
 /// Where one claim sits in [`VerifiedToken`]'s text.
 type Span = (u32, u32);
 
+/// Whose a company token is: the company, the subscription, the token
+/// itself, and its user (none for a userless token, held by a machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompanyToken<'a> {
+    pub company_id: &'a str,
+    pub subscription_id: &'a str,
+    /// The token's id: every use of it is recorded with it.
+    pub token_id: &'a str,
+    pub name: &'a str,
+    /// `sub` and `preferred_username`; `None` for a userless token.
+    pub user_id: Option<&'a str>,
+    pub username: Option<&'a str>,
+}
+
+/// Where a company token's claims sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CompanySpans {
+    company_id: Span,
+    subscription_id: Span,
+    token_id: Span,
+    name: Span,
+    userless: bool,
+}
+
 /// The verified facts about a token a resource server acts on.
 ///
 /// Every string claim lives in one buffer, so that building a token costs a
@@ -36,6 +60,7 @@ pub struct VerifiedToken {
     roles: Vec<Span>,
     /// A token profile's id and name.
     profile: Option<(Span, Span)>,
+    company: Option<CompanySpans>,
     /// Shared, since cached answers are cloned on every request; `None` (no
     /// allocation) for tokens without permissions.
     permissions: Option<Arc<Permissions>>,
@@ -54,6 +79,7 @@ impl std::fmt::Debug for VerifiedToken {
             .field("username", &self.username())
             .field("expires_at", &self.expires_at)
             .field("profile_token_id", &self.profile_token_id())
+            .field("company", &self.company())
             .field("permissions", &self.permissions)
             .finish()
     }
@@ -64,7 +90,8 @@ impl VerifiedToken {
         self.format
     }
 
-    /// `sub`: the user, or for client-credentials tokens the client's service account.
+    /// `sub`: the user, or for client-credentials tokens the client's service
+    /// account; empty for a userless company token (see [`Self::company`]).
     pub fn subject(&self) -> &str {
         self.get(self.subject)
     }
@@ -128,6 +155,21 @@ impl VerifiedToken {
         self.profile.map(|(_, name)| self.get(name))
     }
 
+    /// For a company token: its company, subscription, id, name and user.
+    pub fn company(&self) -> Option<CompanyToken<'_>> {
+        self.company.map(|spans| {
+            let user = |span| (!spans.userless).then(|| self.get(span));
+            CompanyToken {
+                company_id: self.get(spans.company_id),
+                subscription_id: self.get(spans.subscription_id),
+                token_id: self.get(spans.token_id),
+                name: self.get(spans.name),
+                user_id: user(self.subject),
+                username: self.username.and_then(user),
+            }
+        })
+    }
+
     /// The token's permissions (`authorization_details`); none for tokens that
     /// carry no permissions, such as user sessions' access tokens.
     pub fn permissions(&self) -> &Permissions {
@@ -184,39 +226,64 @@ impl VerifiedToken {
                 .map(|role| builder.push(role))
                 .collect(),
             profile: None,
+            company: None,
             permissions: None,
             text: builder.text,
         }
     }
 
-    /// `None` unless the answer is active and names a subject.
+    /// `None` unless the answer is active and names a subject (or, for a
+    /// userless company token, a company and a subscription).
     pub(crate) fn from_introspection(answer: &IntrospectionResponse) -> Option<Self> {
         if !answer.active {
             return None;
         }
-        let subject = answer.sub.as_deref()?;
+        let company = answer
+            .company_id
+            .as_deref()
+            .zip(answer.subscription_id.as_deref());
+        let subject = match (answer.sub.as_deref(), company) {
+            (Some(subject), _) => subject,
+            // A userless company token: no one is behind it.
+            (None, Some(_)) => "",
+            (None, None) => return None,
+        };
         let mut builder = Builder::with_capacity(0);
+        let subject = builder.push(subject);
+        let token_id = answer.token_id.as_deref().unwrap_or_default();
+        let name = answer.name.as_deref().unwrap_or_default();
+        let company = company.map(|(company_id, subscription_id)| CompanySpans {
+            company_id: builder.push(company_id),
+            subscription_id: builder.push(subscription_id),
+            token_id: builder.push(token_id),
+            name: builder.push(name),
+            userless: answer.sub.is_none(),
+        });
+        let profile = match (company, answer.token_id.as_deref()) {
+            (None, Some(token_id)) => Some((builder.push(token_id), builder.push(name))),
+            _ => None,
+        };
         Some(Self {
             format: TokenFormat::Opaque,
             expires_at: answer.exp,
-            subject: builder.push(subject),
+            subject,
             client_id: builder.push(answer.client_id.as_deref().unwrap_or_default()),
             scope: builder.push(answer.scope.as_deref().unwrap_or_default()),
             session_id: answer.sid.as_deref().map(|sid| builder.push(sid)),
             token_id: answer.jti.as_deref().map(|jti| builder.push(jti)),
-            username: answer.username.as_deref().map(|name| builder.push(name)),
+            username: answer
+                .preferred_username
+                .as_deref()
+                .or(answer.username.as_deref())
+                .map(|name| builder.push(name)),
             roles: answer
                 .realm_access
                 .iter()
                 .flat_map(|access| &access.roles)
                 .map(|role| builder.push(role))
                 .collect(),
-            profile: answer.token_id.as_deref().map(|token_id| {
-                (
-                    builder.push(token_id),
-                    builder.push(answer.name.as_deref().unwrap_or_default()),
-                )
-            }),
+            profile,
+            company,
             permissions: permissions_of(answer).map(Arc::new),
             text: builder.text,
         })

@@ -133,6 +133,11 @@ fn introspection_answer() -> impl Strategy<Value = Value> {
         "jti",
         "sid",
         "realm_access",
+        "token_id",
+        "name",
+        "company_id",
+        "subscription_id",
+        "preferred_username",
     ];
     (any::<bool>(), json_object(names)).prop_map(|(active, mut answer)| {
         answer.entry("active").or_insert(Value::Bool(active));
@@ -178,12 +183,24 @@ proptest! {
     }
 
     /// Introspection answers from the issuer (or whoever answers for it): read
-    /// or refused; an answer yields a token only when active with a subject.
+    /// or refused; an answer yields a token only when active with a subject,
+    /// or as a userless company token, with a company and a subscription; only
+    /// a company token has a company, and its user is the subject.
     #[test]
     fn fuzz_introspection_answers_are_read_or_refused(answer in introspection_answer()) {
         if let Ok(answer) = serde_json::from_value::<IntrospectionResponse>(answer) {
             let verified = VerifiedToken::from_introspection(&answer);
-            prop_assert_eq!(verified.is_some(), answer.active && answer.sub.is_some());
+            let company = answer.company_id.is_some() && answer.subscription_id.is_some();
+            prop_assert_eq!(verified.is_some(), answer.active && (answer.sub.is_some() || company));
+            if let Some(verified) = verified {
+                let seen = verified.company();
+                prop_assert_eq!(seen.is_some(), company);
+                if let Some(seen) = seen {
+                    prop_assert_eq!(seen.user_id, answer.sub.as_deref());
+                    prop_assert_eq!(seen.company_id, answer.company_id.as_deref().unwrap_or_default());
+                    prop_assert!(verified.profile_token_id().is_none());
+                }
+            }
         }
     }
 

@@ -42,7 +42,7 @@ mod revocations;
 mod verifier;
 mod wire_claims;
 
-pub use claims::{TokenFormat, VerifiedToken};
+pub use claims::{CompanyToken, TokenFormat, VerifiedToken};
 pub use error::{BuildError, VerifyError};
 pub use tessera_jose::{KeySet, SigningAlgorithm, VerifyingKey};
 pub use verifier::{Verifier, VerifierBuilder};

@@ -1,6 +1,7 @@
-//! The `tessera` command line: `serve`, `migrate`, and user, key, personal-token
-//! and token-profile administration.
+//! The `tessera` command line: `serve`, `migrate`, and user, key, personal-token,
+//! token-profile and company administration.
 
+mod company;
 mod profile;
 mod user;
 
@@ -40,6 +41,9 @@ pub enum Command {
     /// Manage a user's token profiles (as an operator).
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Manage companies, their members, subscriptions and tokens (as an operator).
+    #[command(subcommand)]
+    Company(company::CompanyCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -143,6 +147,7 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
         Command::Keys(command) => run_keys(command, console).await?,
         Command::Token(command) => run_token(command, console).await?,
         Command::Profile(command) => profile::run_profile(command, console).await?,
+        Command::Company(command) => company::run_company(command, console).await?,
     }
     Ok(())
 }

@@ -93,7 +93,7 @@ pub enum ProfileCommand {
 }
 
 /// `type:identifier:Action,Action`, or `admin`.
-fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
+pub(super) fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
     if text == "admin" {
         return Ok(AuthorizationDetail {
             resource_type: text.to_owned(),

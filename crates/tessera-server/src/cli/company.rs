@@ -1,0 +1,487 @@
+//! `tessera company …`: companies, their members, subscriptions, assignments
+//! and tokens, managed by an operator over the same services as the management
+//! API. Companies and subscriptions are named by their name or their id, users
+//! by their username.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use tessera_token::{
+    CompanyId, CompanyToken, CompanyTokenFilter, CompanyTokenHolder, CompanyTokenId,
+    CompanyTokenRequest, CompanyTokenSelection, Principal, Services, Subscription,
+    SubscriptionRequest, Timestamp, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
+};
+
+use super::{profile::parse_grant, Console, ADMIN_PUBLIC_URL};
+use crate::{open_service, realm_file::parse_duration, StorageConfig};
+
+/// The realm and the company a command acts in.
+#[derive(Debug, Args)]
+pub struct InCompany {
+    #[command(flatten)]
+    storage: StorageConfig,
+    #[arg(long)]
+    realm: String,
+    /// The company's name or id.
+    #[arg(long)]
+    company: String,
+}
+
+/// A subscription of the company.
+#[derive(Debug, Args)]
+pub struct InSubscription {
+    #[command(flatten)]
+    company: InCompany,
+    /// The subscription's name or id.
+    #[arg(long)]
+    subscription: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Create a company.
+    Create {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List the realm's companies.
+    List {
+        #[command(flatten)]
+        storage: StorageConfig,
+        #[arg(long)]
+        realm: String,
+    },
+    /// Delete a company with its members, subscriptions and tokens.
+    Delete(InCompany),
+    /// Add a member, or give a member these company roles instead of theirs.
+    AddMember {
+        #[command(flatten)]
+        at: InCompany,
+        /// The member's username.
+        #[arg(long)]
+        user: String,
+        /// A company role (`company-admin` manages the company); repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Remove a member with their assignments and tokens in the company.
+    RemoveMember {
+        #[command(flatten)]
+        at: InCompany,
+        #[arg(long)]
+        user: String,
+    },
+    /// List the company's members.
+    Members(InCompany),
+    /// Create a subscription to one API of the realm.
+    Subscribe {
+        #[command(flatten)]
+        at: InCompany,
+        #[arg(long)]
+        name: String,
+        /// The client id of the API.
+        #[arg(long)]
+        audience: String,
+        /// A grant its tokens carry, `type:identifier:Action,Action`; repeat for several.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+    },
+    /// List the company's subscriptions.
+    Subscriptions(InCompany),
+    /// Assign a member to a subscription.
+    Assign {
+        #[command(flatten)]
+        at: InSubscription,
+        #[arg(long)]
+        user: String,
+    },
+    /// End an assignment, deleting the user's tokens for the subscription.
+    Unassign {
+        #[command(flatten)]
+        at: InSubscription,
+        #[arg(long)]
+        user: String,
+    },
+    /// Generate a token for a subscription and print it, once.
+    GenerateToken {
+        #[command(flatten)]
+        at: InSubscription,
+        /// The assigned member it is for; without it the token is userless.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// How long it lives (e.g. 30d); default: the realm's.
+        #[arg(long, value_parser = parse_duration)]
+        lifetime: Option<Duration>,
+    },
+    /// List the company's tokens (never their secrets).
+    Tokens {
+        #[command(flatten)]
+        at: InCompany,
+        /// Only this subscription's (name or id).
+        #[arg(long)]
+        subscription: Option<String>,
+        /// Only this user's.
+        #[arg(long, conflicts_with = "userless")]
+        user: Option<String>,
+        /// Only userless tokens.
+        #[arg(long)]
+        userless: bool,
+    },
+    /// Delete one token.
+    DeleteToken {
+        #[command(flatten)]
+        at: InSubscription,
+        #[arg(long)]
+        token_id: String,
+    },
+    /// Print the company's audit trail, newest first.
+    Events(InCompany),
+}
+
+/// The services, and the company named (by name or id).
+async fn company_of(at: &InCompany) -> anyhow::Result<(Services, CompanyId)> {
+    let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
+    let operator = Principal::operator();
+    let mut first = 0;
+    loop {
+        let page = services
+            .companies
+            .list_companies(&at.realm, &operator, (first, MAX_COMPANY_PAGE))
+            .await?;
+        if let Some(company) = page
+            .iter()
+            .find(|company| company.name == at.company || company.id.as_str() == at.company)
+        {
+            return Ok((services, company.id.clone()));
+        }
+        if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_PAGE {
+            bail!("no company {:?} in realm {:?}", at.company, at.realm);
+        }
+        first += MAX_COMPANY_PAGE;
+    }
+}
+
+async fn subscription_of(
+    services: &Services,
+    at: &InCompany,
+    (company, subscription): (&CompanyId, &str),
+) -> anyhow::Result<Subscription> {
+    services
+        .subscriptions
+        .list_subscriptions(&at.realm, &Principal::operator(), company)
+        .await?
+        .into_iter()
+        .find(|found| found.name == subscription || found.id.as_str() == subscription)
+        .with_context(|| format!("no subscription {subscription:?} in {:?}", at.company))
+}
+
+async fn user_id(services: &Services, realm: &str, username: &str) -> anyhow::Result<UserId> {
+    services
+        .users
+        .find_user_by_username(realm, username)
+        .await?
+        .map(|user| user.id)
+        .with_context(|| format!("no user {username:?} in realm {realm:?}"))
+}
+
+/// Assigns the user to the subscription, or (`assign` false) ends it.
+async fn change_assignment(
+    at: &InSubscription,
+    username: &str,
+    assign: bool,
+) -> anyhow::Result<()> {
+    let (services, company) = company_of(&at.company).await?;
+    let realm = &at.company.realm;
+    let subscription =
+        subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
+    let user = user_id(&services, realm, username).await?;
+    let ids = (&company, &subscription.id, &user);
+    let operator = Principal::operator();
+    if assign {
+        services
+            .subscriptions
+            .assign(realm, &operator, ids, None)
+            .await?;
+    } else {
+        services
+            .subscriptions
+            .unassign(realm, &operator, ids, None)
+            .await?;
+    }
+    Ok(())
+}
+
+fn print_token(console: &mut Console<'_>, token: &CompanyToken) -> anyhow::Result<()> {
+    writeln!(
+        console.output,
+        "{}  {}  {}  expires {}  uses {}  {}",
+        token.id,
+        token.subscription_id,
+        token.user_id.as_ref().map_or("userless", UserId::as_str),
+        token.expires_at.unix_seconds(),
+        token.use_count,
+        token.name
+    )?;
+    Ok(())
+}
+
+pub(super) async fn run_company(
+    command: CompanyCommand,
+    console: &mut Console<'_>,
+) -> anyhow::Result<()> {
+    let operator = Principal::operator();
+    match command {
+        CompanyCommand::Create {
+            storage,
+            realm,
+            name,
+        } => {
+            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let company = services
+                .companies
+                .create_company(&realm, &operator, name, None)
+                .await?;
+            writeln!(
+                console.output,
+                "created company {}  {}",
+                company.id, company.name
+            )?;
+        }
+        CompanyCommand::List { storage, realm } => {
+            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
+            let mut first = 0;
+            loop {
+                let page = services
+                    .companies
+                    .list_companies(&realm, &operator, (first, MAX_COMPANY_PAGE))
+                    .await?;
+                for company in &page {
+                    writeln!(console.output, "{}  {}", company.id, company.name)?;
+                }
+                if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_PAGE {
+                    break;
+                }
+                first += MAX_COMPANY_PAGE;
+            }
+        }
+        CompanyCommand::Delete(at) => {
+            let (services, company) = company_of(&at).await?;
+            services
+                .companies
+                .delete_company(&at.realm, &operator, &company, None)
+                .await?;
+            writeln!(console.output, "deleted company {}", at.company)?;
+        }
+        CompanyCommand::AddMember { at, user, roles } => {
+            let (services, company) = company_of(&at).await?;
+            let id = user_id(&services, &at.realm, &user).await?;
+            let added = services
+                .companies
+                .put_member(&at.realm, &operator, (&company, &id), (roles, None))
+                .await?;
+            let done = if added { "added" } else { "updated" };
+            writeln!(console.output, "{done} member {user}")?;
+        }
+        CompanyCommand::RemoveMember { at, user } => {
+            let (services, company) = company_of(&at).await?;
+            let id = user_id(&services, &at.realm, &user).await?;
+            services
+                .companies
+                .remove_member(&at.realm, &operator, (&company, &id), None)
+                .await?;
+            writeln!(console.output, "removed member {user}")?;
+        }
+        CompanyCommand::Members(at) => {
+            let (services, company) = company_of(&at).await?;
+            for member in services
+                .companies
+                .members(&at.realm, &operator, &company)
+                .await?
+            {
+                let roles = member.roles.join(",");
+                writeln!(
+                    console.output,
+                    "{}  {}  {roles}",
+                    member.user.id, member.user.username
+                )?;
+            }
+        }
+        CompanyCommand::Subscribe {
+            at,
+            name,
+            audience,
+            grants,
+        } => {
+            let (services, company) = company_of(&at).await?;
+            let request = SubscriptionRequest {
+                name,
+                audience,
+                permissions: grants
+                    .iter()
+                    .map(|grant| parse_grant(grant))
+                    .collect::<Result<_, _>>()?,
+                valid_from: None,
+                valid_until: None,
+                enabled: true,
+            };
+            let subscription = services
+                .subscriptions
+                .create_subscription(&at.realm, &operator, &company, (request, None))
+                .await?;
+            writeln!(
+                console.output,
+                "created subscription {}  {}",
+                subscription.id, subscription.name
+            )?;
+        }
+        CompanyCommand::Subscriptions(at) => {
+            let (services, company) = company_of(&at).await?;
+            let now = Timestamp::now();
+            for subscription in services
+                .subscriptions
+                .list_subscriptions(&at.realm, &operator, &company)
+                .await?
+            {
+                let state = if subscription.is_active(now) {
+                    "active  "
+                } else {
+                    "inactive"
+                };
+                writeln!(
+                    console.output,
+                    "{}  {state}  {}  {}",
+                    subscription.id, subscription.audience, subscription.name
+                )?;
+            }
+        }
+        CompanyCommand::Assign { at, user } => {
+            change_assignment(&at, &user, true).await?;
+            writeln!(console.output, "assigned {user}")?;
+        }
+        CompanyCommand::Unassign { at, user } => {
+            change_assignment(&at, &user, false).await?;
+            writeln!(console.output, "unassigned {user}")?;
+        }
+        CompanyCommand::GenerateToken {
+            at,
+            user,
+            name,
+            lifetime,
+        } => {
+            let (services, company) = company_of(&at.company).await?;
+            let subscription =
+                subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
+            let user = match &user {
+                Some(username) => Some(user_id(&services, &at.company.realm, username).await?),
+                None => None,
+            };
+            let request = CompanyTokenRequest {
+                user,
+                name,
+                lifetime,
+            };
+            let generated = services
+                .subscriptions
+                .create_company_token(
+                    &at.company.realm,
+                    &operator,
+                    (&company, &subscription.id),
+                    (request, None),
+                )
+                .await?;
+            print_token(console, &generated.token)?;
+            writeln!(
+                console.output,
+                "token (shown once): {}",
+                generated.secret.expose()
+            )?;
+        }
+        CompanyCommand::Tokens {
+            at,
+            subscription,
+            user,
+            userless,
+        } => {
+            let (services, company) = company_of(&at).await?;
+            let subscription = match &subscription {
+                Some(named) => Some(subscription_of(&services, &at, (&company, named)).await?.id),
+                None => None,
+            };
+            let user = match &user {
+                Some(username) => Some(user_id(&services, &at.realm, username).await?),
+                None => None,
+            };
+            let holder = match (&user, userless) {
+                (Some(user), _) => CompanyTokenHolder::User(user),
+                (None, true) => CompanyTokenHolder::Userless,
+                (None, false) => CompanyTokenHolder::Anyone,
+            };
+            let filter = CompanyTokenFilter {
+                subscription: subscription.as_ref(),
+                holder,
+            };
+            let mut first = 0;
+            loop {
+                let page = services
+                    .subscriptions
+                    .company_tokens(
+                        &at.realm,
+                        &operator,
+                        &company,
+                        (filter, (first, MAX_COMPANY_TOKEN_PAGE)),
+                    )
+                    .await?;
+                for token in &page {
+                    print_token(console, token)?;
+                }
+                if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_TOKEN_PAGE {
+                    break;
+                }
+                first += MAX_COMPANY_TOKEN_PAGE;
+            }
+        }
+        CompanyCommand::DeleteToken { at, token_id } => {
+            let (services, company) = company_of(&at.company).await?;
+            let subscription =
+                subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
+            let token = CompanyTokenId::new(token_id);
+            services
+                .subscriptions
+                .delete_company_tokens(
+                    &at.company.realm,
+                    &operator,
+                    (&company, &subscription.id),
+                    (CompanyTokenSelection::One(&token), None),
+                )
+                .await?;
+            writeln!(console.output, "deleted token {token}")?;
+        }
+        CompanyCommand::Events(at) => {
+            let (services, company) = company_of(&at).await?;
+            for event in services
+                .companies
+                .events(&at.realm, &operator, &company, (None, MAX_COMPANY_PAGE))
+                .await?
+            {
+                writeln!(
+                    console.output,
+                    "{}  {}  actor {}  user {}  token {}  {}",
+                    event.at.unix_seconds(),
+                    event.event.as_str(),
+                    event.actor_id.as_ref().map_or("-", UserId::as_str),
+                    event.user_id.as_ref().map_or("-", UserId::as_str),
+                    event.token_id.as_ref().map_or("-", CompanyTokenId::as_str),
+                    event.outcome.as_str(),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

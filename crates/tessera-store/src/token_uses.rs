@@ -1,0 +1,135 @@
+//! Recording token uses in batches, for personal and company tokens alike:
+//! per token one counter update however many uses the batch holds, and the
+//! accepted uses' events written in as few statements as the backend likes.
+//! Refused uses are only counted, so that a flood of them cannot grow an
+//! audit trail.
+
+use std::collections::HashMap;
+
+use sqlx::{any::AnyArguments, query::Query, Any};
+
+use crate::{sql::placeholders, Backend, StoreResult, Timestamp, UseOutcome};
+
+/// Rows per multi-row insert of use events on PostgreSQL: far below its
+/// parameter limit for the widest event row.
+const EVENTS_PER_STATEMENT: usize = 256;
+
+/// A use of a token, as a batch records it.
+pub(crate) trait RecordedUse {
+    fn token_id(&self) -> &str;
+    fn at(&self) -> Timestamp;
+    fn address(&self) -> Option<&str>;
+    fn outcome(&self) -> UseOutcome;
+}
+
+/// A use type with the fields `token_id`, `at`, `address` and `outcome`.
+macro_rules! recorded_use {
+    ($use:ty) => {
+        impl $crate::token_uses::RecordedUse for $use {
+            fn token_id(&self) -> &str {
+                self.token_id.as_str()
+            }
+
+            fn at(&self) -> $crate::Timestamp {
+                self.at
+            }
+
+            fn address(&self) -> Option<&str> {
+                self.address.as_deref()
+            }
+
+            fn outcome(&self) -> $crate::UseOutcome {
+                self.outcome
+            }
+        }
+    };
+}
+pub(crate) use recorded_use;
+
+/// The table of one family of tokens and of its events.
+pub(crate) struct UseTables<U> {
+    /// The tokens' table, with `use_count`, `last_used_at`, `last_used_ip`,
+    /// `refused_uses` and `last_refused_at` columns.
+    pub(crate) tokens: &'static str,
+    /// `INSERT INTO events (…) VALUES`: the start of the event insert.
+    pub(crate) insert_events: &'static str,
+    pub(crate) event_columns: usize,
+    /// Binds one event row's values, in the order of `insert_events`.
+    pub(crate) bind_event:
+        for<'q> fn(Query<'q, Any, AnyArguments<'q>>, &'q U) -> Query<'q, Any, AnyArguments<'q>>,
+}
+
+/// Per token: how many uses, and the latest.
+fn tally<'a, U: RecordedUse>(uses: &[&'a U]) -> HashMap<&'a str, (i64, &'a U)> {
+    let mut per_token: HashMap<&str, (i64, &U)> = HashMap::new();
+    for token_use in uses {
+        let entry = per_token
+            .entry(token_use.token_id())
+            .or_insert((0, token_use));
+        entry.0 += 1;
+        if token_use.at() >= entry.1.at() {
+            entry.1 = token_use;
+        }
+    }
+    per_token
+}
+
+/// Records `uses` inside the caller's transaction.
+pub(crate) async fn record_uses<U: RecordedUse>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    tables: &UseTables<U>,
+    uses: &[U],
+) -> StoreResult<()> {
+    let (refused, accepted): (Vec<&U>, Vec<&U>) = uses
+        .iter()
+        .partition(|token_use| token_use.outcome().is_refused());
+    let counted = format!(
+        "UPDATE {} SET use_count = use_count + $1, last_used_at = $2, last_used_ip = $3 \
+         WHERE id = $4",
+        tables.tokens
+    );
+    for (token_id, (count, last)) in tally(&accepted) {
+        sqlx::query(&counted)
+            .bind(count)
+            .bind(last.at())
+            .bind(last.address())
+            .bind(token_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let refusals = format!(
+        "UPDATE {} SET refused_uses = refused_uses + $1, last_refused_at = $2 WHERE id = $3",
+        tables.tokens
+    );
+    for (token_id, (count, last)) in tally(&refused) {
+        sqlx::query(&refusals)
+            .bind(count)
+            .bind(last.at())
+            .bind(token_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // PostgreSQL: one multi-row statement per chunk, since a round trip per
+    // event would make the writer, not the requests, the limit under load.
+    // SQLite runs in-process: one prepared single-row statement per event is
+    // cheaper there than re-parsing (and binding by name) a statement with
+    // thousands of parameters.
+    let rows_per_statement = match backend {
+        Backend::Postgres => EVENTS_PER_STATEMENT,
+        Backend::Sqlite => 1,
+    };
+    for chunk in accepted.chunks(rows_per_statement) {
+        let sql = format!(
+            "{} {}",
+            tables.insert_events,
+            placeholders(chunk.len(), tables.event_columns, 1)
+        );
+        let mut query = sqlx::query(&sql).persistent(rows_per_statement == 1);
+        for token_use in chunk {
+            query = (tables.bind_event)(query, token_use);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
