@@ -10,18 +10,14 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
     company_tokens::{is_assigned, retire_company_tokens, CompanyTokenScope},
-    rows::{prefixed_user_columns, user_from_prefixed_row, ROLE_SEPARATOR},
+    rows::{
+        prefixed_user_columns, subscription_from_prefixed_row, user_from_prefixed_row,
+        ROLE_SEPARATOR, SUBSCRIPTION_COLUMNS,
+    },
     sql::flag,
-    Audit, CompanyId, DeletionFeed, Store, StoreResult, SubscriptionId, Timestamp, User, UserId,
+    Audit, Company, CompanyId, DeletionFeed, Store, StoreResult, Subscription, SubscriptionId,
+    Timestamp, User, UserId,
 };
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Company {
-    pub id: CompanyId,
-    pub realm: String,
-    pub name: String,
-    pub created_at: Timestamp,
-}
 
 /// A user of the realm in a company, with their roles there.
 #[derive(Debug, Clone)]
@@ -29,31 +25,6 @@ pub struct Member {
     pub user: User,
     pub roles: Vec<String>,
     pub added_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    pub id: SubscriptionId,
-    pub company_id: CompanyId,
-    pub name: String,
-    /// The client id of the API its tokens are for.
-    pub audience: String,
-    /// RFC 9396 authorization details as JSON, already checked.
-    pub permissions: String,
-    pub valid_from: Option<Timestamp>,
-    pub valid_until: Option<Timestamp>,
-    pub enabled: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Option<Timestamp>,
-}
-
-impl Subscription {
-    /// Enabled and inside its validity window: its tokens may be used.
-    pub fn is_active(&self, now: Timestamp) -> bool {
-        self.enabled
-            && self.valid_from.is_none_or(|from| from <= now)
-            && self.valid_until.is_none_or(|until| now < until)
-    }
 }
 
 /// What an edit of a subscription sets; `None` keeps the field, and
@@ -79,10 +50,6 @@ pub enum Naming {
 
 const COMPANY_COLUMNS: &str = "c.id, c.realm, c.name, c.created_at";
 
-pub(crate) const SUBSCRIPTION_COLUMNS: &str =
-    "id, company_id, name, audience, permissions, valid_from, valid_until, enabled, created_at, \
-     updated_at";
-
 fn company_from_row(row: &AnyRow) -> StoreResult<Company> {
     Ok(Company {
         id: row.try_get("id")?,
@@ -94,26 +61,6 @@ fn company_from_row(row: &AnyRow) -> StoreResult<Company> {
 
 fn subscription_from_row(row: &AnyRow) -> StoreResult<Subscription> {
     subscription_from_prefixed_row(row, "")
-}
-
-/// Reads a subscription whose columns carry `prefix` (see `prefixed_columns`).
-pub(crate) fn subscription_from_prefixed_row(
-    row: &AnyRow,
-    prefix: &str,
-) -> StoreResult<Subscription> {
-    let column = |name: &str| format!("{prefix}{name}");
-    Ok(Subscription {
-        id: row.try_get(column("id").as_str())?,
-        company_id: row.try_get(column("company_id").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        audience: row.try_get(column("audience").as_str())?,
-        permissions: row.try_get(column("permissions").as_str())?,
-        valid_from: row.try_get(column("valid_from").as_str())?,
-        valid_until: row.try_get(column("valid_until").as_str())?,
-        enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
-        created_at: row.try_get(column("created_at").as_str())?,
-        updated_at: row.try_get(column("updated_at").as_str())?,
-    })
 }
 
 fn member_from_row(row: &AnyRow) -> StoreResult<Member> {

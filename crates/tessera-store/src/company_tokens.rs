@@ -8,9 +8,11 @@
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    companies::{subscription_from_prefixed_row, SUBSCRIPTION_COLUMNS},
     company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
-    rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row},
+    rows::{
+        prefixed_columns, prefixed_user_columns, subscription_from_prefixed_row,
+        user_from_prefixed_row, SUBSCRIPTION_COLUMNS,
+    },
     time::duration_millis,
     token_uses::{record_uses, recorded_use, UseTables},
     Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Store, StoreResult,

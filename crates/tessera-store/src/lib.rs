@@ -35,7 +35,7 @@ use sqlx::{
     AnyPool, Executor,
 };
 
-pub use companies::{Company, Member, Naming, Subscription, SubscriptionChanges};
+pub use companies::{Member, Naming, SubscriptionChanges};
 pub use company_events::{CompanyEvent, CompanyEventKind};
 pub use company_tokens::{
     CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion, CompanyTokenLimits,
@@ -51,7 +51,7 @@ pub use personal_tokens::{
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
-pub use rows::{PersonalTokenKind, User};
+pub use rows::{Company, PersonalTokenKind, Subscription, User};
 pub use time::Timestamp;
 pub use token_profiles::ProfileChanges;
 pub use users::{UserChanges, UserFilter};

@@ -5,7 +5,7 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{StoreResult, Timestamp, UserId};
+use crate::{CompanyId, StoreResult, SubscriptionId, Timestamp, UserId};
 
 /// Role names are stored one per line; the realm loader rejects names with control characters.
 pub(crate) const ROLE_SEPARATOR: char = '\n';
@@ -114,4 +114,63 @@ impl PersonalTokenKind {
             _ => None,
         }
     }
+}
+
+/// A company that buys API subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Company {
+    pub id: CompanyId,
+    pub realm: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A company's subscription to one API of the realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub company_id: CompanyId,
+    pub name: String,
+    /// The client id of the API its tokens are for.
+    pub audience: String,
+    /// RFC 9396 authorization details as JSON, already checked.
+    pub permissions: String,
+    pub valid_from: Option<Timestamp>,
+    pub valid_until: Option<Timestamp>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl Subscription {
+    /// Enabled and inside its validity window: its tokens may be used.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.enabled
+            && self.valid_from.is_none_or(|from| from <= now)
+            && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+pub(crate) const SUBSCRIPTION_COLUMNS: &str =
+    "id, company_id, name, audience, permissions, valid_from, valid_until, enabled, created_at, \
+     updated_at";
+
+/// Reads a subscription whose columns carry `prefix` (see `prefixed_columns`).
+pub(crate) fn subscription_from_prefixed_row(
+    row: &AnyRow,
+    prefix: &str,
+) -> StoreResult<Subscription> {
+    let column = |name: &str| format!("{prefix}{name}");
+    Ok(Subscription {
+        id: row.try_get(column("id").as_str())?,
+        company_id: row.try_get(column("company_id").as_str())?,
+        name: row.try_get(column("name").as_str())?,
+        audience: row.try_get(column("audience").as_str())?,
+        permissions: row.try_get(column("permissions").as_str())?,
+        valid_from: row.try_get(column("valid_from").as_str())?,
+        valid_until: row.try_get(column("valid_until").as_str())?,
+        enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
+        created_at: row.try_get(column("created_at").as_str())?,
+        updated_at: row.try_get(column("updated_at").as_str())?,
+    })
 }
