@@ -448,6 +448,48 @@ async fn company_requests_out_of_bounds_are_refused_and_write_nothing() {
     assert_error(&per_subscription, 409, "invalid_request");
     assert_eq!(env.row_counts().await, before);
 
+    // Rename one; "delete all" of a user's tokens, or of the userless ones.
+    let one = format!("{}/{}", tokens_path(&acme), str_field(&first.body, "id"));
+    let renamed = server
+        .admin(
+            Method::PATCH,
+            &one,
+            &acme.alice,
+            Some(&json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["name"], "Renamed");
+    assert!(renamed.body.get("token").is_none());
+    let neither = server
+        .admin(Method::DELETE, &tokens_path(&acme), &acme.alice, None)
+        .await;
+    assert_error(&neither, 400, "invalid_request");
+    let spare = generate(&server, &acme, json!({"name": "Spare"})).await;
+    assert_error(&spare, 409, "invalid_request");
+    let none_left = server
+        .admin(
+            Method::DELETE,
+            &format!("{}?user={}", tokens_path(&acme), acme.bob_id),
+            &acme.alice,
+            None,
+        )
+        .await;
+    assert_eq!(none_left.status, 200, "{}", none_left.text);
+    assert_eq!(none_left.body["deleted"], 1);
+    assert_eq!(
+        server.introspect(str_field(&first.body, "token")).await["active"],
+        false
+    );
+    let again = generate(
+        &server,
+        &acme,
+        json!({"user_id": acme.bob_id, "name": "Again"}),
+    )
+    .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    let first = again;
+
     // Unassigning deletes the user's tokens; deleting the subscription the rest.
     let token = str_field(&userless.body, "token").to_owned();
     let unassigned = server
@@ -535,16 +577,18 @@ async fn a_disabled_subscription_or_user_makes_tokens_inactive_without_deleting_
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     assert_eq!(server.introspect(&machine).await["active"], true);
 
-    // A token is only active for the subscription's audience.
+    // A token is only active for the subscription's audience: another
+    // confidential client learns nothing.
     let reply = server
         .post_form_basic(
             "/protocol/openid-connect/token/introspect",
-            "app",
-            "",
+            "other-api",
+            "other-api-secret-0123456789",
             &[("token", machine.as_str())],
         )
         .await;
-    assert_ne!(reply.body["active"], true);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body, json!({"active": false}));
 
     let bob = format!("/users/{}", acme.bob_id);
     let off = server
