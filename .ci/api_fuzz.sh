@@ -56,10 +56,13 @@ cat >"$WORK/schemathesis.toml" <<TOML
 realm = "dc-realm"
 user = "$USER_ID"
 TOML
+# One worker: with two threads, hypothesis's lambda descriptions race in CPython
+# 3.11's ast module ("AST constructor recursion depth mismatch"), a crash of the
+# tool itself, not a finding about the API.
 "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --header "Authorization: Bearer $TOKEN" \
-    --phases examples,coverage,fuzzing --max-examples 40 --max-time 120 --workers 2 \
+    --phases examples,coverage,fuzzing --max-examples 40 --max-time 120 --workers 1 \
     --suppress-health-check all --warnings off
 if grep -q "panicked" "$WORK/server.log"; then
     echo "the server panicked:" >&2; grep -A5 panicked "$WORK/server.log" >&2; exit 1
