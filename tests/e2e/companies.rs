@@ -603,3 +603,124 @@ async fn a_disabled_subscription_or_user_makes_tokens_inactive_without_deleting_
     assert_eq!(on.status, 204, "{}", on.text);
     assert_eq!(server.introspect(&user_token).await["active"], true);
 }
+
+/// How many tokens the overview of `acme`'s company lists.
+async fn listed_tokens(server: &Server, acme: &Acme) -> usize {
+    let path = format!("/companies/{}/tokens", acme.company);
+    let reply = server.admin(Method::GET, &path, &acme.alice, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body["tokens"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn validity_windows_that_exclude_now_make_tokens_inactive_and_userless_ones_go_together() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (root, _) = manager(&server, "root").await;
+    let acme = acme(&server, &root).await;
+    let machine = generate(&server, &acme, json!({"name": "Machine"})).await;
+    let machine = str_field(&machine.body, "token").to_owned();
+    let subscription = format!(
+        "/companies/{}/subscriptions/{}",
+        acme.company, acme.subscription
+    );
+    let now = tessera_token::Timestamp::now().unix_seconds();
+
+    // A window that ended, or one that has not begun: inactive, not deleted.
+    for window in [
+        json!({"valid_until": now - 60}),
+        json!({"valid_from": now + 3600, "valid_until": null}),
+    ] {
+        let patched = server
+            .admin(Method::PATCH, &subscription, &root, Some(&window))
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        assert_eq!(
+            server.introspect(&machine).await["active"],
+            false,
+            "{window}"
+        );
+        assert_eq!(listed_tokens(&server, &acme).await, 1);
+    }
+    let reopened = server
+        .admin(
+            Method::PATCH,
+            &subscription,
+            &root,
+            Some(&json!({"valid_from": now - 60, "valid_until": now + 3600})),
+        )
+        .await;
+    assert_eq!(reopened.status, 200, "{}", reopened.text);
+    assert_eq!(server.introspect(&machine).await["active"], true);
+
+    // A member whose own validity date passes, with no request in between.
+    let carol = tessera_token::NewUserRequest {
+        realm: crate::kit::REALM.to_owned(),
+        username: "carol".to_owned(),
+        email: None,
+        password: tessera_proto::SecretString::new("correct horse battery staple"),
+        enabled: true,
+        valid_until: Some(
+            tessera_token::Timestamp::now().saturating_add(std::time::Duration::from_millis(1500)),
+        ),
+        roles: vec!["user".to_owned()],
+    };
+    let service = server.service();
+    assert!(service.users.add_user_if_absent(carol).await.unwrap());
+    let carol_id: String = service
+        .users
+        .find_user_by_username(crate::kit::REALM, "carol")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .into();
+    put_member(&server, &acme.alice, &acme.company, &carol_id, json!([])).await;
+    let assigned = server
+        .admin(
+            Method::PUT,
+            &format!("{subscription}/assignments/{carol_id}"),
+            &acme.alice,
+            None,
+        )
+        .await;
+    assert_eq!(assigned.status, 204, "{}", assigned.text);
+    let carols = generate(
+        &server,
+        &acme,
+        json!({"user_id": carol_id, "name": "Carol"}),
+    )
+    .await;
+    assert_eq!(carols.status, 201, "{}", carols.text);
+    let carols = str_field(&carols.body, "token").to_owned();
+    assert_eq!(server.introspect(&carols).await["active"], true);
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(server.introspect(&carols).await["active"], false);
+    assert_eq!(server.introspect(&machine).await["active"], true);
+
+    // "Delete all" of the userless tokens takes every one of them, and no
+    // user's token.
+    let bobs = generate(
+        &server,
+        &acme,
+        json!({"user_id": acme.bob_id, "name": "Bob"}),
+    )
+    .await;
+    let bobs = str_field(&bobs.body, "token").to_owned();
+    let second = generate(&server, &acme, json!({"name": "Second machine"})).await;
+    let second = str_field(&second.body, "token").to_owned();
+    let deleted = server
+        .admin(
+            Method::DELETE,
+            &format!("{}?userless=true", tokens_path(&acme)),
+            &acme.alice,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    assert_eq!(deleted.body["deleted"], 2);
+    assert_eq!(server.introspect(&machine).await["active"], false);
+    assert_eq!(server.introspect(&second).await["active"], false);
+    assert_eq!(server.introspect(&bobs).await["active"], true);
+    assert_eq!(listed_tokens(&server, &acme).await, 2);
+}
