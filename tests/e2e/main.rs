@@ -7,6 +7,7 @@ mod audiences;
 mod bad_input;
 mod cli;
 mod companies;
+mod endpoints;
 mod errors;
 mod introspection_cache;
 mod keys;

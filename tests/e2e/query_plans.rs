@@ -162,6 +162,7 @@ async fn exercise_the_hot_path(server: &Server) {
         .await;
 
     exercise_companies(server).await;
+    crate::endpoints::endpoint_story(server).await;
 
     let second = server.login(USER, "").await;
     server

@@ -9,6 +9,7 @@
 mod authorization_details;
 mod claims;
 mod discovery;
+mod endpoint_check;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -23,9 +24,12 @@ mod token_response;
 pub use authorization_details::{AuthorizationDetail, WILDCARD};
 pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
 pub use discovery::{ProviderMetadata, RealmRepresentation};
+pub use endpoint_check::EndpointCheckResponse;
 pub use error::{OAuthError, OAuthErrorCode};
 pub use introspection::IntrospectionResponse;
-pub use opaque::{OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, OPAQUE_BODY_LEN};
+pub use opaque::{
+    OpaqueTokenError, OpaqueTokenKind, ParsedOpaqueToken, SecondaryEndpointToken, OPAQUE_BODY_LEN,
+};
 pub use revocation_feed::{
     RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS,
 };

@@ -26,10 +26,19 @@ pub enum OpaqueTokenKind {
     /// A company token: a bearer credential for one subscription of a
     /// company, held by one of its users or by a machine (userless).
     Company,
+    /// An endpoint's primary token for one method, for the integration
+    /// platform's own calls; checked by the endpoint check, not introspection.
+    EndpointPrimary,
 }
 
 impl OpaqueTokenKind {
-    pub const ALL: [Self; 4] = [Self::Refresh, Self::Expose, Self::Profile, Self::Company];
+    pub const ALL: [Self; 5] = [
+        Self::Refresh,
+        Self::Expose,
+        Self::Profile,
+        Self::Company,
+        Self::EndpointPrimary,
+    ];
 
     pub fn prefix(self) -> &'static str {
         match self {
@@ -37,14 +46,16 @@ impl OpaqueTokenKind {
             Self::Expose => "tsr_ex_",
             Self::Profile => "tsr_tp_",
             Self::Company => "tsr_ct_",
+            Self::EndpointPrimary => "tsr_ep_",
         }
     }
 
-    /// Whether a resource server may accept this kind as a bearer credential.
-    /// Refresh tokens are for the token endpoint only (RFC 6749 §1.5).
+    /// Whether a resource server may accept this kind as a bearer credential
+    /// checked by introspection. Refresh tokens are for the token endpoint only
+    /// (RFC 6749 §1.5); endpoint tokens are for the endpoint check.
     pub fn is_bearer_credential(self) -> bool {
         match self {
-            Self::Refresh => false,
+            Self::Refresh | Self::EndpointPrimary => false,
             Self::Expose | Self::Profile | Self::Company => true,
         }
     }
@@ -110,6 +121,40 @@ impl<'a> ParsedOpaqueToken<'a> {
     }
 }
 
+/// The documented shape of a secondary endpoint token: exactly
+/// [`SecondaryEndpointToken::LEN`] base62 characters, of which the last six are
+/// a CRC32 of the others. No prefix (integrations expect 64 alphanumeric
+/// characters), but still refused before any database access when malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondaryEndpointToken;
+
+impl SecondaryEndpointToken {
+    pub const LEN: usize = 64;
+    /// Random base62 characters in a token: 58 × log2(62) ≈ 345 bits.
+    pub const BODY_LEN: usize = Self::LEN - CHECKSUM_LEN;
+
+    /// Builds a token from a body of [`Self::BODY_LEN`] base62 characters.
+    pub fn compose(body: &str) -> Result<String, OpaqueTokenError> {
+        if body.len() != Self::BODY_LEN || !body.bytes().all(is_base62) {
+            return Err(OpaqueTokenError::Malformed);
+        }
+        Ok(format!("{body}{}", checksum(body)))
+    }
+
+    /// Whether `token` has the shape and a matching checksum.
+    pub fn check(token: &str) -> Result<(), OpaqueTokenError> {
+        if token.len() != Self::LEN || !token.bytes().all(is_base62) {
+            return Err(OpaqueTokenError::Malformed);
+        }
+        let (body, given) = token.split_at(Self::BODY_LEN);
+        if checksum(body) == given {
+            Ok(())
+        } else {
+            Err(OpaqueTokenError::BadChecksum)
+        }
+    }
+}
+
 fn is_base62(byte: u8) -> bool {
     byte.is_ascii_alphanumeric()
 }
@@ -168,5 +213,34 @@ mod tests {
             );
         }
         assert!(OpaqueTokenKind::Refresh.compose("short").is_err());
+    }
+
+    #[test]
+    fn secondary_endpoint_tokens_are_64_alphanumerics_with_a_checksum() {
+        let body = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv";
+        let token = SecondaryEndpointToken::compose(body).unwrap();
+        assert_eq!(token.len(), 64);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(SecondaryEndpointToken::check(&token), Ok(()));
+        for i in 0..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(bytes).unwrap();
+            assert_eq!(
+                SecondaryEndpointToken::check(&changed),
+                Err(OpaqueTokenError::BadChecksum),
+                "position {i}"
+            );
+        }
+        let mut punctuated = token.clone();
+        punctuated.replace_range(10..11, "-");
+        for bad in [&token[..63], &format!("{token}A"), punctuated.as_str(), ""] {
+            assert_eq!(
+                SecondaryEndpointToken::check(bad),
+                Err(OpaqueTokenError::Malformed),
+                "{bad}"
+            );
+        }
+        assert!(SecondaryEndpointToken::compose(&body[..57]).is_err());
     }
 }

@@ -9,14 +9,10 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
-    rows::{
-        prefixed_columns, prefixed_user_columns, subscription_from_prefixed_row,
-        user_from_prefixed_row, SUBSCRIPTION_COLUMNS,
-    },
     time::duration_millis,
     token_uses::{record_uses, recorded_use, UseTables},
-    Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Store, StoreResult,
-    Subscription, SubscriptionId, Timestamp, UseOutcome, User, UserId,
+    Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Standing, Store,
+    StoreResult, SubscriptionId, Timestamp, UseOutcome, UserId,
 };
 
 /// A company token about to be stored.
@@ -438,13 +434,35 @@ pub(crate) async fn is_assigned(
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-/// A company token found by its digest, with what decides whether it may be
-/// used now: its subscription and (for a user token) its user.
+/// A company token found by its digest: what deciding on a use needs and what
+/// introspection answers, and no more, since the lookup runs on every
+/// introspection.
 #[derive(Debug, Clone)]
 pub struct CompanyBearer {
-    pub token: CompanyToken,
-    pub subscription: Subscription,
-    pub user: Option<User>,
+    pub token_id: CompanyTokenId,
+    pub realm: String,
+    pub company_id: CompanyId,
+    pub subscription_id: SubscriptionId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The subscription's audience: the client id of the API.
+    pub audience: String,
+    /// The subscription's RFC 9396 authorization details as JSON, checked
+    /// when they were written.
+    pub permissions: String,
+    /// The subscription's switch and validity window.
+    pub subscription: Standing,
+    /// `None`: a userless token.
+    pub user: Option<BearerUser>,
+}
+
+/// The user of a company token, as far as introspection needs them.
+#[derive(Debug, Clone)]
+pub struct BearerUser {
+    pub id: UserId,
+    pub username: String,
+    pub standing: Standing,
 }
 
 /// One use of a company token, recorded off the request path.
@@ -486,30 +504,49 @@ const COMPANY_TOKEN_USES: UseTables<CompanyTokenUse> = UseTables {
 recorded_use!(CompanyTokenUse);
 
 impl Store {
-    /// The company token with this digest, its subscription and its user.
+    /// The company token with this digest, with its subscription's audience,
+    /// permissions and standing and its user's standing, in one query.
     pub async fn find_company_bearer(&self, digest: &[u8]) -> StoreResult<Option<CompanyBearer>> {
-        let sql = format!(
-            "SELECT {COMPANY_TOKEN_COLUMNS}, {}, {} FROM company_tokens t \
-             JOIN subscriptions s ON s.id = t.subscription_id \
-             LEFT JOIN users u ON u.id = t.user_id WHERE t.digest = $1",
-            prefixed_columns(SUBSCRIPTION_COLUMNS, "s", "s_"),
-            prefixed_user_columns("u", "u_"),
-        );
-        let Some(row) = sqlx::query(&sql)
+        const SQL: &str = "SELECT t.id, t.realm, t.company_id, t.subscription_id, t.user_id, \
+             t.name, t.created_at, t.expires_at, s.audience, s.permissions, s.enabled, \
+             s.valid_from, s.valid_until, u.username AS u_username, u.enabled AS u_enabled, \
+             u.valid_until AS u_valid_until \
+             FROM company_tokens t JOIN subscriptions s ON s.id = t.subscription_id \
+             LEFT JOIN users u ON u.id = t.user_id WHERE t.digest = $1";
+        let Some(row) = sqlx::query(SQL)
             .bind(digest)
             .fetch_optional(&self.pool)
             .await?
         else {
             return Ok(None);
         };
-        let token = company_token_from_row(&row)?;
-        let user = match token.user_id {
-            Some(_) => Some(user_from_prefixed_row(&row, "u_")?),
+        let user = match row.try_get::<Option<UserId>, _>("user_id")? {
+            Some(id) => Some(BearerUser {
+                id,
+                username: row.try_get("u_username")?,
+                standing: Standing {
+                    enabled: row.try_get::<i64, _>("u_enabled")? != 0,
+                    valid_from: None,
+                    valid_until: row.try_get("u_valid_until")?,
+                },
+            }),
             None => None,
         };
         Ok(Some(CompanyBearer {
-            subscription: subscription_from_prefixed_row(&row, "s_")?,
-            token,
+            token_id: row.try_get("id")?,
+            realm: row.try_get("realm")?,
+            company_id: row.try_get("company_id")?,
+            subscription_id: row.try_get("subscription_id")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            audience: row.try_get("audience")?,
+            permissions: row.try_get("permissions")?,
+            subscription: Standing {
+                enabled: row.try_get::<i64, _>("enabled")? != 0,
+                valid_from: row.try_get("valid_from")?,
+                valid_until: row.try_get("valid_until")?,
+            },
             user,
         }))
     }

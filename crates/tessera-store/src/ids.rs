@@ -85,3 +85,15 @@ id_type!(
     /// A token a company admin generated for a subscription.
     CompanyTokenId
 );
+id_type!(
+    /// An endpoint of the integration platform.
+    EndpointId
+);
+id_type!(
+    /// An endpoint's primary token for one method.
+    PrimaryTokenId
+);
+id_type!(
+    /// A secondary endpoint token: one consuming application's.
+    EndpointTokenId
+);

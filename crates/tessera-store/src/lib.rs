@@ -10,6 +10,8 @@
 mod companies;
 mod company_events;
 mod company_tokens;
+mod endpoint_calls;
+mod endpoints;
 mod group_commit;
 mod ids;
 mod keys;
@@ -38,10 +40,21 @@ use sqlx::{
 pub use companies::{Member, Naming, SubscriptionChanges};
 pub use company_events::{CompanyEvent, CompanyEventKind};
 pub use company_tokens::{
-    CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion, CompanyTokenLimits,
-    CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
+    BearerUser, CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion,
+    CompanyTokenLimits, CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
 };
-pub use ids::{CompanyId, CompanyTokenId, PersonalTokenId, SessionId, SubscriptionId, UserId};
+pub use endpoint_calls::{
+    CallOutcome, CallerLookup, CallerSummary, EndpointCall, EndpointCallRecord, EndpointCaller,
+    EndpointTokenKind,
+};
+pub use endpoints::{
+    Assignment, Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit, EndpointMethod,
+    EndpointToken, EndpointTokenChanges, NewPrimaryToken, PrimaryToken,
+};
+pub use ids::{
+    CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId, PrimaryTokenId,
+    SessionId, SubscriptionId, UserId,
+};
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
@@ -51,7 +64,7 @@ pub use personal_tokens::{
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
-pub use rows::{Company, PersonalTokenKind, Subscription, User};
+pub use rows::{Company, PersonalTokenKind, Standing, Subscription, User};
 pub use time::Timestamp;
 pub use token_profiles::ProfileChanges;
 pub use users::{UserChanges, UserFilter};

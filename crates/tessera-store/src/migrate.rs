@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "token_profiles", "0005_token_profiles"),
     migration!(6, "user_names", "0006_user_names"),
     migration!(7, "companies", "0007_companies"),
+    migration!(8, "endpoints", "0008_endpoints"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

@@ -35,6 +35,7 @@ pub struct PurgeReport {
     pub revocations: u64,
     pub token_events: u64,
     pub company_events: u64,
+    pub endpoint_calls: u64,
     pub login_attempts: u64,
 }
 
@@ -46,6 +47,7 @@ impl PurgeReport {
             + self.revocations
             + self.token_events
             + self.company_events
+            + self.endpoint_calls
             + self.login_attempts
     }
 }
@@ -53,7 +55,7 @@ impl PurgeReport {
 impl Store {
     /// Deletes every dead row: expired and long-consumed refresh tokens,
     /// families that are revoked, past their end or left without tokens, feed
-    /// entries that no longer matter, old token and company events and idle login-attempt
+    /// entries that no longer matter, old token and company events and endpoint calls, and idle login-attempt
     /// rows. Live rows are never touched.
     pub async fn purge(&self, cutoffs: RetentionCutoffs) -> StoreResult<PurgeReport> {
         let now = cutoffs.now;
@@ -132,6 +134,13 @@ impl Store {
             .delete_in_batches(
                 "DELETE FROM company_events WHERE id IN \
                  (SELECT id FROM company_events WHERE at < $1 LIMIT $2)",
+                cutoffs.events_before,
+            )
+            .await?;
+        report.endpoint_calls = self
+            .delete_in_batches(
+                "DELETE FROM endpoint_calls WHERE id IN \
+                 (SELECT id FROM endpoint_calls WHERE at < $1 LIMIT $2)",
                 cutoffs.events_before,
             )
             .await?;

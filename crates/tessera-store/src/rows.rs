@@ -31,7 +31,29 @@ pub struct User {
 impl User {
     /// Enabled and not past `valid_until`.
     pub fn is_active(&self, now: Timestamp) -> bool {
-        self.enabled && self.valid_until.is_none_or(|until| now < until)
+        Standing {
+            enabled: self.enabled,
+            valid_from: None,
+            valid_until: self.valid_until,
+        }
+        .in_force(now)
+    }
+}
+
+/// Whether a user or a subscription may be used: a switch and a validity
+/// window, the start inclusive and the end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub enabled: bool,
+    pub valid_from: Option<Timestamp>,
+    pub valid_until: Option<Timestamp>,
+}
+
+impl Standing {
+    pub fn in_force(&self, now: Timestamp) -> bool {
+        self.enabled
+            && self.valid_from.is_none_or(|from| from <= now)
+            && self.valid_until.is_none_or(|until| now < until)
     }
 }
 
@@ -145,9 +167,12 @@ pub struct Subscription {
 impl Subscription {
     /// Enabled and inside its validity window: its tokens may be used.
     pub fn is_active(&self, now: Timestamp) -> bool {
-        self.enabled
-            && self.valid_from.is_none_or(|from| from <= now)
-            && self.valid_until.is_none_or(|until| now < until)
+        Standing {
+            enabled: self.enabled,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+        }
+        .in_force(now)
     }
 }
 

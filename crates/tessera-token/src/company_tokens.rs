@@ -15,12 +15,12 @@ use tessera_store::{
 };
 
 use crate::{
+    introspection::stored_details,
     new_opaque_token, new_uuid,
     personal_tokens::{checked_text, expiry, hint},
     principal::Principal,
     revocation::deletion_feed,
     service::{Core, SubscriptionService},
-    subscriptions::subscription_permissions,
     Realm, TokenError,
 };
 
@@ -245,23 +245,18 @@ impl Core {
         else {
             return Err(TokenError::InvalidToken);
         };
-        if bearer.token.realm != realm.name {
+        if bearer.realm != realm.name {
             return Err(TokenError::InvalidToken);
         }
         let now = Timestamp::now();
         let outcome = company_token_outcome(&bearer, client_id, now);
-        let CompanyBearer {
-            token,
-            subscription,
-            user,
-        } = bearer;
         self.usage
             .record_company(CompanyTokenUse {
-                token_id: token.id.clone(),
-                realm: token.realm.clone(),
-                company_id: token.company_id.clone(),
-                subscription_id: token.subscription_id.clone(),
-                user_id: token.user_id.clone(),
+                token_id: bearer.token_id.clone(),
+                realm: bearer.realm,
+                company_id: bearer.company_id.clone(),
+                subscription_id: bearer.subscription_id.clone(),
+                user_id: bearer.user.as_ref().map(|user| user.id.clone()),
                 client_id: Some(client_id.to_owned()),
                 address: address.map(str::to_owned),
                 outcome,
@@ -271,8 +266,8 @@ impl Core {
         if outcome != UseOutcome::Active {
             return Err(TokenError::InvalidToken);
         }
-        let permissions = subscription_permissions(&subscription)?;
-        let (sub, username) = match user {
+        let details = stored_details(&bearer.permissions)?;
+        let (sub, username) = match bearer.user {
             Some(user) => (Some(user.id.into()), Some(user.username)),
             None => (None, None),
         };
@@ -282,16 +277,16 @@ impl Core {
             username: username.clone(),
             preferred_username: username,
             sub,
-            exp: Some(token.expires_at.unix_seconds()),
-            iat: Some(token.created_at.unix_seconds()),
-            aud: Some(Audience::from_list(vec![subscription.audience])),
+            exp: Some(bearer.expires_at.unix_seconds()),
+            iat: Some(bearer.created_at.unix_seconds()),
+            aud: Some(Audience::from_list(vec![bearer.audience])),
             iss: Some(realm.issuer.clone()),
-            jti: Some(token.id.clone().into()),
-            token_id: Some(token.id.into()),
-            name: Some(token.name),
-            authorization_details: Some(permissions.to_details()),
-            company_id: Some(token.company_id.into()),
-            subscription_id: Some(token.subscription_id.into()),
+            jti: Some(bearer.token_id.clone().into()),
+            token_id: Some(bearer.token_id.into()),
+            name: Some(bearer.name),
+            authorization_details: Some(details),
+            company_id: Some(bearer.company_id.into()),
+            subscription_id: Some(bearer.subscription_id.into()),
             ..IntrospectionResponse::default()
         })
     }
@@ -299,16 +294,16 @@ impl Core {
 
 /// What using the token now, for `client_id`, comes to.
 fn company_token_outcome(bearer: &CompanyBearer, client_id: &str, now: Timestamp) -> UseOutcome {
-    if bearer.subscription.audience != client_id {
+    if bearer.audience != client_id {
         UseOutcome::WrongAudience
-    } else if !bearer.subscription.is_active(now) {
+    } else if !bearer.subscription.in_force(now) {
         UseOutcome::Disabled
-    } else if now >= bearer.token.expires_at {
+    } else if now >= bearer.expires_at {
         UseOutcome::Expired
     } else if bearer
         .user
         .as_ref()
-        .is_some_and(|user| !user.is_active(now))
+        .is_some_and(|user| !user.standing.in_force(now))
     {
         UseOutcome::UserInactive
     } else {

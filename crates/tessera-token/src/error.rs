@@ -66,6 +66,15 @@ pub enum TokenError {
     NotAssigned,
     #[error("company token limit reached: {0}")]
     CompanyTokenLimitReached(&'static str),
+    #[error("no such endpoint")]
+    EndpointNotFound,
+    #[error("the realm has an endpoint with this path")]
+    DuplicateEndpointPath,
+    #[error("no such endpoint token")]
+    EndpointTokenNotFound,
+    /// A secondary token stands in for a primary token: there must be one.
+    #[error("the endpoint has no {0} token")]
+    NoPrimaryToken(tessera_store::EndpointMethod),
     /// The caller's grants do not allow this action.
     #[error("permission {0} required")]
     Forbidden(tessera_authz::TesseraAction),

@@ -1,5 +1,5 @@
 use ring::rand::{SecureRandom, SystemRandom};
-use tessera_proto::{OpaqueTokenKind, OPAQUE_BODY_LEN};
+use tessera_proto::{OpaqueTokenKind, SecondaryEndpointToken, OPAQUE_BODY_LEN};
 
 use crate::TokenError;
 
@@ -22,23 +22,35 @@ pub fn new_uuid() -> Result<String, TokenError> {
     ))
 }
 
-/// A new opaque token of `kind`: each body character drawn uniformly from base62 by
-/// rejection sampling (bytes ≥ 248 are discarded so that no character is favoured).
+/// A new opaque token of `kind`.
 pub fn new_opaque_token(kind: OpaqueTokenKind) -> Result<String, TokenError> {
+    kind.compose(&random_base62(OPAQUE_BODY_LEN)?)
+        .map_err(|_| TokenError::Random)
+}
+
+/// A new secondary endpoint token: 64 alphanumeric characters.
+pub fn new_secondary_endpoint_token() -> Result<String, TokenError> {
+    SecondaryEndpointToken::compose(&random_base62(SecondaryEndpointToken::BODY_LEN)?)
+        .map_err(|_| TokenError::Random)
+}
+
+/// `len` characters, each drawn uniformly from base62 by rejection sampling
+/// (bytes ≥ 248 are discarded so that no character is favoured).
+fn random_base62(len: usize) -> Result<String, TokenError> {
     let alphabet = OpaqueTokenKind::alphabet();
     let rng = SystemRandom::new();
-    let mut body = String::with_capacity(OPAQUE_BODY_LEN);
+    let mut body = String::with_capacity(len);
     let mut buffer = [0u8; 48];
-    while body.len() < OPAQUE_BODY_LEN {
+    while body.len() < len {
         rng.fill(&mut buffer).map_err(|_| TokenError::Random)?;
         for &byte in buffer.iter().filter(|&&byte| byte < 248) {
-            if body.len() == OPAQUE_BODY_LEN {
+            if body.len() == len {
                 break;
             }
             body.push(char::from(alphabet[usize::from(byte % 62)]));
         }
     }
-    kind.compose(&body).map_err(|_| TokenError::Random)
+    Ok(body)
 }
 
 #[cfg(test)]

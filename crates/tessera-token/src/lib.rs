@@ -13,6 +13,8 @@
 mod companies;
 mod company_access;
 mod company_tokens;
+mod endpoint_tokens;
+mod endpoints;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -43,9 +45,11 @@ pub use company_tokens::{
     CompanyTokenFilter, CompanyTokenRequest, CompanyTokenSelection, GeneratedCompanyToken,
     MAX_COMPANY_TOKEN_PAGE,
 };
+pub use endpoint_tokens::{AllowedCaller, CallToCheck, CheckAnswer};
+pub use endpoints::{EndpointRequest, GeneratedPrimaryToken, MAX_ENDPOINT_PAGE};
 pub use error::TokenError;
 pub use grants::TokenRequest;
-pub use ids::{new_opaque_token, new_uuid};
+pub use ids::{new_opaque_token, new_secondary_endpoint_token, new_uuid};
 pub use introspection::profile_permissions;
 pub use keys::{CurrentKeys, RealmKeys};
 pub use password::{
@@ -61,9 +65,9 @@ pub use realm::{
 };
 pub use revocation::FEED_LEEWAY;
 pub use service::{
-    ClientCredentials, CompanyService, KeyService, MaintenanceService, OAuthService,
-    PersonalTokenService, RealmState, Services, SubscriptionService, TokenProfileService,
-    UserService,
+    ClientCredentials, CompanyService, EndpointService, EndpointTokenService, KeyService,
+    MaintenanceService, OAuthService, PersonalTokenService, RealmState, Services,
+    SubscriptionService, TokenProfileService, UserService,
 };
 pub use sessions::UserInfo;
 pub use subscriptions::{subscription_permissions, SubscriptionEdit, SubscriptionRequest};
@@ -71,10 +75,13 @@ pub use subscriptions::{subscription_permissions, SubscriptionEdit, Subscription
 pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
-    AuditActor, Company, CompanyEvent, CompanyEventKind, CompanyId, CompanyToken,
-    CompanyTokenHolder, CompanyTokenId, EventOutcome, Member, PersonalToken, PersonalTokenId,
-    PersonalTokenKind, PurgeReport, SessionId, Subscription, SubscriptionId, TokenEvent,
-    TokenEventKind, TokenSelection, UseOutcome, User, UserChanges, UserFilter, UserId,
+    AuditActor, CallOutcome, CallerSummary, Company, CompanyEvent, CompanyEventKind, CompanyId,
+    CompanyToken, CompanyTokenHolder, CompanyTokenId, Endpoint, EndpointAuthentication,
+    EndpointCallRecord, EndpointChanges, EndpointId, EndpointMethod, EndpointToken,
+    EndpointTokenChanges, EndpointTokenId, EndpointTokenKind, EventOutcome, Member, PersonalToken,
+    PersonalTokenId, PersonalTokenKind, PrimaryToken, PrimaryTokenId, PurgeReport, SessionId,
+    Subscription, SubscriptionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User,
+    UserChanges, UserFilter, UserId,
 };
 pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;

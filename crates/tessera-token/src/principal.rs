@@ -100,10 +100,21 @@ impl Principal {
         action: TesseraAction,
         id: &UserId,
     ) -> Result<(), TokenError> {
-        if self.may(action, Some(id.as_str())) {
+        self.require_action_on(action, id.as_str(), TokenError::UserNotFound)
+    }
+
+    /// May the caller do `action` on the resource `id`? Not at all: 403. On
+    /// some other resources of the type only: this one is `hidden` (a 404).
+    pub(crate) fn require_action_on(
+        &self,
+        action: TesseraAction,
+        id: &str,
+        hidden: TokenError,
+    ) -> Result<(), TokenError> {
+        if self.may(action, Some(id)) {
             Ok(())
         } else if self.may(action, None) {
-            Err(TokenError::UserNotFound)
+            Err(hidden)
         } else {
             Err(TokenError::Forbidden(action))
         }

@@ -78,6 +78,19 @@ pub struct SubscriptionService {
     pub(crate) core: Arc<Core>,
 }
 
+/// Endpoints, their primary tokens and assignments, the check of a call and
+/// the usage view.
+#[derive(Debug, Clone)]
+pub struct EndpointService {
+    pub(crate) core: Arc<Core>,
+}
+
+/// Secondary endpoint tokens: one per consuming application.
+#[derive(Debug, Clone)]
+pub struct EndpointTokenService {
+    pub(crate) core: Arc<Core>,
+}
+
 /// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
 #[derive(Debug, Clone)]
 pub struct KeyService {
@@ -104,6 +117,8 @@ pub struct Services {
     pub token_profiles: TokenProfileService,
     pub companies: CompanyService,
     pub subscriptions: SubscriptionService,
+    pub endpoints: EndpointService,
+    pub endpoint_tokens: EndpointTokenService,
     pub keys: KeyService,
     pub users: UserService,
     pub maintenance: MaintenanceService,
@@ -172,6 +187,12 @@ impl Services {
                 core: Arc::clone(&core),
             },
             subscriptions: SubscriptionService {
+                core: Arc::clone(&core),
+            },
+            endpoints: EndpointService {
+                core: Arc::clone(&core),
+            },
+            endpoint_tokens: EndpointTokenService {
                 core: Arc::clone(&core),
             },
             keys: KeyService {

@@ -114,6 +114,8 @@ impl OAuthService {
                     .introspect_company_token(&state.config, token, &client.client_id, address)
                     .await
             }
+            // Checked by the endpoint check only: introspection says nothing of it.
+            Ok(OpaqueTokenKind::EndpointPrimary) => Err(TokenError::InvalidToken),
             Err(_) => self
                 .core
                 .verify_access_token(realm, token)
@@ -199,9 +201,10 @@ impl OAuthService {
         if let Ok(parsed) = ParsedOpaqueToken::parse(token) {
             match parsed.kind {
                 OpaqueTokenKind::Refresh => {}
-                OpaqueTokenKind::Expose | OpaqueTokenKind::Profile | OpaqueTokenKind::Company => {
-                    return Err(TokenError::UnsupportedTokenType)
-                }
+                OpaqueTokenKind::Expose
+                | OpaqueTokenKind::Profile
+                | OpaqueTokenKind::Company
+                | OpaqueTokenKind::EndpointPrimary => return Err(TokenError::UnsupportedTokenType),
             }
             let stored = match self.core.find_refresh_token(realm, token).await {
                 Ok((_, stored)) => stored,

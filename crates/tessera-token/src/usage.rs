@@ -1,4 +1,5 @@
-//! Usage tracking of personal tokens, off the request path.
+//! Usage tracking of personal, company and endpoint tokens, off the request
+//! path.
 //!
 //! Each use is queued to one writer task, which records whatever has queued up
 //! in one transaction. [`UsageRecorder::flush`] waits until everything queued
@@ -7,7 +8,7 @@
 
 use std::time::Duration;
 
-use tessera_store::{CompanyTokenUse, Store, TokenUse};
+use tessera_store::{CompanyTokenUse, EndpointCall, Store, TokenUse};
 use tokio::sync::{mpsc, oneshot};
 
 /// Uses taken into one transaction at most.
@@ -20,6 +21,7 @@ const ATTEMPTS: u32 = 5;
 enum Message {
     Use(TokenUse),
     CompanyUse(CompanyTokenUse),
+    EndpointCall(EndpointCall),
     Flush(oneshot::Sender<()>),
 }
 
@@ -43,6 +45,10 @@ impl UsageRecorder {
         self.send(Message::CompanyUse(token_use)).await;
     }
 
+    pub(crate) async fn record_endpoint_call(&self, call: EndpointCall) {
+        self.send(Message::EndpointCall(call)).await;
+    }
+
     async fn send(&self, message: Message) {
         if self.queue.send(message).await.is_err() {
             tracing::error!("usage recorder has stopped; a token use was not recorded");
@@ -63,25 +69,35 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Message>) {
     while receiver.recv_many(&mut messages, MAX_BATCH).await > 0 {
         let mut uses = Vec::with_capacity(messages.len());
         let mut company_uses = Vec::new();
+        let mut endpoint_calls = Vec::new();
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
             match message {
                 Message::Use(token_use) => uses.push(token_use),
                 Message::CompanyUse(token_use) => company_uses.push(token_use),
+                Message::EndpointCall(call) => endpoint_calls.push(call),
                 Message::Flush(done) => flushes.push(done),
             }
         }
-        commit(&store, &uses, &company_uses).await;
+        commit(&store, (&uses, &company_uses), &endpoint_calls).await;
         for done in flushes {
             let _ = done.send(());
         }
     }
 }
 
-async fn commit(store: &Store, uses: &[TokenUse], company_uses: &[CompanyTokenUse]) {
+async fn commit(
+    store: &Store,
+    (uses, company_uses): (&[TokenUse], &[CompanyTokenUse]),
+    endpoint_calls: &[EndpointCall],
+) {
     retrying(uses.len(), || store.record_token_uses(uses)).await;
     retrying(company_uses.len(), || {
         store.record_company_token_uses(company_uses)
+    })
+    .await;
+    retrying(endpoint_calls.len(), || {
+        store.record_endpoint_calls(endpoint_calls)
     })
     .await;
 }

@@ -167,6 +167,31 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
             Code::InvalidRequest,
             format!("Token limit reached ({which}); delete a token first").into(),
         ),
+        E::EndpointNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Endpoint not found".into(),
+        ),
+        E::EndpointTokenNotFound => (
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "Endpoint token not found".into(),
+        ),
+        E::DuplicateEndpointPath => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            "The realm has an endpoint with this path".into(),
+        ),
+        E::NoPrimaryToken(method) => (
+            StatusCode::CONFLICT,
+            Code::InvalidRequest,
+            format!(
+                "The endpoint has no {} primary token (token authentication off, or deleting \
+                 not allowed)",
+                method.as_str()
+            )
+            .into(),
+        ),
         E::DuplicateUsername => (
             StatusCode::CONFLICT,
             Code::InvalidRequest,

@@ -6,7 +6,10 @@
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{companies, company_tokens, subscriptions, token_profiles, users, AppState};
+use super::{
+    companies, company_tokens, endpoint_tokens, endpoints, subscriptions, token_profiles, users,
+    AppState,
+};
 
 /// The management API's routes, relative to `/admin/realms/{realm}`, with
 /// their OpenAPI descriptions.
@@ -57,4 +60,21 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             company_tokens::delete_many
         ))
         .routes(routes!(company_tokens::rename, company_tokens::delete_one))
+        .routes(routes!(endpoints::list, endpoints::create))
+        .routes(routes!(
+            endpoints::read,
+            endpoints::update,
+            endpoints::delete
+        ))
+        .routes(routes!(endpoints::regenerate))
+        .routes(routes!(endpoints::token_view))
+        .routes(routes!(endpoints::assign, endpoints::unassign))
+        .routes(routes!(endpoints::calls))
+        .routes(routes!(endpoints::callers))
+        .routes(routes!(endpoint_tokens::list, endpoint_tokens::create))
+        .routes(routes!(
+            endpoint_tokens::read,
+            endpoint_tokens::update,
+            endpoint_tokens::delete
+        ))
 }

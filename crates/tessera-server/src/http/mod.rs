@@ -5,6 +5,8 @@ pub(crate) mod account;
 mod caller;
 mod companies;
 mod company_tokens;
+mod endpoint_tokens;
+mod endpoints;
 mod error;
 pub(crate) mod form;
 mod management;
@@ -97,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             get(oidc::revocations),
         )
         .route("/protocol/openid-connect/logout", post(oidc::logout))
+        .route("/endpoints/check", post(endpoint_tokens::check))
         .merge(Router::from(account::routes()));
     Router::new()
         .nest("/realms/{realm}", realm_routes.clone())

@@ -84,9 +84,9 @@ async fn issue_token(
 /// Refused in this order: a bad form (400), an unknown realm (404), bad
 /// credentials.
 pub struct ClientForm {
-    realm: String,
-    credentials: ClientCredentials,
-    form: OAuthForm,
+    pub(crate) realm: String,
+    pub(crate) credentials: ClientCredentials,
+    pub(crate) form: OAuthForm,
 }
 
 impl FromRequest<AppState> for ClientForm {

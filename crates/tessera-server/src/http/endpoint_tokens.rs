@@ -1,0 +1,312 @@
+//! `/admin/realms/{realm}/endpoint-tokens`: secondary endpoint tokens, one
+//! per consuming application, and the check a platform makes of each call
+//! (`POST /realms/{realm}/endpoints/check`).
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, Path, State},
+    http::StatusCode,
+    response::Response,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::{EndpointCheckResponse, OAuthError};
+use tessera_token::{
+    CallToCheck, CheckAnswer, EndpointId, EndpointToken, EndpointTokenChanges, EndpointTokenId,
+    TokenError,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    caller::Caller,
+    companies::PageQuery,
+    error::ApiError,
+    form::{JsonBody, QueryParams},
+    oidc::ClientForm,
+    refusals::ManagementErrors,
+    reply::created,
+    AppState,
+};
+
+/// `…/endpoint-tokens`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct TokensPath {
+    /// The realm.
+    realm: String,
+}
+
+/// `…/endpoint-tokens/{token}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct TokenPath {
+    /// The realm.
+    realm: String,
+    /// The secondary token's id.
+    token: String,
+}
+
+/// `GET …/endpoint-tokens`: the active list, or the inactive one.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// List the inactive tokens instead of the active ones.
+    #[serde(default)]
+    inactive: bool,
+}
+
+/// `POST …/endpoint-tokens`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateTokenBody {
+    /// The consuming application's name.
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `PATCH …/endpoint-tokens/{token}`: absent fields are kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateTokenBody {
+    name: Option<String>,
+    description: Option<String>,
+    /// Off: the token stops working but stays in its list.
+    enabled: Option<bool>,
+    /// Off: the token moves to the inactive list and stops working.
+    active: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EndpointTokenView {
+    id: String,
+    name: String,
+    description: String,
+    /// The token's last characters.
+    hint: String,
+    enabled: bool,
+    active: bool,
+    created_at: i64,
+    updated_at: Option<i64>,
+}
+
+impl From<EndpointToken> for EndpointTokenView {
+    fn from(token: EndpointToken) -> Self {
+        Self {
+            id: token.id.into(),
+            name: token.name,
+            description: token.description,
+            hint: token.hint,
+            enabled: token.enabled,
+            active: token.active,
+            created_at: token.created_at.unix_seconds(),
+            updated_at: token.updated_at.map(|at| at.unix_seconds()),
+        }
+    }
+}
+
+/// A secondary token just created: `token` (64 alphanumeric characters) is
+/// shown this once.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedEndpointToken {
+    #[serde(flatten)]
+    view: EndpointTokenView,
+    token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EndpointTokenList {
+    tokens: Vec<EndpointTokenView>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/endpoint-tokens",
+    tag = "endpoint tokens",
+    summary = "Create a secondary endpoint token",
+    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The token is shown this once; assign it to endpoints to let it call them.",
+    params(TokensPath),
+    request_body = CreateTokenBody,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = CreatedEndpointToken),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path(TokensPath { realm }): Path<TokensPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateTokenBody>,
+) -> Result<Response, ApiError> {
+    let (token, secret) = state
+        .services
+        .endpoint_tokens
+        .create_endpoint_token(&realm, &caller.principal, (body.name, body.description))
+        .await?;
+    let path = format!("/endpoint-tokens/{}", token.id);
+    Ok(created(
+        &state,
+        (&realm, &path),
+        Json(CreatedEndpointToken {
+            view: token.into(),
+            token: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/endpoint-tokens",
+    tag = "endpoint tokens",
+    summary = "List secondary endpoint tokens",
+    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The active tokens, or with `inactive=true` the inactive ones, by name.",
+    params(TokensPath, ListQuery, PageQuery),
+    responses(
+        (status = 200, description = "By name", body = EndpointTokenList),
+        (status = 400, description = "Malformed query", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path(TokensPath { realm }): Path<TokensPath>,
+    caller: Caller,
+    QueryParams(list): QueryParams<ListQuery>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> Result<Json<EndpointTokenList>, ApiError> {
+    let tokens = state
+        .services
+        .endpoint_tokens
+        .list_endpoint_tokens(&realm, &caller.principal, !list.inactive, page.page())
+        .await?;
+    Ok(Json(EndpointTokenList {
+        tokens: tokens.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/endpoint-tokens/{token}",
+    tag = "endpoint tokens",
+    summary = "Read a secondary endpoint token",
+    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Never the secret.",
+    params(TokenPath),
+    responses(
+        (status = 200, description = "The token", body = EndpointTokenView),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    Path(TokenPath { realm, token }): Path<TokenPath>,
+    caller: Caller,
+) -> Result<Json<EndpointTokenView>, ApiError> {
+    let token = state
+        .services
+        .endpoint_tokens
+        .endpoint_token(&realm, &caller.principal, &EndpointTokenId::new(token))
+        .await?;
+    Ok(Json(token.into()))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/endpoint-tokens/{token}",
+    tag = "endpoint tokens",
+    summary = "Rename, enable, disable, activate or deactivate a secondary token",
+    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. A disabled or inactive token stops working at once, and verifiers forget what they cached of it within one poll of the revocation feed.",
+    params(TokenPath),
+    request_body = UpdateTokenBody,
+    responses(
+        (status = 200, description = "The token as it is now", body = EndpointTokenView),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(TokenPath { realm, token }): Path<TokenPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<UpdateTokenBody>,
+) -> Result<Json<EndpointTokenView>, ApiError> {
+    let changes = EndpointTokenChanges {
+        name: body.name,
+        description: body.description,
+        enabled: body.enabled,
+        active: body.active,
+    };
+    let token = state
+        .services
+        .endpoint_tokens
+        .update_endpoint_token(
+            &realm,
+            &caller.principal,
+            &EndpointTokenId::new(token),
+            changes,
+        )
+        .await?;
+    Ok(Json(token.into()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/endpoint-tokens/{token}",
+    tag = "endpoint tokens",
+    summary = "Delete a secondary endpoint token",
+    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Its assignments go with it.",
+    params(TokenPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(TokenPath { realm, token }): Path<TokenPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .endpoint_tokens
+        .delete_endpoint_token(&realm, &caller.principal, &EndpointTokenId::new(token))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /realms/{realm}/endpoints/check`: may the form's `token` call the
+/// endpoint `endpoint` with `method`? For a confidential client (the
+/// platform), authenticated like an introspecting client (RFC 7662 §2.1).
+pub async fn check(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientForm,
+) -> Result<Json<EndpointCheckResponse>, ApiError> {
+    let required = |name: &str| {
+        client
+            .form
+            .get(name)
+            .ok_or_else(|| TokenError::missing_parameter(name))
+    };
+    let endpoint = EndpointId::new(required("endpoint")?);
+    let call = CallToCheck {
+        endpoint: &endpoint,
+        method: required("method")?,
+        token: required("token")?,
+    };
+    let address = peer.ip().to_string();
+    let answer = state
+        .services
+        .endpoints
+        .check_call(&client.realm, &client.credentials, call, Some(&address))
+        .await?;
+    Ok(Json(match answer {
+        CheckAnswer::Allowed(None) => EndpointCheckResponse::allowed(None),
+        CheckAnswer::Allowed(Some(caller)) => {
+            EndpointCheckResponse::allowed(Some((caller.kind.as_str(), caller.id, caller.name)))
+        }
+        CheckAnswer::Refused(outcome) => EndpointCheckResponse::refused(outcome.as_str()),
+        CheckAnswer::UnknownEndpoint => EndpointCheckResponse::refused("unknown_endpoint"),
+    }))
+}

@@ -1,0 +1,775 @@
+//! Endpoints of an integration platform, their primary tokens (one per
+//! allowed method), the secondary tokens of consuming applications, and which
+//! secondary token may stand in for which primary token. Every change that
+//! alters what a check answers puts the tokens concerned on the revocation
+//! feed as `changed`, in the same transaction, so verifiers drop what they
+//! cached.
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{
+    revocations::add_token_entry,
+    sql::{flag, parameter_list},
+    EndpointId, EndpointTokenId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp,
+};
+
+/// Whether calling an endpoint needs a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointAuthentication {
+    None,
+    Token,
+}
+
+impl EndpointAuthentication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Token => "token",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+}
+
+/// The methods an endpoint can be called with, each with its primary token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EndpointMethod {
+    Get,
+    Post,
+    Delete,
+}
+
+impl EndpointMethod {
+    pub const ALL: [Self; 3] = [Self::Get, Self::Post, Self::Delete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|method| method.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for EndpointMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    pub realm: String,
+    pub name: String,
+    pub description: String,
+    pub path: String,
+    pub authentication: EndpointAuthentication,
+    pub allow_delete: bool,
+    /// Calls refused before any token was known (malformed, forged or
+    /// retired tokens): counted here, never stored one row each.
+    pub refused_calls: i64,
+    pub last_refused_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl Endpoint {
+    /// The methods that have a primary token under this configuration.
+    pub fn token_methods(&self) -> Vec<EndpointMethod> {
+        match self.authentication {
+            EndpointAuthentication::None => Vec::new(),
+            EndpointAuthentication::Token => EndpointMethod::ALL
+                .into_iter()
+                .filter(|method| *method != EndpointMethod::Delete || self.allow_delete)
+                .collect(),
+        }
+    }
+}
+
+/// A primary token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryToken {
+    pub id: PrimaryTokenId,
+    pub endpoint_id: EndpointId,
+    pub method: EndpointMethod,
+    pub hint: String,
+    pub created_at: Timestamp,
+}
+
+/// A primary token to store: its digest, and its sealed secret only when the
+/// realm keeps endpoint tokens recoverable.
+#[derive(Debug, Clone)]
+pub struct NewPrimaryToken {
+    pub id: PrimaryTokenId,
+    pub method: EndpointMethod,
+    pub digest: Vec<u8>,
+    pub hint: String,
+    pub sealed: Option<String>,
+}
+
+/// A secondary token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointToken {
+    pub id: EndpointTokenId,
+    pub realm: String,
+    /// The consuming application's name.
+    pub name: String,
+    pub description: String,
+    pub hint: String,
+    pub enabled: bool,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// What an edit of an endpoint changes; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub path: Option<String>,
+    pub authentication: Option<EndpointAuthentication>,
+    pub allow_delete: Option<bool>,
+}
+
+/// What an edit of a secondary token changes; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointTokenChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub active: Option<bool>,
+}
+
+/// How an endpoint edit came out.
+#[derive(Debug, Clone)]
+pub enum EndpointEdit {
+    /// Done: the endpoint now, and the primary tokens it gained (of the
+    /// candidates offered), whose secrets the caller shows once.
+    Done(Endpoint, Vec<PrimaryTokenId>),
+    NotFound,
+    /// Another endpoint of the realm has that path.
+    PathTaken,
+}
+
+/// How an assignment came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    Done,
+    /// No such endpoint, or no such secondary token in its realm.
+    NotFound,
+    /// The endpoint has no primary token for this method.
+    NoPrimaryToken(EndpointMethod),
+}
+
+const ENDPOINT_COLUMNS: &str = "e.id, e.realm, e.name, e.description, e.path, \
+     e.authentication, e.allow_delete, e.refused_calls, e.last_refused_at, e.created_at, \
+     e.updated_at";
+
+pub(crate) fn endpoint_from_row(row: &AnyRow) -> StoreResult<Endpoint> {
+    let authentication: String = row.try_get("authentication")?;
+    Ok(Endpoint {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        path: row.try_get("path")?,
+        authentication: EndpointAuthentication::parse(&authentication)
+            .ok_or(crate::StoreError::Corrupt("endpoint authentication"))?,
+        allow_delete: row.try_get::<i64, _>("allow_delete")? != 0,
+        refused_calls: row.try_get("refused_calls")?,
+        last_refused_at: row.try_get("last_refused_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(crate) fn method_from_row(row: &AnyRow, column: &str) -> StoreResult<EndpointMethod> {
+    let method: String = row.try_get(column)?;
+    EndpointMethod::parse(&method).ok_or(crate::StoreError::Corrupt("endpoint method"))
+}
+
+fn primary_from_row(row: &AnyRow) -> StoreResult<PrimaryToken> {
+    Ok(PrimaryToken {
+        id: row.try_get("id")?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        method: method_from_row(row, "method")?,
+        hint: row.try_get("hint")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "t.id, t.realm, t.name, t.description, t.hint, t.enabled, t.active, \
+     t.created_at, t.updated_at";
+
+fn token_from_row(row: &AnyRow) -> StoreResult<EndpointToken> {
+    Ok(EndpointToken {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        hint: row.try_get("hint")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.is_unique_violation())
+}
+
+/// Gives each of `ids` a `changed` feed entry mattering until `notice_until`.
+async fn announce_changed(
+    conn: &mut sqlx::AnyConnection,
+    realm: &str,
+    ids: &[String],
+    (now, notice_until): (Timestamp, Timestamp),
+) -> StoreResult<()> {
+    for id in ids {
+        add_token_entry(
+            &mut *conn,
+            RevokedKind::Changed,
+            (realm, id),
+            now,
+            notice_until,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The ids of the endpoint's primary tokens for `methods` (all when `None`)
+/// and of the secondary tokens assigned to them.
+async fn tokens_behind(
+    conn: &mut sqlx::AnyConnection,
+    endpoint: &EndpointId,
+    methods: Option<&[EndpointMethod]>,
+) -> StoreResult<Vec<String>> {
+    let (filter, values): (String, Vec<&str>) = match methods {
+        None => (String::new(), Vec::new()),
+        Some(methods) => (
+            format!(" AND method IN ({})", parameter_list(methods.len(), 2)),
+            methods.iter().map(|method| method.as_str()).collect(),
+        ),
+    };
+    let sql = format!(
+        "SELECT id FROM endpoint_primary_tokens WHERE endpoint_id = $1{filter} \
+         UNION SELECT token_id FROM endpoint_token_assignments WHERE endpoint_id = $1{filter}"
+    );
+    let mut query = sqlx::query(&sql).bind(endpoint);
+    for value in values {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
+        .collect()
+}
+
+async fn insert_primaries(
+    conn: &mut sqlx::AnyConnection,
+    endpoint: &EndpointId,
+    primaries: &[&NewPrimaryToken],
+    now: Timestamp,
+) -> StoreResult<()> {
+    for primary in primaries {
+        sqlx::query(
+            "INSERT INTO endpoint_primary_tokens (id, endpoint_id, method, digest, hint, sealed, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&primary.id)
+        .bind(endpoint)
+        .bind(primary.method.as_str())
+        .bind(&primary.digest)
+        .bind(&primary.hint)
+        .bind(&primary.sealed)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Removes the endpoint's primary tokens for `methods` and what was assigned
+/// to them.
+async fn remove_primaries(
+    conn: &mut sqlx::AnyConnection,
+    endpoint: &EndpointId,
+    methods: &[EndpointMethod],
+) -> StoreResult<()> {
+    for table in ["endpoint_token_assignments", "endpoint_primary_tokens"] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE endpoint_id = $1 AND method IN ({})",
+            parameter_list(methods.len(), 2)
+        );
+        let mut query = sqlx::query(&sql).bind(endpoint);
+        for method in methods {
+            query = query.bind(method.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn find_endpoint_in(
+    conn: &mut sqlx::AnyConnection,
+    realm: &str,
+    id: &EndpointId,
+) -> StoreResult<Option<Endpoint>> {
+    let sql =
+        format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.id = $1 AND e.realm = $2");
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(realm)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(endpoint_from_row)
+        .transpose()
+}
+
+impl Store {
+    /// Stores a new endpoint with its primary tokens; false when the realm has
+    /// an endpoint with that path.
+    pub async fn insert_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        primaries: &[NewPrimaryToken],
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO endpoints (id, realm, name, description, path, authentication, \
+             allow_delete, refused_calls, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&endpoint.id)
+        .bind(&endpoint.realm)
+        .bind(&endpoint.name)
+        .bind(&endpoint.description)
+        .bind(&endpoint.path)
+        .bind(endpoint.authentication.as_str())
+        .bind(flag(endpoint.allow_delete))
+        .bind(endpoint.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        let primaries: Vec<&NewPrimaryToken> = primaries.iter().collect();
+        insert_primaries(&mut tx, &endpoint.id, &primaries, endpoint.created_at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn find_endpoint(
+        &self,
+        realm: &str,
+        id: &EndpointId,
+    ) -> StoreResult<Option<Endpoint>> {
+        let mut conn = self.pool.acquire().await?;
+        find_endpoint_in(&mut conn, realm, id).await
+    }
+
+    /// A page of the realm's endpoints, by path: `max` from the `first`.
+    pub async fn list_endpoints(
+        &self,
+        realm: &str,
+        (first, max): (i64, i64),
+    ) -> StoreResult<Vec<Endpoint>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.realm = $1 \
+             ORDER BY e.path LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(realm)
+            .bind(max)
+            .bind(first)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(endpoint_from_row).collect()
+    }
+
+    /// The endpoint's primary tokens, by method.
+    pub async fn primary_tokens(&self, endpoint: &EndpointId) -> StoreResult<Vec<PrimaryToken>> {
+        let rows = sqlx::query(
+            "SELECT id, endpoint_id, method, hint, created_at FROM endpoint_primary_tokens \
+             WHERE endpoint_id = $1",
+        )
+        .bind(endpoint)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut primaries = rows
+            .iter()
+            .map(primary_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        primaries.sort_by_key(|primary| primary.method);
+        Ok(primaries)
+    }
+
+    /// Applies `changes` atomically. The endpoint gains a primary token, from
+    /// `candidates`, for each method its new configuration allows and it
+    /// lacks, and loses those it no longer allows (with what was assigned to
+    /// them); the lost ones, and the secondary tokens behind them, go on the
+    /// feed.
+    pub async fn update_endpoint(
+        &self,
+        (realm, id): (&str, &EndpointId),
+        changes: &EndpointChanges,
+        candidates: &[NewPrimaryToken],
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<EndpointEdit> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE endpoints SET name = COALESCE($1, name), \
+             description = COALESCE($2, description), path = COALESCE($3, path), \
+             authentication = COALESCE($4, authentication), \
+             allow_delete = COALESCE($5, allow_delete), updated_at = $6 \
+             WHERE id = $7 AND realm = $8",
+        )
+        .bind(&changes.name)
+        .bind(&changes.description)
+        .bind(&changes.path)
+        .bind(changes.authentication.map(EndpointAuthentication::as_str))
+        .bind(changes.allow_delete.map(flag))
+        .bind(now)
+        .bind(id)
+        .bind(realm)
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Ok(done) if done.rows_affected() == 0 => return Ok(EndpointEdit::NotFound),
+            Ok(_) => {}
+            Err(error) if is_unique_violation(&error) => return Ok(EndpointEdit::PathTaken),
+            Err(error) => return Err(error.into()),
+        }
+        let Some(endpoint) = find_endpoint_in(&mut tx, realm, id).await? else {
+            return Ok(EndpointEdit::NotFound);
+        };
+        let present: Vec<EndpointMethod> =
+            sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| method_from_row(row, "method"))
+                .collect::<StoreResult<_>>()?;
+        let wanted = endpoint.token_methods();
+        let lost: Vec<EndpointMethod> = present
+            .iter()
+            .copied()
+            .filter(|method| !wanted.contains(method))
+            .collect();
+        if !lost.is_empty() {
+            let behind = tokens_behind(&mut tx, id, Some(&lost)).await?;
+            announce_changed(&mut tx, realm, &behind, (now, notice_until)).await?;
+            remove_primaries(&mut tx, id, &lost).await?;
+        }
+        let gained: Vec<&NewPrimaryToken> = candidates
+            .iter()
+            .filter(|candidate| {
+                wanted.contains(&candidate.method) && !present.contains(&candidate.method)
+            })
+            .collect();
+        insert_primaries(&mut tx, id, &gained, now).await?;
+        tx.commit().await?;
+        let gained = gained.iter().map(|primary| primary.id.clone()).collect();
+        Ok(EndpointEdit::Done(endpoint, gained))
+    }
+
+    /// Replaces the secret of the endpoint's primary token for `method`: the
+    /// old one stops working at once, and goes on the feed. None when the
+    /// endpoint has no such token.
+    pub async fn regenerate_primary_token(
+        &self,
+        (realm, id): (&str, &EndpointId),
+        replacement: &NewPrimaryToken,
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<Option<PrimaryToken>> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE endpoint_primary_tokens SET digest = $1, hint = $2, sealed = $3, \
+             created_at = $4 WHERE endpoint_id = $5 AND method = $6 \
+             AND endpoint_id IN (SELECT id FROM endpoints WHERE realm = $7) \
+             RETURNING id, endpoint_id, method, hint, created_at",
+        )
+        .bind(&replacement.digest)
+        .bind(&replacement.hint)
+        .bind(&replacement.sealed)
+        .bind(now)
+        .bind(id)
+        .bind(replacement.method.as_str())
+        .bind(realm)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let primary = primary_from_row(&row)?;
+        announce_changed(
+            &mut tx,
+            realm,
+            &[primary.id.to_string()],
+            (now, notice_until),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(primary))
+    }
+
+    /// Deletes the endpoint, its primary tokens, their assignments and its
+    /// callers' summary, after putting every token that could call it on the
+    /// feed; its calls stay, for the audit trail. False when there is none.
+    pub async fn delete_endpoint(
+        &self,
+        (realm, id): (&str, &EndpointId),
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if find_endpoint_in(&mut tx, realm, id).await?.is_none() {
+            return Ok(false);
+        }
+        let behind = tokens_behind(&mut tx, id, None).await?;
+        announce_changed(&mut tx, realm, &behind, (now, notice_until)).await?;
+        remove_primaries(&mut tx, id, &EndpointMethod::ALL).await?;
+        for sql in [
+            "DELETE FROM endpoint_callers WHERE endpoint_id = $1",
+            "DELETE FROM endpoints WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores a new secondary token (enabled and active).
+    pub async fn insert_endpoint_token(
+        &self,
+        token: &EndpointToken,
+        (digest, sealed): (&[u8], Option<&str>),
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO endpoint_tokens (id, realm, name, description, digest, hint, sealed, \
+             enabled, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&token.id)
+        .bind(&token.realm)
+        .bind(&token.name)
+        .bind(&token.description)
+        .bind(digest)
+        .bind(&token.hint)
+        .bind(sealed)
+        .bind(flag(token.enabled))
+        .bind(flag(token.active))
+        .bind(token.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_endpoint_token(
+        &self,
+        realm: &str,
+        id: &EndpointTokenId,
+    ) -> StoreResult<Option<EndpointToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM endpoint_tokens t WHERE t.id = $1 AND t.realm = $2"
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(realm)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    /// A page of the realm's active or inactive secondary tokens, by name.
+    pub async fn list_endpoint_tokens(
+        &self,
+        realm: &str,
+        active: bool,
+        (first, max): (i64, i64),
+    ) -> StoreResult<Vec<EndpointToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM endpoint_tokens t WHERE t.realm = $1 AND t.active = $2 \
+             ORDER BY t.name, t.id LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(realm)
+            .bind(flag(active))
+            .bind(max)
+            .bind(first)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Applies `changes` and puts the token on the feed, atomically.
+    pub async fn update_endpoint_token(
+        &self,
+        (realm, id): (&str, &EndpointTokenId),
+        changes: &EndpointTokenChanges,
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<Option<EndpointToken>> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE endpoint_tokens SET name = COALESCE($1, name), \
+             description = COALESCE($2, description), enabled = COALESCE($3, enabled), \
+             active = COALESCE($4, active), updated_at = $5 WHERE id = $6 AND realm = $7 \
+             RETURNING {}",
+            TOKEN_COLUMNS.replace("t.", "")
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(&changes.name)
+            .bind(&changes.description)
+            .bind(changes.enabled.map(flag))
+            .bind(changes.active.map(flag))
+            .bind(now)
+            .bind(id)
+            .bind(realm)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let token = token_from_row(&row)?;
+        announce_changed(&mut tx, realm, &[id.to_string()], (now, notice_until)).await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// Deletes a secondary token and its assignments, after putting it on the
+    /// feed. False when there is none.
+    pub async fn delete_endpoint_token(
+        &self,
+        (realm, id): (&str, &EndpointTokenId),
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        announce_changed(&mut tx, realm, &[id.to_string()], (now, notice_until)).await?;
+        sqlx::query("DELETE FROM endpoint_token_assignments WHERE token_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM endpoint_tokens WHERE id = $1 AND realm = $2")
+            .bind(id)
+            .bind(realm)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            // Nothing of it existed: the feed entry goes with the transaction.
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets the methods of the endpoint that the secondary token may call
+    /// (none: unassigned), and puts the token on the feed, atomically.
+    pub async fn assign_endpoint_token(
+        &self,
+        (realm, endpoint, token): (&str, &EndpointId, &EndpointTokenId),
+        methods: &[EndpointMethod],
+        (now, notice_until): (Timestamp, Timestamp),
+    ) -> StoreResult<Assignment> {
+        let mut tx = self.begin_write().await?;
+        if find_endpoint_in(&mut tx, realm, endpoint).await?.is_none() {
+            return Ok(Assignment::NotFound);
+        }
+        let known = sqlx::query("SELECT 1 FROM endpoint_tokens WHERE id = $1 AND realm = $2")
+            .bind(token)
+            .bind(realm)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Ok(Assignment::NotFound);
+        }
+        let present: Vec<EndpointMethod> =
+            sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
+                .bind(endpoint)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| method_from_row(row, "method"))
+                .collect::<StoreResult<_>>()?;
+        if let Some(missing) = methods.iter().find(|method| !present.contains(method)) {
+            return Ok(Assignment::NoPrimaryToken(*missing));
+        }
+        sqlx::query(
+            "DELETE FROM endpoint_token_assignments WHERE endpoint_id = $1 AND token_id = $2",
+        )
+        .bind(endpoint)
+        .bind(token)
+        .execute(&mut *tx)
+        .await?;
+        for method in methods {
+            sqlx::query(
+                "INSERT INTO endpoint_token_assignments (endpoint_id, method, token_id, \
+                 assigned_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(endpoint)
+            .bind(method.as_str())
+            .bind(token)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        announce_changed(&mut tx, realm, &[token.to_string()], (now, notice_until)).await?;
+        tx.commit().await?;
+        Ok(Assignment::Done)
+    }
+
+    /// Every secondary token of the endpoint's realm with the methods it is
+    /// assigned for there, by name; only the assigned ones when asked.
+    pub async fn endpoint_token_view(
+        &self,
+        (realm, endpoint): (&str, &EndpointId),
+        assigned_only: bool,
+    ) -> StoreResult<Vec<(EndpointToken, Vec<EndpointMethod>)>> {
+        let join = if assigned_only { "JOIN" } else { "LEFT JOIN" };
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS}, a.method AS assigned_method FROM endpoint_tokens t \
+             {join} endpoint_token_assignments a ON a.token_id = t.id AND a.endpoint_id = $1 \
+             WHERE t.realm = $2 ORDER BY t.name, t.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(endpoint)
+            .bind(realm)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut view: Vec<(EndpointToken, Vec<EndpointMethod>)> = Vec::new();
+        for row in &rows {
+            let token = token_from_row(row)?;
+            let method = match row.try_get::<Option<String>, _>("assigned_method")? {
+                Some(_) => Some(method_from_row(row, "assigned_method")?),
+                None => None,
+            };
+            match view.last_mut() {
+                Some((last, methods)) if last.id == token.id => methods.extend(method),
+                _ => view.push((token, method.into_iter().collect())),
+            }
+        }
+        for (_, methods) in &mut view {
+            methods.sort();
+        }
+        Ok(view)
+    }
+}

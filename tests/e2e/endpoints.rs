@@ -1,0 +1,479 @@
+//! Endpoint tokens: an operator turns token authentication on for an
+//! endpoint and receives its primary tokens, creates secondary tokens for
+//! consuming applications and assigns them; the platform checks each call
+//! and the usage view shows who called.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::kit::{assert_error, str_field, Env, RealmOptions, Server};
+use crate::token_profiles::manager;
+
+/// The platform: a confidential client of the realm.
+const PLATFORM: (&str, &str) = ("api", "api-client-secret-0123456789");
+
+async fn check(server: &Server, endpoint: &str, method: &str, token: &str) -> Value {
+    let reply = server
+        .post_form_basic(
+            "/endpoints/check",
+            PLATFORM.0,
+            PLATFORM.1,
+            &[("endpoint", endpoint), ("method", method), ("token", token)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body
+}
+
+async fn assert_allowed(server: &Server, endpoint: &str, method: &str, token: &str) -> Value {
+    let answer = check(server, endpoint, method, token).await;
+    assert_eq!(answer["allowed"], true, "{method}: {answer}");
+    answer
+}
+
+async fn assert_refused(server: &Server, endpoint: &str, method: &str, token: &str, reason: &str) {
+    let answer = check(server, endpoint, method, token).await;
+    assert_eq!(
+        answer,
+        json!({"allowed": false, "reason": reason}),
+        "{method}"
+    );
+}
+
+/// The generated primary token for `method` in a create or update answer.
+fn primary<'a>(answer: &'a Value, method: &str) -> &'a str {
+    answer["generated_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|token| token["method"] == method)
+        .and_then(|token| token["token"].as_str())
+        .unwrap_or_else(|| panic!("no {method} token in {answer}"))
+}
+
+async fn create_endpoint(server: &Server, root: &str) -> Value {
+    let reply = server
+        .admin(
+            Method::POST,
+            "/endpoints",
+            root,
+            Some(&json!({
+                "name": "Orders",
+                "description": "Order intake",
+                "path": "/ingest/orders",
+                "authentication": "token",
+                "allow_delete": true,
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body
+}
+
+async fn secondary(server: &Server, root: &str, name: &str) -> (String, String) {
+    let reply = server
+        .admin(
+            Method::POST,
+            "/endpoint-tokens",
+            root,
+            Some(&json!({"name": name})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let token = str_field(&reply.body, "token").to_owned();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()));
+    (str_field(&reply.body, "id").to_owned(), token)
+}
+
+async fn assign(server: &Server, root: &str, endpoint: &str, token: &str, methods: Value) -> u16 {
+    server
+        .admin(
+            Method::PUT,
+            &format!("/endpoints/{endpoint}/tokens/{token}"),
+            root,
+            Some(&json!({"methods": methods})),
+        )
+        .await
+        .status
+        .as_u16()
+}
+
+async fn patch(server: &Server, root: &str, path: &str, body: Value) -> Value {
+    let reply = server.admin(Method::PATCH, path, root, Some(&body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body
+}
+
+/// The token ids of the endpoint's calls, newest first, filtered by `query`.
+async fn call_tokens(server: &Server, root: &str, endpoint: &str, query: &str) -> Vec<Value> {
+    server.service().personal_tokens.flush_usage().await;
+    let reply = server
+        .admin(
+            Method::GET,
+            &format!("/endpoints/{endpoint}/calls{query}"),
+            root,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body["calls"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_operator_guards_an_endpoint_with_primary_and_secondary_tokens() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    endpoint_story(&server).await;
+}
+
+/// The whole story, asserted step by step; the hot-path plan check walks it
+/// too.
+pub(crate) async fn endpoint_story(server: &Server) {
+    let (root, _) = manager(server, "root").await;
+
+    // Token authentication with deletion allowed: three primary tokens.
+    let created = create_endpoint(server, &root).await;
+    let endpoint = str_field(&created["endpoint"], "id").to_owned();
+    assert_eq!(created["generated_tokens"].as_array().unwrap().len(), 3);
+    for method in ["GET", "POST", "DELETE"] {
+        let answer = assert_allowed(server, &endpoint, method, primary(&created, method)).await;
+        assert_eq!(answer["token_kind"], "primary");
+        assert_eq!(answer["name"], format!("{method} primary"));
+    }
+    // A primary token is for its own method only.
+    assert_refused(
+        server,
+        &endpoint,
+        "POST",
+        primary(&created, "GET"),
+        "method_not_allowed",
+    )
+    .await;
+    let read = server
+        .admin(Method::GET, &format!("/endpoints/{endpoint}"), &root, None)
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.body["primary_tokens"].as_array().unwrap().len(), 3);
+    assert!(!read.text.contains(primary(&created, "GET")));
+
+    // Regenerating POST: the old value fails at once, the new one works.
+    let old_post = primary(&created, "POST").to_owned();
+    let regenerated = server
+        .admin(
+            Method::POST,
+            &format!("/endpoints/{endpoint}/primary-tokens/POST"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(regenerated.status, 200, "{}", regenerated.text);
+    let new_post = str_field(&regenerated.body, "token").to_owned();
+    assert_refused(server, &endpoint, "POST", &old_post, "unknown_token").await;
+    assert_allowed(server, &endpoint, "POST", &new_post).await;
+
+    // Two applications, both assigned.
+    let (crm, crm_token) = secondary(server, &root, "CRM").await;
+    let (shop, shop_token) = secondary(server, &root, "Shop").await;
+    assert_refused(server, &endpoint, "GET", &crm_token, "unassigned").await;
+    assert_eq!(
+        assign(server, &root, &endpoint, &crm, json!(["GET", "POST"])).await,
+        204
+    );
+    assert_eq!(
+        assign(
+            server,
+            &root,
+            &endpoint,
+            &shop,
+            json!(["GET", "POST", "DELETE"])
+        )
+        .await,
+        204
+    );
+    for token in [&crm_token, &shop_token] {
+        let answer = assert_allowed(server, &endpoint, "POST", token).await;
+        assert_eq!(answer["token_kind"], "secondary");
+    }
+    let answer = assert_allowed(server, &endpoint, "GET", &crm_token).await;
+    assert_eq!(
+        (&answer["token_id"], &answer["name"]),
+        (&json!(crm), &json!("CRM"))
+    );
+    assert_refused(
+        server,
+        &endpoint,
+        "DELETE",
+        &crm_token,
+        "method_not_allowed",
+    )
+    .await;
+    let view = server
+        .admin(
+            Method::GET,
+            &format!("/endpoints/{endpoint}/tokens?assigned=true"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(view.status, 200, "{}", view.text);
+    assert_eq!(view.body["tokens"].as_array().unwrap().len(), 2);
+
+    // Disabling one application stops exactly its calls.
+    let disabled = patch(
+        server,
+        &root,
+        &format!("/endpoint-tokens/{crm}"),
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(disabled["enabled"], false);
+    assert_refused(server, &endpoint, "GET", &crm_token, "disabled").await;
+    assert_allowed(server, &endpoint, "GET", &shop_token).await;
+
+    // The usage view, filtered by each token.
+    let crm_calls = call_tokens(server, &root, &endpoint, &format!("?token={crm}")).await;
+    assert!(!crm_calls.is_empty());
+    assert!(crm_calls
+        .iter()
+        .all(|call| call["token_id"] == crm.as_str()));
+    assert_eq!(crm_calls[0]["outcome"], "disabled");
+    assert_eq!(crm_calls[0]["token_name"], "CRM");
+    let shop_calls = call_tokens(server, &root, &endpoint, &format!("?token={shop}")).await;
+    assert!(shop_calls
+        .iter()
+        .all(|call| call["token_id"] == shop.as_str()));
+    assert_eq!(shop_calls[0]["outcome"], "allowed");
+    let callers = server
+        .admin(
+            Method::GET,
+            &format!("/endpoints/{endpoint}/callers"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(callers.status, 200, "{}", callers.text);
+    let names: Vec<&str> = callers.body["callers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|caller| caller["token_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"CRM") && names.contains(&"Shop"),
+        "{names:?}"
+    );
+
+    // Deactivating moves a token to the inactive list; activating brings it back.
+    patch(
+        server,
+        &root,
+        &format!("/endpoint-tokens/{shop}"),
+        json!({"active": false}),
+    )
+    .await;
+    assert_refused(server, &endpoint, "GET", &shop_token, "inactive").await;
+    let listed = |query: &'static str| {
+        let (server, root) = (server, root.clone());
+        async move {
+            let reply = server
+                .admin(
+                    Method::GET,
+                    &format!("/endpoint-tokens{query}"),
+                    &root,
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.body["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|token| token["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("").await, ["CRM"]);
+    assert_eq!(listed("?inactive=true").await, ["Shop"]);
+    patch(
+        server,
+        &root,
+        &format!("/endpoint-tokens/{shop}"),
+        json!({"active": true}),
+    )
+    .await;
+    assert_allowed(server, &endpoint, "DELETE", &shop_token).await;
+
+    // Deleting no longer allowed: the DELETE primary token stops, and so does
+    // every DELETE assignment.
+    let changed = patch(
+        server,
+        &root,
+        &format!("/endpoints/{endpoint}"),
+        json!({"allow_delete": false}),
+    )
+    .await;
+    assert_eq!(changed["endpoint"]["allow_delete"], false);
+    assert!(changed["generated_tokens"].as_array().unwrap().is_empty());
+    assert_refused(
+        server,
+        &endpoint,
+        "DELETE",
+        primary(&created, "DELETE"),
+        "unknown_token",
+    )
+    .await;
+    assert_refused(
+        server,
+        &endpoint,
+        "DELETE",
+        &shop_token,
+        "method_not_allowed",
+    )
+    .await;
+    assert_allowed(server, &endpoint, "GET", &shop_token).await;
+    assert_eq!(
+        assign(server, &root, &endpoint, &shop, json!(["DELETE"])).await,
+        409
+    );
+
+    // Unassigning one application leaves the other alone.
+    let unassigned = server
+        .admin(
+            Method::DELETE,
+            &format!("/endpoints/{endpoint}/tokens/{shop}"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(unassigned.status, 204, "{}", unassigned.text);
+    assert_refused(server, &endpoint, "GET", &shop_token, "unassigned").await;
+    assert_allowed(server, &endpoint, "GET", primary(&created, "GET")).await;
+
+    // Token authentication off: the endpoint takes anyone.
+    patch(
+        server,
+        &root,
+        &format!("/endpoints/{endpoint}"),
+        json!({"authentication": "none"}),
+    )
+    .await;
+    assert_eq!(
+        check(server, &endpoint, "GET", &shop_token).await,
+        json!({"allowed": true})
+    );
+}
+
+#[tokio::test]
+async fn bad_endpoint_tokens_are_refused_and_only_counted() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (root, _) = manager(&server, "root").await;
+    let created = create_endpoint(&server, &root).await;
+    let endpoint = str_field(&created["endpoint"], "id").to_owned();
+    let (_, token) = secondary(&server, &root, "CRM").await;
+    server.service().personal_tokens.flush_usage().await;
+    let before = env.row_counts().await;
+
+    let mut bad_checksum = token.clone().into_bytes();
+    bad_checksum[0] = if bad_checksum[0] == b'A' { b'B' } else { b'A' };
+    let bad_checksum = String::from_utf8(bad_checksum).unwrap();
+    let mut punctuated = token.clone();
+    punctuated.replace_range(5..6, "-");
+    let forged_primary =
+        tessera_token::new_opaque_token(tessera_proto::OpaqueTokenKind::EndpointPrimary).unwrap();
+    let forged_secondary = tessera_token::new_secondary_endpoint_token().unwrap();
+    let cases = [
+        (&token[..63], "malformed_token"),
+        (&format!("{token}A")[..], "malformed_token"),
+        (&punctuated[..], "malformed_token"),
+        (&bad_checksum[..], "malformed_token"),
+        (&forged_primary[..], "unknown_token"),
+        (&forged_secondary[..], "unknown_token"),
+    ];
+    for (bad, reason) in &cases {
+        assert_refused(&server, &endpoint, "GET", bad, reason).await;
+    }
+    assert_refused(
+        &server,
+        &endpoint,
+        "PUT",
+        primary(&created, "GET"),
+        "method_not_allowed",
+    )
+    .await;
+    assert_refused(
+        &server,
+        "no-such-endpoint",
+        "GET",
+        primary(&created, "GET"),
+        "unknown_endpoint",
+    )
+    .await;
+    server.service().personal_tokens.flush_usage().await;
+    // Refusals of tokens nobody issued are counted on the endpoint, no row each.
+    let mut expected = before.clone();
+    let after = env.row_counts().await;
+    assert_eq!(after, expected);
+    let read = server
+        .admin(Method::GET, &format!("/endpoints/{endpoint}"), &root, None)
+        .await;
+    assert_eq!(read.body["endpoint"]["refused_calls"], cases.len() + 1);
+
+    // A public client may not check; bad parameters are 400s; nothing written.
+    let public = server
+        .post_form(
+            "/endpoints/check",
+            &[
+                ("client_id", "app"),
+                ("endpoint", endpoint.as_str()),
+                ("method", "GET"),
+                ("token", token.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(public.status, 401, "{}", public.text);
+    let missing = server
+        .post_form_basic(
+            "/endpoints/check",
+            PLATFORM.0,
+            PLATFORM.1,
+            &[("endpoint", endpoint.as_str()), ("method", "GET")],
+        )
+        .await;
+    assert_error(&missing, 400, "invalid_request");
+    // Management refusals write nothing either.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/endpoints".to_owned(),
+            json!({"name": "Dup", "path": "/ingest/orders"}),
+        ),
+        (
+            Method::POST,
+            "/endpoints".to_owned(),
+            json!({"name": "Bad", "path": "no-slash"}),
+        ),
+        (
+            Method::POST,
+            "/endpoint-tokens".to_owned(),
+            json!({"name": ""}),
+        ),
+        (
+            Method::PATCH,
+            "/endpoints/no-such-endpoint".to_owned(),
+            json!({"name": "Ghost"}),
+        ),
+    ] {
+        let reply = server.admin(method, &path, &root, Some(&body)).await;
+        assert!(
+            [400, 404, 409].contains(&reply.status.as_u16()),
+            "{path}: {} {}",
+            reply.status,
+            reply.text
+        );
+    }
+    server.service().personal_tokens.flush_usage().await;
+    expected = env.row_counts().await;
+    assert_eq!(expected, after);
+}
