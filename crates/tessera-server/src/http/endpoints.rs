@@ -56,8 +56,9 @@ pub(crate) struct PrimaryPath {
     realm: String,
     /// The endpoint's id.
     endpoint: String,
-    /// The method whose primary token to regenerate.
-    method: Method,
+    /// The method whose primary token to regenerate: `GET`, `POST` or
+    /// `DELETE`.
+    method: String,
 }
 
 /// `…/endpoints/{endpoint}/tokens/{token}`.
@@ -576,6 +577,8 @@ pub(crate) async fn regenerate(
     }): Path<PrimaryPath>,
     caller: Caller,
 ) -> Result<Json<GeneratedPrimaryView>, ApiError> {
+    let method = EndpointMethod::parse(&method)
+        .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))?;
     let generated = state
         .services
         .endpoints
@@ -583,7 +586,7 @@ pub(crate) async fn regenerate(
             &realm,
             &caller.principal,
             &EndpointId::new(endpoint),
-            method.into(),
+            method,
         )
         .await?;
     Ok(Json(generated.into()))
@@ -598,6 +601,7 @@ pub(crate) async fn regenerate(
     params(EndpointPath, ViewQuery),
     responses(
         (status = 200, description = "By name", body = AssignedTokenList),
+        (status = 400, description = "Malformed query", body = OAuthError),
         ManagementErrors,
     ),
 )]
