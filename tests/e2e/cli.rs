@@ -8,7 +8,7 @@ use tessera_server::cli::{run_admin, Cli, Console};
 use crate::kit::{assert_error, str_field, Env, RealmOptions, Server, REALM};
 
 /// Runs `tessera ARGS…` with the test's storage flags; `stdin` feeds the password.
-async fn tessera(env: &Env, args: &[&str], stdin: &str) -> Result<String, String> {
+pub(crate) async fn tessera(env: &Env, args: &[&str], stdin: &str) -> Result<String, String> {
     let config = env.config();
     let realms = config.storage.realms.display().to_string();
     let key = config.storage.master_key_file.display().to_string();

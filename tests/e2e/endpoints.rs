@@ -477,3 +477,231 @@ async fn bad_endpoint_tokens_are_refused_and_only_counted() {
     expected = env.row_counts().await;
     assert_eq!(expected, after);
 }
+
+/// The example API's `/ingest/orders`, guarded by `tessera-verify`'s endpoint
+/// layer with a verifier that caches allowed answers for a minute: the feed,
+/// not the cache's age, makes a change reach it.
+#[tokio::test]
+async fn the_example_api_lets_through_exactly_the_applications_allowed_now() {
+    use std::time::{Duration, Instant};
+
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start_reachable().await;
+    let (root, _) = manager(&server, "root").await;
+    let created = create_endpoint(&server, &root).await;
+    let endpoint = str_field(&created["endpoint"], "id").to_owned();
+    let (crm, crm_token) = secondary(&server, &root, "CRM").await;
+    let (shop, shop_token) = secondary(&server, &root, "Shop").await;
+    for token in [&crm, &shop] {
+        assert_eq!(
+            assign(&server, &root, &endpoint, token, json!(["GET", "POST"])).await,
+            204
+        );
+    }
+    let poll = Duration::from_millis(250);
+    let verifier = server.caching_verifier(poll).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/ingest/orders", listener.local_addr().unwrap());
+    let router = tessera_example_resource_server::router(verifier, Some(&endpoint));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, token: String| {
+        let request = http.request(method, &api).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Waits until `method` with `token` answers `status`; how long it took.
+    let until = |method: reqwest::Method, token: String, status: u16| {
+        let call = &call;
+        async move {
+            let start = Instant::now();
+            while call(method.clone(), token.clone()).await.0 != status {
+                assert!(start.elapsed() < Duration::from_secs(5), "never {status}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            start.elapsed()
+        }
+    };
+
+    let (status, body) = call(Method::POST, crm_token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["caller"],
+        json!({"kind": "secondary", "token_id": crm, "name": "CRM"})
+    );
+    let (status, body) = call(Method::GET, shop_token.clone()).await;
+    assert_eq!((status, &body["caller"]["name"]), (200, &json!("Shop")));
+    let (status, body) = call(Method::GET, primary(&created, "GET").to_owned()).await;
+    assert_eq!((status, &body["caller"]["kind"]), (200, &json!("primary")));
+    // Not assigned for DELETE: 403; malformed and unknown tokens: 401.
+    assert_eq!(call(Method::DELETE, crm_token.clone()).await.0, 403);
+    assert_eq!(call(Method::GET, crm_token[..63].to_owned()).await.0, 401);
+    assert_eq!(
+        call(
+            Method::GET,
+            tessera_token::new_secondary_endpoint_token().unwrap()
+        )
+        .await
+        .0,
+        401
+    );
+
+    // Disabling CRM stops its calls within a poll, though its answer was
+    // cached; Shop's go on.
+    patch(
+        &server,
+        &root,
+        &format!("/endpoint-tokens/{crm}"),
+        json!({"enabled": false}),
+    )
+    .await;
+    let took = until(Method::POST, crm_token.clone(), 403).await;
+    assert!(took < poll * 8, "took {took:?}");
+    assert_eq!(call(Method::POST, shop_token.clone()).await.0, 200);
+
+    // A regenerated primary token: the old value is refused, the new works.
+    let regenerated = server
+        .admin(
+            Method::POST,
+            &format!("/endpoints/{endpoint}/primary-tokens/GET"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(regenerated.status, 200, "{}", regenerated.text);
+    until(Method::GET, primary(&created, "GET").to_owned(), 401).await;
+    let new_get = str_field(&regenerated.body, "token").to_owned();
+    assert_eq!(call(Method::GET, new_get).await.0, 200);
+
+    // Unassigning Shop switches off that integration alone.
+    let unassigned = server
+        .admin(
+            Method::DELETE,
+            &format!("/endpoints/{endpoint}/tokens/{shop}"),
+            &root,
+            None,
+        )
+        .await;
+    assert_eq!(unassigned.status, 204, "{}", unassigned.text);
+    until(Method::GET, shop_token, 403).await;
+    patch(
+        &server,
+        &root,
+        &format!("/endpoint-tokens/{crm}"),
+        json!({"enabled": true}),
+    )
+    .await;
+    until(Method::GET, crm_token, 200).await;
+}
+
+#[tokio::test]
+async fn endpoint_commands_walk_the_endpoint_story_over_the_same_services() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let run = |args: Vec<&str>| {
+        let mut argv = vec!["endpoint"];
+        argv.extend(args);
+        argv.extend(["--realm", crate::kit::REALM]);
+        let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
+        let env = &env;
+        async move {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            crate::cli::tessera(env, &argv, "").await
+        }
+    };
+    let secret_after = |printed: &str, prefix: &str| -> String {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split("  ").nth(1))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {printed}"))
+            .to_owned()
+    };
+    let orders = ["--endpoint", "/ingest/orders"];
+
+    let created = run(vec![
+        "create",
+        "--name",
+        "Orders",
+        "--path",
+        "/ingest/orders",
+        "--token-auth",
+    ])
+    .await
+    .unwrap();
+    let endpoint = created
+        .lines()
+        .find_map(|line| line.strip_prefix("created endpoint "))
+        .and_then(|rest| rest.split("  ").next())
+        .unwrap()
+        .to_owned();
+    let get = secret_after(&created, "GET primary token ");
+    assert!(!created.contains("DELETE primary"), "{created}");
+    assert_allowed(&server, &endpoint, "GET", &get).await;
+    assert!(run(vec!["list"]).await.unwrap().contains("/ingest/orders"));
+    let shown = run([&["show"][..], &orders[..]].concat()).await.unwrap();
+    assert!(
+        shown.contains("POST primary token") && !shown.contains(&get),
+        "{shown}"
+    );
+
+    let regenerated = run([&["regenerate", "--method", "get"][..], &orders[..]].concat())
+        .await
+        .unwrap();
+    let new_get = secret_after(&regenerated, "GET primary token ");
+    assert_refused(&server, &endpoint, "GET", &get, "unknown_token").await;
+    assert_allowed(&server, &endpoint, "GET", &new_get).await;
+
+    let token = run(vec!["create-token", "--name", "CRM"]).await.unwrap();
+    let crm = token
+        .lines()
+        .find_map(|line| line.strip_prefix("created endpoint token "))
+        .and_then(|rest| rest.split("  ").nth(1))
+        .unwrap()
+        .to_owned();
+    assert_eq!(crm.len(), 64);
+    assert!(!run(vec!["tokens"]).await.unwrap().contains(&crm));
+    run([
+        &["assign", "--token", "CRM", "--method", "get"][..],
+        &orders[..],
+    ]
+    .concat())
+    .await
+    .unwrap();
+    assert_allowed(&server, &endpoint, "GET", &crm).await;
+    run(vec!["update-token", "--token", "CRM", "--enabled", "false"])
+        .await
+        .unwrap();
+    assert_refused(&server, &endpoint, "GET", &crm, "disabled").await;
+    server.service().personal_tokens.flush_usage().await;
+    let calls = run([&["calls"][..], &orders[..]].concat()).await.unwrap();
+    assert!(
+        calls.contains("disabled") && calls.contains("allowed"),
+        "{calls}"
+    );
+    let callers = run([&["callers"][..], &orders[..]].concat()).await.unwrap();
+    assert!(
+        callers.contains("CRM") && callers.contains("GET primary"),
+        "{callers}"
+    );
+
+    run([&["update", "--token-auth", "false"][..], &orders[..]].concat())
+        .await
+        .unwrap();
+    assert_eq!(
+        check(&server, &endpoint, "GET", &crm).await,
+        json!({"allowed": true})
+    );
+    run(vec!["delete-token", "--token", "CRM"]).await.unwrap();
+    run([&["delete"][..], &orders[..]].concat()).await.unwrap();
+    let gone = run([&["show"][..], &orders[..]].concat())
+        .await
+        .unwrap_err();
+    assert!(gone.contains("no endpoint"), "{gone}");
+}

@@ -35,9 +35,12 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
-            axum::serve(listener, tessera_example_resource_server::router(verifier))
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                tessera_example_resource_server::router(verifier, None),
+            )
+            .await
+            .unwrap();
         });
         Self {
             base,

@@ -538,7 +538,7 @@ async fn an_edit_reaches_the_verifier_within_one_feed_poll() {
     let verifier = server.caching_verifier(poll).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
-    let router = tessera_example_resource_server::router(verifier.clone());
+    let router = tessera_example_resource_server::router(verifier.clone(), None);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = reqwest::Client::new();
     let call = |device: &'static str, token: String| {

@@ -8,17 +8,21 @@
 //! - `GET /devices/{device}/resources` requires the permission
 //!   `device:AccessDeviceResources` on that device, as a token profile's
 //!   `authorization_details` grant it.
+//! - `/ingest/orders` (GET, POST, DELETE), when the platform gives it an
+//!   endpoint id, sits behind [`RequireEndpointTokenLayer`]: the endpoint
+//!   check decides, and the handler learns which application called.
 //! - `GET /health` is public.
 
 use axum::{
     extract::{FromRef, Path},
+    http::Method,
     routing::get,
-    Json, Router,
+    Extension, Json, Router,
 };
 use serde_json::{json, Value};
 use tessera_verify::{
-    axum::{AuthError, Authenticated, RequireBearerLayer, Resource},
-    VerifiedToken, Verifier,
+    axum::{AuthError, Authenticated, RequireBearerLayer, RequireEndpointTokenLayer, Resource},
+    EndpointCaller, EndpointTokenKind, VerifiedToken, Verifier,
 };
 
 #[derive(Clone)]
@@ -32,7 +36,9 @@ impl FromRef<AppState> for Verifier {
     }
 }
 
-pub fn router(verifier: Verifier) -> Router {
+/// The API; with `orders_endpoint`, the id of the platform endpoint that
+/// `/ingest/orders` is, that route takes endpoint tokens.
+pub fn router(verifier: Verifier, orders_endpoint: Option<&str>) -> Router {
     let datablocks = Router::new()
         .route("/datablocks", get(datablocks))
         .layer(RequireBearerLayer::new(verifier.clone()).role("user"));
@@ -44,13 +50,20 @@ pub fn router(verifier: Verifier) -> Router {
             "AccessDeviceResources",
             Resource::PathParam("device".to_owned()),
         ));
-    Router::new()
+    let mut api = Router::new()
         .route("/health", get(|| async { Json(json!({"status": "UP"})) }))
         .route("/me", get(me))
         .route("/reports", get(reports))
         .merge(datablocks)
-        .merge(devices)
-        .with_state(AppState { verifier })
+        .merge(devices);
+    if let Some(endpoint) = orders_endpoint {
+        api = api.merge(
+            Router::new()
+                .route("/ingest/orders", get(orders).post(orders).delete(orders))
+                .layer(RequireEndpointTokenLayer::new(verifier.clone(), endpoint)),
+        );
+    }
+    api.with_state(AppState { verifier })
 }
 
 fn describe(token: &VerifiedToken) -> Value {
@@ -86,4 +99,19 @@ async fn device_resources(
         "profile": token.profile_token_id(),
         "resources": ["temperature", "humidity"],
     }))
+}
+
+/// Which application made the call, as the endpoint check said.
+async fn orders(method: Method, caller: Option<Extension<EndpointCaller>>) -> Json<Value> {
+    let caller = caller.map(|Extension(caller)| {
+        json!({
+            "kind": match caller.kind {
+                EndpointTokenKind::Primary => "primary",
+                EndpointTokenKind::Secondary => "secondary",
+            },
+            "token_id": caller.token_id,
+            "name": caller.name,
+        })
+    });
+    Json(json!({"method": method.as_str(), "caller": caller}))
 }

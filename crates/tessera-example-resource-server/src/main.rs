@@ -1,7 +1,8 @@
 //! Runs the example API. Configuration comes from the environment:
 //! `TESSERA_ISSUER` (e.g. `http://127.0.0.1:8080/realms/dc`), `AUDIENCE`,
 //! `CLIENT_ID` and `CLIENT_SECRET` (for the revocation feed and opaque tokens),
-//! and `LISTEN` (default `127.0.0.1:8090`).
+//! `LISTEN` (default `127.0.0.1:8090`), and `ORDERS_ENDPOINT`: the id of the
+//! platform endpoint `/ingest/orders` is (absent: no such route).
 
 use anyhow::Context;
 
@@ -27,6 +28,8 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     println!("example resource server on http://{listen}");
-    axum::serve(listener, tessera_example_resource_server::router(verifier)).await?;
+    let orders = std::env::var("ORDERS_ENDPOINT").ok();
+    let api = tessera_example_resource_server::router(verifier, orders.as_deref());
+    axum::serve(listener, api).await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! axum integration: the [`Authenticated`] extractor, the [`RequireBearerLayer`]
-//! tower layer, and scope, role, permission and custom requirements. Failures are
+//! and [`RequireEndpointTokenLayer`] tower layers, and scope, role, permission and custom requirements. Failures are
 //! answered as RFC 6750 §3 says: 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"`, 403 with `error="insufficient_scope"`.
 
@@ -315,28 +315,119 @@ impl RequireBearerLayer {
     }
 }
 
-impl<S> tower::Layer<S> for RequireBearerLayer {
-    type Service = RequireBearer<S>;
+impl Gate for RequireBearerLayer {
+    async fn admit(&self, parts: &mut Parts) -> Result<(), AuthError> {
+        let needs_path = self.requirements.iter().any(|requirement| {
+            matches!(
+                requirement,
+                Requirement::Permission {
+                    resource: Resource::PathParam(_),
+                    ..
+                }
+            )
+        });
+        let path = if needs_path {
+            RawPathParams::from_request_parts(parts, &()).await.ok()
+        } else {
+            None
+        };
+        let token = authenticate(&self.verifier, parts).await?;
+        self.requirements
+            .iter()
+            .try_for_each(|requirement| requirement.check(&token, parts, path.as_ref()))?;
+        parts.extensions.insert(token);
+        Ok(())
+    }
+}
 
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireBearer {
-            inner,
-            layer: self.clone(),
+/// A tower layer bound to one endpoint of an integration platform: it admits
+/// a request only when the issuer's endpoint check allows its bearer token to
+/// call the endpoint with the request's method, and hands the
+/// [`EndpointCaller`](crate::EndpointCaller) to the handler as a request extension (read it with
+/// `axum::Extension<EndpointCaller>`). A missing, malformed or unknown token
+/// is a 401; a token the check refuses for this call (disabled, inactive,
+/// unassigned, another method) a 403.
+#[derive(Clone)]
+pub struct RequireEndpointTokenLayer {
+    verifier: Verifier,
+    endpoint: Arc<str>,
+}
+
+impl RequireEndpointTokenLayer {
+    /// Guards the endpoint whose id is `endpoint`.
+    pub fn new(verifier: Verifier, endpoint: impl Into<String>) -> Self {
+        Self {
+            verifier,
+            endpoint: Arc::from(endpoint.into()),
         }
     }
 }
 
-/// The service [`RequireBearerLayer`] wraps around a router or handler.
-#[derive(Clone)]
-pub struct RequireBearer<S> {
-    inner: S,
-    layer: RequireBearerLayer,
+impl Gate for RequireEndpointTokenLayer {
+    async fn admit(&self, parts: &mut Parts) -> Result<(), AuthError> {
+        let token = bearer_token(parts).ok_or(AuthError::MissingToken)?;
+        let checked = self
+            .verifier
+            .check_endpoint_call(&self.endpoint, parts.method.as_str(), token)
+            .await;
+        match checked {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    parts.extensions.insert(caller);
+                }
+                Ok(())
+            }
+            Err(VerifyError::CallRefused(reason))
+                if reason != "malformed_token" && reason != "unknown_token" =>
+            {
+                Err(AuthError::Forbidden(format!(
+                    "the endpoint check refused the call: {reason}"
+                )))
+            }
+            Err(error) => Err(AuthError::InvalidToken(error)),
+        }
+    }
 }
 
-impl<S> tower::Service<Request> for RequireBearer<S>
+/// What a guarding layer decides before the service it wraps runs: admit the
+/// request (adding what it learned to the request's extensions) or refuse it.
+pub trait Gate: Clone + Send + Sync + 'static {
+    fn admit(&self, parts: &mut Parts) -> impl Future<Output = Result<(), AuthError>> + Send;
+}
+
+macro_rules! guard_layer {
+    ($($layer:ty),+) => {
+        $(impl<S> tower::Layer<S> for $layer {
+            type Service = Guarded<S, $layer>;
+
+            fn layer(&self, inner: S) -> Self::Service {
+                Guarded {
+                    inner,
+                    gate: self.clone(),
+                }
+            }
+        })+
+    };
+}
+
+guard_layer!(RequireBearerLayer, RequireEndpointTokenLayer);
+
+/// The service a guarding layer ([`RequireBearerLayer`],
+/// [`RequireEndpointTokenLayer`]) wraps around a router or handler.
+#[derive(Clone)]
+pub struct Guarded<S, G> {
+    inner: S,
+    gate: G,
+}
+
+/// The service [`RequireBearerLayer`] wraps around a router or handler.
+pub type RequireBearer<S> = Guarded<S, RequireBearerLayer>;
+
+impl<S, G> tower::Service<Request> for Guarded<S, G>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    G: Gate,
 {
     type Response = Response;
     type Error = Infallible;
@@ -350,38 +441,11 @@ where
         // The clone that was polled ready is the one that serves the request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
+        let gate = self.gate.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let needs_path = layer.requirements.iter().any(|requirement| {
-                matches!(
-                    requirement,
-                    Requirement::Permission {
-                        resource: Resource::PathParam(_),
-                        ..
-                    }
-                )
-            });
-            let path = if needs_path {
-                RawPathParams::from_request_parts(&mut parts, &())
-                    .await
-                    .ok()
-            } else {
-                None
-            };
-            let checked = match authenticate(&layer.verifier, &parts).await {
-                Ok(token) => layer
-                    .requirements
-                    .iter()
-                    .try_for_each(|requirement| requirement.check(&token, &parts, path.as_ref()))
-                    .map(|()| token),
-                Err(error) => Err(error),
-            };
-            match checked {
-                Ok(token) => {
-                    parts.extensions.insert(token);
-                    inner.call(Request::from_parts(parts, body)).await
-                }
+            match gate.admit(&mut parts).await {
+                Ok(()) => inner.call(Request::from_parts(parts, body)).await,
                 Err(error) => Ok(error.into_response()),
             }
         })

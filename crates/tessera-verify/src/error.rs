@@ -41,6 +41,11 @@ pub enum VerifyError {
     /// The issuer says the opaque token is not active: unknown, expired or revoked.
     #[error("token is not active")]
     Inactive,
+    /// The issuer's endpoint check refused the call; the reason is its
+    /// (`disabled`, `inactive`, `unassigned`, `method_not_allowed`,
+    /// `unknown_token`, `unknown_endpoint`, …).
+    #[error("the endpoint check refused the call: {0}")]
+    CallRefused(String),
     /// The token could not be checked because the authorization server could not
     /// be reached (introspection of an opaque token). Not the token's fault: 503.
     #[error("authorization server unavailable: {0}")]

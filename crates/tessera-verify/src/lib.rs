@@ -33,6 +33,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod claims;
+mod endpoint_check;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -43,6 +44,7 @@ mod verifier;
 mod wire_claims;
 
 pub use claims::{CompanyToken, TokenFormat, VerifiedToken};
+pub use endpoint_check::{EndpointCaller, EndpointTokenKind};
 pub use error::{BuildError, VerifyError};
 pub use tessera_jose::{KeySet, SigningAlgorithm, VerifyingKey};
 pub use verifier::{Verifier, VerifierBuilder};

@@ -15,6 +15,7 @@ use tessera_proto::{
 };
 
 use crate::{
+    endpoint_check::{EndpointCaller, EndpointCheckCache},
     introspection::{form_encode, CacheCapacity, IntrospectionCache, Introspector},
     jwks::KeyCache,
     revocations::RevokedSet,
@@ -57,6 +58,8 @@ struct Inner {
     revoked: RevokedSet,
     introspector: Option<Introspector>,
     introspection: IntrospectionCache,
+    endpoint_check_url: String,
+    endpoint_checks: EndpointCheckCache,
 }
 
 /// Builds a [`Verifier`]; start with [`Verifier::builder`].
@@ -217,6 +220,7 @@ impl VerifierBuilder {
             Some(keys) => KeyCache::fixed(keys),
             None => KeyCache::fetched_from(endpoints.jwks_uri, self.jwks_refetch_interval),
         };
+        let endpoint_check_url = format!("{}/endpoints/check", self.issuer);
         let introspector = self.client.map(|(client_id, client_secret)| Introspector {
             endpoint: endpoints.introspection_endpoint,
             client_id,
@@ -243,6 +247,11 @@ impl VerifierBuilder {
             introspection: IntrospectionCache::new(
                 self.introspection_ttl,
                 self.introspection_capacity,
+            ),
+            endpoint_check_url,
+            endpoint_checks: EndpointCheckCache::new(
+                self.introspection_ttl.0,
+                self.introspection_capacity.active,
             ),
         });
         if inner.keys.may_refetch() {
@@ -353,6 +362,32 @@ impl Verifier {
             return Err(VerifyError::Revoked);
         }
         Ok(verified)
+    }
+
+    /// May `token` call the endpoint `endpoint` (its id) with `method`?
+    /// Allowed: the token that made the call, or `None` when the endpoint
+    /// takes calls without a token. A token of neither endpoint shape is
+    /// refused without a request; allowed answers are cached as long as
+    /// active introspection answers, and the revocation feed evicts them when
+    /// the token or the endpoint changes.
+    pub async fn check_endpoint_call(
+        &self,
+        endpoint: &str,
+        method: &str,
+        token: &str,
+    ) -> Result<Option<EndpointCaller>, VerifyError> {
+        let inner = &*self.inner;
+        let checker = inner.introspector.as_ref().ok_or_else(|| {
+            VerifyError::Unavailable("endpoint checks need client credentials".to_owned())
+        })?;
+        inner
+            .endpoint_checks
+            .check(
+                &inner.http,
+                (checker, &inner.endpoint_check_url),
+                (endpoint, method, token),
+            )
+            .await
     }
 
     /// The issuer URL this verifier accepts.
@@ -475,11 +510,13 @@ fn spawn_feed_poller(verifier: Weak<Inner>, endpoint: String, interval: Duration
                 match poll_feed(&inner, &endpoint, cursor.as_deref()).await {
                     Ok(feed) => {
                         inner.revoked.merge(&feed, now_secs());
-                        inner.introspection.forget_tokens(
+                        let changed = || {
                             feed.revocations
                                 .iter()
-                                .filter_map(|entry| entry.changed.as_deref()),
-                        );
+                                .filter_map(|entry| entry.changed.as_deref())
+                        };
+                        inner.introspection.forget_tokens(changed());
+                        inner.endpoint_checks.forget_tokens(changed());
                         cursor = Some(feed.next_cursor);
                         if feed.has_more {
                             continue;

@@ -1,7 +1,8 @@
 //! The `tessera` command line: `serve`, `migrate`, and user, key, personal-token,
-//! token-profile and company administration.
+//! token-profile, company and endpoint administration.
 
 mod company;
+mod endpoint;
 mod profile;
 mod user;
 
@@ -44,6 +45,10 @@ pub enum Command {
     /// Manage companies, their members, subscriptions and tokens (as an operator).
     #[command(subcommand)]
     Company(company::CompanyCommand),
+    /// Manage endpoints, their primary and secondary tokens, and read their
+    /// usage (as an operator).
+    #[command(subcommand)]
+    Endpoint(endpoint::EndpointCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -148,6 +153,7 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
         Command::Token(command) => run_token(command, console).await?,
         Command::Profile(command) => profile::run_profile(command, console).await?,
         Command::Company(command) => company::run_company(command, console).await?,
+        Command::Endpoint(command) => endpoint::run_endpoint(command, console).await?,
     }
     Ok(())
 }
