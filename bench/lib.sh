@@ -71,6 +71,21 @@ start_server() {
   echo "server did not come up" >&2; exit 1
 }
 
+# The example API on $API_PORT, guarding the endpoint $1 with tessera-verify.
+start_example_api() {
+  cargo build --release -q -p tessera-example-resource-server
+  API_PORT=${API_PORT:-18092}
+  TESSERA_ISSUER="$BASE/realms/bench" AUDIENCE=bench CLIENT_ID=bench \
+    CLIENT_SECRET=bench-secret-0123456789 ORDERS_ENDPOINT="$1" LISTEN="127.0.0.1:$API_PORT" \
+    RUST_LOG=warn "$TARGET_DIR/release/example-resource-server" >>"$OUTDIR/api.log" 2>&1 &
+  API_PID=$!
+  for _ in $(seq 1 200); do
+    curl -fs -o /dev/null "http://127.0.0.1:$API_PORT/health" && return 0
+    sleep 0.05
+  done
+  echo "example API did not come up" >&2; exit 1
+}
+
 # The access token of a session with client $1 on stdout: bench-user's, or
 # the user $2's.
 bench_user_token() {

@@ -17,6 +17,10 @@
 #                       carries its authorization_details
 #   company_introspection the same for a company user token whose subscription carries the
 #                       same three grants: the answer names company, subscription and user
+#   endpoint_check      the platform's check of an endpoint call with a secondary token
+#                       (POST /realms/bench/endpoints/check), every check recorded
+#   endpoint_guard      the example API's /ingest/orders behind tessera-verify's endpoint
+#                       layer: the same check, answered from the verifier's cache
 #   login_timing        one connection, request by request in rotation: wrong password of a
 #                       known user, an unknown user, a locked account (bench/login_timing.py);
 #                       TIMING_ROUNDS rounds (default 300), the median of each case
@@ -30,7 +34,7 @@ ROOT=$(pwd)
 HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection profile_introspection company_introspection login_timing login_flood"}
+SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection profile_introspection company_introspection endpoint_check endpoint_guard login_timing login_flood"}
 PORT=${PORT:-18090}
 MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
 BASE="http://127.0.0.1:$PORT"
@@ -158,6 +162,21 @@ for backend in $BACKENDS; do
     TOKEN_PATH=/realms/bench/protocol/openid-connect/token/introspect \
       FORM_BODY="token=$company&client_id=bench&client_secret=bench-secret-0123456789" \
       run_wrk "$backend" company_introspection "$CONNS" "$HERE/form.lua"
+  fi
+  if wanted endpoint_check || wanted endpoint_guard; then
+    read -r endpoint secondary < <(python3 "$HERE/endpoint.py" "$BASE" "$(bench_user_token admin-cli bench-admin)")
+  fi
+  if wanted endpoint_check; then
+    TOKEN_PATH=/realms/bench/endpoints/check \
+      FORM_BODY="endpoint=$endpoint&method=GET&token=$secondary&client_id=bench&client_secret=bench-secret-0123456789" \
+      run_wrk "$backend" endpoint_check "$CONNS" "$HERE/form.lua"
+  fi
+  if wanted endpoint_guard; then
+    start_example_api "$endpoint"
+    BASE_SAVED=$BASE; BASE="http://127.0.0.1:$API_PORT"
+    TOKEN_PATH=/ingest/orders BEARER=$secondary run_wrk "$backend" endpoint_guard "$CONNS" "$HERE/bearer.lua"
+    BASE=$BASE_SAVED
+    kill "$API_PID" 2>/dev/null || true
   fi
   if wanted login_timing; then
     # Known, unknown and locked usernames must cost the same (no username oracle):

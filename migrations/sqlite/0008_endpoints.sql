@@ -27,7 +27,7 @@ CREATE TABLE endpoint_primary_tokens (
     method TEXT NOT NULL,
     digest BLOB NOT NULL UNIQUE,
     hint TEXT NOT NULL,
-    sealed TEXT,
+    sealed BLOB,
     created_at BIGINT NOT NULL,
     UNIQUE (endpoint_id, method)
 );
@@ -42,7 +42,7 @@ CREATE TABLE endpoint_tokens (
     description TEXT NOT NULL,
     digest BLOB NOT NULL UNIQUE,
     hint TEXT NOT NULL,
-    sealed TEXT,
+    sealed BLOB,
     enabled BIGINT NOT NULL,
     active BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -94,3 +94,19 @@ CREATE TABLE endpoint_callers (
     last_address TEXT,
     PRIMARY KEY (endpoint_id, token_id)
 );
+
+-- Management acts on endpoint tokens that need their own trail: revealing a
+-- recoverable token's secret. Kept after the token is gone.
+CREATE TABLE endpoint_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    realm TEXT NOT NULL,
+    endpoint_id TEXT,
+    token_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    actor_id TEXT,
+    address TEXT,
+    at BIGINT NOT NULL
+);
+CREATE INDEX endpoint_events_token ON endpoint_events (token_id, id);
+CREATE INDEX endpoint_events_age ON endpoint_events (at);

@@ -565,19 +565,63 @@ async fn the_example_api_lets_through_exactly_the_applications_allowed_now() {
     assert!(took < poll * 8, "took {took:?}");
     assert_eq!(call(Method::POST, shop_token.clone()).await.0, 200);
 
-    // A regenerated primary token: the old value is refused, the new works.
+    // A regenerated POST primary token: the old value is refused, the new works.
+    assert_eq!(
+        call(Method::POST, primary(&created, "POST").to_owned())
+            .await
+            .0,
+        200
+    );
     let regenerated = server
         .admin(
             Method::POST,
-            &format!("/endpoints/{endpoint}/primary-tokens/GET"),
+            &format!("/endpoints/{endpoint}/primary-tokens/POST"),
             &root,
             None,
         )
         .await;
     assert_eq!(regenerated.status, 200, "{}", regenerated.text);
-    until(Method::GET, primary(&created, "GET").to_owned(), 401).await;
-    let new_get = str_field(&regenerated.body, "token").to_owned();
-    assert_eq!(call(Method::GET, new_get).await.0, 200);
+    until(Method::POST, primary(&created, "POST").to_owned(), 401).await;
+    let new_post = str_field(&regenerated.body, "token").to_owned();
+    assert_eq!(call(Method::POST, new_post).await.0, 200);
+
+    // The usage view, filtered by each application's token.
+    let crm_calls = call_tokens(&server, &root, &endpoint, &format!("?token={crm}")).await;
+    assert!(crm_calls
+        .iter()
+        .all(|call| call["token_id"] == crm.as_str()));
+    let outcomes: Vec<&str> = crm_calls
+        .iter()
+        .map(|call| call["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes.contains(&"disabled") && outcomes.contains(&"allowed"),
+        "{outcomes:?}"
+    );
+    let shop_calls = call_tokens(&server, &root, &endpoint, &format!("?token={shop}")).await;
+    assert!(!shop_calls.is_empty());
+    assert!(shop_calls
+        .iter()
+        .all(|call| call["token_id"] == shop.as_str() && call["outcome"] == "allowed"));
+
+    // Deactivated, Shop stops; reactivated, it calls again.
+    let shop_path = format!("/endpoint-tokens/{shop}");
+    patch(&server, &root, &shop_path, json!({"active": false})).await;
+    until(Method::GET, shop_token.clone(), 403).await;
+    patch(&server, &root, &shop_path, json!({"active": true})).await;
+    until(Method::GET, shop_token.clone(), 200).await;
+
+    // Deleting no longer allowed: the DELETE primary token stops.
+    let delete = primary(&created, "DELETE").to_owned();
+    assert_eq!(call(Method::DELETE, delete.clone()).await.0, 200);
+    patch(
+        &server,
+        &root,
+        &format!("/endpoints/{endpoint}"),
+        json!({"allow_delete": false}),
+    )
+    .await;
+    until(Method::DELETE, delete, 401).await;
 
     // Unassigning Shop switches off that integration alone.
     let unassigned = server
@@ -704,4 +748,89 @@ async fn endpoint_commands_walk_the_endpoint_story_over_the_same_services() {
         .await
         .unwrap_err();
     assert!(gone.contains("no endpoint"), "{gone}");
+}
+
+async fn reveal(server: &Server, bearer: &str, path: String) -> crate::kit::Reply {
+    server.admin(Method::GET, &path, bearer, None).await
+}
+
+#[tokio::test]
+async fn endpoint_tokens_are_revealed_only_where_the_realm_keeps_them_recoverable() {
+    // Off (the default): nothing recoverable is stored, and reveal is a 404.
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (root, _) = manager(&server, "root").await;
+    let created = create_endpoint(&server, &root).await;
+    let endpoint = str_field(&created["endpoint"], "id").to_owned();
+    let (crm, _) = secondary(&server, &root, "CRM").await;
+    let primary_secret = format!("/endpoints/{endpoint}/primary-tokens/GET/secret");
+    let secondary_secret = format!("/endpoint-tokens/{crm}/secret");
+    for path in [&primary_secret, &secondary_secret] {
+        assert_error(
+            &reveal(&server, &root, path.clone()).await,
+            404,
+            "not_found",
+        );
+    }
+    for table in ["endpoint_primary_tokens", "endpoint_tokens"] {
+        let sealed = env
+            .query_i64(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE sealed IS NOT NULL"
+            ))
+            .await;
+        assert_eq!(sealed, 0, "{table}");
+    }
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM endpoint_events").await,
+        0
+    );
+    server.stop().await;
+
+    // On: the secrets come back, a regenerated one as it is now; each reveal
+    // is recorded with who asked; a caller without the permission gets 403.
+    let env = Env::new(RealmOptions {
+        recoverable_endpoint_tokens: true,
+        ..RealmOptions::default()
+    })
+    .await;
+    let server = env.start().await;
+    let (root, root_id) = manager(&server, "root").await;
+    let created = create_endpoint(&server, &root).await;
+    let endpoint = str_field(&created["endpoint"], "id").to_owned();
+    let (crm, crm_token) = secondary(&server, &root, "CRM").await;
+    let revealed = reveal(
+        &server,
+        &root,
+        format!("/endpoints/{endpoint}/primary-tokens/GET/secret"),
+    )
+    .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.text);
+    assert_eq!(revealed.body["token"], primary(&created, "GET"));
+    let revealed = reveal(&server, &root, format!("/endpoint-tokens/{crm}/secret")).await;
+    assert_eq!(revealed.body["token"], crm_token.as_str());
+    let regenerated = server
+        .admin(
+            Method::POST,
+            &format!("/endpoints/{endpoint}/primary-tokens/POST"),
+            &root,
+            None,
+        )
+        .await;
+    let revealed = reveal(
+        &server,
+        &root,
+        format!("/endpoints/{endpoint}/primary-tokens/POST/secret"),
+    )
+    .await;
+    assert_eq!(revealed.body["token"], regenerated.body["token"]);
+    let (alice, _) = manager(&server, "alice").await;
+    let refused = reveal(&server, &alice, format!("/endpoint-tokens/{crm}/secret")).await;
+    assert_error(&refused, 403, "insufficient_scope");
+    let audited = env
+        .query_i64(&format!(
+            "SELECT COUNT(*) FROM endpoint_events WHERE event = 'token_revealed' \
+             AND actor = 'management' AND actor_id = '{root_id}'"
+        ))
+        .await;
+    assert_eq!(audited, 3);
 }

@@ -22,10 +22,12 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A realm with a public client (`app`), a confidential one (`api`), a client
 /// without offline access (`no-offline`) and a few users. `{tokens}`,
-/// `{brute_force}`, `{personal_tokens}` and `{company_tokens}` are replaced by
+/// `{brute_force}`, `{personal_tokens}`, `{company_tokens}` and
+/// `{recoverable_endpoint_tokens}` are replaced by
 /// per-test settings.
 const REALM_TEMPLATE: &str = r#"
 name = "test-realm"
+recoverable_endpoint_tokens = {recoverable_endpoint_tokens}
 roles = ["user", "admin", "viewer"]
 
 [tokens]
@@ -139,6 +141,7 @@ pub struct RealmOptions {
     pub brute_force: String,
     pub personal_tokens: String,
     pub company_tokens: String,
+    pub recoverable_endpoint_tokens: bool,
 }
 
 impl RealmOptions {
@@ -182,6 +185,10 @@ impl Env {
             .replace("{tokens}", &options.tokens)
             .replace("{brute_force}", &options.brute_force)
             .replace("{company_tokens}", &options.company_tokens)
+            .replace(
+                "{recoverable_endpoint_tokens}",
+                &options.recoverable_endpoint_tokens.to_string(),
+            )
             .replace("{personal_tokens}", &options.personal_tokens);
         std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
         let (database_url, postgres) = match postgres_admin_url {

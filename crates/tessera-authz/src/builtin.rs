@@ -34,7 +34,7 @@ tessera_actions! {
     "token" { ListTokens, CreateToken, ReadTokenConfig, UpdateToken, DeleteToken }
     "endpoint" {
         ListEndpoints, CreateEndpoint, ReadEndpointConfig, UpdateEndpoint, DeleteEndpoint,
-        CallEndpoint, ManageEndpointTokens, ReadEndpointCalls,
+        CallEndpoint, ManageEndpointTokens, ReadEndpointCalls, RevealEndpointTokens,
     }
     "user" { ListUsers, CreateUser, ReadUserConfig, UpdateUser, DeleteUser, ListRoles }
     "company" {
@@ -63,7 +63,7 @@ mod tests {
     fn actions_name_their_type() {
         assert_eq!(TesseraAction::CreateToken.to_string(), "token:CreateToken");
         assert_eq!(TesseraAction::CallEndpoint.resource_type(), "endpoint");
-        assert_eq!(TesseraAction::ALL.len(), 36);
+        assert_eq!(TesseraAction::ALL.len(), 37);
         assert!(TesseraAction::ALL
             .iter()
             .all(|action| TesseraAction::RESOURCE_TYPES.contains(&action.resource_type())));

@@ -55,6 +55,8 @@ pub(crate) struct RealmFile {
     #[serde(default)]
     company_tokens: CompanyTokensFile,
     #[serde(default)]
+    recoverable_endpoint_tokens: bool,
+    #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
     permissions: PermissionsFile,
@@ -418,6 +420,7 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
             brute_force,
             personal_tokens,
             company_tokens,
+            recoverable_endpoint_tokens: file.recoverable_endpoint_tokens,
             clients,
             roles: file.roles,
             catalog,

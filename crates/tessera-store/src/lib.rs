@@ -11,6 +11,7 @@ mod companies;
 mod company_events;
 mod company_tokens;
 mod endpoint_calls;
+mod endpoint_tokens;
 mod endpoints;
 mod group_commit;
 mod ids;
@@ -47,9 +48,10 @@ pub use endpoint_calls::{
     CallOutcome, CallerLookup, CallerSummary, EndpointCall, EndpointCallRecord, EndpointCaller,
     EndpointTokenKind,
 };
+pub use endpoint_tokens::{Assignment, EndpointToken, EndpointTokenChanges, RevealTarget};
 pub use endpoints::{
-    Assignment, Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit, EndpointMethod,
-    EndpointToken, EndpointTokenChanges, NewPrimaryToken, PrimaryToken,
+    Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit, EndpointMethod,
+    NewPrimaryToken, PrimaryToken,
 };
 pub use ids::{
     CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId, PrimaryTokenId,

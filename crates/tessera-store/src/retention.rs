@@ -36,6 +36,7 @@ pub struct PurgeReport {
     pub token_events: u64,
     pub company_events: u64,
     pub endpoint_calls: u64,
+    pub endpoint_events: u64,
     pub login_attempts: u64,
 }
 
@@ -48,6 +49,7 @@ impl PurgeReport {
             + self.token_events
             + self.company_events
             + self.endpoint_calls
+            + self.endpoint_events
             + self.login_attempts
     }
 }
@@ -141,6 +143,13 @@ impl Store {
             .delete_in_batches(
                 "DELETE FROM endpoint_calls WHERE id IN \
                  (SELECT id FROM endpoint_calls WHERE at < $1 LIMIT $2)",
+                cutoffs.events_before,
+            )
+            .await?;
+        report.endpoint_events = self
+            .delete_in_batches(
+                "DELETE FROM endpoint_events WHERE id IN \
+                 (SELECT id FROM endpoint_events WHERE at < $1 LIMIT $2)",
                 cutoffs.events_before,
             )
             .await?;

@@ -9,11 +9,11 @@ use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecondaryEndpointToken, 
 use tessera_store::{
     CallOutcome, CallerLookup, EndpointAuthentication, EndpointCall, EndpointCaller, EndpointId,
     EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind,
-    Timestamp,
+    RevealTarget, Timestamp,
 };
 
 use crate::{
-    endpoints::{checked_description, checked_name},
+    endpoints::{checked_description, checked_name, secondary_seal_context},
     ids::new_secondary_endpoint_token,
     new_uuid,
     principal::Principal,
@@ -108,9 +108,16 @@ impl EndpointTokenService {
             updated_at: None,
         };
         let digest = self.core.digester.digest(&secret);
+        let recoverable = self.core.realm(realm)?.config.recoverable_endpoint_tokens;
+        let sealed = recoverable
+            .then(|| {
+                self.core
+                    .seal_endpoint_secret(&secret, &secondary_seal_context(token.id.as_str()))
+            })
+            .transpose()?;
         self.core
             .store
-            .insert_endpoint_token(&token, (&digest, None))
+            .insert_endpoint_token(&token, (&digest, sealed.as_deref()))
             .await?;
         Ok((token, SecretString::new(secret)))
     }
@@ -170,6 +177,25 @@ impl EndpointTokenService {
             .update_endpoint_token((realm, id), &changes, (now, notice_until))
             .await?
             .ok_or(TokenError::EndpointTokenNotFound)
+    }
+
+    /// The secret of a secondary token, when the realm keeps endpoint tokens
+    /// recoverable; needs `endpoint:RevealEndpointTokens` on every endpoint,
+    /// and is audited.
+    pub async fn reveal_endpoint_token(
+        &self,
+        (realm, principal, address): (&str, &Principal, Option<&str>),
+        id: &EndpointTokenId,
+    ) -> Result<SecretString, TokenError> {
+        self.core.realm(realm)?;
+        principal.require_on_every(TesseraAction::RevealEndpointTokens)?;
+        self.core
+            .reveal_endpoint_secret(
+                (realm, principal, address),
+                RevealTarget::Secondary(id),
+                secondary_seal_context,
+            )
+            .await
     }
 
     pub async fn delete_endpoint_token(

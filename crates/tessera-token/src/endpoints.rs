@@ -9,7 +9,7 @@ use tessera_proto::{OpaqueTokenKind, SecretString};
 use tessera_store::{
     Assignment, CallerSummary, Endpoint, EndpointAuthentication, EndpointCallRecord,
     EndpointChanges, EndpointEdit, EndpointId, EndpointMethod, EndpointToken, EndpointTokenId,
-    NewPrimaryToken, PrimaryToken, PrimaryTokenId, Timestamp,
+    NewPrimaryToken, PrimaryToken, PrimaryTokenId, RevealTarget, Timestamp,
 };
 
 use crate::{
@@ -45,6 +45,17 @@ pub struct GeneratedPrimaryToken {
     pub secret: SecretString,
 }
 
+/// What a primary token's seal is bound to: its endpoint and method, which a
+/// regeneration keeps.
+fn primary_seal_context(endpoint: &EndpointId, method: EndpointMethod) -> String {
+    format!("endpoint primary token {endpoint} {method}")
+}
+
+/// What a secondary token's seal is bound to: its id.
+pub(crate) fn secondary_seal_context(id: &str) -> String {
+    format!("endpoint token {id}")
+}
+
 /// An endpoint path: absolute, printable, no whitespace.
 fn checked_path(path: String) -> Result<String, TokenError> {
     let path = path.trim().to_owned();
@@ -72,23 +83,31 @@ pub(crate) fn checked_name(name: String) -> Result<String, TokenError> {
 }
 
 impl Core {
-    /// A candidate primary token for each method, with its secret: a store
-    /// edit takes those the endpoint's configuration calls for.
+    /// A candidate primary token of `endpoint` for each method, with its
+    /// secret (sealed too when the realm keeps endpoint tokens recoverable):
+    /// a store edit takes those the endpoint's configuration calls for.
     fn primary_candidates(
         &self,
+        (realm, endpoint): (&str, &EndpointId),
         methods: &[EndpointMethod],
     ) -> Result<(Vec<NewPrimaryToken>, Vec<GeneratedPrimaryToken>), TokenError> {
+        let recoverable = self.realm(realm)?.config.recoverable_endpoint_tokens;
         let mut rows = Vec::with_capacity(methods.len());
         let mut secrets = Vec::with_capacity(methods.len());
         for &method in methods {
             let id = PrimaryTokenId::new(new_uuid()?);
             let secret = new_opaque_token(OpaqueTokenKind::EndpointPrimary)?;
+            let sealed = recoverable
+                .then(|| {
+                    self.seal_endpoint_secret(&secret, &primary_seal_context(endpoint, method))
+                })
+                .transpose()?;
             rows.push(NewPrimaryToken {
                 id: id.clone(),
                 method,
                 digest: self.digester.digest(&secret),
                 hint: hint(OpaqueTokenKind::EndpointPrimary, &secret),
-                sealed: None,
+                sealed,
             });
             secrets.push(GeneratedPrimaryToken {
                 id,
@@ -112,6 +131,39 @@ impl Core {
             .find_endpoint(realm, id)
             .await?
             .ok_or(TokenError::EndpointNotFound)
+    }
+
+    pub(crate) fn seal_endpoint_secret(
+        &self,
+        secret: &str,
+        context: &str,
+    ) -> Result<Vec<u8>, TokenError> {
+        Ok(self.sealer.seal(secret.as_bytes(), context)?)
+    }
+
+    /// The secret of a recoverable endpoint token, for a caller that may do
+    /// `endpoint:RevealEndpointTokens`; recorded in the endpoints' trail. Not
+    /// found when the realm keeps no endpoint token recoverable.
+    pub(crate) async fn reveal_endpoint_secret(
+        &self,
+        (realm, principal, address): (&str, &Principal, Option<&str>),
+        target: RevealTarget<'_>,
+        context: impl FnOnce(&str) -> String,
+    ) -> Result<SecretString, TokenError> {
+        if !self.realm(realm)?.config.recoverable_endpoint_tokens {
+            return Err(TokenError::EndpointTokenNotFound);
+        }
+        let (id, sealed) = self
+            .store
+            .reveal_endpoint_secret(realm, target, (principal.audit(address), Timestamp::now()))
+            .await?
+            .ok_or(TokenError::EndpointTokenNotFound)?;
+        let secret = self.sealer.open(&sealed, &context(&id))?;
+        String::from_utf8(secret)
+            .map(SecretString::new)
+            .map_err(|_| {
+                TokenError::Store(tessera_store::StoreError::Corrupt("sealed endpoint token"))
+            })
     }
 
     /// When a `changed` feed entry made now stops mattering.
@@ -149,7 +201,9 @@ impl EndpointService {
             created_at: Timestamp::now(),
             updated_at: None,
         };
-        let (rows, secrets) = self.core.primary_candidates(&endpoint.token_methods())?;
+        let (rows, secrets) = self
+            .core
+            .primary_candidates((realm, &endpoint.id), &endpoint.token_methods())?;
         if self.core.store.insert_endpoint(&endpoint, &rows).await? {
             Ok((endpoint, secrets))
         } else {
@@ -211,7 +265,9 @@ impl EndpointService {
             path: changes.path.map(checked_path).transpose()?,
             ..changes
         };
-        let (rows, mut secrets) = self.core.primary_candidates(&EndpointMethod::ALL)?;
+        let (rows, mut secrets) = self
+            .core
+            .primary_candidates((realm, id), &EndpointMethod::ALL)?;
         let now = Timestamp::now();
         let notice_until = self.core.notice_until(realm, now)?;
         match self
@@ -266,7 +322,7 @@ impl EndpointService {
         self.core
             .visible_endpoint((realm, id), principal, TesseraAction::UpdateEndpoint)
             .await?;
-        let (rows, secrets) = self.core.primary_candidates(&[method])?;
+        let (rows, secrets) = self.core.primary_candidates((realm, id), &[method])?;
         let (Some(row), Some(secret)) = (rows.first(), secrets.into_iter().next()) else {
             return Err(TokenError::Random);
         };
@@ -282,6 +338,27 @@ impl EndpointService {
             id: regenerated.id,
             ..secret
         })
+    }
+
+    /// The secret of the endpoint's primary token for `method`, when the
+    /// realm keeps endpoint tokens recoverable; needs
+    /// `endpoint:RevealEndpointTokens` on the endpoint, and is audited.
+    pub async fn reveal_primary_token(
+        &self,
+        (realm, principal, address): (&str, &Principal, Option<&str>),
+        id: &EndpointId,
+        method: EndpointMethod,
+    ) -> Result<SecretString, TokenError> {
+        self.core
+            .visible_endpoint((realm, id), principal, TesseraAction::RevealEndpointTokens)
+            .await?;
+        self.core
+            .reveal_endpoint_secret(
+                (realm, principal, address),
+                RevealTarget::Primary(id, method),
+                |_| primary_seal_context(id, method),
+            )
+            .await
     }
 
     /// Every secondary token of the realm, with the endpoint's methods it is

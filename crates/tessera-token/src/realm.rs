@@ -145,6 +145,10 @@ pub struct Realm {
     pub brute_force: BruteForceSettings,
     pub personal_tokens: PersonalTokenSettings,
     pub company_tokens: CompanyTokenSettings,
+    /// Endpoint tokens are also stored sealed under the master key, and a
+    /// reveal call (its own permission, audited) shows them again. Off: only
+    /// digests are stored, and reveal answers 404.
+    pub recoverable_endpoint_tokens: bool,
     pub clients: HashMap<String, Client>,
     /// The realm's roles; a user holds some of them.
     pub roles: Vec<String>,

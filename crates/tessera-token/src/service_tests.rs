@@ -80,6 +80,7 @@ fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
             default_lifetime: DAY,
             max_lifetime: 30 * DAY,
         },
+        recoverable_endpoint_tokens: false,
         company_tokens: crate::CompanyTokenSettings {
             max_per_user: 2,
             max_per_subscription: 3,

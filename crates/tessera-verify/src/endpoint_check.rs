@@ -140,16 +140,22 @@ async fn ask(
     (endpoint, method, token): (&str, &str, &str),
 ) -> Result<Option<EndpointCaller>, VerifyError> {
     let unavailable = |reason: String| VerifyError::Unavailable(reason);
-    let response = http
-        .post(url)
-        .basic_auth(
-            form_encode(&checker.client_id),
-            Some(form_encode(checker.client_secret.expose())),
-        )
-        .form(&[("endpoint", endpoint), ("method", method), ("token", token)])
-        .send()
-        .await
-        .map_err(|error| unavailable(error.to_string()))?;
+    let send = || {
+        http.post(url)
+            .basic_auth(
+                form_encode(&checker.client_id),
+                Some(form_encode(checker.client_secret.expose())),
+            )
+            .form(&[("endpoint", endpoint), ("method", method), ("token", token)])
+            .send()
+    };
+    // A pooled connection the issuer closed as idle can fail the request
+    // before it was sent; the check changes nothing, so it is asked again once.
+    let response = match send().await {
+        Err(error) if error.is_request() || error.is_connect() => send().await,
+        sent => sent,
+    }
+    .map_err(|error| unavailable(error.to_string()))?;
     if !response.status().is_success() {
         return Err(unavailable(format!(
             "the endpoint check answered {}",

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     caller::Caller,
     companies::PageQuery,
+    endpoints::RevealedSecret,
     error::ApiError,
     form::{JsonBody, QueryParams},
     oidc::ClientForm,
@@ -248,6 +249,36 @@ pub(crate) async fn update(
         )
         .await?;
     Ok(Json(token.into()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/endpoint-tokens/{token}/secret",
+    tag = "endpoint tokens",
+    summary = "Reveal a secondary endpoint token",
+    description = "Requires `endpoint:RevealEndpointTokens` on every endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
+    params(TokenPath),
+    responses(
+        (status = 200, description = "The secret", body = RevealedSecret),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn reveal(
+    State(state): State<AppState>,
+    Path(TokenPath { realm, token }): Path<TokenPath>,
+    caller: Caller,
+) -> Result<Json<RevealedSecret>, ApiError> {
+    let secret = state
+        .services
+        .endpoint_tokens
+        .reveal_endpoint_token(
+            (&realm, &caller.principal, Some(&caller.address)),
+            &EndpointTokenId::new(token),
+        )
+        .await?;
+    Ok(Json(RevealedSecret {
+        token: secret.expose().to_owned(),
+    }))
 }
 
 #[utoipa::path(

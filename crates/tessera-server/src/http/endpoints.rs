@@ -577,8 +577,7 @@ pub(crate) async fn regenerate(
     }): Path<PrimaryPath>,
     caller: Caller,
 ) -> Result<Json<GeneratedPrimaryView>, ApiError> {
-    let method = EndpointMethod::parse(&method)
-        .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))?;
+    let method = parse_method(&method)?;
     let generated = state
         .services
         .endpoints
@@ -590,6 +589,54 @@ pub(crate) async fn regenerate(
         )
         .await?;
     Ok(Json(generated.into()))
+}
+
+/// A recoverable endpoint token's secret, revealed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RevealedSecret {
+    pub(crate) token: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/endpoints/{endpoint}/primary-tokens/{method}/secret",
+    tag = "endpoints",
+    summary = "Reveal a primary token",
+    description = "Requires `endpoint:RevealEndpointTokens` on the endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
+    params(PrimaryPath),
+    responses(
+        (status = 200, description = "The secret", body = RevealedSecret),
+        (status = 400, description = "Unknown method", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn reveal_primary(
+    State(state): State<AppState>,
+    Path(PrimaryPath {
+        realm,
+        endpoint,
+        method,
+    }): Path<PrimaryPath>,
+    caller: Caller,
+) -> Result<Json<RevealedSecret>, ApiError> {
+    let method = parse_method(&method)?;
+    let secret = state
+        .services
+        .endpoints
+        .reveal_primary_token(
+            (&realm, &caller.principal, Some(&caller.address)),
+            &EndpointId::new(endpoint),
+            method,
+        )
+        .await?;
+    Ok(Json(RevealedSecret {
+        token: secret.expose().to_owned(),
+    }))
+}
+
+fn parse_method(method: &str) -> Result<EndpointMethod, ApiError> {
+    EndpointMethod::parse(method)
+        .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))
 }
 
 #[utoipa::path(

@@ -67,6 +67,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             endpoints::delete
         ))
         .routes(routes!(endpoints::regenerate))
+        .routes(routes!(endpoints::reveal_primary))
         .routes(routes!(endpoints::token_view))
         .routes(routes!(endpoints::assign, endpoints::unassign))
         .routes(routes!(endpoints::calls))
@@ -77,4 +78,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             endpoint_tokens::update,
             endpoint_tokens::delete
         ))
+        .routes(routes!(endpoint_tokens::reveal))
 }
