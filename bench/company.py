@@ -5,28 +5,10 @@ and generates the token, through the management API.
     python3 bench/company.py BASE ADMIN_ACCESS_TOKEN USER_ACCESS_TOKEN
 """
 
-import base64
-import json
 import random
 import sys
-import urllib.request
 
-
-def call(base, bearer, method, path, body=None):
-    request = urllib.request.Request(
-        f"{base}/admin/realms/bench{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"authorization": f"Bearer {bearer}", "content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        text = response.read()
-    return json.loads(text) if text else None
-
-
-def subject(access_token):
-    payload = access_token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+from management import call, subject
 
 
 def main():

@@ -5,22 +5,10 @@ through the management API.
     python3 bench/endpoint.py BASE ADMIN_ACCESS_TOKEN
 """
 
-import json
 import random
 import sys
-import urllib.request
 
-
-def call(base, bearer, method, path, body=None):
-    request = urllib.request.Request(
-        f"{base}/admin/realms/bench{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"authorization": f"Bearer {bearer}", "content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        text = response.read()
-    return json.loads(text) if text else None
+from management import call
 
 
 def main():

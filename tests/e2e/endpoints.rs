@@ -719,6 +719,14 @@ async fn endpoint_commands_walk_the_endpoint_story_over_the_same_services() {
     .await
     .unwrap();
     assert_allowed(&server, &endpoint, "GET", &crm).await;
+    // This realm keeps no endpoint token recoverable.
+    let unrecoverable = run(vec!["reveal-token", "--token", "CRM"])
+        .await
+        .unwrap_err();
+    assert!(
+        unrecoverable.contains("no such endpoint token"),
+        "{unrecoverable}"
+    );
     run(vec!["update-token", "--token", "CRM", "--enabled", "false"])
         .await
         .unwrap();

@@ -106,6 +106,16 @@ pub enum EndpointCommand {
         #[arg(long, value_enum)]
         method: Method,
     },
+    /// Print a recoverable primary token again (the realm must keep endpoint
+    /// tokens recoverable); recorded in the endpoints' trail.
+    Reveal {
+        #[command(flatten)]
+        at: AtEndpoint,
+        #[arg(long, value_enum)]
+        method: Method,
+    },
+    /// Print a recoverable secondary token again; recorded likewise.
+    RevealToken(AtToken),
     /// Create a secondary token for an application and print it, once.
     CreateToken {
         #[command(flatten)]
@@ -357,6 +367,24 @@ pub(super) async fn run_endpoint(
                 .regenerate_primary_token(&at.at.realm, &operator, &id, method.into())
                 .await?;
             print_generated(console, &[generated])?;
+        }
+        EndpointCommand::Reveal { at, method } => {
+            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
+            let id = endpoint_of(&services, &at).await?;
+            let secret = services
+                .endpoints
+                .reveal_primary_token((&at.at.realm, &operator, None), &id, method.into())
+                .await?;
+            writeln!(console.output, "{}", secret.expose())?;
+        }
+        EndpointCommand::RevealToken(at) => {
+            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
+            let token = token_of(&services, &at.at.realm, &at.token).await?;
+            let secret = services
+                .endpoint_tokens
+                .reveal_endpoint_token((&at.at.realm, &operator, None), &token.id)
+                .await?;
+            writeln!(console.output, "{}", secret.expose())?;
         }
         EndpointCommand::CreateToken {
             at,
