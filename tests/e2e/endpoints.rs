@@ -841,4 +841,27 @@ async fn endpoint_tokens_are_revealed_only_where_the_realm_keeps_them_recoverabl
         ))
         .await;
     assert_eq!(audited, 3);
+
+    // Turned off again: the sealed copies go when the realm loads, and reveal
+    // is a 404 once more.
+    server.stop().await;
+    let realm_file = env.dir.join("realms").join("test-realm.toml");
+    let text = std::fs::read_to_string(&realm_file).unwrap();
+    let text = text.replace(
+        "recoverable_endpoint_tokens = true",
+        "recoverable_endpoint_tokens = false",
+    );
+    std::fs::write(&realm_file, text).unwrap();
+    let server = env.start().await;
+    for table in ["endpoint_primary_tokens", "endpoint_tokens"] {
+        let sealed = env
+            .query_i64(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE sealed IS NOT NULL"
+            ))
+            .await;
+        assert_eq!(sealed, 0, "{table}");
+    }
+    let (root, _) = manager(&server, "root").await;
+    let gone = reveal(&server, &root, format!("/endpoint-tokens/{crm}/secret")).await;
+    assert_error(&gone, 404, "not_found");
 }

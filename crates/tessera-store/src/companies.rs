@@ -14,7 +14,7 @@ use crate::{
         prefixed_user_columns, subscription_from_prefixed_row, user_from_prefixed_row,
         ROLE_SEPARATOR, SUBSCRIPTION_COLUMNS,
     },
-    sql::flag,
+    sql::{find_by_keys, flag, realm_page},
     Audit, Company, CompanyId, DeletionFeed, Store, StoreResult, Subscription, SubscriptionId,
     Timestamp, User, UserId,
 };
@@ -117,14 +117,7 @@ impl Store {
     pub async fn find_company(&self, realm: &str, id: &CompanyId) -> StoreResult<Option<Company>> {
         let sql =
             format!("SELECT {COMPANY_COLUMNS} FROM companies c WHERE c.id = $1 AND c.realm = $2");
-        sqlx::query(&sql)
-            .bind(id)
-            .bind(realm)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(company_from_row)
-            .transpose()
+        find_by_keys(&self.pool, &sql, (id, realm), company_from_row).await
     }
 
     /// A page of the realm's companies, by name: `max` from the `first`.
@@ -137,13 +130,7 @@ impl Store {
             "SELECT {COMPANY_COLUMNS} FROM companies c WHERE c.realm = $1 \
              ORDER BY c.name LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(realm)
-            .bind(max)
-            .bind(first)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(company_from_row).collect()
+        realm_page(&self.pool, &sql, (realm, (first, max)), company_from_row).await
     }
 
     /// The companies the user is a member of, with their roles in each, by name.
@@ -226,14 +213,7 @@ impl Store {
              JOIN users u ON u.id = m.user_id WHERE m.company_id = $1 AND m.user_id = $2",
             prefixed_user_columns("u", "u_")
         );
-        sqlx::query(&sql)
-            .bind(company_id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(member_from_row)
-            .transpose()
+        find_by_keys(&self.pool, &sql, (company_id, user_id), member_from_row).await
     }
 
     /// The company's members, by username.
@@ -381,14 +361,7 @@ impl Store {
         let sql = format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1 AND company_id = $2"
         );
-        sqlx::query(&sql)
-            .bind(id)
-            .bind(company_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(subscription_from_row)
-            .transpose()
+        find_by_keys(&self.pool, &sql, (id, company_id), subscription_from_row).await
     }
 
     /// The company's subscriptions, by name.

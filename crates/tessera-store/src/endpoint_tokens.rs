@@ -7,7 +7,7 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     endpoints::{announce_changed, find_endpoint_in, method_from_row, EndpointMethod},
-    sql::flag,
+    sql::{find_by_keys, flag},
     Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp,
 };
 
@@ -103,14 +103,7 @@ impl Store {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM endpoint_tokens t WHERE t.id = $1 AND t.realm = $2"
         );
-        sqlx::query(&sql)
-            .bind(id)
-            .bind(realm)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
+        find_by_keys(&self.pool, &sql, (id, realm), token_from_row).await
     }
 
     /// A page of the realm's active or inactive secondary tokens, by name.
@@ -343,5 +336,25 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some((id, sealed)))
+    }
+
+    /// Drops every sealed copy of the realm's endpoint tokens, for a realm
+    /// that keeps none recoverable; returns how many there were.
+    pub async fn forget_sealed_endpoint_secrets(&self, realm: &str) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut forgotten = 0;
+        for sql in [
+            "UPDATE endpoint_tokens SET sealed = NULL WHERE realm = $1 AND sealed IS NOT NULL",
+            "UPDATE endpoint_primary_tokens SET sealed = NULL WHERE sealed IS NOT NULL \
+             AND endpoint_id IN (SELECT id FROM endpoints WHERE realm = $1)",
+        ] {
+            forgotten += sqlx::query(sql)
+                .bind(realm)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(forgotten)
     }
 }

@@ -8,7 +8,7 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     revocations::add_token_entry,
-    sql::{flag, parameter_list},
+    sql::{flag, parameter_list, realm_page},
     EndpointId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp,
 };
 
@@ -344,13 +344,7 @@ impl Store {
             "SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.realm = $1 \
              ORDER BY e.path LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(realm)
-            .bind(max)
-            .bind(first)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(endpoint_from_row).collect()
+        realm_page(&self.pool, &sql, (realm, (first, max)), endpoint_from_row).await
     }
 
     /// The endpoint's primary tokens, by method.

@@ -26,6 +26,15 @@ pub struct RetentionCutoffs {
     pub attempts_before: Timestamp,
 }
 
+/// The audit trails kept for the events retention period, each with an index
+/// on `at`; the order of [`PurgeReport`]'s fields for them.
+const EVENT_TABLES: [&str; 4] = [
+    "token_events",
+    "company_events",
+    "endpoint_calls",
+    "endpoint_events",
+];
+
 /// How many rows a purge deleted, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {
@@ -125,34 +134,19 @@ impl Store {
                 now,
             )
             .await?;
-        report.token_events = self
-            .delete_in_batches(
-                "DELETE FROM token_events WHERE id IN \
-                 (SELECT id FROM token_events WHERE at < $1 LIMIT $2)",
-                cutoffs.events_before,
-            )
-            .await?;
-        report.company_events = self
-            .delete_in_batches(
-                "DELETE FROM company_events WHERE id IN \
-                 (SELECT id FROM company_events WHERE at < $1 LIMIT $2)",
-                cutoffs.events_before,
-            )
-            .await?;
-        report.endpoint_calls = self
-            .delete_in_batches(
-                "DELETE FROM endpoint_calls WHERE id IN \
-                 (SELECT id FROM endpoint_calls WHERE at < $1 LIMIT $2)",
-                cutoffs.events_before,
-            )
-            .await?;
-        report.endpoint_events = self
-            .delete_in_batches(
-                "DELETE FROM endpoint_events WHERE id IN \
-                 (SELECT id FROM endpoint_events WHERE at < $1 LIMIT $2)",
-                cutoffs.events_before,
-            )
-            .await?;
+        let mut old_events = [0; EVENT_TABLES.len()];
+        for (deleted, table) in old_events.iter_mut().zip(EVENT_TABLES) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE at < $1 LIMIT $2)"
+            );
+            *deleted = self.delete_in_batches(&sql, cutoffs.events_before).await?;
+        }
+        [
+            report.token_events,
+            report.company_events,
+            report.endpoint_calls,
+            report.endpoint_events,
+        ] = old_events;
         report.login_attempts = self
             .delete_in_batches(
                 "DELETE FROM login_attempts WHERE (realm, subject) IN \

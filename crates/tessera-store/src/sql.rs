@@ -1,6 +1,11 @@
 //! SQL text and value helpers shared by every aggregate: placeholder lists for
 //! statements with a variable number of rows, booleans as integers (the one
-//! column type both backends read the same through sqlx's `Any` driver).
+//! column type both backends read the same through sqlx's `Any` driver), and
+//! the lookup of one record by a pair of keys or of a page of a realm's.
+
+use sqlx::{any::AnyRow, Any, AnyPool};
+
+use crate::StoreResult;
 
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
 pub(crate) fn parameter_list(count: usize, first: usize) -> String {
@@ -26,4 +31,43 @@ pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String 
 /// A boolean column's value.
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
+}
+
+/// The record `sql` selects with `$1` and `$2` bound to `keys` (an id and
+/// what scopes it, such as its realm), read by `from_row`; none if no row.
+pub(crate) async fn find_by_keys<'q, T, A, B>(
+    pool: &AnyPool,
+    sql: &'q str,
+    keys: (A, B),
+    from_row: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Option<T>>
+where
+    A: sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'q,
+    B: sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'q,
+{
+    sqlx::query(sql)
+        .bind(keys.0)
+        .bind(keys.1)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// A page of the records `sql` selects with `$1` the realm, `$2` how many
+/// (`max`) and `$3` how many to skip (`first`), read by `from_row`.
+pub(crate) async fn realm_page<T>(
+    pool: &AnyPool,
+    sql: &str,
+    (realm, (first, max)): (&str, (i64, i64)),
+    from_row: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let rows = sqlx::query(sql)
+        .bind(realm)
+        .bind(max)
+        .bind(first)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(from_row).collect()
 }

@@ -223,10 +223,13 @@ impl Services {
         let mut next = HashMap::new();
         for realm in realms {
             let state = match current.get(&realm.name) {
-                Some(state) => Arc::new(RealmState {
-                    config: realm,
-                    keys: Arc::clone(&state.keys),
-                }),
+                Some(state) => {
+                    self.core.apply_endpoint_secret_policy(&realm).await?;
+                    Arc::new(RealmState {
+                        config: realm,
+                        keys: Arc::clone(&state.keys),
+                    })
+                }
                 None => self.core.new_realm_state(realm).await?,
             };
             next.insert(state.config.name.clone(), state);
@@ -270,11 +273,31 @@ impl Core {
     async fn new_realm_state(&self, realm: Realm) -> Result<Arc<RealmState>, TokenError> {
         let now = Timestamp::now();
         self.store.ensure_realm(&realm.name, now).await?;
+        self.apply_endpoint_secret_policy(&realm).await?;
         let keys = keys::load_realm_keys(&self.store, &self.sealer, &realm, now).await?;
         Ok(Arc::new(RealmState {
             config: realm,
             keys: Arc::new(keys),
         }))
+    }
+
+    /// A realm that keeps no endpoint token recoverable keeps no sealed copy
+    /// either: those stored while it did are dropped when its file says so.
+    async fn apply_endpoint_secret_policy(&self, realm: &Realm) -> Result<(), TokenError> {
+        if !realm.recoverable_endpoint_tokens {
+            let forgotten = self
+                .store
+                .forget_sealed_endpoint_secrets(&realm.name)
+                .await?;
+            if forgotten > 0 {
+                tracing::info!(
+                    realm = %realm.name,
+                    forgotten,
+                    "recoverable_endpoint_tokens is off: sealed endpoint tokens dropped"
+                );
+            }
+        }
+        Ok(())
     }
 
     fn replace_realms(&self, realms: RealmSnapshot) {
