@@ -758,6 +758,19 @@ async fn endpoint_commands_walk_the_endpoint_story_over_the_same_services() {
     assert!(gone.contains("no endpoint"), "{gone}");
 }
 
+/// Endpoint tokens, primary and secondary, stored with a sealed copy.
+async fn sealed_copies(env: &Env) -> i64 {
+    let mut sealed = 0;
+    for table in ["endpoint_primary_tokens", "endpoint_tokens"] {
+        sealed += env
+            .query_i64(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE sealed IS NOT NULL"
+            ))
+            .await;
+    }
+    sealed
+}
+
 async fn reveal(server: &Server, bearer: &str, path: String) -> crate::kit::Reply {
     server.admin(Method::GET, &path, bearer, None).await
 }
@@ -780,14 +793,7 @@ async fn endpoint_tokens_are_revealed_only_where_the_realm_keeps_them_recoverabl
             "not_found",
         );
     }
-    for table in ["endpoint_primary_tokens", "endpoint_tokens"] {
-        let sealed = env
-            .query_i64(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE sealed IS NOT NULL"
-            ))
-            .await;
-        assert_eq!(sealed, 0, "{table}");
-    }
+    assert_eq!(sealed_copies(&env).await, 0);
     assert_eq!(
         env.query_i64("SELECT COUNT(*) FROM endpoint_events").await,
         0
@@ -806,6 +812,7 @@ async fn endpoint_tokens_are_revealed_only_where_the_realm_keeps_them_recoverabl
     let created = create_endpoint(&server, &root).await;
     let endpoint = str_field(&created["endpoint"], "id").to_owned();
     let (crm, crm_token) = secondary(&server, &root, "CRM").await;
+    assert_eq!(sealed_copies(&env).await, 4);
     let revealed = reveal(
         &server,
         &root,
@@ -853,14 +860,7 @@ async fn endpoint_tokens_are_revealed_only_where_the_realm_keeps_them_recoverabl
     );
     std::fs::write(&realm_file, text).unwrap();
     let server = env.start().await;
-    for table in ["endpoint_primary_tokens", "endpoint_tokens"] {
-        let sealed = env
-            .query_i64(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE sealed IS NOT NULL"
-            ))
-            .await;
-        assert_eq!(sealed, 0, "{table}");
-    }
+    assert_eq!(sealed_copies(&env).await, 0);
     let (root, _) = manager(&server, "root").await;
     let gone = reveal(&server, &root, format!("/endpoint-tokens/{crm}/secret")).await;
     assert_error(&gone, 404, "not_found");
