@@ -244,6 +244,30 @@ pub(crate) async fn endpoint_story(server: &Server) {
         .iter()
         .all(|call| call["token_id"] == shop.as_str()));
     assert_eq!(shop_calls[0]["outcome"], "allowed");
+    // Pages, newest first: `next_before` leads to the older calls.
+    let page = |query: String| {
+        let (root, endpoint) = (root.clone(), &endpoint);
+        async move {
+            let reply = server
+                .admin(
+                    Method::GET,
+                    &format!("/endpoints/{endpoint}/calls{query}"),
+                    &root,
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.body
+        }
+    };
+    let newest = page("?max=1".to_owned()).await;
+    assert_eq!(newest["calls"].as_array().unwrap().len(), 1);
+    let before = newest["next_before"].as_i64().unwrap();
+    let older = page(format!("?max=1&before={before}")).await;
+    assert!(
+        older["calls"][0]["id"].as_i64().unwrap() < before,
+        "{older}"
+    );
     let callers = server
         .admin(
             Method::GET,
