@@ -1,6 +1,7 @@
-//! `/admin/realms/{realm}/endpoints`: endpoints of an integration platform,
-//! their primary tokens, which secondary tokens are assigned to them, and the
-//! usage view of their calls.
+//! `/admin/realms/{realm}/endpoints`: endpoints of an integration platform
+//! and their primary tokens. Which secondary tokens are assigned to them is
+//! in `endpoint_assignments.rs`, the usage view of their calls in
+//! `endpoint_usage.rs`.
 
 use axum::{
     extract::{Path, State},
@@ -11,9 +12,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{
-    CallerSummary, Endpoint, EndpointAuthentication, EndpointCallRecord, EndpointChanges,
-    EndpointId, EndpointMethod, EndpointRequest, EndpointToken, EndpointTokenId,
-    GeneratedPrimaryToken, PrimaryToken, MAX_ENDPOINT_PAGE,
+    Endpoint, EndpointAuthentication, EndpointChanges, EndpointId, EndpointMethod, EndpointRequest,
+    GeneratedPrimaryToken, PrimaryToken,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,9 +26,6 @@ use super::{
     reply::created,
     AppState,
 };
-
-/// Calls per page when `max` is not given.
-const DEFAULT_CALL_PAGE: i64 = 100;
 
 /// `…/endpoints`.
 #[derive(Deserialize, IntoParams)]
@@ -43,9 +40,9 @@ pub(crate) struct EndpointsPath {
 #[into_params(parameter_in = Path)]
 pub(crate) struct EndpointPath {
     /// The realm.
-    realm: String,
+    pub(crate) realm: String,
     /// The endpoint's id.
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 /// `…/endpoints/{endpoint}/primary-tokens/{method}`.
@@ -59,18 +56,6 @@ pub(crate) struct PrimaryPath {
     /// The method whose primary token to regenerate: `GET`, `POST` or
     /// `DELETE`.
     method: String,
-}
-
-/// `…/endpoints/{endpoint}/tokens/{token}`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct AssignmentPath {
-    /// The realm.
-    realm: String,
-    /// The endpoint's id.
-    endpoint: String,
-    /// The secondary token's id.
-    token: String,
 }
 
 /// An endpoint method.
@@ -155,37 +140,6 @@ pub(crate) struct UpdateEndpointBody {
     path: Option<String>,
     authentication: Option<Authentication>,
     allow_delete: Option<bool>,
-}
-
-/// `PUT …/endpoints/{endpoint}/tokens/{token}`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AssignmentBody {
-    /// The methods the token may call the endpoint with; each needs the
-    /// endpoint's primary token for it.
-    methods: Vec<Method>,
-}
-
-/// `GET …/tokens`: hide the unassigned.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ViewQuery {
-    /// Only the tokens assigned to the endpoint.
-    #[serde(default)]
-    assigned: bool,
-}
-
-/// `GET …/calls`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct CallQuery {
-    /// Only this token's calls (a primary or secondary token id).
-    token: Option<String>,
-    /// Only calls older than this call id (the `next_before` of the previous
-    /// page).
-    before: Option<i64>,
-    /// How many at most (default 100, at most 500).
-    max: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -287,107 +241,6 @@ impl EndpointChange {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct EndpointList {
     endpoints: Vec<EndpointView>,
-}
-
-/// A secondary token as the endpoint's view lists it.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AssignedTokenView {
-    id: String,
-    name: String,
-    enabled: bool,
-    active: bool,
-    /// Whether it may call the endpoint at all.
-    assigned: bool,
-    /// The methods it may call it with.
-    methods: Vec<Method>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AssignedTokenList {
-    tokens: Vec<AssignedTokenView>,
-}
-
-impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
-    fn from((token, methods): (EndpointToken, Vec<EndpointMethod>)) -> Self {
-        Self {
-            id: token.id.into(),
-            name: token.name,
-            enabled: token.enabled,
-            active: token.active,
-            assigned: !methods.is_empty(),
-            methods: methods.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct CallView {
-    id: i64,
-    method: Method,
-    /// `primary` or `secondary`.
-    token_kind: String,
-    token_id: String,
-    /// The application's name (a secondary token's), or `GET primary`, ….
-    token_name: String,
-    /// `allowed`, `disabled`, `inactive`, `unassigned`, `method_not_allowed`.
-    outcome: String,
-    address: Option<String>,
-    /// NumericDate (seconds).
-    at: i64,
-}
-
-impl From<EndpointCallRecord> for CallView {
-    fn from(call: EndpointCallRecord) -> Self {
-        Self {
-            id: call.id,
-            method: call.method.into(),
-            token_kind: call.token_kind.as_str().to_owned(),
-            token_id: call.token_id,
-            token_name: call.token_name,
-            outcome: call.outcome.as_str().to_owned(),
-            address: call.address,
-            at: call.at.unix_seconds(),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct CallPage {
-    calls: Vec<CallView>,
-    /// Pass as `before` for the next page; absent on the last.
-    next_before: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct CallerView {
-    token_kind: String,
-    token_id: String,
-    token_name: String,
-    /// Allowed calls.
-    calls: i64,
-    refused_calls: i64,
-    /// NumericDate (seconds) of its latest call.
-    last_called_at: i64,
-    last_address: Option<String>,
-}
-
-impl From<CallerSummary> for CallerView {
-    fn from(caller: CallerSummary) -> Self {
-        Self {
-            token_kind: caller.token_kind.as_str().to_owned(),
-            token_id: caller.token_id,
-            token_name: caller.token_name,
-            calls: caller.calls,
-            refused_calls: caller.refused_calls,
-            last_called_at: caller.last_called_at.unix_seconds(),
-            last_address: caller.last_address,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct CallerList {
-    callers: Vec<CallerView>,
 }
 
 #[utoipa::path(
@@ -637,175 +490,4 @@ pub(crate) async fn reveal_primary(
 fn parse_method(method: &str) -> Result<EndpointMethod, ApiError> {
     EndpointMethod::parse(method)
         .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))
-}
-
-#[utoipa::path(
-    get,
-    path = "/endpoints/{endpoint}/tokens",
-    tag = "endpoints",
-    summary = "The endpoint's view of the secondary tokens",
-    description = "Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.",
-    params(EndpointPath, ViewQuery),
-    responses(
-        (status = 200, description = "By name", body = AssignedTokenList),
-        (status = 400, description = "Malformed query", body = OAuthError),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn token_view(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-    QueryParams(query): QueryParams<ViewQuery>,
-) -> Result<Json<AssignedTokenList>, ApiError> {
-    let view = state
-        .services
-        .endpoints
-        .endpoint_token_view(
-            &realm,
-            &caller.principal,
-            &EndpointId::new(endpoint),
-            query.assigned,
-        )
-        .await?;
-    Ok(Json(AssignedTokenList {
-        tokens: view.into_iter().map(Into::into).collect(),
-    }))
-}
-
-#[utoipa::path(
-    put,
-    path = "/endpoints/{endpoint}/tokens/{token}",
-    tag = "endpoints",
-    summary = "Assign a secondary token to some of the endpoint's methods",
-    description = "Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.",
-    params(AssignmentPath),
-    request_body = AssignmentBody,
-    responses(
-        (status = 204, description = "Assigned"),
-        (status = 400, description = "Malformed body", body = OAuthError),
-        ManagementErrors,
-        (status = 409, description = "The endpoint has no primary token for a method", body = OAuthError),
-    ),
-)]
-pub(crate) async fn assign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
-    JsonBody(body): JsonBody<AssignmentBody>,
-) -> Result<StatusCode, ApiError> {
-    let methods = body.methods.into_iter().map(Into::into).collect();
-    assignment(&state, path, &caller, methods).await
-}
-
-#[utoipa::path(
-    delete,
-    path = "/endpoints/{endpoint}/tokens/{token}",
-    tag = "endpoints",
-    summary = "Unassign a secondary token from the endpoint",
-    description = "Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.",
-    params(AssignmentPath),
-    responses(
-        (status = 204, description = "Unassigned"),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn unassign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    assignment(&state, path, &caller, Vec::new()).await
-}
-
-async fn assignment(
-    state: &AppState,
-    AssignmentPath {
-        realm,
-        endpoint,
-        token,
-    }: AssignmentPath,
-    caller: &Caller,
-    methods: Vec<EndpointMethod>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
-        .endpoints
-        .assign_endpoint_token(
-            &realm,
-            &caller.principal,
-            (&EndpointId::new(endpoint), &EndpointTokenId::new(token)),
-            methods,
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(
-    get,
-    path = "/endpoints/{endpoint}/calls",
-    tag = "endpoints",
-    summary = "The endpoint's calls",
-    description = "Requires `endpoint:ReadEndpointCalls` on it. Every checked call made with a known token, accepted or refused, newest first; `token` filters by one token.",
-    params(EndpointPath, CallQuery),
-    responses(
-        (status = 200, description = "A page, newest first", body = CallPage),
-        (status = 400, description = "Malformed query", body = OAuthError),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn calls(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-    QueryParams(query): QueryParams<CallQuery>,
-) -> Result<Json<CallPage>, ApiError> {
-    let max = query
-        .max
-        .unwrap_or(DEFAULT_CALL_PAGE)
-        .clamp(1, MAX_ENDPOINT_PAGE);
-    let calls = state
-        .services
-        .endpoints
-        .endpoint_calls(
-            &realm,
-            &caller.principal,
-            &EndpointId::new(endpoint),
-            (query.token.as_deref(), query.before),
-            max,
-        )
-        .await?;
-    let full = i64::try_from(calls.len()).is_ok_and(|len| len == max);
-    let next_before = calls.last().filter(|_| full).map(|call| call.id);
-    Ok(Json(CallPage {
-        calls: calls.into_iter().map(Into::into).collect(),
-        next_before,
-    }))
-}
-
-#[utoipa::path(
-    get,
-    path = "/endpoints/{endpoint}/callers",
-    tag = "endpoints",
-    summary = "Which applications call the endpoint",
-    description = "Requires `endpoint:ReadEndpointCalls` on it. Per token: calls, refused calls, and the latest, the latest caller first.",
-    params(EndpointPath),
-    responses(
-        (status = 200, description = "Per token", body = CallerList),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn callers(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-) -> Result<Json<CallerList>, ApiError> {
-    let callers = state
-        .services
-        .endpoints
-        .endpoint_callers(&realm, &caller.principal, &EndpointId::new(endpoint))
-        .await?;
-    Ok(Json(CallerList {
-        callers: callers.into_iter().map(Into::into).collect(),
-    }))
 }

@@ -7,8 +7,8 @@
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    companies, company_tokens, endpoint_tokens, endpoints, subscriptions, token_profiles, users,
-    AppState,
+    companies, company_tokens, endpoint_assignments, endpoint_tokens, endpoint_usage, endpoints,
+    subscriptions, token_profiles, users, AppState,
 };
 
 /// The management API's routes, relative to `/admin/realms/{realm}`, with
@@ -68,10 +68,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(endpoints::regenerate))
         .routes(routes!(endpoints::reveal_primary))
-        .routes(routes!(endpoints::token_view))
-        .routes(routes!(endpoints::assign, endpoints::unassign))
-        .routes(routes!(endpoints::calls))
-        .routes(routes!(endpoints::callers))
+        .routes(routes!(endpoint_assignments::token_view))
+        .routes(routes!(
+            endpoint_assignments::assign,
+            endpoint_assignments::unassign
+        ))
+        .routes(routes!(endpoint_usage::calls))
+        .routes(routes!(endpoint_usage::callers))
         .routes(routes!(endpoint_tokens::list, endpoint_tokens::create))
         .routes(routes!(
             endpoint_tokens::read,

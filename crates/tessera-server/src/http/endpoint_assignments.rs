@@ -1,0 +1,184 @@
+//! `…/endpoints/{endpoint}/tokens`: which secondary tokens may call an
+//! endpoint, and with which of its methods.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tessera_proto::OAuthError;
+use tessera_token::{EndpointId, EndpointMethod, EndpointToken, EndpointTokenId};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    caller::Caller,
+    endpoints::{EndpointPath, Method},
+    error::ApiError,
+    form::{JsonBody, QueryParams},
+    refusals::ManagementErrors,
+    AppState,
+};
+
+/// `…/endpoints/{endpoint}/tokens/{token}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct AssignmentPath {
+    /// The realm.
+    realm: String,
+    /// The endpoint's id.
+    endpoint: String,
+    /// The secondary token's id.
+    token: String,
+}
+
+/// `PUT …/endpoints/{endpoint}/tokens/{token}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AssignmentBody {
+    /// The methods the token may call the endpoint with; each needs the
+    /// endpoint's primary token for it.
+    methods: Vec<Method>,
+}
+
+/// `GET …/tokens`: hide the unassigned.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ViewQuery {
+    /// Only the tokens assigned to the endpoint.
+    #[serde(default)]
+    assigned: bool,
+}
+
+/// A secondary token as the endpoint's view lists it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AssignedTokenView {
+    id: String,
+    name: String,
+    enabled: bool,
+    active: bool,
+    /// Whether it may call the endpoint at all.
+    assigned: bool,
+    /// The methods it may call it with.
+    methods: Vec<Method>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AssignedTokenList {
+    tokens: Vec<AssignedTokenView>,
+}
+
+impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
+    fn from((token, methods): (EndpointToken, Vec<EndpointMethod>)) -> Self {
+        Self {
+            id: token.id.into(),
+            name: token.name,
+            enabled: token.enabled,
+            active: token.active,
+            assigned: !methods.is_empty(),
+            methods: methods.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/endpoints/{endpoint}/tokens",
+    tag = "endpoints",
+    summary = "The endpoint's view of the secondary tokens",
+    description = "Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.",
+    params(EndpointPath, ViewQuery),
+    responses(
+        (status = 200, description = "By name", body = AssignedTokenList),
+        (status = 400, description = "Malformed query", body = OAuthError),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn token_view(
+    State(state): State<AppState>,
+    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
+    caller: Caller,
+    QueryParams(query): QueryParams<ViewQuery>,
+) -> Result<Json<AssignedTokenList>, ApiError> {
+    let view = state
+        .services
+        .endpoints
+        .endpoint_token_view(
+            &realm,
+            &caller.principal,
+            &EndpointId::new(endpoint),
+            query.assigned,
+        )
+        .await?;
+    Ok(Json(AssignedTokenList {
+        tokens: view.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/endpoints/{endpoint}/tokens/{token}",
+    tag = "endpoints",
+    summary = "Assign a secondary token to some of the endpoint's methods",
+    description = "Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.",
+    params(AssignmentPath),
+    request_body = AssignmentBody,
+    responses(
+        (status = 204, description = "Assigned"),
+        (status = 400, description = "Malformed body", body = OAuthError),
+        ManagementErrors,
+        (status = 409, description = "The endpoint has no primary token for a method", body = OAuthError),
+    ),
+)]
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    Path(path): Path<AssignmentPath>,
+    caller: Caller,
+    JsonBody(body): JsonBody<AssignmentBody>,
+) -> Result<StatusCode, ApiError> {
+    let methods = body.methods.into_iter().map(Into::into).collect();
+    assignment(&state, path, &caller, methods).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/endpoints/{endpoint}/tokens/{token}",
+    tag = "endpoints",
+    summary = "Unassign a secondary token from the endpoint",
+    description = "Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.",
+    params(AssignmentPath),
+    responses(
+        (status = 204, description = "Unassigned"),
+        ManagementErrors,
+    ),
+)]
+pub(crate) async fn unassign(
+    State(state): State<AppState>,
+    Path(path): Path<AssignmentPath>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    assignment(&state, path, &caller, Vec::new()).await
+}
+
+async fn assignment(
+    state: &AppState,
+    AssignmentPath {
+        realm,
+        endpoint,
+        token,
+    }: AssignmentPath,
+    caller: &Caller,
+    methods: Vec<EndpointMethod>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .endpoints
+        .assign_endpoint_token(
+            &realm,
+            &caller.principal,
+            (&EndpointId::new(endpoint), &EndpointTokenId::new(token)),
+            methods,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
