@@ -436,9 +436,7 @@ async fn bad_endpoint_tokens_are_refused_and_only_counted() {
     .await;
     server.service().personal_tokens.flush_usage().await;
     // Refusals of tokens nobody issued are counted on the endpoint, no row each.
-    let mut expected = before.clone();
-    let after = env.row_counts().await;
-    assert_eq!(after, expected);
+    assert_eq!(env.row_counts().await, before);
     let read = server
         .admin(Method::GET, &format!("/endpoints/{endpoint}"), &root, None)
         .await;
@@ -467,39 +465,43 @@ async fn bad_endpoint_tokens_are_refused_and_only_counted() {
         .await;
     assert_error(&missing, 400, "invalid_request");
     // Management refusals write nothing either.
-    for (method, path, body) in [
+    for (method, path, body, (status, error)) in [
         (
             Method::POST,
             "/endpoints".to_owned(),
             json!({"name": "Dup", "path": "/ingest/orders"}),
+            (409, "invalid_request"),
         ),
         (
             Method::POST,
             "/endpoints".to_owned(),
             json!({"name": "Bad", "path": "no-slash"}),
+            (400, "invalid_request"),
         ),
         (
             Method::POST,
             "/endpoint-tokens".to_owned(),
             json!({"name": ""}),
+            (400, "invalid_request"),
         ),
         (
             Method::PATCH,
             "/endpoints/no-such-endpoint".to_owned(),
             json!({"name": "Ghost"}),
+            (404, "not_found"),
+        ),
+        (
+            Method::PUT,
+            format!("/endpoints/{endpoint}/tokens/no-such-token"),
+            json!({"methods": ["GET"]}),
+            (404, "not_found"),
         ),
     ] {
         let reply = server.admin(method, &path, &root, Some(&body)).await;
-        assert!(
-            [400, 404, 409].contains(&reply.status.as_u16()),
-            "{path}: {} {}",
-            reply.status,
-            reply.text
-        );
+        assert_error(&reply, status, error);
     }
     server.service().personal_tokens.flush_usage().await;
-    expected = env.row_counts().await;
-    assert_eq!(expected, after);
+    assert_eq!(env.row_counts().await, before);
 }
 
 /// The example API's `/ingest/orders`, guarded by `tessera-verify`'s endpoint

@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{any::AnyArguments, query::Query, Any, Row};
 
 use crate::{
     endpoints::{method_from_row, EndpointAuthentication, EndpointMethod},
+    token_uses::insert_event_rows,
     EndpointId, Store, StoreError, StoreResult, Timestamp,
 };
 
@@ -149,6 +150,25 @@ pub struct CallerSummary {
     pub last_address: Option<String>,
 }
 
+/// Binds a call by a known token (method and caller set) as an
+/// `endpoint_calls` row.
+fn bind_call<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    call: &'q EndpointCall,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let caller = call.caller.as_ref();
+    query
+        .bind(&call.realm)
+        .bind(&call.endpoint_id)
+        .bind(call.method.map(EndpointMethod::as_str))
+        .bind(caller.map(|(kind, _, _)| kind.as_str()))
+        .bind(caller.map(|(_, id, _)| id.as_str()))
+        .bind(caller.map(|(_, _, name)| name.as_str()))
+        .bind(call.outcome.as_str())
+        .bind(&call.address)
+        .bind(call.at)
+}
+
 fn corrupt(what: &'static str) -> StoreError {
     StoreError::Corrupt(what)
 }
@@ -235,28 +255,15 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut summaries: HashMap<(&EndpointId, &str), (i64, i64, &EndpointCall)> = HashMap::new();
         let mut forged: HashMap<&EndpointId, (i64, Timestamp)> = HashMap::new();
+        let mut known = Vec::with_capacity(calls.len());
         for call in calls {
-            let (Some(method), Some((kind, id, name))) = (call.method, &call.caller) else {
+            let (Some(_), Some((_, id, _))) = (call.method, &call.caller) else {
                 let entry = forged.entry(&call.endpoint_id).or_insert((0, call.at));
                 entry.0 += 1;
                 entry.1 = entry.1.max(call.at);
                 continue;
             };
-            sqlx::query(
-                "INSERT INTO endpoint_calls (realm, endpoint_id, method, token_kind, token_id, \
-                 token_name, outcome, address, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&call.realm)
-            .bind(&call.endpoint_id)
-            .bind(method.as_str())
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(name)
-            .bind(call.outcome.as_str())
-            .bind(&call.address)
-            .bind(call.at)
-            .execute(&mut *tx)
-            .await?;
+            known.push(call);
             let entry = summaries
                 .entry((&call.endpoint_id, id.as_str()))
                 .or_insert((0, 0, call));
@@ -269,6 +276,18 @@ impl Store {
                 entry.2 = call;
             }
         }
+        insert_event_rows(
+            &mut tx,
+            self.backend,
+            (
+                "INSERT INTO endpoint_calls (realm, endpoint_id, method, token_kind, token_id, \
+                 token_name, outcome, address, at) VALUES",
+                9,
+            ),
+            &known,
+            bind_call,
+        )
+        .await?;
         for ((endpoint, token), (accepted, refused, last)) in summaries {
             let Some((kind, _, name)) = &last.caller else {
                 continue;

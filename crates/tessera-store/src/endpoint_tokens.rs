@@ -6,7 +6,9 @@
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    endpoints::{announce_changed, find_endpoint_in, method_from_row, EndpointMethod},
+    endpoints::{
+        announce_changed, find_endpoint_in, method_from_row, primary_methods, EndpointMethod,
+    },
     sql::{find_by_keys, flag},
     Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp,
 };
@@ -208,14 +210,7 @@ impl Store {
         if known.is_none() {
             return Ok(Assignment::NotFound);
         }
-        let present: Vec<EndpointMethod> =
-            sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
-                .bind(endpoint)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| method_from_row(row, "method"))
-                .collect::<StoreResult<_>>()?;
+        let present = primary_methods(&mut tx, endpoint).await?;
         if let Some(missing) = methods.iter().find(|method| !present.contains(method)) {
             return Ok(Assignment::NoPrimaryToken(*missing));
         }

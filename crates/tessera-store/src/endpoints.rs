@@ -274,6 +274,20 @@ async fn remove_primaries(
     Ok(())
 }
 
+/// The methods the endpoint has a primary token for.
+pub(crate) async fn primary_methods(
+    conn: &mut sqlx::AnyConnection,
+    endpoint: &EndpointId,
+) -> StoreResult<Vec<EndpointMethod>> {
+    sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
+        .bind(endpoint)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| method_from_row(row, "method"))
+        .collect()
+}
+
 pub(crate) async fn find_endpoint_in(
     conn: &mut sqlx::AnyConnection,
     realm: &str,
@@ -403,14 +417,7 @@ impl Store {
         let Some(endpoint) = find_endpoint_in(&mut tx, realm, id).await? else {
             return Ok(EndpointEdit::NotFound);
         };
-        let present: Vec<EndpointMethod> =
-            sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| method_from_row(row, "method"))
-                .collect::<StoreResult<_>>()?;
+        let present = primary_methods(&mut tx, id).await?;
         let wanted = endpoint.token_methods();
         let lost: Vec<EndpointMethod> = present
             .iter()

@@ -1,4 +1,5 @@
-//! Recording token uses in batches, for personal and company tokens alike:
+//! Recording token uses in batches, for personal and company tokens alike
+//! (and inserting event rows in batches, for endpoint calls too):
 //! per token one counter update however many uses the batch holds, and the
 //! accepted uses' events written in as few statements as the backend likes.
 //! Refused uses are only counted, so that a flood of them cannot grow an
@@ -55,8 +56,7 @@ pub(crate) struct UseTables<U> {
     pub(crate) insert_events: &'static str,
     pub(crate) event_columns: usize,
     /// Binds one event row's values, in the order of `insert_events`.
-    pub(crate) bind_event:
-        for<'q> fn(Query<'q, Any, AnyArguments<'q>>, &'q U) -> Query<'q, Any, AnyArguments<'q>>,
+    pub(crate) bind_event: BindEvent<U>,
 }
 
 /// Per token: how many uses, and the latest.
@@ -110,6 +110,29 @@ pub(crate) async fn record_uses<U: RecordedUse>(
             .execute(&mut *conn)
             .await?;
     }
+    insert_event_rows(
+        conn,
+        backend,
+        (tables.insert_events, tables.event_columns),
+        &accepted,
+        tables.bind_event,
+    )
+    .await
+}
+
+/// Binds one event row's values, in the order of its insert's columns.
+pub(crate) type BindEvent<R> =
+    for<'q> fn(Query<'q, Any, AnyArguments<'q>>, &'q R) -> Query<'q, Any, AnyArguments<'q>>;
+
+/// Inserts `rows` with `insert` (`INSERT INTO … (…) VALUES`, `columns` of
+/// them) inside the caller's transaction.
+pub(crate) async fn insert_event_rows<R>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    (insert, columns): (&str, usize),
+    rows: &[&R],
+    bind: BindEvent<R>,
+) -> StoreResult<()> {
     // PostgreSQL: one multi-row statement per chunk, since a round trip per
     // event would make the writer, not the requests, the limit under load.
     // SQLite runs in-process: one prepared single-row statement per event is
@@ -119,15 +142,11 @@ pub(crate) async fn record_uses<U: RecordedUse>(
         Backend::Postgres => EVENTS_PER_STATEMENT,
         Backend::Sqlite => 1,
     };
-    for chunk in accepted.chunks(rows_per_statement) {
-        let sql = format!(
-            "{} {}",
-            tables.insert_events,
-            placeholders(chunk.len(), tables.event_columns, 1)
-        );
+    for chunk in rows.chunks(rows_per_statement) {
+        let sql = format!("{insert} {}", placeholders(chunk.len(), columns, 1));
         let mut query = sqlx::query(&sql).persistent(rows_per_statement == 1);
-        for token_use in chunk {
-            query = (tables.bind_event)(query, token_use);
+        for row in chunk {
+            query = bind(query, row);
         }
         query.execute(&mut *conn).await?;
     }

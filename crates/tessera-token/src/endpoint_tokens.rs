@@ -16,6 +16,7 @@ use crate::{
     endpoints::{checked_description, checked_name, secondary_seal_context},
     ids::new_secondary_endpoint_token,
     new_uuid,
+    personal_tokens::tail_hint,
     principal::Principal,
     service::{ClientCredentials, EndpointService, EndpointTokenService},
     TokenError,
@@ -45,14 +46,6 @@ pub enum CheckAnswer {
     Allowed(Option<AllowedCaller>),
     Refused(CallOutcome),
     UnknownEndpoint,
-}
-
-/// The last four characters of a secondary token, for lists.
-fn secondary_hint(secret: &str) -> String {
-    let tail = secret
-        .get(secret.len().saturating_sub(4)..)
-        .unwrap_or_default();
-    format!("…{tail}")
 }
 
 /// Which kind of endpoint token `token` has the shape of; `None`: neither.
@@ -101,7 +94,7 @@ impl EndpointTokenService {
             realm: realm.to_owned(),
             name: checked_name(name)?,
             description: checked_description(description)?,
-            hint: secondary_hint(&secret),
+            hint: tail_hint(&secret),
             enabled: true,
             active: true,
             created_at: Timestamp::now(),

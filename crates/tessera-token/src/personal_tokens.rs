@@ -551,11 +551,16 @@ fn expose_audience(
 /// The prefix and the last four characters: enough to recognise a token, far
 /// too little to use it.
 pub(crate) fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
-    // Opaque tokens are ASCII (base62), so the last four bytes are four characters.
+    format!("{}{}", kind.prefix(), tail_hint(secret))
+}
+
+/// `…` and the last four characters of `secret`, for lists.
+pub(crate) fn tail_hint(secret: &str) -> String {
+    // Tessera's secrets are ASCII (base62), so the last four bytes are four characters.
     let tail = secret
         .get(secret.len().saturating_sub(4)..)
         .unwrap_or_default();
-    format!("{}…{tail}", kind.prefix())
+    format!("…{tail}")
 }
 
 impl Core {

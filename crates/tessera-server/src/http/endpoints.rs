@@ -58,6 +58,15 @@ pub(crate) struct PrimaryPath {
     method: String,
 }
 
+impl PrimaryPath {
+    /// The realm, the endpoint and the method; an unknown method is a 400.
+    fn ids(self) -> Result<(String, EndpointId, EndpointMethod), ApiError> {
+        let method = EndpointMethod::parse(&self.method)
+            .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))?;
+        Ok((self.realm, EndpointId::new(self.endpoint), method))
+    }
+}
+
 /// An endpoint method.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
@@ -423,23 +432,14 @@ pub(crate) async fn delete(
 )]
 pub(crate) async fn regenerate(
     State(state): State<AppState>,
-    Path(PrimaryPath {
-        realm,
-        endpoint,
-        method,
-    }): Path<PrimaryPath>,
+    Path(path): Path<PrimaryPath>,
     caller: Caller,
 ) -> Result<Json<GeneratedPrimaryView>, ApiError> {
-    let method = parse_method(&method)?;
+    let (realm, endpoint, method) = path.ids()?;
     let generated = state
         .services
         .endpoints
-        .regenerate_primary_token(
-            &realm,
-            &caller.principal,
-            &EndpointId::new(endpoint),
-            method,
-        )
+        .regenerate_primary_token(&realm, &caller.principal, &endpoint, method)
         .await?;
     Ok(Json(generated.into()))
 }
@@ -465,29 +465,20 @@ pub(crate) struct RevealedSecret {
 )]
 pub(crate) async fn reveal_primary(
     State(state): State<AppState>,
-    Path(PrimaryPath {
-        realm,
-        endpoint,
-        method,
-    }): Path<PrimaryPath>,
+    Path(path): Path<PrimaryPath>,
     caller: Caller,
 ) -> Result<Json<RevealedSecret>, ApiError> {
-    let method = parse_method(&method)?;
+    let (realm, endpoint, method) = path.ids()?;
     let secret = state
         .services
         .endpoints
         .reveal_primary_token(
             (&realm, &caller.principal, Some(&caller.address)),
-            &EndpointId::new(endpoint),
+            &endpoint,
             method,
         )
         .await?;
     Ok(Json(RevealedSecret {
         token: secret.expose().to_owned(),
     }))
-}
-
-fn parse_method(method: &str) -> Result<EndpointMethod, ApiError> {
-    EndpointMethod::parse(method)
-        .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))
 }
