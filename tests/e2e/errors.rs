@@ -187,7 +187,7 @@ async fn request_errors() {
     assert_error(&no_grant, 400, "invalid_request");
     let unknown_grant = server
         .token(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
             ("client_id", "app"),
         ])
         .await;

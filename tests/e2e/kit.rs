@@ -27,6 +27,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// per-test settings.
 const REALM_TEMPLATE: &str = r#"
 name = "test-realm"
+display_name = "Test <Realm>"
 recoverable_endpoint_tokens = {recoverable_endpoint_tokens}
 roles = ["user", "admin", "viewer"]
 
@@ -42,6 +43,10 @@ expose_audience = ["api"]
 
 [company_tokens]
 {company_tokens}
+
+[device_flow]
+interval = "1s"
+{device_flow}
 
 [permissions.types]
 bucket = ["ReadBucket", "WriteBucket", "DeleteBucket"]
@@ -93,6 +98,27 @@ scopes = ["openid", "offline_access"]
 account = true
 personal_tokens = true
 
+# A browser application (public: PKCE required) and a confidential portal.
+[[clients]]
+client_id = "web"
+grants = ["authorization_code", "refresh_token"]
+scopes = ["openid", "profile", "email", "offline_access"]
+redirect_uris = ["http://app.test/callback", "http://app.test/other?tab=1"]
+post_logout_redirect_uris = ["http://app.test/bye"]
+[[clients]]
+client_id = "portal"
+secret = "portal-secret-0123456789"
+grants = ["authorization_code", "refresh_token"]
+scopes = ["openid"]
+redirect_uris = ["https://portal.test/cb"]
+# A command-line add-on: the device grant. Its redirect URI is registered,
+# though it has no authorization-code grant, so that refusal is tested.
+[[clients]]
+client_id = "cli"
+grants = ["device_code", "refresh_token"]
+scopes = ["openid", "offline_access"]
+redirect_uris = ["http://cli.test/cb"]
+
 # The management API's client, as Keycloak's `admin-cli`.
 [[clients]]
 client_id = "admin-cli"
@@ -141,7 +167,10 @@ pub struct RealmOptions {
     pub brute_force: String,
     pub personal_tokens: String,
     pub company_tokens: String,
+    pub device_flow: String,
     pub recoverable_endpoint_tokens: bool,
+    /// More `[[clients]]` tables, appended to the realm file.
+    pub extra_clients: String,
 }
 
 impl RealmOptions {
@@ -185,11 +214,13 @@ impl Env {
             .replace("{tokens}", &options.tokens)
             .replace("{brute_force}", &options.brute_force)
             .replace("{company_tokens}", &options.company_tokens)
+            .replace("{device_flow}", &options.device_flow)
             .replace(
                 "{recoverable_endpoint_tokens}",
                 &options.recoverable_endpoint_tokens.to_string(),
             )
             .replace("{personal_tokens}", &options.personal_tokens);
+        let realm = format!("{realm}\n{}", options.extra_clients);
         std::fs::write(dir.join("realms").join("test-realm.toml"), realm).unwrap();
         let (database_url, postgres) = match postgres_admin_url {
             Some(admin_url) => {

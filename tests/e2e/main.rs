@@ -5,7 +5,9 @@ mod kit;
 
 mod audiences;
 mod bad_input;
+mod browser;
 mod cli;
+mod device_flow;
 mod companies;
 mod endpoints;
 mod errors;

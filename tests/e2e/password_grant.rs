@@ -194,9 +194,27 @@ async fn discovery_realm_info_and_health() {
             format!("{issuer}/protocol/openid-connect/certs")
         );
         assert_eq!(
-            doc.body["grant_types_supported"].as_array().unwrap().len(),
-            3
+            doc.body["grant_types_supported"],
+            serde_json::json!([
+                "authorization_code",
+                "password",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
+        for (field, path) in [
+            ("authorization_endpoint", "auth"),
+            ("device_authorization_endpoint", "auth/device"),
+            ("end_session_endpoint", "logout"),
+        ] {
+            assert_eq!(
+                doc.body[field],
+                format!("{issuer}/protocol/openid-connect/{path}")
+            );
+        }
+        assert_eq!(doc.body["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc.body["response_types_supported"], serde_json::json!(["code", "none"]));
     }
     let info = server.get(&format!("/realms/{REALM}")).await;
     assert_eq!(info.status, 200);

@@ -68,6 +68,9 @@ pub struct IdTokenClaims {
     pub exp: i64,
     pub iat: i64,
     pub auth_time: i64,
+    /// The authorization request's `nonce`, echoed (OpenID Connect Core §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     pub jti: String,
     pub azp: String,
     pub typ: String,

@@ -7,16 +7,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderMetadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub userinfo_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
     pub end_session_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     /// Tessera's revocation feed (see `docs/verifying-tokens.md`).
     pub revocation_feed_endpoint: String,
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    /// RFC 7636 §4.2: `S256` only; `plain` is refused.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
     pub subject_types_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub userinfo_signing_alg_values_supported: Vec<String>,

@@ -34,4 +34,4 @@ pub use revocation_feed::{
     RevocationFeed, RevokedEntry, MAX_FEED_PAGE, MAX_INTROSPECTION_CACHE_SECONDS,
 };
 pub use secret::SecretString;
-pub use token_response::TokenResponse;
+pub use token_response::{DeviceAuthorizationResponse, TokenResponse};

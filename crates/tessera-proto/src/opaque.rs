@@ -29,15 +29,25 @@ pub enum OpaqueTokenKind {
     /// An endpoint's primary token for one method, for the integration
     /// platform's own calls; checked by the endpoint check, not introspection.
     EndpointPrimary,
+    /// An authorization code (RFC 6749 §4.1.2): single-use, short-lived,
+    /// exchanged at the token endpoint.
+    AuthorizationCode,
+    /// The secret in a signed-in browser's session cookie.
+    BrowserSession,
+    /// A device code (RFC 8628 §3.2): what a device polls the token endpoint with.
+    DeviceCode,
 }
 
 impl OpaqueTokenKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::Refresh,
         Self::Expose,
         Self::Profile,
         Self::Company,
         Self::EndpointPrimary,
+        Self::AuthorizationCode,
+        Self::BrowserSession,
+        Self::DeviceCode,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -47,15 +57,23 @@ impl OpaqueTokenKind {
             Self::Profile => "tsr_tp_",
             Self::Company => "tsr_ct_",
             Self::EndpointPrimary => "tsr_ep_",
+            Self::AuthorizationCode => "tsr_ac_",
+            Self::BrowserSession => "tsr_bs_",
+            Self::DeviceCode => "tsr_dc_",
         }
     }
 
     /// Whether a resource server may accept this kind as a bearer credential
     /// checked by introspection. Refresh tokens are for the token endpoint only
-    /// (RFC 6749 §1.5); endpoint tokens are for the endpoint check.
+    /// (RFC 6749 §1.5); endpoint tokens are for the endpoint check; codes and
+    /// browser sessions are never bearer credentials.
     pub fn is_bearer_credential(self) -> bool {
         match self {
-            Self::Refresh | Self::EndpointPrimary => false,
+            Self::Refresh
+            | Self::EndpointPrimary
+            | Self::AuthorizationCode
+            | Self::BrowserSession
+            | Self::DeviceCode => false,
             Self::Expose | Self::Profile | Self::Company => true,
         }
     }

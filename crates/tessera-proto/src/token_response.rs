@@ -19,3 +19,17 @@ pub struct TokenResponse {
     pub session_state: Option<String>,
     pub scope: String,
 }
+
+/// The device authorization endpoint's answer (RFC 8628 §3.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceAuthorizationResponse {
+    pub device_code: String,
+    /// What the user types on the verification page, `XXXX-XXXX`.
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The verification page with the user code filled in (for a QR code or a link).
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    /// Seconds the device must wait between polls.
+    pub interval: i64,
+}

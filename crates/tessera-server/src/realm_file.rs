@@ -15,8 +15,9 @@ use tessera_authz::{Catalog, Permissions};
 use tessera_keys::{SecretDigester, SigningAlgorithm};
 use tessera_proto::{AuthorizationDetail, SecretString};
 use tessera_token::{
-    BruteForceSettings, Client, CompanyTokenSettings, GrantType, NewUserRequest,
-    PersonalTokenSettings, Realm, Timestamp, TokenSettings, ADMIN_ROLE, OFFLINE_ACCESS,
+    BruteForceSettings, Client, CompanyTokenSettings, DeviceFlowSettings, GrantType,
+    NewUserRequest, PersonalTokenSettings, Realm, Timestamp, TokenSettings, ADMIN_ROLE,
+    OFFLINE_ACCESS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,8 @@ pub struct LoadedRealm {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RealmFile {
     name: String,
+    /// What the sign-in pages call the realm; its name when absent.
+    display_name: Option<String>,
     #[serde(default)]
     tokens: TokensFile,
     #[serde(default)]
@@ -54,6 +57,8 @@ pub(crate) struct RealmFile {
     personal_tokens: PersonalTokensFile,
     #[serde(default)]
     company_tokens: CompanyTokensFile,
+    #[serde(default)]
+    device_flow: DeviceFlowFile,
     #[serde(default)]
     recoverable_endpoint_tokens: bool,
     #[serde(default)]
@@ -146,6 +151,13 @@ impl std::fmt::Debug for SecretFile {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceFlowFile {
+    code_lifetime: Option<String>,
+    interval: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientFile {
@@ -168,6 +180,12 @@ struct ClientFile {
     /// Its users' access tokens may call the management API.
     #[serde(default)]
     management: bool,
+    /// Where the authorization endpoint may redirect, compared exactly.
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may redirect, compared exactly.
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     tokens: ClientTokensFile,
 }
@@ -405,6 +423,17 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
             roles: user.roles,
         });
     }
+    let d = &file.device_flow;
+    let device_flow = DeviceFlowSettings {
+        code_lifetime: optional_duration(d.code_lifetime.as_ref(), 10 * MINUTE)?,
+        interval: optional_duration(d.interval.as_ref(), Duration::from_secs(5))?,
+    };
+    // The interval is whole seconds on the wire (RFC 8628 §3.2).
+    if device_flow.interval < Duration::from_secs(1) || device_flow.code_lifetime.is_zero() {
+        return Err(
+            "device_flow.interval must be at least 1s and code_lifetime positive".to_owned(),
+        );
+    }
     let key_rotation_period = optional_duration(t.key_rotation.as_ref(), 90 * DAY)?;
     if key_rotation_period.is_zero() {
         return Err("tokens.key_rotation must be positive".to_owned());
@@ -412,12 +441,14 @@ pub(crate) fn convert(file: RealmFile, digester: &SecretDigester) -> Result<Load
     Ok(LoadedRealm {
         realm: Realm {
             issuer: String::new(),
+            display_name: file.display_name.unwrap_or_else(|| file.name.clone()),
             name: file.name,
             reuse_grace: optional_duration(t.reuse_grace.as_ref(), Duration::from_secs(2))?,
             algorithm,
             key_rotation_period,
             tokens,
             brute_force,
+            device_flow,
             personal_tokens,
             company_tokens,
             recoverable_endpoint_tokens: file.recoverable_endpoint_tokens,
@@ -468,6 +499,25 @@ fn check_lifetimes(tokens: &TokenSettings) -> Result<(), String> {
     Ok(())
 }
 
+/// A redirect URI is an absolute URI without a fragment (RFC 6749 §3.1.2)
+/// and without wildcards: it is compared byte for byte (RFC 9700 §4.1.1).
+fn check_redirect_uri(client: &str, uri: &str) -> Result<(), String> {
+    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !scheme_ok || uri.contains(['#', '*']) || uri.chars().any(|c| c.is_whitespace()) {
+        return Err(format!(
+            "client {client:?}: redirect URI {uri:?} must be an absolute URI without a fragment, \
+             spaces or wildcards"
+        ));
+    }
+    Ok(())
+}
+
 fn convert_client(
     file: ClientFile,
     realm_tokens: &TokenSettings,
@@ -490,8 +540,28 @@ fn convert_client(
     let grants = file
         .grants
         .iter()
-        .map(|g| GrantType::parse(g).ok_or_else(|| format!("client {id:?}: unknown grant {g:?}")))
+        .map(|g| {
+            // The device grant's URN has a short name in realm files.
+            let grant = if g == "device_code" {
+                Some(GrantType::DeviceCode)
+            } else {
+                GrantType::parse(g)
+            };
+            grant.ok_or_else(|| format!("client {id:?}: unknown grant {g:?}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    for uri in file
+        .redirect_uris
+        .iter()
+        .chain(&file.post_logout_redirect_uris)
+    {
+        check_redirect_uri(id, uri)?;
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && file.redirect_uris.is_empty() {
+        return Err(format!(
+            "client {id:?}: the authorization_code grant needs at least one redirect_uris entry"
+        ));
+    }
     for scope in &file.default_scopes {
         if !file.scopes.contains(scope) || scope == OFFLINE_ACCESS {
             return Err(format!(
@@ -529,6 +599,8 @@ fn convert_client(
         allows_personal_tokens: file.personal_tokens,
         account_audience: file.account,
         management: file.management,
+        redirect_uris: file.redirect_uris,
+        post_logout_redirect_uris: file.post_logout_redirect_uris,
         secret_digest: secret.map(|s| digester.digest(&s)),
         client_id: file.client_id,
         grants,

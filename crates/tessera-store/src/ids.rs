@@ -97,3 +97,7 @@ id_type!(
     /// A secondary endpoint token: one consuming application's.
     EndpointTokenId
 );
+id_type!(
+    /// A signed-in browser's session (single sign-on).
+    BrowserSessionId
+);

@@ -7,9 +7,12 @@
 //! never sees a plaintext token or secret: callers hand it keyed digests and
 //! sealed keys.
 
+mod authorization_codes;
+mod browser_sessions;
 mod companies;
 mod company_events;
 mod company_tokens;
+mod device_authorizations;
 mod endpoint_calls;
 mod endpoint_tokens;
 mod endpoints;
@@ -38,12 +41,15 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use authorization_codes::{NewAuthorizationCode, StoredAuthorizationCode};
+pub use browser_sessions::{BrowserSession, NewBrowserSession};
 pub use companies::{Member, Naming, SubscriptionChanges};
 pub use company_events::{CompanyEvent, CompanyEventKind};
 pub use company_tokens::{
     BearerUser, CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion,
     CompanyTokenLimits, CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
 };
+pub use device_authorizations::{DeviceAuthorization, DeviceDecision, NewDeviceAuthorization};
 pub use endpoint_calls::{
     CallOutcome, CallerLookup, CallerSummary, EndpointCall, EndpointCallRecord, EndpointCaller,
     EndpointTokenKind,
@@ -54,8 +60,8 @@ pub use endpoints::{
     NewPrimaryToken, PrimaryToken,
 };
 pub use ids::{
-    CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId, PrimaryTokenId,
-    SessionId, SubscriptionId, UserId,
+    BrowserSessionId, CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId,
+    PrimaryTokenId, SessionId, SubscriptionId, UserId,
 };
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};

@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "user_names", "0006_user_names"),
     migration!(7, "companies", "0007_companies"),
     migration!(8, "endpoints", "0008_endpoints"),
+    migration!(9, "browser sign-in", "0009_browser_sign_in"),
 ];
 
 /// Arbitrary constant: the PostgreSQL advisory lock that serialises migrations

@@ -4,7 +4,7 @@
 use sqlx::{any::AnyRow, Row};
 
 use crate::{
-    revocations::{add_token_entry, revoke_families_in, DeletionFeed},
+    revocations::{add_token_entry, revoke_families_in, DeletionFeed, Families},
     rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
     sql::{flag, parameter_list},
     token_uses::{record_uses, recorded_use, UseTables},
@@ -609,7 +609,7 @@ impl Store {
                 (Some(family), PersonalTokenKind::Client) => {
                     revoke_families_in(
                         &mut tx,
-                        ("id", family.as_str()),
+                        Families::One(family),
                         now,
                         RevocationReason::Revoked,
                         feed.session_until,

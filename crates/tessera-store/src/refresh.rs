@@ -5,7 +5,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     rows::{prefixed_user_columns, user_from_prefixed_row},
     sql::{flag, parameter_list, placeholders},
-    PersonalTokenId, SessionId, Store, StoreResult, Timestamp, User, UserId,
+    BrowserSessionId, PersonalTokenId, SessionId, Store, StoreResult, Timestamp, User, UserId,
 };
 
 /// One login session and the chain of refresh tokens rotated from it.
@@ -21,6 +21,12 @@ pub struct Family {
     /// Absolute end of the session; `None` for offline sessions without one.
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// When the user last proved who they are (OpenID Connect `auth_time`):
+    /// the password grant's own time, or a browser sign-in's.
+    pub auth_time: Timestamp,
+    /// The signed-in browser this session was started from, if any: ending
+    /// that browser session (logout) ends this one unless it is offline.
+    pub browser_session: Option<BrowserSessionId>,
 }
 
 impl Family {
@@ -55,7 +61,8 @@ pub struct RefreshTokenState {
 }
 
 const FAMILY_COLUMNS: &str = "f.id, f.realm, f.client_id, f.user_id, f.scope, f.offline, \
-     f.created_at, f.expires_at, f.revoked_at";
+     f.created_at, f.expires_at, f.revoked_at, COALESCE(f.auth_time, f.created_at) AS auth_time, \
+     f.browser_session_id";
 
 fn family_from_row(row: &AnyRow) -> StoreResult<Family> {
     Ok(Family {
@@ -68,6 +75,8 @@ fn family_from_row(row: &AnyRow) -> StoreResult<Family> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        auth_time: row.try_get("auth_time")?,
+        browser_session: row.try_get("browser_session_id")?,
     })
 }
 
@@ -215,8 +224,8 @@ pub(crate) async fn insert_families(
     }
     let sql = format!(
         "INSERT INTO refresh_families (id, realm, client_id, user_id, scope, offline, \
-         created_at, expires_at) VALUES {}",
-        placeholders(families.len(), 8, 1)
+         created_at, expires_at, auth_time, browser_session_id) VALUES {}",
+        placeholders(families.len(), 10, 1)
     );
     let mut query = sqlx::query(&sql).persistent(families.len() == 1);
     for family in families {
@@ -228,7 +237,9 @@ pub(crate) async fn insert_families(
             .bind(&family.scope)
             .bind(flag(family.offline))
             .bind(family.created_at)
-            .bind(family.expires_at);
+            .bind(family.expires_at)
+            .bind(family.auth_time)
+            .bind(&family.browser_session);
     }
     query.execute(conn).await?;
     Ok(())
@@ -303,6 +314,8 @@ mod tests {
             created_at: at(0),
             expires_at: None,
             revoked_at: None,
+            auth_time: at(0),
+            browser_session: None,
         };
         store.create_family(&family, &token(1, "f")).await.unwrap();
         // A request read the token as live, then the session was revoked.

@@ -12,7 +12,7 @@ use crate::{
     company_tokens::{feed_company_tokens, retire_company_tokens, CompanyTokenScope},
     rows::PersonalTokenKind,
     time::duration_millis,
-    Audit, SessionId, Store, StoreError, StoreResult, Timestamp, UserId,
+    Audit, BrowserSessionId, SessionId, Store, StoreError, StoreResult, Timestamp, UserId,
 };
 
 /// How long the revocation-feed entries of deleted tokens matter.
@@ -40,6 +40,9 @@ impl DeletionFeed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevocationReason {
     Logout,
+    /// An authorization code was presented again (RFC 6749 §4.1.2): the
+    /// session started with it is revoked.
+    CodeReplayed,
     Revoked,
     /// A consumed refresh token was presented again after the grace window (RFC 9700 §4.14.2).
     ReuseDetected,
@@ -50,6 +53,7 @@ impl RevocationReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Logout => "logout",
+            Self::CodeReplayed => "code_replayed",
             Self::Revoked => "revoked",
             Self::ReuseDetected => "reuse_detected",
             Self::UserInactive => "user_inactive",
@@ -124,7 +128,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let revoked =
-            revoke_families_in(&mut tx, ("id", id.as_str()), now, reason, relevant_until).await?;
+            revoke_families_in(&mut tx, Families::One(id), now, reason, relevant_until).await?;
         tx.commit().await?;
         Ok(revoked == 1)
     }
@@ -276,37 +280,66 @@ impl Store {
     }
 }
 
-/// Revokes the live families where `column = value` and writes their feed
-/// entries, inside the caller's transaction. `column` is one of our own column
-/// names, never input.
+/// Which families a revocation ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Families<'a> {
+    One(&'a SessionId),
+    OfUser(&'a UserId),
+    /// The online families started from one browser session: a logout ends
+    /// them, while offline ones outlive it (`offline_access`, as in Keycloak).
+    OnlineOfBrowserSession(&'a BrowserSessionId),
+}
+
+impl<'a> Families<'a> {
+    /// The condition on `refresh_families`, with the id as `$3`.
+    fn condition(self) -> &'static str {
+        match self {
+            Self::One(_) => "id = $3",
+            Self::OfUser(_) => "user_id = $3",
+            Self::OnlineOfBrowserSession(_) => "browser_session_id = $3 AND offline = 0",
+        }
+    }
+
+    fn id(self) -> &'a str {
+        match self {
+            Self::One(id) => id.as_str(),
+            Self::OfUser(id) => id.as_str(),
+            Self::OnlineOfBrowserSession(id) => id.as_str(),
+        }
+    }
+}
+
+/// Revokes the live families selected and writes their feed entries, inside
+/// the caller's transaction.
 pub(crate) async fn revoke_families_in(
     conn: &mut sqlx::AnyConnection,
-    (column, value): (&'static str, &str),
+    families: Families<'_>,
     now: Timestamp,
     reason: RevocationReason,
     relevant_until: Timestamp,
 ) -> StoreResult<u64> {
+    let condition = families.condition();
     // Concurrent revocations of one family both see it live; the second's entry
     // conflicts and is skipped, and its UPDATE then changes nothing.
     sqlx::query(&format!(
         "INSERT INTO revocations (realm, kind, id, revoked_at, relevant_until) \
          SELECT realm, $4, id, $1, $2 FROM refresh_families \
-         WHERE {column} = $3 AND revoked_at IS NULL \
+         WHERE {condition} AND revoked_at IS NULL \
          ON CONFLICT DO NOTHING"
     ))
     .bind(now)
     .bind(relevant_until)
-    .bind(value)
+    .bind(families.id())
     .bind(RevokedKind::Session.as_str())
     .execute(&mut *conn)
     .await?;
     let revoked = sqlx::query(&format!(
         "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 \
-         WHERE {column} = $3 AND revoked_at IS NULL"
+         WHERE {condition} AND revoked_at IS NULL"
     ))
     .bind(now)
     .bind(reason.as_str())
-    .bind(value)
+    .bind(families.id())
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -324,7 +357,7 @@ async fn revoke_user_tokens_in(
 ) -> StoreResult<u64> {
     let revoked = revoke_families_in(
         conn,
-        ("user_id", user_id.as_str()),
+        Families::OfUser(user_id),
         now,
         reason,
         feed.session_until,

@@ -6,6 +6,8 @@
 //! this module only composes it.
 
 use crate::{
+    authorization_codes::consume_code,
+    device_authorizations::consume_device_authorization,
     group_commit::GroupWrite,
     login_attempts::{acquire_slot, release_slot, slot_refusal},
     refresh::{
@@ -15,9 +17,26 @@ use crate::{
     Timestamp,
 };
 
+/// A one-time grant that a new session is started with.
+#[derive(Debug)]
+pub(crate) enum Redeemed {
+    /// The digest of an authorization code.
+    AuthorizationCode(Vec<u8>),
+    /// The digest of an approved device code.
+    DeviceAuthorization(Vec<u8>),
+}
+
 #[derive(Debug)]
 pub(crate) enum SessionWrite {
     CreateFamily {
+        family: Family,
+        first_token: NewRefreshToken,
+    },
+    /// Consumes a one-time grant and starts the session it grants; nothing
+    /// when it was consumed already.
+    Redeem {
+        grant: Redeemed,
+        now: Timestamp,
         family: Family,
         first_token: NewRefreshToken,
     },
@@ -59,6 +78,26 @@ impl GroupWrite for SessionWrite {
                 insert_families(&mut *conn, &[family]).await?;
                 insert_tokens(conn, &[first_token]).await?;
                 Ok(true)
+            }
+            Self::Redeem {
+                grant,
+                now,
+                family,
+                first_token,
+            } => {
+                let consumed = match grant {
+                    Redeemed::AuthorizationCode(digest) => {
+                        consume_code(&mut *conn, digest, *now, &family.id).await?
+                    }
+                    Redeemed::DeviceAuthorization(digest) => {
+                        consume_device_authorization(&mut *conn, digest, *now).await?
+                    }
+                };
+                if consumed {
+                    insert_families(&mut *conn, &[family]).await?;
+                    insert_tokens(conn, &[first_token]).await?;
+                }
+                Ok(consumed)
             }
             Self::Rotate {
                 digest,
@@ -195,6 +234,22 @@ impl Store {
         })
         .await
         .map(drop)
+    }
+
+    /// Consumes a one-time grant and starts the session it grants, atomically;
+    /// false (nothing written) when it was consumed already.
+    pub(crate) async fn redeem_grant(
+        &self,
+        grant: Redeemed,
+        (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
+    ) -> StoreResult<bool> {
+        self.write_session(SessionWrite::Redeem {
+            grant,
+            now,
+            family: family.clone(),
+            first_token: first_token.clone(),
+        })
+        .await
     }
 
     /// Marks the token consumed and stores its replacement, atomically, unless

@@ -23,6 +23,30 @@ pub enum TokenError {
     AccountDisabled,
     #[error("invalid grant: {0}")]
     InvalidGrant(&'static str),
+    /// RFC 6749 §4.1.2.1: the redirect URI is not one the client registered.
+    #[error("invalid redirect_uri")]
+    InvalidRedirectUri,
+    #[error("unsupported response_type")]
+    UnsupportedResponseType,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none`, and the browser is not
+    /// signed in (or its sign-in is older than `max_age`).
+    #[error("login required")]
+    LoginRequired,
+    /// The user said no (the device grant's verification page).
+    #[error("access denied")]
+    AccessDenied,
+    /// RFC 8628 §3.5: the user has not decided yet.
+    #[error("authorization pending")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled faster than the interval, which grows by five seconds.
+    #[error("slow down")]
+    SlowDown,
+    /// RFC 8628 §3.5: the device code has expired.
+    #[error("expired token")]
+    ExpiredToken,
+    /// A user code that no pending device authorization has.
+    #[error("unknown or expired user code")]
+    UnknownUserCode,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
     #[error("invalid scope: {0}")]

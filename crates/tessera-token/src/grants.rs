@@ -1,18 +1,22 @@
-//! The three grants of RFC 6749 that Tessera serves, and refresh rotation.
+//! The grants of RFC 6749 that Tessera serves (the authorization code's
+//! exchange, password, refresh with rotation, client credentials); the device
+//! grant's polls are in `device.rs`.
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId, Timestamp, TokenUse,
-    UseOutcome, User, UserId,
+    BrowserSession, Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId,
+    Timestamp, TokenUse, UseOutcome, User, UserId,
 };
 
 use crate::{
+    authorization::verifier_matches,
     new_opaque_token, new_uuid,
     service::{AccountAccess, Core, OAuthService, RealmState, Subject},
     Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS,
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
+const INVALID_CODE: &str = "Code not valid";
 
 /// A token-endpoint request, by grant, with the parameters each one reads.
 #[derive(Debug)]
@@ -31,6 +35,14 @@ pub enum TokenRequest<'a> {
     },
     /// RFC 6749 §4.4.
     ClientCredentials { scope: Option<&'a str> },
+    /// RFC 6749 §4.1.3, with the PKCE verifier (RFC 7636 §4.5).
+    AuthorizationCode {
+        code: Option<&'a str>,
+        redirect_uri: Option<&'a str>,
+        code_verifier: Option<&'a str>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode { device_code: Option<&'a str> },
 }
 
 impl OAuthService {
@@ -62,7 +74,120 @@ impl OAuthService {
                 self.client_credentials_grant(realm, credentials, scope)
                     .await
             }
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.authorization_code_grant(
+                    realm,
+                    credentials,
+                    (code, redirect_uri, code_verifier),
+                )
+                .await
+            }
+            TokenRequest::DeviceCode { device_code } => {
+                self.device_code_grant(realm, credentials, device_code)
+                    .await
+            }
         }
+    }
+
+    /// Authorization code grant (RFC 6749 §4.1.3): the code is single-use,
+    /// short-lived and bound to its client, redirect URI and PKCE challenge.
+    /// A code presented again revokes the session it started (§4.1.2).
+    async fn authorization_code_grant(
+        &self,
+        realm: &str,
+        credentials: &ClientCredentials,
+        (code, redirect_uri, code_verifier): (Option<&str>, Option<&str>, Option<&str>),
+    ) -> Result<TokenResponse, TokenError> {
+        let state = self.core.realm(realm)?;
+        let client = self.core.authenticate_client(&state.config, credentials)?;
+        require_grant(client, GrantType::AuthorizationCode)?;
+        let code = code.ok_or_else(|| TokenError::missing_parameter("code"))?;
+        match ParsedOpaqueToken::parse(code) {
+            Ok(parsed) if parsed.kind == OpaqueTokenKind::AuthorizationCode => {}
+            _ => return Err(TokenError::InvalidGrant(INVALID_CODE)),
+        }
+        let digest = self.core.digester.digest(code);
+        let stored = self
+            .core
+            .store
+            .find_authorization_code(&digest)
+            .await?
+            .filter(|stored| stored.code.realm == realm)
+            .ok_or(TokenError::InvalidGrant(INVALID_CODE))?;
+        let now = Timestamp::now();
+        if stored.consumed_at.is_some() {
+            self.revoke_replayed_code(&state, stored.family_id.as_ref(), now)
+                .await?;
+            return Err(TokenError::InvalidGrant(INVALID_CODE));
+        }
+        let issued = &stored.code;
+        if issued.client_id != client.client_id || now >= issued.expires_at {
+            return Err(TokenError::InvalidGrant(INVALID_CODE));
+        }
+        if redirect_uri != Some(issued.redirect_uri.as_str()) {
+            return Err(TokenError::InvalidGrant("Incorrect redirect_uri"));
+        }
+        match (&issued.code_challenge, code_verifier) {
+            (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => {}
+            (Some(_), Some(_)) => return Err(TokenError::InvalidGrant("PKCE verification failed")),
+            (Some(_), None) => {
+                return Err(TokenError::InvalidGrant("PKCE code verifier not specified"))
+            }
+            // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
+            (None, Some(_)) => {
+                return Err(TokenError::InvalidGrant(
+                    "PKCE code verifier given, but no challenge was",
+                ))
+            }
+            (None, None) => {}
+        }
+        let session = &stored.browser_session;
+        if session.ended_at.is_some() {
+            return Err(TokenError::InvalidGrant("Session not active"));
+        }
+        let user = &stored.user;
+        self.core.ensure_user_active(user, now).await?;
+        let family = Core::new_browser_family((realm, client), session, &issued.scope, now)?;
+        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
+        if !self
+            .core
+            .store
+            .redeem_authorization_code(&digest, (now, &family, &refresh_row))
+            .await?
+        {
+            // A concurrent exchange of the same code won: that is a replay too.
+            let winner = self.core.store.find_authorization_code(&digest).await?;
+            let winner = winner.and_then(|code| code.family_id);
+            self.revoke_replayed_code(&state, winner.as_ref(), now)
+                .await?;
+            return Err(TokenError::InvalidGrant(INVALID_CODE));
+        }
+        self.core.respond_for_session(
+            (&state, client, now),
+            (user, &family, AccountAccess::of_session(client, false)),
+            (&family.scope, issued.nonce.as_deref()),
+            (refresh_token, refresh_row.expires_at),
+        )
+    }
+
+    /// RFC 6749 §4.1.2: the tokens issued from a replayed code are revoked.
+    async fn revoke_replayed_code(
+        &self,
+        state: &RealmState,
+        family: Option<&SessionId>,
+        now: Timestamp,
+    ) -> Result<(), TokenError> {
+        if let Some(family) = family {
+            self.core
+                .revoke_session(&state.config, family, now, RevocationReason::CodeReplayed)
+                .await?;
+            tracing::warn!(family = %family, realm = %state.config.name, "authorization code replayed; session revoked");
+        }
+        Ok(())
     }
 
     /// Resource owner password credentials grant (RFC 6749 §4.3).
@@ -100,7 +225,7 @@ impl OAuthService {
         self.core.respond_for_session(
             (&state, client, now),
             (&user, &family, AccountAccess::of_session(client, false)),
-            &family.scope,
+            (&family.scope, None),
             (refresh_token, refresh_row.expires_at),
         )
     }
@@ -161,7 +286,7 @@ impl OAuthService {
         let response = self.core.respond_for_session(
             (&state, client, now),
             (user, family, account),
-            &scope,
+            (&scope, None),
             refresh,
         )?;
         if let Some(token_id) = &stored.personal_token_id {
@@ -284,7 +409,7 @@ impl OAuthService {
         let now = Timestamp::now();
         let jwts = self
             .core
-            .issue_jwts((&state, client), &subject, None, &scope, now)?;
+            .issue_jwts((&state, client), &subject, None, (&scope, None), now)?;
         Ok(jwts.into_response(None, None, scope))
     }
 }
@@ -349,7 +474,22 @@ impl Core {
         offline: bool,
         now: Timestamp,
     ) -> Result<(Family, String, NewRefreshToken), TokenError> {
-        let family = Family {
+        let family = Self::new_family((realm, client), user_id, scopes, offline, now)?;
+        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
+        self.store.create_family(&family, &refresh_row).await?;
+        Ok((family, refresh_token, refresh_row))
+    }
+
+    /// A new session of `client` for the user, signed in now and not through
+    /// a browser (the caller says otherwise where it was).
+    pub(crate) fn new_family(
+        (realm, client): (&str, &Client),
+        user_id: &UserId,
+        scopes: &[String],
+        offline: bool,
+        now: Timestamp,
+    ) -> Result<Family, TokenError> {
+        Ok(Family {
             id: SessionId::new(new_uuid()?),
             realm: realm.to_owned(),
             client_id: client.client_id.clone(),
@@ -359,10 +499,26 @@ impl Core {
             created_at: now,
             expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
             revoked_at: None,
-        };
-        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
-        self.store.create_family(&family, &refresh_row).await?;
-        Ok((family, refresh_token, refresh_row))
+            auth_time: now,
+            browser_session: None,
+        })
+    }
+
+    /// A new session of `client` for the user of a browser session, who
+    /// signed in there, with the scopes granted (space-separated).
+    pub(crate) fn new_browser_family(
+        (realm, client): (&str, &Client),
+        session: &BrowserSession,
+        scope: &str,
+        now: Timestamp,
+    ) -> Result<Family, TokenError> {
+        let scopes: Vec<String> = scope.split_ascii_whitespace().map(str::to_owned).collect();
+        let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
+        let mut family =
+            Self::new_family((realm, client), &session.user_id, &scopes, offline, now)?;
+        family.auth_time = session.auth_time;
+        family.browser_session = Some(session.id.clone());
+        Ok(family)
     }
 
     /// When a refresh token issued now stops working: the idle window, capped by the
@@ -401,12 +557,13 @@ impl Core {
     }
 
     /// The token response of a user session; `refresh` is the refresh token issued
-    /// (or, without rotation, kept) and its stored expiry.
+    /// (or, without rotation, kept) and its stored expiry; `nonce` is the
+    /// authorization request's, for the ID token of a code exchange.
     pub(crate) fn respond_for_session(
         &self,
         (state, client, now): (&RealmState, &Client, Timestamp),
         (user, family, account): (&User, &Family, AccountAccess),
-        scope: &str,
+        (scope, nonce): (&str, Option<&str>),
         refresh: (String, Option<Timestamp>),
     ) -> Result<TokenResponse, TokenError> {
         let subject = Subject {
@@ -419,7 +576,7 @@ impl Core {
             (state, client),
             &subject,
             Some((family, account)),
-            scope,
+            (scope, nonce),
             now,
         )?;
         let (refresh_token, expires_at) = refresh;
@@ -438,11 +595,15 @@ impl Core {
     }
 }
 
-fn require_grant(client: &Client, grant: GrantType) -> Result<(), TokenError> {
+pub(crate) fn require_grant(client: &Client, grant: GrantType) -> Result<(), TokenError> {
     if client.allows_grant(grant) {
         Ok(())
     } else {
         Err(TokenError::UnauthorizedClient(match grant {
+            GrantType::AuthorizationCode => "Client not allowed for the authorization code flow",
+            GrantType::DeviceCode => {
+                "Client is not allowed to initiate OAuth 2.0 Device Authorization Grant"
+            }
             GrantType::Password => "Client not allowed for direct access grants",
             GrantType::RefreshToken => "Client not allowed to use refresh tokens",
             GrantType::ClientCredentials => "Client not enabled to retrieve service account",

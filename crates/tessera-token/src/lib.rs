@@ -10,9 +10,11 @@
 //! requests into plain arguments and call them; every rule lives here so it can
 //! be tested without a server.
 
+mod authorization;
 mod companies;
 mod company_access;
 mod company_tokens;
+mod device;
 mod endpoint_tokens;
 mod endpoints;
 mod error;
@@ -34,17 +36,22 @@ mod service;
 #[cfg(test)]
 mod service_tests;
 mod sessions;
+mod sign_in;
 mod subscriptions;
 mod usage;
 mod user_admin;
 mod users;
 
+pub use authorization::{
+    AuthorizationParams, AuthorizationRefusal, AuthorizationRequest, ClientRedirect, Prompt,
+};
 pub use companies::MAX_COMPANY_PAGE;
 pub use company_access::COMPANY_ADMIN_ROLE;
 pub use company_tokens::{
     CompanyTokenFilter, CompanyTokenRequest, CompanyTokenSelection, GeneratedCompanyToken,
     MAX_COMPANY_TOKEN_PAGE,
 };
+pub use device::PendingDevice;
 pub use endpoint_tokens::{AllowedCaller, CallToCheck, CheckAnswer};
 pub use endpoints::{EndpointRequest, GeneratedPrimaryToken, MAX_ENDPOINT_PAGE};
 pub use error::TokenError;
@@ -60,28 +67,32 @@ pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest,
 pub use principal::{Principal, PrincipalKind};
 pub use profiles::{TokenProfileChanges, TokenProfileRequest, MAX_PROFILES_PER_DELETE};
 pub use realm::{
-    BruteForceSettings, Client, CompanyTokenSettings, GrantType, PersonalTokenSettings, Realm,
-    TokenSettings, ADMIN_ROLE,
+    BruteForceSettings, Client, CompanyTokenSettings, DeviceFlowSettings, GrantType,
+    PersonalTokenSettings, Realm, TokenSettings, ADMIN_ROLE,
 };
 pub use revocation::FEED_LEEWAY;
 pub use service::{
     ClientCredentials, CompanyService, EndpointService, EndpointTokenService, KeyService,
-    MaintenanceService, OAuthService, PersonalTokenService, RealmState, Services,
+    MaintenanceService, OAuthService, PersonalTokenService, RealmState, Services, SignInService,
     SubscriptionService, TokenProfileService, UserService,
 };
 pub use sessions::UserInfo;
+pub use sign_in::{
+    AuthorizationResponse, AuthorizationStep, LogoutParams, LogoutRequest, SignInOutcome, SignedIn,
+    AUTHORIZATION_CODE_LIFETIME,
+};
 pub use subscriptions::{subscription_permissions, SubscriptionEdit, SubscriptionRequest};
 /// Every moment the services take or answer with (lifetimes are `Duration`s).
 pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
 pub use tessera_store::{
-    AuditActor, CallOutcome, CallerSummary, Company, CompanyEvent, CompanyEventKind, CompanyId,
-    CompanyToken, CompanyTokenHolder, CompanyTokenId, Endpoint, EndpointAuthentication,
-    EndpointCallRecord, EndpointChanges, EndpointId, EndpointMethod, EndpointToken,
-    EndpointTokenChanges, EndpointTokenId, EndpointTokenKind, EventOutcome, Member, PersonalToken,
-    PersonalTokenId, PersonalTokenKind, PrimaryToken, PrimaryTokenId, PurgeReport, SessionId,
-    Subscription, SubscriptionId, TokenEvent, TokenEventKind, TokenSelection, UseOutcome, User,
-    UserChanges, UserFilter, UserId,
+    AuditActor, BrowserSession, CallOutcome, CallerSummary, Company, CompanyEvent,
+    CompanyEventKind, CompanyId, CompanyToken, CompanyTokenHolder, CompanyTokenId, DeviceDecision,
+    Endpoint, EndpointAuthentication, EndpointCallRecord, EndpointChanges, EndpointId,
+    EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind,
+    EventOutcome, Member, PersonalToken, PersonalTokenId, PersonalTokenKind, PrimaryToken,
+    PrimaryTokenId, PurgeReport, SessionId, Subscription, SubscriptionId, TokenEvent,
+    TokenEventKind, TokenSelection, UseOutcome, User, UserChanges, UserFilter, UserId,
 };
 pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;

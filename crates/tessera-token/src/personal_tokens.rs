@@ -349,7 +349,7 @@ impl PersonalTokenService {
         let response = self.core.respond_for_session(
             (&creation.state, client, now),
             (&creation.user, &family, AccountAccess::Withheld),
-            &family.scope,
+            (&family.scope, None),
             (refresh_token, refresh_row.expires_at),
         )?;
         if let Err(refused) = self.store_token(&creation, &row).await {

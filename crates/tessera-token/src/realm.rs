@@ -68,29 +68,47 @@ impl CompanyTokenSettings {
     }
 }
 
+/// How long a device code lives and how often its device may poll (RFC 8628).
+#[derive(Debug, Clone)]
+pub struct DeviceFlowSettings {
+    pub code_lifetime: Duration,
+    /// The least time between two polls; `slow_down` adds five seconds.
+    pub interval: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrantType {
+    /// RFC 6749 §4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628 §3.4.
+    DeviceCode,
 }
 
 impl GrantType {
+    pub const ALL: [Self; 5] = [
+        Self::AuthorizationCode,
+        Self::Password,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+        Self::DeviceCode,
+    ];
+
+    /// The `grant_type` value of the token endpoint.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::AuthorizationCode => "authorization_code",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "password" => Some(Self::Password),
-            "refresh_token" => Some(Self::RefreshToken),
-            "client_credentials" => Some(Self::ClientCredentials),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|grant| grant.as_str() == value)
     }
 }
 
@@ -114,6 +132,11 @@ pub struct Client {
     /// Its users' access tokens may call the management API, with the
     /// permissions of the users' roles (Keycloak's `admin-cli`).
     pub management: bool,
+    /// Where the authorization endpoint may send its answers: compared byte
+    /// for byte (RFC 9700 §4.1.1), never as prefixes or patterns.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser afterwards.
+    pub post_logout_redirect_uris: Vec<String>,
     pub tokens: TokenSettings,
 }
 
@@ -126,6 +149,18 @@ impl Client {
         self.grants.contains(&grant)
     }
 
+    pub fn allows_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
+    pub fn allows_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
     pub fn allows_offline(&self) -> bool {
         self.allowed_scopes
             .iter()
@@ -136,6 +171,8 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct Realm {
     pub name: String,
+    /// What the hosted pages call the realm ("Sign in to …").
+    pub display_name: String,
     /// `{public_url}/realms/{name}`: the `iss` of every token.
     pub issuer: String,
     pub tokens: TokenSettings,
@@ -143,6 +180,7 @@ pub struct Realm {
     pub algorithm: SigningAlgorithm,
     pub key_rotation_period: Duration,
     pub brute_force: BruteForceSettings,
+    pub device_flow: DeviceFlowSettings,
     pub personal_tokens: PersonalTokenSettings,
     pub company_tokens: CompanyTokenSettings,
     /// Endpoint tokens are also stored sealed under the master key, and a

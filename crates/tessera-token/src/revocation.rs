@@ -147,7 +147,7 @@ pub(crate) fn deletion_feed(realm: &Realm, now: Timestamp) -> DeletionFeed {
 }
 
 /// Every access token of a session revoked at `now` expires by then (plus leeway).
-fn session_relevant_until(realm: &Realm, now: Timestamp) -> Timestamp {
+pub(crate) fn session_relevant_until(realm: &Realm, now: Timestamp) -> Timestamp {
     now.saturating_add(realm.max_jwt_lifetime())
         .saturating_add(FEED_LEEWAY)
 }

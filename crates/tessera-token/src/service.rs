@@ -91,6 +91,13 @@ pub struct EndpointTokenService {
     pub(crate) core: Arc<Core>,
 }
 
+/// Browser and device sign-in: the authorization endpoint, the sign-in form,
+/// browser sessions, RP-initiated logout, and the device verification page.
+#[derive(Debug, Clone)]
+pub struct SignInService {
+    pub(crate) core: Arc<Core>,
+}
+
 /// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
 #[derive(Debug, Clone)]
 pub struct KeyService {
@@ -119,6 +126,7 @@ pub struct Services {
     pub subscriptions: SubscriptionService,
     pub endpoints: EndpointService,
     pub endpoint_tokens: EndpointTokenService,
+    pub sign_in: SignInService,
     pub keys: KeyService,
     pub users: UserService,
     pub maintenance: MaintenanceService,
@@ -193,6 +201,9 @@ impl Services {
                 core: Arc::clone(&core),
             },
             endpoint_tokens: EndpointTokenService {
+                core: Arc::clone(&core),
+            },
+            sign_in: SignInService {
                 core: Arc::clone(&core),
             },
             keys: KeyService {
@@ -371,14 +382,15 @@ impl Core {
         Ok(granted)
     }
 
-    /// Signs an access token (RFC 9068) and, when `openid` was granted, an ID token.
-    /// `session` is `None` for client_credentials tokens.
+    /// Signs an access token (RFC 9068) and, when `openid` was granted, an ID token
+    /// (with the authorization request's `nonce`, if any). `session` is `None`
+    /// for client_credentials tokens.
     pub(crate) fn issue_jwts(
         &self,
         (state, client): (&RealmState, &Client),
         subject: &Subject<'_>,
         session: Option<(&Family, AccountAccess)>,
-        scope: &str,
+        (scope, nonce): (&str, Option<&str>),
         now: Timestamp,
     ) -> Result<IssuedJwts, TokenError> {
         let account = session.map_or(AccountAccess::Withheld, |(_, account)| account);
@@ -431,7 +443,8 @@ impl Core {
                 aud: client.client_id.clone(),
                 exp,
                 iat,
-                auth_time: session.map_or(iat, |s| s.created_at.unix_seconds()),
+                auth_time: session.map_or(iat, |s| s.auth_time.unix_seconds()),
+                nonce: nonce.map(str::to_owned),
                 jti: new_uuid()?,
                 azp: client.client_id.clone(),
                 typ: "ID".to_owned(),

@@ -48,9 +48,13 @@ fn client(id: &str, grants: &[GrantType]) -> Client {
         allows_personal_tokens: false,
         account_audience: false,
         management: false,
+        redirect_uris: vec![REDIRECT_URI.to_owned()],
+        post_logout_redirect_uris: Vec::new(),
         tokens: settings(),
     }
 }
+
+const REDIRECT_URI: &str = "http://app.test/callback";
 
 fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
     let mut api = client("api", &[GrantType::ClientCredentials]);
@@ -59,11 +63,24 @@ fn realm(master_key: &MasterKey, reuse_grace: Duration) -> Realm {
     addon.allows_personal_tokens = true;
     let clients = [
         client("app", &[GrantType::Password, GrantType::RefreshToken]),
+        client(
+            "web",
+            &[
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::DeviceCode,
+            ],
+        ),
         api,
         addon,
     ];
     Realm {
         name: REALM.to_owned(),
+        display_name: "Test realm".to_owned(),
+        device_flow: crate::DeviceFlowSettings {
+            code_lifetime: Duration::from_secs(600),
+            interval: Duration::from_secs(5),
+        },
         issuer: format!("http://tessera.test/realms/{REALM}"),
         tokens: settings(),
         reuse_grace,

@@ -114,8 +114,14 @@ impl OAuthService {
                     .introspect_company_token(&state.config, token, &client.client_id, address)
                     .await
             }
-            // Checked by the endpoint check only: introspection says nothing of it.
-            Ok(OpaqueTokenKind::EndpointPrimary) => Err(TokenError::InvalidToken),
+            // Checked by the endpoint check only: introspection says nothing of
+            // it; codes and browser sessions are no tokens a client holds.
+            Ok(
+                OpaqueTokenKind::EndpointPrimary
+                | OpaqueTokenKind::AuthorizationCode
+                | OpaqueTokenKind::BrowserSession
+                | OpaqueTokenKind::DeviceCode,
+            ) => Err(TokenError::InvalidToken),
             Err(_) => self
                 .core
                 .verify_access_token(realm, token)
@@ -204,7 +210,10 @@ impl OAuthService {
                 OpaqueTokenKind::Expose
                 | OpaqueTokenKind::Profile
                 | OpaqueTokenKind::Company
-                | OpaqueTokenKind::EndpointPrimary => return Err(TokenError::UnsupportedTokenType),
+                | OpaqueTokenKind::EndpointPrimary
+                | OpaqueTokenKind::AuthorizationCode
+                | OpaqueTokenKind::BrowserSession
+                | OpaqueTokenKind::DeviceCode => return Err(TokenError::UnsupportedTokenType),
             }
             let stored = match self.core.find_refresh_token(realm, token).await {
                 Ok((_, stored)) => stored,

@@ -76,6 +76,47 @@ pub fn token_error_body(error: &TokenError) -> (StatusCode, OAuthError) {
             Code::InvalidGrant,
             (*description).into(),
         ),
+        E::InvalidRedirectUri => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            "Invalid parameter: redirect_uri".into(),
+        ),
+        E::UnsupportedResponseType => (
+            StatusCode::BAD_REQUEST,
+            Code::UnsupportedResponseType,
+            "Unsupported response_type (only code)".into(),
+        ),
+        E::LoginRequired => (
+            StatusCode::BAD_REQUEST,
+            Code::LoginRequired,
+            "Login required".into(),
+        ),
+        E::AccessDenied => (
+            StatusCode::BAD_REQUEST,
+            Code::AccessDenied,
+            "The user denied the request".into(),
+        ),
+        // RFC 8628 §3.5: the pending answers are 400s like every token error.
+        E::AuthorizationPending => (
+            StatusCode::BAD_REQUEST,
+            Code::AuthorizationPending,
+            "The authorization request is still pending".into(),
+        ),
+        E::SlowDown => (
+            StatusCode::BAD_REQUEST,
+            Code::SlowDown,
+            "Polling too fast: wait five seconds longer between polls".into(),
+        ),
+        E::ExpiredToken => (
+            StatusCode::BAD_REQUEST,
+            Code::ExpiredToken,
+            "The device code has expired".into(),
+        ),
+        E::UnknownUserCode => (
+            StatusCode::BAD_REQUEST,
+            Code::InvalidGrant,
+            "Unknown or expired code".into(),
+        ),
         E::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             Code::UnsupportedGrantType,

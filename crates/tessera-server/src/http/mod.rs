@@ -2,9 +2,11 @@
 //! Keycloak's legacy `/auth/realms/{realm}/…`.
 
 pub(crate) mod account;
+mod browser_logout;
 mod caller;
 mod companies;
 mod company_tokens;
+mod device;
 mod endpoint_assignments;
 mod endpoint_tokens;
 mod endpoint_usage;
@@ -15,9 +17,11 @@ mod management;
 mod metrics;
 mod oidc;
 mod openapi;
+mod pages;
 mod refusals;
 mod reply;
 mod serve;
+mod sign_in;
 mod subscriptions;
 mod token_profiles;
 mod users;
@@ -100,7 +104,21 @@ pub fn router(state: AppState) -> Router {
             "/protocol/openid-connect/revocations",
             get(oidc::revocations),
         )
-        .route("/protocol/openid-connect/logout", post(oidc::logout))
+        .route(
+            "/protocol/openid-connect/logout",
+            get(browser_logout::logout_get).post(browser_logout::logout_post),
+        )
+        .route(
+            "/protocol/openid-connect/logout/confirm",
+            post(browser_logout::confirm),
+        )
+        .route(
+            "/protocol/openid-connect/auth",
+            get(sign_in::authorize_get).post(sign_in::authorize_post),
+        )
+        .route("/login-actions/authenticate", post(sign_in::authenticate))
+        .route("/protocol/openid-connect/auth/device", post(device::start))
+        .route("/device", get(device::page).post(device::decide))
         .route("/endpoints/check", post(endpoint_tokens::check))
         .merge(Router::from(account::routes()));
     Router::new()
@@ -108,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/auth/realms/{realm}", realm_routes)
         .nest("/admin/realms/{realm}", Router::from(management::routes()))
         .route("/openapi.json", get(openapi::document))
+        .route(pages::STYLESHEET_PATH, get(stylesheet))
         .route(
             "/.well-known/oauth-authorization-server/realms/{realm}",
             get(oidc::discovery),
@@ -191,6 +210,17 @@ async fn ready(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        pages::STYLESHEET,
+    )
+        .into_response()
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {

@@ -75,6 +75,14 @@ async fn issue_token(
             address: Some(address),
         },
         GrantType::ClientCredentials => TokenRequest::ClientCredentials { scope },
+        GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
+            code: form.get("code"),
+            redirect_uri: form.get("redirect_uri"),
+            code_verifier: form.get("code_verifier"),
+        },
+        GrantType::DeviceCode => TokenRequest::DeviceCode {
+            device_code: form.get("device_code"),
+        },
     };
     service.oauth.token(realm, &credentials, request).await
 }
@@ -99,8 +107,20 @@ impl FromRequest<AppState> for ClientForm {
             .map_err(|_| ApiError::NotFound)?;
         let headers = parts.headers.clone();
         let form = OAuthForm::from_request(Request::from_parts(parts, body), state).await?;
+        Self::from_form(state, realm, &headers, form)
+    }
+}
+
+impl ClientForm {
+    /// The form of a request already read, checked in the same order.
+    pub(crate) fn from_form(
+        state: &AppState,
+        realm: String,
+        headers: &HeaderMap,
+        form: OAuthForm,
+    ) -> Result<Self, ApiError> {
         state.services.realm(&realm)?;
-        let credentials = client_credentials(&headers, &form)?;
+        let credentials = client_credentials(headers, &form)?;
         Ok(Self {
             realm,
             credentials,
@@ -258,15 +278,23 @@ pub async fn discovery(
     let auth_methods: Vec<String> = names(&["client_secret_basic", "client_secret_post"]);
     let document = ProviderMetadata {
         issuer: issuer.clone(),
+        authorization_endpoint: endpoint("auth"),
         token_endpoint: endpoint("token"),
+        device_authorization_endpoint: endpoint("auth/device"),
         jwks_uri: endpoint("certs"),
         userinfo_endpoint: endpoint("userinfo"),
         introspection_endpoint: endpoint("token/introspect"),
         revocation_endpoint: endpoint("revoke"),
         end_session_endpoint: endpoint("logout"),
         revocation_feed_endpoint: endpoint("revocations"),
-        grant_types_supported: names(&["password", "refresh_token", "client_credentials"]),
-        response_types_supported: names(&["none"]),
+        grant_types_supported: GrantType::ALL
+            .iter()
+            .map(|grant| grant.as_str().to_owned())
+            .collect(),
+        response_types_supported: names(&["code", "none"]),
+        response_modes_supported: names(&["query"]),
+        code_challenge_methods_supported: names(&["S256"]),
+        authorization_response_iss_parameter_supported: true,
         subject_types_supported: names(&["public"]),
         id_token_signing_alg_values_supported: names(&[config.algorithm.as_str()]),
         userinfo_signing_alg_values_supported: names(&["none"]),
@@ -280,6 +308,8 @@ pub async fn discovery(
             "aud",
             "exp",
             "iat",
+            "auth_time",
+            "nonce",
             "jti",
             "azp",
             "sid",

@@ -1,0 +1,877 @@
+//! Browser sign-in over HTTP: the authorization-code flow with PKCE driven as
+//! a browser would (follow the redirect, post the form, exchange the code),
+//! every refusal the authorization endpoint and the exchange make, code
+//! replay, single sign-on across clients, and RP-initiated logout.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::kit::{Env, RealmOptions, Reply, Server, PASSWORD, PUBLIC_URL, REALM, USER};
+
+pub const WEB_CALLBACK: &str = "http://app.test/callback";
+pub const PORTAL_CALLBACK: &str = "https://portal.test/cb";
+const PORTAL_SECRET: &str = "portal-secret-0123456789";
+
+/// A browser without JavaScript: keeps its cookies, follows nothing by itself.
+pub struct Browser {
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(cookie, _)| cookie == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Reply {
+        let header = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if header.is_empty() {
+            request
+        } else {
+            request.header("cookie", header)
+        };
+        let response = request.send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(cookie, _)| cookie != name);
+            if !attributes.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Reply {
+        let request = self.http.get(url);
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Reply {
+        let request = self.http.post(url).form(form);
+        self.send(request).await
+    }
+}
+
+/// The session cookie's name in the test realm.
+pub fn session_cookie() -> String {
+    format!("TESSERA_SESSION_{REALM}")
+}
+
+/// The value of a form field on a page (as the browser would submit it).
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    unescape(&html[start..end])
+}
+
+/// Undoes HTML escaping: named and decimal character references.
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let end = start + rest[start..].find(';').unwrap();
+        let entity = &rest[start + 1..end];
+        let decoded = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            _ => char::from_u32(entity.strip_prefix('#').unwrap().parse().unwrap()).unwrap(),
+        };
+        out.push(decoded);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn location(reply: &Reply) -> String {
+    reply.headers["location"].to_str().unwrap().to_owned()
+}
+
+/// A query parameter of a URL, decoded.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs
+        .into_iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+/// A PKCE verifier and its S256 challenge (RFC 7636 §4.1–4.2).
+pub fn pkce(seed: &str) -> (String, String) {
+    let verifier = format!("{seed:-<43}");
+    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    (verifier, challenge)
+}
+
+/// The authorization endpoint's URL with `params`.
+pub fn authorize_url(server: &Server, params: &[(&str, &str)]) -> String {
+    format!(
+        "{}?{}",
+        server.realm_url("/protocol/openid-connect/auth"),
+        serde_urlencoded::to_string(params).unwrap()
+    )
+}
+
+/// The claims of a JWT, unverified (the tests verify signatures elsewhere).
+pub fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// `web`'s request for `openid` (plus `scope`), with PKCE, state and nonce.
+fn web_request<'a>(challenge: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", "web"),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", scope),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// Submits the sign-in form on `page` with `password`.
+pub async fn submit_sign_in(
+    browser: &mut Browser,
+    server: &Server,
+    page: &Reply,
+    (username, password): (&str, &str),
+) -> Reply {
+    assert!(page.text.contains("name=\"password\""), "no sign-in form: {}", page.text);
+    let (csrf, flow, request) = (
+        field(&page.text, "csrf"),
+        field(&page.text, "flow"),
+        field(&page.text, "request"),
+    );
+    browser
+        .post(
+            &server.realm_url("/login-actions/authenticate"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("flow", flow.as_str()),
+                ("request", request.as_str()),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+}
+
+/// The code `web` gets for `browser`, signing in with the form unless the
+/// browser is signed in already.
+async fn sign_in_for_code(browser: &mut Browser, server: &Server, challenge: &str, scope: &str) -> String {
+    let page = browser
+        .get(&authorize_url(server, &web_request(challenge, scope)))
+        .await;
+    let reply = if page.status == 302 {
+        page
+    } else {
+        let reply = submit_sign_in(browser, server, &page, (USER, PASSWORD)).await;
+        assert_eq!(reply.status, 303, "{}", reply.text);
+        reply
+    };
+    let target = location(&reply);
+    assert!(target.starts_with(&format!("{WEB_CALLBACK}?")), "{target}");
+    query_param(&target, "code").unwrap()
+}
+
+async fn exchange(server: &Server, code: &str, verifier: &str) -> Reply {
+    server
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "web"),
+            ("code", code),
+            ("redirect_uri", WEB_CALLBACK),
+            ("code_verifier", verifier),
+        ])
+        .await
+}
+
+#[tokio::test]
+async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("first-verifier");
+    let mut browser = Browser::new();
+
+    let page = browser
+        .get(&authorize_url(&server, &web_request(&challenge, "openid profile")))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self' http://app.test",
+        "style-src 'self'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    // Labelled fields, the realm's display name escaped, no script at all.
+    for fragment in [
+        "<label for=\"username\">",
+        "<label for=\"password\">",
+        "autocomplete=\"current-password\"",
+        "Test &#60;Realm&#62;",
+        &format!("action=\"{PUBLIC_URL}/realms/{REALM}/login-actions/authenticate\""),
+    ] {
+        assert!(page.text.contains(fragment), "{fragment} in {}", page.text);
+    }
+    assert!(!page.text.contains("<script"));
+    let csrf_cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"));
+
+    let wrong = submit_sign_in(&mut browser, &server, &page, (USER, "wrong password")).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.text.contains("Invalid username or password."), "{}", wrong.text);
+    assert!(wrong.text.contains("role=\"alert\""));
+    assert!(wrong.text.contains(&format!("value=\"{USER}\"")), "the username is kept");
+    assert!(browser.cookie(&session_cookie()).is_none());
+
+    let signed_in = submit_sign_in(&mut browser, &server, &wrong, (USER, PASSWORD)).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text);
+    let target = location(&signed_in);
+    assert!(target.starts_with("http://app.test/callback?code=tsr_ac_"), "{target}");
+    assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
+    assert_eq!(
+        query_param(&target, "iss").as_deref(),
+        Some(format!("{PUBLIC_URL}/realms/{REALM}").as_str())
+    );
+    let session = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with(&session_cookie()))
+        .unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    assert!(!session.contains("Secure"), "the public URL is http");
+
+    let code = query_param(&target, "code").unwrap();
+    let tokens = exchange(&server, &code, &verifier).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    let id = claims(tokens.body["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], "n-456");
+    assert_eq!(id["aud"], "web");
+    let auth_time = id["auth_time"].as_i64().unwrap();
+    assert!(auth_time <= id["iat"].as_i64().unwrap());
+    assert_eq!(tokens.body["scope"], "openid profile");
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let info = server
+        .get_bearer(&format!("/realms/{REALM}/protocol/openid-connect/userinfo"), access)
+        .await;
+    assert_eq!(info.status, 200);
+    assert_eq!(info.body["preferred_username"], USER);
+    let refreshed = server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", tokens.body["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    let refreshed_id = claims(refreshed.body["id_token"].as_str().unwrap());
+    assert_eq!(refreshed_id["auth_time"], auth_time, "auth_time is the sign-in's");
+
+    // A second client: the browser is signed in, so no form (single sign-on).
+    let portal = browser
+        .get(&authorize_url(
+            &server,
+            &[
+                ("response_type", "code"),
+                ("client_id", "portal"),
+                ("redirect_uri", PORTAL_CALLBACK),
+                ("scope", "openid"),
+            ],
+        ))
+        .await;
+    assert_eq!(portal.status, 302, "{}", portal.text);
+    let target = location(&portal);
+    assert!(target.starts_with(&format!("{PORTAL_CALLBACK}?code=")), "{target}");
+    assert_eq!(query_param(&target, "state"), None);
+    let portal_tokens = server
+        .post_form_basic(
+            "/protocol/openid-connect/token",
+            "portal",
+            PORTAL_SECRET,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query_param(&target, "code").unwrap()),
+                ("redirect_uri", PORTAL_CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(portal_tokens.status, 200, "{}", portal_tokens.text);
+    let portal_id = claims(portal_tokens.body["id_token"].as_str().unwrap());
+    assert_eq!(portal_id["auth_time"], auth_time);
+    assert_eq!(portal_id["sub"], id["sub"]);
+
+    // prompt=none answers silently while signed in; prompt=login and a
+    // max_age already passed ask for the password again.
+    let (_, challenge) = pkce("second-verifier");
+    let mut silent = web_request(&challenge, "openid");
+    silent.push(("prompt", "none"));
+    let reply = browser.get(&authorize_url(&server, &silent)).await;
+    assert_eq!(reply.status, 302);
+    assert!(query_param(&location(&reply), "code").is_some());
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let mut request = web_request(&challenge, "openid");
+        request.push(extra);
+        let reply = browser.get(&authorize_url(&server, &request)).await;
+        assert_eq!(reply.status, 200, "{extra:?}");
+        assert!(reply.text.contains("name=\"password\""));
+    }
+
+    // Another browser, not signed in: prompt=none is login_required, redirected.
+    let mut stranger = Browser::new();
+    let reply = stranger.get(&authorize_url(&server, &silent)).await;
+    assert_eq!(reply.status, 302);
+    let target = location(&reply);
+    assert_eq!(query_param(&target, "error").as_deref(), Some("login_required"));
+    assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
+}
+
+#[tokio::test]
+async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("replay-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    let first = exchange(&server, &code, &verifier).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let access = first.body["access_token"].as_str().unwrap();
+    let sid = claims(access)["sid"].as_str().unwrap().to_owned();
+
+    let replay = exchange(&server, &code, &verifier).await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.body["error"], "invalid_grant");
+    assert_eq!(replay.body["error_description"], "Code not valid");
+    let refresh = server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", first.body["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(refresh.status, 400, "{}", refresh.text);
+    assert_eq!(refresh.body["error"], "invalid_grant");
+    let info = server
+        .get_bearer(&format!("/realms/{REALM}/protocol/openid-connect/userinfo"), access)
+        .await;
+    assert_eq!(info.status, 401);
+    let feed = server.revocation_feed(None).await;
+    assert!(
+        feed["revocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["sid"] == sid.as_str()),
+        "{feed}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_exchanges_of_one_code_yield_one_session() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("race-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    // Started together, answered in any order.
+    let joined = tokio::join!(
+        exchange(&server, &code, &verifier),
+        exchange(&server, &code, &verifier),
+        exchange(&server, &code, &verifier),
+        exchange(&server, &code, &verifier),
+        exchange(&server, &code, &verifier),
+    );
+    let replies = [joined.0, joined.1, joined.2, joined.3, joined.4];
+    let won: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 200).collect();
+    assert_eq!(won.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(replies
+        .iter()
+        .filter(|reply| reply.status != 200)
+        .all(|reply| reply.body["error"] == "invalid_grant"));
+    // The winner's session is revoked by the losers' replay.
+    let refresh = server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", won[0].body["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(refresh.status, 400, "{}", refresh.text);
+}
+
+/// A refusal shown as a page: never a redirect.
+fn assert_shown(reply: &Reply, status: StatusCode, description: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert!(reply.headers.get("location").is_none());
+    assert!(reply.text.contains(description), "{description} in {}", reply.text);
+}
+
+/// A refusal redirected to the client with `error` and the request's state.
+fn assert_redirected(reply: &Reply, error: &str) {
+    assert_eq!(reply.status, 302, "{}", reply.text);
+    let target = location(reply);
+    assert!(target.starts_with(&format!("{WEB_CALLBACK}?")), "{target}");
+    assert_eq!(query_param(&target, "error").as_deref(), Some(error), "{target}");
+    assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
+    assert!(query_param(&target, "code").is_none());
+}
+
+#[tokio::test]
+async fn bad_authorization_requests_are_redirected_except_a_bad_client_or_redirect_uri() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (_, challenge) = pkce("errors-verifier");
+    let mut browser = Browser::new();
+    let before = env.row_counts().await;
+    let with = |changes: &[(&'static str, Option<&'static str>)]| {
+        let mut request = web_request(&challenge, "openid");
+        for (name, value) in changes {
+            request.retain(|(key, _)| key != name);
+            if let Some(value) = value {
+                request.push((name, value));
+            }
+        }
+        authorize_url(&server, &request)
+    };
+    for (changes, description) in [
+        (vec![("client_id", None)], "Missing parameter: client_id"),
+        (vec![("client_id", Some("nobody"))], "Invalid client"),
+        (vec![("redirect_uri", None)], "Missing parameter: redirect_uri"),
+        (
+            vec![("redirect_uri", Some("http://app.test/callback/../evil"))],
+            "Invalid parameter: redirect_uri",
+        ),
+        (
+            vec![("redirect_uri", Some("http://app.test/callbackx"))],
+            "Invalid parameter: redirect_uri",
+        ),
+        (
+            vec![("redirect_uri", Some("http://app.test/other"))],
+            "Invalid parameter: redirect_uri",
+        ),
+        // `app` registers no redirect URI at all.
+        (vec![("client_id", Some("app"))], "Invalid parameter: redirect_uri"),
+    ] {
+        let reply = browser.get(&with(&changes)).await;
+        let status = if description == "Invalid client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_shown(&reply, status, description);
+    }
+    for (changes, error) in [
+        (vec![("response_type", None)], "invalid_request"),
+        (vec![("response_type", Some("token"))], "unsupported_response_type"),
+        (vec![("code_challenge", None), ("code_challenge_method", None)], "invalid_request"),
+        (vec![("code_challenge_method", Some("plain"))], "invalid_request"),
+        (vec![("code_challenge_method", None)], "invalid_request"),
+        (vec![("code_challenge", Some("too-short"))], "invalid_request"),
+        (vec![("scope", Some("openid admin"))], "invalid_scope"),
+        (vec![("prompt", Some("none login"))], "invalid_request"),
+        (vec![("prompt", Some("sideways"))], "invalid_request"),
+        (vec![("max_age", Some("soon"))], "invalid_request"),
+        (vec![("response_mode", Some("fragment"))], "invalid_request"),
+    ] {
+        assert_redirected(&browser.get(&with(&changes)).await, error);
+    }
+    // A registered redirect URI with a query keeps it.
+    let reply = browser
+        .get(&with(&[
+            ("redirect_uri", Some("http://app.test/other?tab=1")),
+            ("response_type", Some("token")),
+        ]))
+        .await;
+    assert!(location(&reply).starts_with("http://app.test/other?tab=1&error="));
+    // A client without the code grant, at its own registered URI.
+    let reply = browser
+        .get(&authorize_url(
+            &server,
+            &[
+                ("response_type", "code"),
+                ("client_id", "cli"),
+                ("redirect_uri", "http://cli.test/cb"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(reply.status, 302);
+    assert_eq!(
+        query_param(&location(&reply), "error").as_deref(),
+        Some("unauthorized_client")
+    );
+    // A repeated parameter, and an unknown realm.
+    let url = format!("{}&client_id=web", with(&[]));
+    assert_shown(&browser.get(&url).await, StatusCode::BAD_REQUEST, "malformed or repeated");
+    let reply = browser
+        .get(&server.url("/realms/nowhere/protocol/openid-connect/auth?client_id=web"))
+        .await;
+    assert_shown(&reply, StatusCode::NOT_FOUND, "Realm does not exist");
+    assert_eq!(env.row_counts().await, before, "a refused request writes nothing");
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("bound-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    let (wrong_verifier, _) = pkce("another-verifier");
+    let attempt = |form: Vec<(&'static str, String)>| {
+        let server = &server;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            server.token(&form).await
+        }
+    };
+    let base = |code: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("client_id", "web".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", WEB_CALLBACK.to_owned()),
+        ]
+    };
+    let before = env.row_counts().await;
+    for (form, description) in [
+        ({
+            let mut form = base(&code);
+            form.push(("code_verifier", wrong_verifier.clone()));
+            form
+        }, "PKCE verification failed"),
+        (base(&code), "PKCE code verifier not specified"),
+        ({
+            let mut form = base(&code);
+            form[3].1 = "http://app.test/other?tab=1".to_owned();
+            form.push(("code_verifier", verifier.clone()));
+            form
+        }, "Incorrect redirect_uri"),
+        ({
+            let mut form = base(&code);
+            form.remove(3);
+            form.push(("code_verifier", verifier.clone()));
+            form
+        }, "Incorrect redirect_uri"),
+        ({
+            let mut form = base("tsr_ac_notarealcode");
+            form.push(("code_verifier", verifier.clone()));
+            form
+        }, "Code not valid"),
+        ({
+            let mut form = base(&code);
+            form[1].1 = "other-app".to_owned();
+            form.push(("code_verifier", verifier.clone()));
+            form
+        }, "Client not allowed for the authorization code flow"),
+    ] {
+        let reply = attempt(form).await;
+        assert_eq!(reply.status, 400, "{}", reply.text);
+        assert_eq!(reply.body["error_description"], description, "{}", reply.text);
+    }
+    let missing = server
+        .token(&[("grant_type", "authorization_code"), ("client_id", "web")])
+        .await;
+    assert_eq!(missing.body["error_description"], "Missing parameter: code");
+    // Another client presenting the code: refused, and the code stays unused.
+    let stolen = server
+        .post_form_basic(
+            "/protocol/openid-connect/token",
+            "portal",
+            PORTAL_SECRET,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(stolen.status, 400);
+    assert_eq!(stolen.body["error_description"], "Code not valid");
+    assert_eq!(env.row_counts().await, before, "a refused exchange writes nothing");
+    // The rightful exchange still works after those refusals.
+    assert_eq!(exchange(&server, &code, &verifier).await.status, 200);
+
+    // A code past its 60 seconds, and a verifier where no challenge was sent.
+    let (verifier, challenge) = pkce("late-verifier");
+    let late = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    env.execute("UPDATE authorization_codes SET expires_at = 0 WHERE consumed_at IS NULL")
+        .await;
+    let reply = exchange(&server, &late, &verifier).await;
+    assert_eq!(reply.body["error_description"], "Code not valid", "{}", reply.text);
+    let portal = browser
+        .get(&authorize_url(
+            &server,
+            &[
+                ("response_type", "code"),
+                ("client_id", "portal"),
+                ("redirect_uri", PORTAL_CALLBACK),
+            ],
+        ))
+        .await;
+    let portal_code = query_param(&location(&portal), "code").unwrap();
+    let downgrade = server
+        .post_form_basic(
+            "/protocol/openid-connect/token",
+            "portal",
+            PORTAL_SECRET,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &portal_code),
+                ("redirect_uri", PORTAL_CALLBACK),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        downgrade.body["error_description"],
+        "PKCE code verifier given, but no challenge was"
+    );
+}
+
+#[tokio::test]
+async fn the_sign_in_form_checks_its_csrf_token_and_counts_failures_like_the_password_grant() {
+    let env = Env::new(RealmOptions {
+        brute_force: "max_failures = 3\nwindow = \"1m\"\nlockout = \"1m\"".to_owned(),
+        ..RealmOptions::default()
+    })
+    .await;
+    let server = env.start().await;
+    let (_, challenge) = pkce("csrf-verifier");
+    let mut browser = Browser::new();
+    let page = browser
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    let before = env.row_counts().await;
+    let post = |csrf: String| {
+        let request = field(&page.text, "request");
+        async move {
+            let mut form = vec![
+                ("flow", "authorize".to_owned()),
+                ("request", request),
+                ("username", USER.to_owned()),
+                ("password", PASSWORD.to_owned()),
+            ];
+            if !csrf.is_empty() {
+                form.push(("csrf", csrf));
+            }
+            form
+        }
+    };
+    let target = server.realm_url("/login-actions/authenticate");
+    for csrf in [String::new(), "forged".to_owned()] {
+        let form = post(csrf).await;
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = browser.post(&target, &form).await;
+        assert_eq!(reply.status, 400, "{}", reply.text);
+        assert!(reply.text.contains("This form had expired"));
+        assert!(browser.cookie(&session_cookie()).is_none());
+    }
+    // A token from another browser's cookie does not fit this browser's.
+    let mut other = Browser::new();
+    let other_page = other
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    let form = post(field(&other_page.text, "csrf")).await;
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(browser.post(&target, &form).await.status, 400);
+    assert_eq!(env.row_counts().await, before, "no session, no login attempt");
+
+    // Three wrong passwords lock the account: the right one then gets the
+    // same answer as a wrong one, and so does an unknown user.
+    let mut page = page;
+    for _ in 0..3 {
+        page = submit_sign_in(&mut browser, &server, &page, (USER, "wrong")).await;
+        assert_eq!(page.status, 401);
+    }
+    for (username, password) in [(USER, PASSWORD), ("nobody-at-all", PASSWORD)] {
+        let reply = submit_sign_in(&mut browser, &server, &page, (username, password)).await;
+        assert_eq!(reply.status, 401, "{}", reply.text);
+        assert!(reply.text.contains("Invalid username or password."));
+    }
+    let reply = submit_sign_in(&mut browser, &server, &page, ("disabled", PASSWORD)).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text.contains("Your account is disabled"), "{}", reply.text);
+    let reply = submit_sign_in(&mut browser, &server, &page, (USER, "")).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text.contains("Enter your username and your password."));
+    assert!(browser.cookie(&session_cookie()).is_none());
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("logout-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    let online = exchange(&server, &code, &verifier).await;
+    let offline_code = {
+        let reply = browser
+            .get(&authorize_url(&server, &web_request(&challenge, "openid offline_access")))
+            .await;
+        query_param(&location(&reply), "code").unwrap()
+    };
+    let offline = exchange(&server, &offline_code, &verifier).await;
+    assert_eq!(offline.status, 200, "{}", offline.text);
+    let id_token = online.body["id_token"].as_str().unwrap();
+
+    // An unregistered post-logout URI is shown, never followed; nothing ends.
+    let logout = server.realm_url("/protocol/openid-connect/logout");
+    let refused = browser
+        .get(&format!(
+            "{logout}?{}",
+            serde_urlencoded::to_string([
+                ("id_token_hint", id_token),
+                ("post_logout_redirect_uri", "http://evil.test/"),
+            ])
+            .unwrap()
+        ))
+        .await;
+    assert_shown(&refused, StatusCode::BAD_REQUEST, "Invalid parameter: redirect_uri");
+    let refused = browser
+        .get(&format!("{logout}?post_logout_redirect_uri=http%3A%2F%2Fapp.test%2Fbye"))
+        .await;
+    assert_shown(&refused, StatusCode::BAD_REQUEST, "Missing parameter");
+
+    let reply = browser
+        .get(&format!(
+            "{logout}?{}",
+            serde_urlencoded::to_string([
+                ("id_token_hint", id_token),
+                ("post_logout_redirect_uri", "http://app.test/bye"),
+                ("state", "bye-state"),
+            ])
+            .unwrap()
+        ))
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    assert_eq!(location(&reply), "http://app.test/bye?state=bye-state");
+    assert!(browser.cookie(&session_cookie()).is_none(), "cookie cleared");
+    let refresh = |token: &Value| {
+        let token = token["refresh_token"].as_str().unwrap().to_owned();
+        let server = &server;
+        async move {
+            server
+                .token(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "web"),
+                    ("refresh_token", &token),
+                ])
+                .await
+        }
+    };
+    assert_eq!(refresh(&online.body).await.status, 400, "online session ended");
+    let offline = refresh(&offline.body).await;
+    assert_eq!(offline.status, 200, "offline session outlives logout");
+    let page = browser
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("name=\"password\""), "signed out: the form again");
+
+    // Without a hint, a signed-in browser is asked first.
+    let signed_in = submit_sign_in(&mut browser, &server, &page, (USER, PASSWORD)).await;
+    assert_eq!(signed_in.status, 303);
+    let ask = browser.get(&format!("{logout}?client_id=web")).await;
+    assert_eq!(ask.status, 200, "{}", ask.text);
+    assert!(ask.text.contains("Sign out"));
+    assert!(browser.cookie(&session_cookie()).is_some(), "nothing ended yet");
+    let confirm = server.realm_url("/protocol/openid-connect/logout/confirm");
+    let forged = browser
+        .post(&confirm, &[("csrf", "forged"), ("request", "client_id=web")])
+        .await;
+    assert_eq!(forged.status, 400);
+    assert!(browser.cookie(&session_cookie()).is_some());
+    let done = browser
+        .post(
+            &confirm,
+            &[
+                ("csrf", &field(&ask.text, "csrf")),
+                ("request", &field(&ask.text, "request")),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.text.contains("You are signed out."));
+    assert!(browser.cookie(&session_cookie()).is_none());
+    // The same request as a form POST (RP-Initiated Logout 1.0 §2).
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    let tokens = exchange(&server, &code, &verifier).await;
+    let posted = browser
+        .post(
+            &logout,
+            &[
+                ("id_token_hint", tokens.body["id_token"].as_str().unwrap()),
+                ("post_logout_redirect_uri", "http://app.test/bye"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.text);
+    assert_eq!(location(&posted), "http://app.test/bye");
+    assert!(browser.cookie(&session_cookie()).is_none());
+    assert_eq!(refresh(&tokens.body).await.status, 400);
+    // Keycloak's logout by refresh token still works at the same endpoint.
+    let reply = server
+        .post_form(
+            "/protocol/openid-connect/logout",
+            &[
+                ("client_id", "web"),
+                ("refresh_token", offline.body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.text);
+}
