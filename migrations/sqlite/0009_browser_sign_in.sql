@@ -43,6 +43,8 @@ CREATE TABLE authorization_codes (
     family_id TEXT
 );
 CREATE INDEX authorization_codes_expiry ON authorization_codes (expires_at);
+-- Deleting a browser session deletes its codes through this.
+CREATE INDEX authorization_codes_browser_session ON authorization_codes (browser_session_id);
 
 -- A device waiting for its user: pending until the user approves or denies
 -- on the verification page; consumed by the poll that gets the tokens.
@@ -63,3 +65,5 @@ CREATE TABLE device_authorizations (
     UNIQUE (realm, user_code_digest)
 );
 CREATE INDEX device_authorizations_expiry ON device_authorizations (expires_at);
+CREATE INDEX device_authorizations_browser_session
+    ON device_authorizations (browser_session_id) WHERE browser_session_id IS NOT NULL;

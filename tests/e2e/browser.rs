@@ -160,7 +160,7 @@ pub fn claims(jwt: &str) -> Value {
 }
 
 /// `web`'s request for `openid` (plus `scope`), with PKCE, state and nonce.
-fn web_request<'a>(challenge: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn web_request<'a>(challenge: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("response_type", "code"),
         ("client_id", "web"),
@@ -180,7 +180,11 @@ pub async fn submit_sign_in(
     page: &Reply,
     (username, password): (&str, &str),
 ) -> Reply {
-    assert!(page.text.contains("name=\"password\""), "no sign-in form: {}", page.text);
+    assert!(
+        page.text.contains("name=\"password\""),
+        "no sign-in form: {}",
+        page.text
+    );
     let (csrf, flow, request) = (
         field(&page.text, "csrf"),
         field(&page.text, "flow"),
@@ -202,7 +206,12 @@ pub async fn submit_sign_in(
 
 /// The code `web` gets for `browser`, signing in with the form unless the
 /// browser is signed in already.
-async fn sign_in_for_code(browser: &mut Browser, server: &Server, challenge: &str, scope: &str) -> String {
+pub async fn sign_in_for_code(
+    browser: &mut Browser,
+    server: &Server,
+    challenge: &str,
+    scope: &str,
+) -> String {
     let page = browser
         .get(&authorize_url(server, &web_request(challenge, scope)))
         .await;
@@ -218,7 +227,7 @@ async fn sign_in_for_code(browser: &mut Browser, server: &Server, challenge: &st
     query_param(&target, "code").unwrap()
 }
 
-async fn exchange(server: &Server, code: &str, verifier: &str) -> Reply {
+pub async fn exchange(server: &Server, code: &str, verifier: &str) -> Reply {
     server
         .token(&[
             ("grant_type", "authorization_code"),
@@ -238,7 +247,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
     let mut browser = Browser::new();
 
     let page = browser
-        .get(&authorize_url(&server, &web_request(&challenge, "openid profile")))
+        .get(&authorize_url(
+            &server,
+            &web_request(&challenge, "openid profile"),
+        ))
         .await;
     assert_eq!(page.status, 200, "{}", page.text);
     let policy = page.headers["content-security-policy"].to_str().unwrap();
@@ -251,7 +263,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
         assert!(policy.contains(directive), "{policy}");
     }
     assert_eq!(page.headers["x-frame-options"], "DENY");
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     // Labelled fields, the realm's display name escaped, no script at all.
     for fragment in [
         "<label for=\"username\">",
@@ -268,15 +283,25 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
 
     let wrong = submit_sign_in(&mut browser, &server, &page, (USER, "wrong password")).await;
     assert_eq!(wrong.status, 401);
-    assert!(wrong.text.contains("Invalid username or password."), "{}", wrong.text);
+    assert!(
+        wrong.text.contains("Invalid username or password."),
+        "{}",
+        wrong.text
+    );
     assert!(wrong.text.contains("role=\"alert\""));
-    assert!(wrong.text.contains(&format!("value=\"{USER}\"")), "the username is kept");
+    assert!(
+        wrong.text.contains(&format!("value=\"{USER}\"")),
+        "the username is kept"
+    );
     assert!(browser.cookie(&session_cookie()).is_none());
 
     let signed_in = submit_sign_in(&mut browser, &server, &wrong, (USER, PASSWORD)).await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.text);
     let target = location(&signed_in);
-    assert!(target.starts_with("http://app.test/callback?code=tsr_ac_"), "{target}");
+    assert!(
+        target.starts_with("http://app.test/callback?code=tsr_ac_"),
+        "{target}"
+    );
     assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
     assert_eq!(
         query_param(&target, "iss").as_deref(),
@@ -289,7 +314,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
         .map(|value| value.to_str().unwrap().to_owned())
         .find(|value| value.starts_with(&session_cookie()))
         .unwrap();
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
     assert!(!session.contains("Secure"), "the public URL is http");
 
     let code = query_param(&target, "code").unwrap();
@@ -303,7 +331,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
     assert_eq!(tokens.body["scope"], "openid profile");
     let access = tokens.body["access_token"].as_str().unwrap();
     let info = server
-        .get_bearer(&format!("/realms/{REALM}/protocol/openid-connect/userinfo"), access)
+        .get_bearer(
+            &format!("/realms/{REALM}/protocol/openid-connect/userinfo"),
+            access,
+        )
         .await;
     assert_eq!(info.status, 200);
     assert_eq!(info.body["preferred_username"], USER);
@@ -311,12 +342,18 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
         .token(&[
             ("grant_type", "refresh_token"),
             ("client_id", "web"),
-            ("refresh_token", tokens.body["refresh_token"].as_str().unwrap()),
+            (
+                "refresh_token",
+                tokens.body["refresh_token"].as_str().unwrap(),
+            ),
         ])
         .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
     let refreshed_id = claims(refreshed.body["id_token"].as_str().unwrap());
-    assert_eq!(refreshed_id["auth_time"], auth_time, "auth_time is the sign-in's");
+    assert_eq!(
+        refreshed_id["auth_time"], auth_time,
+        "auth_time is the sign-in's"
+    );
 
     // A second client: the browser is signed in, so no form (single sign-on).
     let portal = browser
@@ -332,7 +369,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
         .await;
     assert_eq!(portal.status, 302, "{}", portal.text);
     let target = location(&portal);
-    assert!(target.starts_with(&format!("{PORTAL_CALLBACK}?code=")), "{target}");
+    assert!(
+        target.starts_with(&format!("{PORTAL_CALLBACK}?code=")),
+        "{target}"
+    );
     assert_eq!(query_param(&target, "state"), None);
     let portal_tokens = server
         .post_form_basic(
@@ -373,7 +413,10 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
     let reply = stranger.get(&authorize_url(&server, &silent)).await;
     assert_eq!(reply.status, 302);
     let target = location(&reply);
-    assert_eq!(query_param(&target, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&target, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
 }
 
@@ -397,13 +440,19 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
         .token(&[
             ("grant_type", "refresh_token"),
             ("client_id", "web"),
-            ("refresh_token", first.body["refresh_token"].as_str().unwrap()),
+            (
+                "refresh_token",
+                first.body["refresh_token"].as_str().unwrap(),
+            ),
         ])
         .await;
     assert_eq!(refresh.status, 400, "{}", refresh.text);
     assert_eq!(refresh.body["error"], "invalid_grant");
     let info = server
-        .get_bearer(&format!("/realms/{REALM}/protocol/openid-connect/userinfo"), access)
+        .get_bearer(
+            &format!("/realms/{REALM}/protocol/openid-connect/userinfo"),
+            access,
+        )
         .await;
     assert_eq!(info.status, 401);
     let feed = server.revocation_feed(None).await;
@@ -434,7 +483,12 @@ async fn concurrent_exchanges_of_one_code_yield_one_session() {
     );
     let replies = [joined.0, joined.1, joined.2, joined.3, joined.4];
     let won: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 200).collect();
-    assert_eq!(won.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        won.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert!(replies
         .iter()
         .filter(|reply| reply.status != 200)
@@ -444,7 +498,10 @@ async fn concurrent_exchanges_of_one_code_yield_one_session() {
         .token(&[
             ("grant_type", "refresh_token"),
             ("client_id", "web"),
-            ("refresh_token", won[0].body["refresh_token"].as_str().unwrap()),
+            (
+                "refresh_token",
+                won[0].body["refresh_token"].as_str().unwrap(),
+            ),
         ])
         .await;
     assert_eq!(refresh.status, 400, "{}", refresh.text);
@@ -454,7 +511,11 @@ async fn concurrent_exchanges_of_one_code_yield_one_session() {
 fn assert_shown(reply: &Reply, status: StatusCode, description: &str) {
     assert_eq!(reply.status, status, "{}", reply.text);
     assert!(reply.headers.get("location").is_none());
-    assert!(reply.text.contains(description), "{description} in {}", reply.text);
+    assert!(
+        reply.text.contains(description),
+        "{description} in {}",
+        reply.text
+    );
 }
 
 /// A refusal redirected to the client with `error` and the request's state.
@@ -462,7 +523,11 @@ fn assert_redirected(reply: &Reply, error: &str) {
     assert_eq!(reply.status, 302, "{}", reply.text);
     let target = location(reply);
     assert!(target.starts_with(&format!("{WEB_CALLBACK}?")), "{target}");
-    assert_eq!(query_param(&target, "error").as_deref(), Some(error), "{target}");
+    assert_eq!(
+        query_param(&target, "error").as_deref(),
+        Some(error),
+        "{target}"
+    );
     assert_eq!(query_param(&target, "state").as_deref(), Some("st-123"));
     assert!(query_param(&target, "code").is_none());
 }
@@ -487,7 +552,10 @@ async fn bad_authorization_requests_are_redirected_except_a_bad_client_or_redire
     for (changes, description) in [
         (vec![("client_id", None)], "Missing parameter: client_id"),
         (vec![("client_id", Some("nobody"))], "Invalid client"),
-        (vec![("redirect_uri", None)], "Missing parameter: redirect_uri"),
+        (
+            vec![("redirect_uri", None)],
+            "Missing parameter: redirect_uri",
+        ),
         (
             vec![("redirect_uri", Some("http://app.test/callback/../evil"))],
             "Invalid parameter: redirect_uri",
@@ -501,7 +569,10 @@ async fn bad_authorization_requests_are_redirected_except_a_bad_client_or_redire
             "Invalid parameter: redirect_uri",
         ),
         // `app` registers no redirect URI at all.
-        (vec![("client_id", Some("app"))], "Invalid parameter: redirect_uri"),
+        (
+            vec![("client_id", Some("app"))],
+            "Invalid parameter: redirect_uri",
+        ),
     ] {
         let reply = browser.get(&with(&changes)).await;
         let status = if description == "Invalid client" {
@@ -513,11 +584,23 @@ async fn bad_authorization_requests_are_redirected_except_a_bad_client_or_redire
     }
     for (changes, error) in [
         (vec![("response_type", None)], "invalid_request"),
-        (vec![("response_type", Some("token"))], "unsupported_response_type"),
-        (vec![("code_challenge", None), ("code_challenge_method", None)], "invalid_request"),
-        (vec![("code_challenge_method", Some("plain"))], "invalid_request"),
+        (
+            vec![("response_type", Some("token"))],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("code_challenge", None), ("code_challenge_method", None)],
+            "invalid_request",
+        ),
+        (
+            vec![("code_challenge_method", Some("plain"))],
+            "invalid_request",
+        ),
         (vec![("code_challenge_method", None)], "invalid_request"),
-        (vec![("code_challenge", Some("too-short"))], "invalid_request"),
+        (
+            vec![("code_challenge", Some("too-short"))],
+            "invalid_request",
+        ),
         (vec![("scope", Some("openid admin"))], "invalid_scope"),
         (vec![("prompt", Some("none login"))], "invalid_request"),
         (vec![("prompt", Some("sideways"))], "invalid_request"),
@@ -554,12 +637,20 @@ async fn bad_authorization_requests_are_redirected_except_a_bad_client_or_redire
     );
     // A repeated parameter, and an unknown realm.
     let url = format!("{}&client_id=web", with(&[]));
-    assert_shown(&browser.get(&url).await, StatusCode::BAD_REQUEST, "malformed or repeated");
+    assert_shown(
+        &browser.get(&url).await,
+        StatusCode::BAD_REQUEST,
+        "malformed or repeated",
+    );
     let reply = browser
         .get(&server.url("/realms/nowhere/protocol/openid-connect/auth?client_id=web"))
         .await;
     assert_shown(&reply, StatusCode::NOT_FOUND, "Realm does not exist");
-    assert_eq!(env.row_counts().await, before, "a refused request writes nothing");
+    assert_eq!(
+        env.row_counts().await,
+        before,
+        "a refused request writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -587,39 +678,58 @@ async fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
     };
     let before = env.row_counts().await;
     for (form, description) in [
-        ({
-            let mut form = base(&code);
-            form.push(("code_verifier", wrong_verifier.clone()));
-            form
-        }, "PKCE verification failed"),
+        (
+            {
+                let mut form = base(&code);
+                form.push(("code_verifier", wrong_verifier.clone()));
+                form
+            },
+            "PKCE verification failed",
+        ),
         (base(&code), "PKCE code verifier not specified"),
-        ({
-            let mut form = base(&code);
-            form[3].1 = "http://app.test/other?tab=1".to_owned();
-            form.push(("code_verifier", verifier.clone()));
-            form
-        }, "Incorrect redirect_uri"),
-        ({
-            let mut form = base(&code);
-            form.remove(3);
-            form.push(("code_verifier", verifier.clone()));
-            form
-        }, "Incorrect redirect_uri"),
-        ({
-            let mut form = base("tsr_ac_notarealcode");
-            form.push(("code_verifier", verifier.clone()));
-            form
-        }, "Code not valid"),
-        ({
-            let mut form = base(&code);
-            form[1].1 = "other-app".to_owned();
-            form.push(("code_verifier", verifier.clone()));
-            form
-        }, "Client not allowed for the authorization code flow"),
+        (
+            {
+                let mut form = base(&code);
+                form[3].1 = "http://app.test/other?tab=1".to_owned();
+                form.push(("code_verifier", verifier.clone()));
+                form
+            },
+            "Incorrect redirect_uri",
+        ),
+        (
+            {
+                let mut form = base(&code);
+                form.remove(3);
+                form.push(("code_verifier", verifier.clone()));
+                form
+            },
+            "Incorrect redirect_uri",
+        ),
+        (
+            {
+                let mut form = base("tsr_ac_notarealcode");
+                form.push(("code_verifier", verifier.clone()));
+                form
+            },
+            "Code not valid",
+        ),
+        (
+            {
+                let mut form = base(&code);
+                form[1].1 = "other-app".to_owned();
+                form.push(("code_verifier", verifier.clone()));
+                form
+            },
+            "Client not allowed for the authorization code flow",
+        ),
     ] {
         let reply = attempt(form).await;
         assert_eq!(reply.status, 400, "{}", reply.text);
-        assert_eq!(reply.body["error_description"], description, "{}", reply.text);
+        assert_eq!(
+            reply.body["error_description"], description,
+            "{}",
+            reply.text
+        );
     }
     let missing = server
         .token(&[("grant_type", "authorization_code"), ("client_id", "web")])
@@ -640,7 +750,11 @@ async fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
         .await;
     assert_eq!(stolen.status, 400);
     assert_eq!(stolen.body["error_description"], "Code not valid");
-    assert_eq!(env.row_counts().await, before, "a refused exchange writes nothing");
+    assert_eq!(
+        env.row_counts().await,
+        before,
+        "a refused exchange writes nothing"
+    );
     // The rightful exchange still works after those refusals.
     assert_eq!(exchange(&server, &code, &verifier).await.status, 200);
 
@@ -650,7 +764,11 @@ async fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
     env.execute("UPDATE authorization_codes SET expires_at = 0 WHERE consumed_at IS NULL")
         .await;
     let reply = exchange(&server, &late, &verifier).await;
-    assert_eq!(reply.body["error_description"], "Code not valid", "{}", reply.text);
+    assert_eq!(
+        reply.body["error_description"], "Code not valid",
+        "{}",
+        reply.text
+    );
     let portal = browser
         .get(&authorize_url(
             &server,
@@ -727,7 +845,11 @@ async fn the_sign_in_form_checks_its_csrf_token_and_counts_failures_like_the_pas
     let form = post(field(&other_page.text, "csrf")).await;
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(browser.post(&target, &form).await.status, 400);
-    assert_eq!(env.row_counts().await, before, "no session, no login attempt");
+    assert_eq!(
+        env.row_counts().await,
+        before,
+        "no session, no login attempt"
+    );
 
     // Three wrong passwords lock the account: the right one then gets the
     // same answer as a wrong one, and so does an unknown user.
@@ -743,10 +865,16 @@ async fn the_sign_in_form_checks_its_csrf_token_and_counts_failures_like_the_pas
     }
     let reply = submit_sign_in(&mut browser, &server, &page, ("disabled", PASSWORD)).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.text.contains("Your account is disabled"), "{}", reply.text);
+    assert!(
+        reply.text.contains("Your account is disabled"),
+        "{}",
+        reply.text
+    );
     let reply = submit_sign_in(&mut browser, &server, &page, (USER, "")).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.text.contains("Enter your username and your password."));
+    assert!(reply
+        .text
+        .contains("Enter your username and your password."));
     assert!(browser.cookie(&session_cookie()).is_none());
 }
 
@@ -760,7 +888,10 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
     let online = exchange(&server, &code, &verifier).await;
     let offline_code = {
         let reply = browser
-            .get(&authorize_url(&server, &web_request(&challenge, "openid offline_access")))
+            .get(&authorize_url(
+                &server,
+                &web_request(&challenge, "openid offline_access"),
+            ))
             .await;
         query_param(&location(&reply), "code").unwrap()
     };
@@ -780,9 +911,15 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
             .unwrap()
         ))
         .await;
-    assert_shown(&refused, StatusCode::BAD_REQUEST, "Invalid parameter: redirect_uri");
+    assert_shown(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "Invalid parameter: redirect_uri",
+    );
     let refused = browser
-        .get(&format!("{logout}?post_logout_redirect_uri=http%3A%2F%2Fapp.test%2Fbye"))
+        .get(&format!(
+            "{logout}?post_logout_redirect_uri=http%3A%2F%2Fapp.test%2Fbye"
+        ))
         .await;
     assert_shown(&refused, StatusCode::BAD_REQUEST, "Missing parameter");
 
@@ -799,7 +936,10 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
         .await;
     assert_eq!(reply.status, 303, "{}", reply.text);
     assert_eq!(location(&reply), "http://app.test/bye?state=bye-state");
-    assert!(browser.cookie(&session_cookie()).is_none(), "cookie cleared");
+    assert!(
+        browser.cookie(&session_cookie()).is_none(),
+        "cookie cleared"
+    );
     let refresh = |token: &Value| {
         let token = token["refresh_token"].as_str().unwrap().to_owned();
         let server = &server;
@@ -813,14 +953,21 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
                 .await
         }
     };
-    assert_eq!(refresh(&online.body).await.status, 400, "online session ended");
+    assert_eq!(
+        refresh(&online.body).await.status,
+        400,
+        "online session ended"
+    );
     let offline = refresh(&offline.body).await;
     assert_eq!(offline.status, 200, "offline session outlives logout");
     let page = browser
         .get(&authorize_url(&server, &web_request(&challenge, "openid")))
         .await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("name=\"password\""), "signed out: the form again");
+    assert!(
+        page.text.contains("name=\"password\""),
+        "signed out: the form again"
+    );
 
     // Without a hint, a signed-in browser is asked first.
     let signed_in = submit_sign_in(&mut browser, &server, &page, (USER, PASSWORD)).await;
@@ -828,10 +975,16 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
     let ask = browser.get(&format!("{logout}?client_id=web")).await;
     assert_eq!(ask.status, 200, "{}", ask.text);
     assert!(ask.text.contains("Sign out"));
-    assert!(browser.cookie(&session_cookie()).is_some(), "nothing ended yet");
+    assert!(
+        browser.cookie(&session_cookie()).is_some(),
+        "nothing ended yet"
+    );
     let confirm = server.realm_url("/protocol/openid-connect/logout/confirm");
     let forged = browser
-        .post(&confirm, &[("csrf", "forged"), ("request", "client_id=web")])
+        .post(
+            &confirm,
+            &[("csrf", "forged"), ("request", "client_id=web")],
+        )
         .await;
     assert_eq!(forged.status, 400);
     assert!(browser.cookie(&session_cookie()).is_some());
@@ -869,9 +1022,41 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() 
             "/protocol/openid-connect/logout",
             &[
                 ("client_id", "web"),
-                ("refresh_token", offline.body["refresh_token"].as_str().unwrap()),
+                (
+                    "refresh_token",
+                    offline.body["refresh_token"].as_str().unwrap(),
+                ),
             ],
         )
         .await;
     assert_eq!(reply.status, 204, "{}", reply.text);
+}
+
+/// Every statement of browser sign-in, for the plan check: the form, a
+/// code and its exchange, single sign-on, a replay, a refresh, logout.
+pub async fn walk_sign_in(server: &Server) {
+    let (verifier, challenge) = pkce("walk-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, server, &challenge, "openid").await;
+    let tokens = exchange(server, &code, &verifier).await;
+    assert_eq!(exchange(server, &code, &verifier).await.status, 400);
+    let code = sign_in_for_code(&mut browser, server, &challenge, "openid").await;
+    let tokens_again = exchange(server, &code, &verifier).await;
+    let refresh = tokens_again.body["refresh_token"].as_str().unwrap();
+    server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", refresh),
+        ])
+        .await;
+    let hint = tokens_again.body["id_token"].as_str().unwrap();
+    let logout = browser
+        .get(&format!(
+            "{}?id_token_hint={hint}",
+            server.realm_url("/protocol/openid-connect/logout")
+        ))
+        .await;
+    assert_eq!(logout.status, 200, "{}", logout.text);
+    assert_eq!(tokens.status, 200);
 }

@@ -10,7 +10,7 @@ use crate::{
     kit::{Env, RealmOptions, Reply, Server, PASSWORD, PUBLIC_URL, REALM, USER},
 };
 
-async fn start(server: &Server, client: &str, scope: &str) -> Reply {
+pub async fn start(server: &Server, client: &str, scope: &str) -> Reply {
     server
         .post_form(
             "/protocol/openid-connect/auth/device",
@@ -96,8 +96,16 @@ async fn an_add_on_signs_in_through_the_device_grant() {
     let mut browser = Browser::new();
     let confirm = sign_in_on_verification_page(&mut browser, &server, &started.body).await;
     assert_eq!(confirm.status, 200, "{}", confirm.text);
-    for fragment in ["<strong>cli</strong>", "<strong>alice</strong>", "<li>offline_access</li>"] {
-        assert!(confirm.text.contains(fragment), "{fragment} in {}", confirm.text);
+    for fragment in [
+        "<strong>cli</strong>",
+        "<strong>alice</strong>",
+        "<li>offline_access</li>",
+    ] {
+        assert!(
+            confirm.text.contains(fragment),
+            "{fragment} in {}",
+            confirm.text
+        );
     }
     assert!(confirm.headers["content-security-policy"]
         .to_str()
@@ -107,7 +115,11 @@ async fn an_add_on_signs_in_through_the_device_grant() {
     let forged = browser
         .post(
             &server.realm_url("/device"),
-            &[("csrf", "forged"), ("user_code", user_code), ("decision", "approve")],
+            &[
+                ("csrf", "forged"),
+                ("user_code", user_code),
+                ("decision", "approve"),
+            ],
         )
         .await;
     assert_eq!(forged.status, 400);
@@ -123,7 +135,10 @@ async fn an_add_on_signs_in_through_the_device_grant() {
     assert_eq!(tokens.body["refresh_expires_in"], 0, "an offline token");
     let access = tokens.body["access_token"].as_str().unwrap();
     let info = server
-        .get_bearer(&format!("/realms/{REALM}/protocol/openid-connect/userinfo"), access)
+        .get_bearer(
+            &format!("/realms/{REALM}/protocol/openid-connect/userinfo"),
+            access,
+        )
         .await;
     assert_eq!(info.body["preferred_username"], USER);
     // Once: the device code is spent, and the page no longer knows the code.
@@ -145,7 +160,11 @@ async fn an_add_on_signs_in_through_the_device_grant() {
     );
     // Typing the code by hand, in any case and without the dash, works too.
     let third = start(&server, "cli", "openid").await;
-    let typed = third.body["user_code"].as_str().unwrap().replace('-', "").to_lowercase();
+    let typed = third.body["user_code"]
+        .as_str()
+        .unwrap()
+        .replace('-', "")
+        .to_lowercase();
     let page = browser.get(&server.realm_url("/device")).await;
     assert!(page.text.contains("<label for=\"user_code\">"));
     let page = browser
@@ -176,8 +195,15 @@ async fn device_codes_expire_and_bad_device_requests_are_refused() {
             ("client_id", "cli"),
         ])
         .await;
-    assert_eq!(missing.body["error_description"], "Missing parameter: device_code");
-    assert_eq!(env.row_counts().await, before, "a refused request writes nothing");
+    assert_eq!(
+        missing.body["error_description"],
+        "Missing parameter: device_code"
+    );
+    assert_eq!(
+        env.row_counts().await,
+        before,
+        "a refused request writes nothing"
+    );
     let mut browser = Browser::new();
     let page = browser
         .get(&server.realm_url("/device?user_code=BCDF-GHJK"))
@@ -193,12 +219,17 @@ async fn device_codes_expire_and_bad_device_requests_are_refused() {
         assert_eq!(page.status, 400, "{}", page.text);
         assert!(page.text.contains("That code is unknown or has expired"));
     }
-    assert_eq!(env.row_counts().await, before_unknown, "unknown codes write nothing");
+    assert_eq!(
+        env.row_counts().await,
+        before_unknown,
+        "unknown codes write nothing"
+    );
 
     // Past its lifetime, the code is expired for the device and gone from the page.
     let started = start(&server, "cli", "openid").await;
     let device_code = started.body["device_code"].as_str().unwrap();
-    env.execute("UPDATE device_authorizations SET expires_at = 0").await;
+    env.execute("UPDATE device_authorizations SET expires_at = 0")
+        .await;
     assert_error(&poll(&server, device_code).await, "expired_token");
     let page = browser.get(&verification_url(&server, &started.body)).await;
     assert_eq!(page.status, 400);
@@ -212,4 +243,16 @@ async fn device_codes_expire_and_bad_device_requests_are_refused() {
         .await;
     assert_eq!(other.body["error"], "unauthorized_client");
     assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
+/// Every statement of the device grant, for the plan check.
+pub async fn walk_device_flow(server: &Server) {
+    let started = start(server, "cli", "openid").await;
+    let device_code = started.body["device_code"].as_str().unwrap();
+    poll(server, device_code).await;
+    poll(server, device_code).await;
+    let mut browser = Browser::new();
+    let confirm = sign_in_on_verification_page(&mut browser, server, &started.body).await;
+    decide(&mut browser, server, &confirm, "approve").await;
+    assert_eq!(poll(server, device_code).await.status, 200);
 }

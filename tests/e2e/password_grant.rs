@@ -213,8 +213,14 @@ async fn discovery_realm_info_and_health() {
                 format!("{issuer}/protocol/openid-connect/{path}")
             );
         }
-        assert_eq!(doc.body["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-        assert_eq!(doc.body["response_types_supported"], serde_json::json!(["code", "none"]));
+        assert_eq!(
+            doc.body["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(
+            doc.body["response_types_supported"],
+            serde_json::json!(["code", "none"])
+        );
     }
     let info = server.get(&format!("/realms/{REALM}")).await;
     assert_eq!(info.status, 200);

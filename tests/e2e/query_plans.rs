@@ -198,6 +198,8 @@ async fn exercise_the_hot_path(server: &Server) {
     server
         .json_bearer(Method::DELETE, "/account/tokens", &bearer, None)
         .await;
+    crate::browser::walk_sign_in(server).await;
+    crate::device_flow::walk_device_flow(server).await;
     // Usage is recorded off the request path: let the writer run.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let service_handle = server.service();

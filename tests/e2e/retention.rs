@@ -195,3 +195,63 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
         .unwrap();
     assert_eq!(again.total(), 0, "{again:?}");
 }
+
+#[tokio::test]
+async fn expired_codes_device_authorizations_and_browser_sessions_are_purged() {
+    use crate::browser::{authorize_url, exchange, pkce, sign_in_for_code, web_request, Browser};
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("purge-verifier");
+    let mut kept = Browser::new();
+    let old_code = sign_in_for_code(&mut kept, &server, &challenge, "openid").await;
+    let kept_session = env.query_strings("SELECT id FROM browser_sessions").await;
+    env.execute("UPDATE authorization_codes SET expires_at = 1")
+        .await;
+    let fresh_code = sign_in_for_code(&mut kept, &server, &challenge, "openid").await;
+    let mut gone = Browser::new();
+    sign_in_for_code(&mut gone, &server, &challenge, "openid").await;
+    env.execute(&format!(
+        "UPDATE browser_sessions SET expires_at = 1 WHERE id <> '{}'",
+        kept_session[0]
+    ))
+    .await;
+    let expired = crate::device_flow::start(&server, "cli", "openid").await;
+    env.execute("UPDATE device_authorizations SET expires_at = 1")
+        .await;
+    let pending = crate::device_flow::start(&server, "cli", "openid").await;
+
+    let report = server
+        .service()
+        .maintenance
+        .purge_dead_rows(RETENTION)
+        .await
+        .unwrap();
+    assert_eq!(report.authorization_codes, 1, "{report:?}");
+    assert_eq!(report.device_authorizations, 1, "{report:?}");
+    assert_eq!(report.browser_sessions, 1, "{report:?}");
+    assert_eq!(
+        env.query_strings("SELECT id FROM browser_sessions").await,
+        kept_session
+    );
+    // What stays works: the fresh code, the kept browser's single sign-on,
+    // the pending device code; what went is unknown.
+    assert_eq!(exchange(&server, &fresh_code, &verifier).await.status, 200);
+    assert_eq!(exchange(&server, &old_code, &verifier).await.status, 400);
+    let reply = kept
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    assert_eq!(reply.status, 302, "{}", reply.text);
+    for (started, error) in [
+        (&pending, "authorization_pending"),
+        (&expired, "invalid_grant"),
+    ] {
+        let poll = server
+            .token(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", "cli"),
+                ("device_code", str_field(&started.body, "device_code")),
+            ])
+            .await;
+        assert_eq!(poll.body["error"], error, "{}", poll.text);
+    }
+}

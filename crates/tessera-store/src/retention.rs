@@ -24,6 +24,9 @@ pub struct RetentionCutoffs {
     /// Login-attempt rows last used before this, whose lock (if any) ended
     /// before it too, are deleted.
     pub attempts_before: Timestamp,
+    /// Authorization codes and device authorizations that expired before
+    /// this are deleted (a replay of a code in between still revokes).
+    pub grants_expired_before: Timestamp,
 }
 
 /// The audit trails kept for the events retention period, each with an index
@@ -47,6 +50,9 @@ pub struct PurgeReport {
     pub endpoint_calls: u64,
     pub endpoint_events: u64,
     pub login_attempts: u64,
+    pub browser_sessions: u64,
+    pub authorization_codes: u64,
+    pub device_authorizations: u64,
 }
 
 impl PurgeReport {
@@ -60,14 +66,18 @@ impl PurgeReport {
             + self.endpoint_calls
             + self.endpoint_events
             + self.login_attempts
+            + self.browser_sessions
+            + self.authorization_codes
+            + self.device_authorizations
     }
 }
 
 impl Store {
     /// Deletes every dead row: expired and long-consumed refresh tokens,
     /// families that are revoked, past their end or left without tokens, feed
-    /// entries that no longer matter, old token and company events and endpoint calls, and idle login-attempt
-    /// rows. Live rows are never touched.
+    /// entries that no longer matter, old token and company events and
+    /// endpoint calls, idle login-attempt rows, expired authorization codes,
+    /// device authorizations and browser sessions. Live rows are never touched.
     pub async fn purge(&self, cutoffs: RetentionCutoffs) -> StoreResult<PurgeReport> {
         let now = cutoffs.now;
         let mut report = PurgeReport::default();
@@ -153,6 +163,29 @@ impl Store {
                  (SELECT realm, subject FROM login_attempts \
                   WHERE in_flight_since < $1 AND locked_until < $1 LIMIT $2)",
                 cutoffs.attempts_before,
+            )
+            .await?;
+        report.authorization_codes = self
+            .delete_in_batches(
+                "DELETE FROM authorization_codes WHERE digest IN \
+                 (SELECT digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+                cutoffs.grants_expired_before,
+            )
+            .await?;
+        report.device_authorizations = self
+            .delete_in_batches(
+                "DELETE FROM device_authorizations WHERE digest IN \
+                 (SELECT digest FROM device_authorizations WHERE expires_at < $1 LIMIT $2)",
+                cutoffs.grants_expired_before,
+            )
+            .await?;
+        // Past its absolute end a browser session signs nobody in, ended or
+        // not; its codes and device authorizations go with it.
+        report.browser_sessions = self
+            .delete_in_batches(
+                "DELETE FROM browser_sessions WHERE id IN \
+                 (SELECT id FROM browser_sessions WHERE expires_at < $1 LIMIT $2)",
+                now,
             )
             .await?;
         Ok(report)

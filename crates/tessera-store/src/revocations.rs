@@ -467,6 +467,7 @@ mod tests {
             consumed_before: at(0),
             revoked_before: at(0),
             attempts_before: at(0),
+            grants_expired_before: at(0),
         };
         assert_eq!(store.purge(cutoffs).await.unwrap().revocations, 1);
         assert!(!store.is_access_token_revoked("r", "short").await.unwrap());

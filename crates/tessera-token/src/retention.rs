@@ -12,6 +12,9 @@ const REVOKED_FAMILY_GRACE: Duration = Duration::from_secs(60);
 /// Login-attempt rows outlive the longest brute-force window or lockout by
 /// this much (an attempt in flight is stale after 60 s).
 const LOGIN_ATTEMPT_MARGIN: Duration = Duration::from_secs(60);
+/// Expired authorization codes and device codes are kept this long, so that
+/// a late replay of a code is still seen as one (and revokes its session).
+const EXPIRED_GRANT_GRACE: Duration = Duration::from_secs(3600);
 
 impl MaintenanceService {
     /// Deletes dead rows: expired refresh tokens and the sessions they ended,
@@ -37,6 +40,7 @@ impl MaintenanceService {
             attempts_before: now
                 .saturating_sub(longest_login_window)
                 .saturating_sub(LOGIN_ATTEMPT_MARGIN),
+            grants_expired_before: now.saturating_sub(EXPIRED_GRANT_GRACE),
         };
         Ok(self.core.store.purge(cutoffs).await?)
     }
