@@ -1060,3 +1060,35 @@ pub async fn walk_sign_in(server: &Server) {
     assert_eq!(logout.status, 200, "{}", logout.text);
     assert_eq!(tokens.status, 200);
 }
+
+#[tokio::test]
+async fn behind_an_https_public_url_the_cookies_are_secure() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env
+        .start_with(tessera_server::ServeConfig {
+            public_url: Some("https://tessera.test".to_owned()),
+            ..env.config()
+        })
+        .await;
+    let (_, challenge) = pkce("secure-verifier");
+    let mut browser = Browser::new();
+    let page = browser
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    let csrf = page.headers["set-cookie"].to_str().unwrap();
+    assert!(csrf.contains("Secure"), "{csrf}");
+    let signed_in = submit_sign_in(&mut browser, &server, &page, (USER, PASSWORD)).await;
+    assert_eq!(signed_in.status, 303);
+    let session: Vec<&str> = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .filter(|value| value.starts_with(&session_cookie()))
+        .collect();
+    assert_eq!(session.len(), 1);
+    assert!(
+        session[0].contains("Secure") && session[0].contains("HttpOnly"),
+        "{session:?}"
+    );
+}

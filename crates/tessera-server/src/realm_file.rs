@@ -509,10 +509,12 @@ fn check_redirect_uri(client: &str, uri: &str) -> Result<(), String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
-    if !scheme_ok || uri.contains(['#', '*']) || uri.chars().any(|c| c.is_whitespace()) {
+    // URIs are ASCII (RFC 3986 §2); an IRI must be written percent-encoded.
+    let plain = uri.is_ascii() && !uri.contains(['#', '*']) && !uri.bytes().any(|b| b <= b' ');
+    if !scheme_ok || !plain {
         return Err(format!(
-            "client {client:?}: redirect URI {uri:?} must be an absolute URI without a fragment, \
-             spaces or wildcards"
+            "client {client:?}: redirect URI {uri:?} must be an absolute ASCII URI without a \
+             fragment, spaces or wildcards"
         ));
     }
     Ok(())
@@ -611,7 +613,6 @@ fn convert_client(
     })
 }
 
-/// A small realm file that loads: the base the tests and fuzz targets vary.
 /// A default token lifetime lies between the shortest a token may live and
 /// the maximum.
 fn check_default_lifetime(section: &str, default: Duration, max: Duration) -> Result<(), String> {
@@ -624,6 +625,7 @@ fn check_default_lifetime(section: &str, default: Duration, max: Duration) -> Re
     }
 }
 
+/// A small realm file that loads: the base the tests and fuzz targets vary.
 #[cfg(test)]
 pub(crate) const VALID: &str = r#"
 name = "r"
@@ -664,12 +666,74 @@ mod tests {
     }
 
     #[test]
+    fn redirect_uris_are_absolute_ascii_uris_without_patterns() {
+        let app = "client_id = \"app\"\ngrants = [\"password\", \"refresh_token\"]";
+        let browser_app = |uris: &str| {
+            VALID.replace(
+                app,
+                &format!("client_id = \"app\"\ngrants = [\"authorization_code\"]\n{uris}"),
+            )
+        };
+        let loaded = load(&browser_app(
+            "redirect_uris = [\"https://app.example/cb?x=1\", \"com.example.app:/oauth\"]",
+        ))
+        .unwrap();
+        assert!(loaded.realm.clients["app"].allows_redirect_uri("com.example.app:/oauth"));
+        assert!(!loaded.realm.clients["app"].allows_redirect_uri("https://app.example/cb"));
+        for bad in [
+            "https://app.example/*",
+            "https://app.example/cb#fragment",
+            "/relative/path",
+            "https://app.example/ cb",
+            "https://\u{e4}pp.example/cb",
+            "1https://app.example/cb",
+        ] {
+            let error = load(&browser_app(&format!("redirect_uris = [\"{bad}\"]"))).unwrap_err();
+            assert!(
+                error.contains("must be an absolute ASCII URI"),
+                "{bad}: {error}"
+            );
+            let error = load(&browser_app(&format!(
+                "redirect_uris = [\"https://app.example/cb\"]\npost_logout_redirect_uris = [\"{bad}\"]"
+            )))
+            .unwrap_err();
+            assert!(
+                error.contains("must be an absolute ASCII URI"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(load(&browser_app(""))
+            .unwrap_err()
+            .contains("needs at least one redirect_uris entry"));
+    }
+
+    #[test]
+    fn the_device_grant_has_a_short_name_and_bounded_settings() {
+        let device = VALID.replace(
+            "grants = [\"password\", \"refresh_token\"]",
+            "grants = [\"device_code\", \"refresh_token\"]",
+        );
+        let realm = load(&device).unwrap().realm;
+        assert!(realm.clients["app"].allows_grant(GrantType::DeviceCode));
+        assert_eq!(realm.device_flow.interval, Duration::from_secs(5));
+        assert_eq!(realm.device_flow.code_lifetime, 10 * MINUTE);
+        let fast = device.replace(
+            "name = \"r\"",
+            "name = \"r\"\n[device_flow]\ninterval = \"500ms\"",
+        );
+        assert!(load(&fast).unwrap_err().contains("device_flow.interval"));
+    }
+
+    #[test]
     fn the_shipped_example_realm_loads() {
         let realm = load(include_str!("../../../realms/dc-realm.toml"))
             .unwrap()
             .realm;
         assert!(realm.clients["admin-cli"].management);
         assert!(!realm.clients["pydc"].management);
+        assert!(realm.clients["pydc"].allows_grant(GrantType::DeviceCode));
+        assert!(realm.clients["dc-web"].allows_grant(GrantType::AuthorizationCode));
+        assert_eq!(realm.display_name, "DataBlocks");
         for resource_type in ["device", "bucket", "dashboard", "token", "endpoint"] {
             assert!(
                 realm.catalog.get(resource_type).is_some(),

@@ -2,11 +2,11 @@
 //!
 //! [`Services`] holds one service per reason to change, over one shared core
 //! (store, digester, sealer, hasher, realms): [`OAuthService`] (the grants
-//! `password`, `refresh_token`, `client_credentials`, refresh rotation with reuse
-//! detection per RFC 9700 §4.14.2, introspection per RFC 7662, revocation per
+//! `authorization_code`, `password`, `refresh_token`, `client_credentials` and
+//! the device code's, refresh rotation with reuse detection per RFC 9700 §4.14.2, introspection per RFC 7662, revocation per
 //! RFC 7009, logout, userinfo, the revocation feed), [`PersonalTokenService`],
 //! [`TokenProfileService`] (token profiles and the management API's callers,
-//! [`Principal`]), [`KeyService`], [`UserService`] and [`MaintenanceService`]. Handlers parse
+//! [`Principal`]), [`SignInService`] (browser and device sign-in), [`KeyService`], [`UserService`] and [`MaintenanceService`]. Handlers parse
 //! requests into plain arguments and call them; every rule lives here so it can
 //! be tested without a server.
 

@@ -258,10 +258,19 @@ pub async fn authenticate(
             Ok(response) => code_redirect(&response, StatusCode::SEE_OTHER),
             Err(refusal) => refusal_response(&browser, refusal, StatusCode::SEE_OTHER),
         },
-        None => redirect(
-            StatusCode::SEE_OTHER,
-            &format!("{}/device?{encoded}", browser.issuer()),
-        ),
+        // Back to the verification page, with the code it was given (encoded
+        // again: the form's copy is the browser's to change).
+        None => {
+            let user_code = OAuthForm::parse(encoded.as_bytes())
+                .ok()
+                .and_then(|carried| carried.get("user_code").map(str::to_owned));
+            let page = format!("{}/device", browser.issuer());
+            let location = match &user_code {
+                Some(code) => with_query(&page, &[("user_code", code.as_str())]),
+                None => page,
+            };
+            redirect(StatusCode::SEE_OTHER, &location)
+        }
     };
     set_cookies(response.headers_mut(), &cookies);
     response
