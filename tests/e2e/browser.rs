@@ -76,6 +76,12 @@ impl Browser {
         self.send(request).await
     }
 
+    /// A GET with exactly this `Cookie` header, whatever the jar holds.
+    pub async fn send_with_cookie(&mut self, url: &str, cookie: &str) -> Reply {
+        let request = self.http.get(url).header("cookie", cookie);
+        self.send(request).await
+    }
+
     pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Reply {
         let request = self.http.post(url).form(form);
         self.send(request).await
@@ -263,6 +269,7 @@ async fn a_browser_signs_in_with_pkce_and_a_second_client_reuses_the_session() {
         assert!(policy.contains(directive), "{policy}");
     }
     assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert_eq!(page.headers["cache-control"], "no-store");
     assert!(page.headers["content-type"]
         .to_str()
         .unwrap()
@@ -837,6 +844,14 @@ async fn the_sign_in_form_checks_its_csrf_token_and_counts_failures_like_the_pas
         assert!(reply.text.contains("This form had expired"));
         assert!(browser.cookie(&session_cookie()).is_none());
     }
+    // The token's issue time is part of what it proves: moved back two hours
+    // (past the form's lifetime), it no longer fits.
+    let token = field(&page.text, "csrf");
+    let (issued, mac) = token.split_once('.').unwrap();
+    let aged = format!("{}.{mac}", issued.parse::<i64>().unwrap() - 7200);
+    let form = post(aged).await;
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(browser.post(&target, &form).await.status, 400);
     // A token from another browser's cookie does not fit this browser's.
     let mut other = Browser::new();
     let other_page = other
@@ -1075,20 +1090,118 @@ async fn behind_an_https_public_url_the_cookies_are_secure() {
     let page = browser
         .get(&authorize_url(&server, &web_request(&challenge, "openid")))
         .await;
+    // Behind https the names take the __Host- prefix: no sibling subdomain
+    // can plant them.
     let csrf = page.headers["set-cookie"].to_str().unwrap();
-    assert!(csrf.contains("Secure"), "{csrf}");
+    assert!(
+        csrf.starts_with("__Host-TESSERA_CSRF=") && csrf.contains("Secure"),
+        "{csrf}"
+    );
+    assert!(csrf.contains("Path=/"));
     let signed_in = submit_sign_in(&mut browser, &server, &page, (USER, PASSWORD)).await;
-    assert_eq!(signed_in.status, 303);
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text);
     let session: Vec<&str> = signed_in
         .headers
         .get_all("set-cookie")
         .iter()
         .map(|value| value.to_str().unwrap())
-        .filter(|value| value.starts_with(&session_cookie()))
+        .filter(|value| value.starts_with(&format!("__Host-{}", session_cookie())))
         .collect();
     assert_eq!(session.len(), 1);
     assert!(
         session[0].contains("Secure") && session[0].contains("HttpOnly"),
         "{session:?}"
     );
+}
+
+#[tokio::test]
+async fn every_sign_in_renews_the_cookie_and_another_user_replaces_the_session() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("renew-verifier");
+    let mut browser = Browser::new();
+    let code = sign_in_for_code(&mut browser, &server, &challenge, "openid").await;
+    let alice = exchange(&server, &code, &verifier).await;
+    let first_cookie = browser.cookie(&session_cookie()).unwrap().to_owned();
+
+    // prompt=login: the same user again gets a new secret; the old one is dead.
+    let mut request = web_request(&challenge, "openid");
+    request.push(("prompt", "login"));
+    let page = browser.get(&authorize_url(&server, &request)).await;
+    let again = submit_sign_in(&mut browser, &server, &page, (USER, PASSWORD)).await;
+    assert_eq!(again.status, 303, "{}", again.text);
+    let second_cookie = browser.cookie(&session_cookie()).unwrap().to_owned();
+    assert_ne!(first_cookie, second_cookie);
+    let mut old = Browser::new();
+    let cookie = format!("{}={first_cookie}", session_cookie());
+    let reply = old
+        .send_with_cookie(
+            &authorize_url(&server, &web_request(&challenge, "openid")),
+            &cookie,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "the old secret signs nobody in");
+
+    // Another user signs in in the same browser: alice's browser session ends,
+    // with her online session.
+    let page = browser.get(&authorize_url(&server, &request)).await;
+    let bob = submit_sign_in(&mut browser, &server, &page, ("bob", PASSWORD)).await;
+    assert_eq!(bob.status, 303, "{}", bob.text);
+    assert_ne!(browser.cookie(&session_cookie()).unwrap(), second_cookie);
+    let refresh = server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            (
+                "refresh_token",
+                alice.body["refresh_token"].as_str().unwrap(),
+            ),
+        ])
+        .await;
+    assert_eq!(refresh.status, 400, "{}", refresh.text);
+}
+
+#[tokio::test]
+async fn a_logout_hint_for_another_user_asks_before_signing_out() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let (verifier, challenge) = pkce("hint-verifier");
+    // The attacker's own, valid ID token.
+    let mut attacker = Browser::new();
+    let page = attacker
+        .get(&authorize_url(&server, &web_request(&challenge, "openid")))
+        .await;
+    let signed_in = submit_sign_in(&mut attacker, &server, &page, ("bob", PASSWORD)).await;
+    let code = query_param(&location(&signed_in), "code").unwrap();
+    let hint = exchange(&server, &code, &verifier).await.body["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut victim = Browser::new();
+    let code = sign_in_for_code(&mut victim, &server, &challenge, "openid").await;
+    let tokens = exchange(&server, &code, &verifier).await;
+    let logout = format!(
+        "{}?{}",
+        server.realm_url("/protocol/openid-connect/logout"),
+        serde_urlencoded::to_string([
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", "http://app.test/bye"),
+        ])
+        .unwrap()
+    );
+    let reply = victim.get(&logout).await;
+    assert_eq!(reply.status, 200, "asked, not signed out: {}", reply.text);
+    assert!(reply.text.contains("Do you want to sign out"));
+    assert!(victim.cookie(&session_cookie()).is_some());
+    let refresh = server
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            (
+                "refresh_token",
+                tokens.body["refresh_token"].as_str().unwrap(),
+            ),
+        ])
+        .await;
+    assert_eq!(refresh.status, 200, "the victim's session lives");
 }

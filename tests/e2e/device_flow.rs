@@ -256,3 +256,32 @@ pub async fn walk_device_flow(server: &Server) {
     decide(&mut browser, server, &confirm, "approve").await;
     assert_eq!(poll(server, device_code).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_approval_ends_with_the_browser_session_that_gave_it() {
+    let env = Env::new(RealmOptions::default()).await;
+    let server = env.start().await;
+    let started = start(&server, "cli", "openid").await;
+    let mut browser = Browser::new();
+    let confirm = sign_in_on_verification_page(&mut browser, &server, &started.body).await;
+    assert_eq!(
+        decide(&mut browser, &server, &confirm, "approve")
+            .await
+            .status,
+        200
+    );
+    // The user signs out (asked, then confirmed) before the device polls.
+    let ask = browser
+        .get(&server.realm_url("/protocol/openid-connect/logout"))
+        .await;
+    let done = browser
+        .post(
+            &server.realm_url("/protocol/openid-connect/logout/confirm"),
+            &[("csrf", &field(&ask.text, "csrf")), ("request", "")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(browser.cookie(&session_cookie()).is_none());
+    let polled = poll(&server, started.body["device_code"].as_str().unwrap()).await;
+    assert_error(&polled, "access_denied");
+}

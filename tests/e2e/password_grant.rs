@@ -219,7 +219,7 @@ async fn discovery_realm_info_and_health() {
         );
         assert_eq!(
             doc.body["response_types_supported"],
-            serde_json::json!(["code", "none"])
+            serde_json::json!(["code"])
         );
     }
     let info = server.get(&format!("/realms/{REALM}")).await;

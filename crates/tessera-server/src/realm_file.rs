@@ -510,8 +510,16 @@ fn check_redirect_uri(client: &str, uri: &str) -> Result<(), String> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
     // URIs are ASCII (RFC 3986 §2); an IRI must be written percent-encoded.
-    let plain = uri.is_ascii() && !uri.contains(['#', '*']) && !uri.bytes().any(|b| b <= b' ');
-    if !scheme_ok || !plain {
+    let plain =
+        uri.is_ascii() && !uri.contains(['#', '*']) && !uri.bytes().any(|b| b <= b' ' || b == 0x7f);
+    // Schemes that run or read something in the browser instead of reaching a client.
+    let scheme = uri
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let harmless = !matches!(scheme.as_str(), "javascript" | "data" | "file" | "vbscript");
+    if !scheme_ok || !plain || !harmless {
         return Err(format!(
             "client {client:?}: redirect URI {uri:?} must be an absolute ASCII URI without a \
              fragment, spaces or wildcards"
@@ -687,6 +695,8 @@ mod tests {
             "https://app.example/ cb",
             "https://\u{e4}pp.example/cb",
             "1https://app.example/cb",
+            "javascript:alert(1)",
+            "data:text/html,hi",
         ] {
             let error = load(&browser_app(&format!("redirect_uris = [\"{bad}\"]"))).unwrap_err();
             assert!(

@@ -81,6 +81,26 @@ pub(crate) fn session_and_user_from_row(row: &AnyRow) -> StoreResult<(BrowserSes
     ))
 }
 
+/// Takes the browser session's row (a write, so that it orders against a
+/// logout on every backend) if the session has not ended, inside the
+/// caller's transaction: a session started from it afterwards is either seen
+/// by the logout's revocation or refused here.
+pub(crate) async fn hold_live_browser_session(
+    conn: &mut sqlx::AnyConnection,
+    id: &BrowserSessionId,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let held = sqlx::query(
+        "UPDATE browser_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(held == 1)
+}
+
 impl Store {
     pub async fn create_browser_session(&self, new: &NewBrowserSession) -> StoreResult<()> {
         let session = &new.session;
@@ -120,25 +140,42 @@ impl Store {
             .transpose()
     }
 
-    /// Records a use of the session (its idle window starts again) and, when
-    /// the user has just entered their password again, the new `auth_time`.
+    /// Records a use of the session: its idle window starts again.
     pub async fn touch_browser_session(
         &self,
         id: &BrowserSessionId,
         now: Timestamp,
-        reauthenticated: bool,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE browser_sessions SET last_seen_at = $1, \
-             auth_time = CASE WHEN $2 = 1 THEN $1 ELSE auth_time END \
-             WHERE id = $3 AND ended_at IS NULL",
+            "UPDATE browser_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
         )
         .bind(now)
-        .bind(i64::from(reauthenticated))
         .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The user entered their password again: the session gets a new cookie
+    /// secret (the old cookie stops working) and `auth_time`. False when it
+    /// had ended meanwhile.
+    pub async fn reauthenticate_browser_session(
+        &self,
+        id: &BrowserSessionId,
+        new_digest: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let renewed = sqlx::query(
+            "UPDATE browser_sessions SET digest = $1, auth_time = $2, last_seen_at = $2 \
+             WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(new_digest)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed == 1)
     }
 
     /// Ends a browser session (logout) and revokes the online sessions started

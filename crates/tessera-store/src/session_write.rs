@@ -7,6 +7,7 @@
 
 use crate::{
     authorization_codes::consume_code,
+    browser_sessions::hold_live_browser_session,
     device_authorizations::consume_device_authorization,
     group_commit::GroupWrite,
     login_attempts::{acquire_slot, release_slot, slot_refusal},
@@ -33,7 +34,7 @@ pub(crate) enum SessionWrite {
         first_token: NewRefreshToken,
     },
     /// Consumes a one-time grant and starts the session it grants; nothing
-    /// when it was consumed already.
+    /// when it was consumed already or its browser session has ended.
     Redeem {
         grant: Redeemed,
         now: Timestamp,
@@ -85,6 +86,12 @@ impl GroupWrite for SessionWrite {
                 family,
                 first_token,
             } => {
+                // A grant of a browser session that has ended starts nothing.
+                if let Some(session) = &family.browser_session {
+                    if !hold_live_browser_session(&mut *conn, session, *now).await? {
+                        return Ok(false);
+                    }
+                }
                 let consumed = match grant {
                     Redeemed::AuthorizationCode(digest) => {
                         consume_code(&mut *conn, digest, *now, &family.id).await?

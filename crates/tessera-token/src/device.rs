@@ -178,6 +178,11 @@ impl OAuthService {
         match (found.decision, found.decided_by) {
             (Some(DeviceDecision::Denied), _) => Err(TokenError::AccessDenied),
             (Some(DeviceDecision::Approved), Some((session, user))) => {
+                // Approved in a browser session that has since ended: the
+                // approval went with it.
+                if !session.is_live(now, state.config.tokens.session_idle) {
+                    return Err(TokenError::AccessDenied);
+                }
                 self.core.ensure_user_active(&user, now).await?;
                 let family =
                     Core::new_browser_family((realm, client), &session, &found.request.scope, now)?;
@@ -189,7 +194,12 @@ impl OAuthService {
                     .redeem_device_authorization(&digest, (now, &family, &refresh_row))
                     .await?
                 {
-                    return Err(TokenError::InvalidGrant(INVALID_DEVICE_CODE));
+                    // Another poll got the tokens, or the session ended meanwhile.
+                    let current = self.core.store.find_device_authorization(&digest).await?;
+                    return Err(match current.and_then(|found| found.consumed_at) {
+                        Some(_) => TokenError::InvalidGrant(INVALID_DEVICE_CODE),
+                        None => TokenError::AccessDenied,
+                    });
                 }
                 self.core.respond_for_session(
                     (&state, client, now),

@@ -146,7 +146,7 @@ impl OAuthService {
             (None, None) => {}
         }
         let session = &stored.browser_session;
-        if session.ended_at.is_some() {
+        if !session.is_live(now, state.config.tokens.session_idle) {
             return Err(TokenError::InvalidGrant("Session not active"));
         }
         let user = &stored.user;
@@ -159,12 +159,17 @@ impl OAuthService {
             .redeem_authorization_code(&digest, (now, &family, &refresh_row))
             .await?
         {
-            // A concurrent exchange of the same code won: that is a replay too.
-            let winner = self.core.store.find_authorization_code(&digest).await?;
-            let winner = winner.and_then(|code| code.family_id);
-            self.revoke_replayed_code(&state, winner.as_ref(), now)
-                .await?;
-            return Err(TokenError::InvalidGrant(INVALID_CODE));
+            // A concurrent exchange of the same code won (a replay too), or the
+            // browser session was logged out meanwhile.
+            let current = self.core.store.find_authorization_code(&digest).await?;
+            return match current.and_then(|code| code.family_id) {
+                Some(winner) => {
+                    self.revoke_replayed_code(&state, Some(&winner), now)
+                        .await?;
+                    Err(TokenError::InvalidGrant(INVALID_CODE))
+                }
+                None => Err(TokenError::InvalidGrant("Session not active")),
+            };
         }
         self.core.respond_for_session(
             (&state, client, now),

@@ -22,6 +22,10 @@ use crate::{
 
 /// RFC 6749 §4.1.2 recommends at most ten minutes; Keycloak gives a minute.
 pub const AUTHORIZATION_CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// A browser session's last use is recorded at most this often.
+const SESSION_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a hosted page's form may be posted after it was rendered.
+const FORM_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// A browser whose cookie names a live session of an active user.
 #[derive(Debug, Clone)]
@@ -47,13 +51,12 @@ pub struct AuthorizationResponse {
     pub issuer: String,
 }
 
-/// A successful sign-in with the form. `cookie` is the secret of a new
-/// browser session, for the browser's cookie; `None` when the browser's
-/// session was kept (the same user entering their password again).
+/// A successful sign-in with the form, and the browser session's new
+/// secret, for the browser's cookie.
 #[derive(Debug)]
 pub struct SignInOutcome {
     pub signed_in: SignedIn,
-    pub cookie: Option<SecretString>,
+    pub cookie: SecretString,
 }
 
 /// An RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0 §2).
@@ -65,15 +68,29 @@ pub struct LogoutParams<'a> {
     pub state: Option<&'a str>,
 }
 
-/// A checked logout request: where the browser goes afterwards, and whether
-/// the ID token hint proves the request comes from the session's client (then
-/// no confirmation is asked).
+/// A checked logout request: where the browser goes afterwards, and the
+/// verified ID token hint, if any.
 #[derive(Debug, Clone)]
 pub struct LogoutRequest {
     pub redirect: Option<ClientRedirect>,
-    pub confirmed_by_hint: bool,
+    /// The hint's subject: a hint for the browser's own user stands for
+    /// the user's consent (no confirmation page).
+    hinted_user: Option<String>,
     /// The session the hint names, to end when the browser has no cookie.
     hinted_session: Option<SessionId>,
+}
+
+impl LogoutRequest {
+    /// Whether the browser is logged out without being asked: the ID token
+    /// hint names its signed-in user. Another user's token, however valid,
+    /// does not (RP-Initiated Logout 1.0 §2: the OP must then ask).
+    pub fn confirmed_for(&self, signed_in: Option<&SignedIn>) -> bool {
+        match (signed_in, &self.hinted_user) {
+            (Some(signed_in), Some(user)) => signed_in.user.id.as_str() == user,
+            (Some(_), None) => false,
+            (None, _) => true,
+        }
+    }
 }
 
 impl SignInService {
@@ -117,10 +134,13 @@ impl SignInService {
         {
             return Ok(None);
         }
-        self.core
-            .store
-            .touch_browser_session(&session.id, now, false)
-            .await?;
+        // The idle window is coarse: one write a minute at most, not one a page.
+        if now.saturating_duration_since(session.last_seen_at) >= SESSION_TOUCH_INTERVAL {
+            self.core
+                .store
+                .touch_browser_session(&session.id, now)
+                .await?;
+        }
         Ok(Some(SignedIn { session, user }))
     }
 
@@ -154,8 +174,10 @@ impl SignInService {
 
     /// Checks the form's username and password exactly as the password grant
     /// does (brute-force counting, one answer for every failure), then signs
-    /// the browser in: the same user keeps their browser session with a new
-    /// `auth_time`; anyone else gets a new one.
+    /// the browser in with a new cookie secret, whatever it held before
+    /// (OWASP: a new session identifier after every authentication). The same
+    /// user keeps their browser session, with a new `auth_time`; anyone else's
+    /// session in this browser ends, and a new one starts.
     pub async fn sign_in(
         &self,
         realm: &str,
@@ -169,19 +191,31 @@ impl SignInService {
             .await?;
         let now = Timestamp::now();
         self.core.ensure_user_active(&user, now).await?;
-        if let Some(mut signed_in) = current.filter(|current| current.user.id == user.id) {
-            self.core
-                .store
-                .touch_browser_session(&signed_in.session.id, now, true)
-                .await?;
-            signed_in.session.auth_time = now;
-            signed_in.user = user;
-            return Ok(SignInOutcome {
-                signed_in,
-                cookie: None,
-            });
-        }
         let cookie = new_opaque_token(OpaqueTokenKind::BrowserSession)?;
+        let digest = self.core.digester.digest(&cookie);
+        let cookie = SecretString::new(cookie);
+        match current {
+            Some(mut signed_in) if signed_in.user.id == user.id => {
+                let renewed = self
+                    .core
+                    .store
+                    .reauthenticate_browser_session(&signed_in.session.id, &digest, now)
+                    .await?;
+                if renewed {
+                    signed_in.session.auth_time = now;
+                    signed_in.user = user;
+                    return Ok(SignInOutcome { signed_in, cookie });
+                }
+            }
+            Some(other) => {
+                let until = session_relevant_until(&state.config, now);
+                self.core
+                    .store
+                    .end_browser_session(&other.session.id, now, until)
+                    .await?;
+            }
+            None => {}
+        }
         let session = BrowserSession {
             id: BrowserSessionId::new(new_uuid()?),
             realm: realm.to_owned(),
@@ -196,12 +230,12 @@ impl SignInService {
             .store
             .create_browser_session(&NewBrowserSession {
                 session: session.clone(),
-                digest: self.core.digester.digest(&cookie),
+                digest,
             })
             .await?;
         Ok(SignInOutcome {
             signed_in: SignedIn { session, user },
-            cookie: Some(SecretString::new(cookie)),
+            cookie,
         })
     }
 
@@ -244,15 +278,31 @@ impl SignInService {
 
     /// A token for a hosted page's form, bound to `binding` (the browser's
     /// CSRF cookie): only a page this server rendered for this browser has it.
+    /// It records when it was issued, and is good for an hour.
     pub fn form_token(&self, binding: &str) -> String {
-        URL_SAFE_NO_PAD.encode(self.core.digester.digest(&form_binding(binding)))
+        let issued = Timestamp::now().unix_seconds();
+        let mac = self.core.digester.digest(&form_binding(binding, issued));
+        format!("{issued}.{}", URL_SAFE_NO_PAD.encode(mac))
     }
 
-    /// Whether `token` is [`Self::form_token`] of `binding`, in constant time.
+    /// Whether `token` is a [`Self::form_token`] of `binding` issued within
+    /// the last hour, compared in constant time.
     pub fn form_token_matches(&self, binding: &str, token: &str) -> bool {
-        URL_SAFE_NO_PAD
-            .decode(token)
-            .is_ok_and(|digest| self.core.digester.matches(&form_binding(binding), &digest))
+        let Some((issued, mac)) = token.split_once('.') else {
+            return false;
+        };
+        let Ok(issued) = issued.parse::<i64>() else {
+            return false;
+        };
+        let age = Timestamp::now().saturating_duration_since(Timestamp::from_unix_seconds(issued));
+        let fresh =
+            Timestamp::from_unix_seconds(issued) <= Timestamp::now() && age <= FORM_LIFETIME;
+        fresh
+            && URL_SAFE_NO_PAD.decode(mac).is_ok_and(|mac| {
+                self.core
+                    .digester
+                    .matches(&form_binding(binding, issued), &mac)
+            })
     }
 
     /// Checks an RP-initiated logout request. A `post_logout_redirect_uri`
@@ -299,7 +349,7 @@ impl SignInService {
         };
         Ok(LogoutRequest {
             redirect,
-            confirmed_by_hint: hint.is_some(),
+            hinted_user: hint.as_ref().map(|hint| hint.sub.clone()),
             hinted_session: hint.and_then(|hint| hint.sid).map(SessionId::new),
         })
     }
@@ -347,8 +397,8 @@ impl AuthorizationRequest {
     }
 }
 
-fn form_binding(binding: &str) -> String {
-    format!("form\0{binding}")
+fn form_binding(binding: &str, issued: i64) -> String {
+    format!("form\0{binding}\0{issued}")
 }
 
 /// An ID token this realm issued, expired or not: RP-initiated logout accepts

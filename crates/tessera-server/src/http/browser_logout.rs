@@ -67,9 +67,9 @@ fn logout_params(form: &OAuthForm) -> LogoutParams<'_> {
     }
 }
 
-/// With a valid ID token hint the client's request is enough; without one,
-/// a signed-in browser is asked first (§2: the OP SHOULD ask the user), so
-/// that another site cannot sign the user out.
+/// With a valid ID token hint of the browser's own user, the client's request
+/// is enough; otherwise a signed-in browser is asked first (§2), so that
+/// another site cannot sign the user out.
 async fn browser_logout(
     state: &AppState,
     realm: &str,
@@ -89,7 +89,7 @@ async fn browser_logout(
         Ok(signed_in) => signed_in,
         Err(error) => return browser.error_page(&error),
     };
-    if signed_in.is_some() && !request.confirmed_by_hint {
+    if !request.confirmed_for(signed_in.as_ref()) {
         let (csrf, csrf_cookie) = match browser.form_token() {
             Ok(token) => token,
             Err(error) => return browser.error_page(&error),

@@ -84,6 +84,14 @@ pub async fn decide(
         return browser.error_page(&error);
     };
     let user_code = form.get("user_code").unwrap_or_default();
+    if !browser.form_token_matches(form.get("csrf")) {
+        return code_page(
+            &browser,
+            StatusCode::BAD_REQUEST,
+            Some("This form had expired. Please enter the code again."),
+            user_code,
+        );
+    }
     let signed_in = match signed_in(&browser).await {
         Ok(Some(signed_in)) => signed_in,
         Ok(None) => {
@@ -98,14 +106,6 @@ pub async fn decide(
         }
         Err(error) => return browser.error_page(&error),
     };
-    if !browser.form_token_matches(form.get("csrf")) {
-        return code_page(
-            &browser,
-            StatusCode::BAD_REQUEST,
-            Some("This form had expired. Please enter the code again."),
-            user_code,
-        );
-    }
     let decision = match form.get("decision") {
         Some("approve") => DeviceDecision::Approved,
         Some("deny") => DeviceDecision::Denied,

@@ -291,7 +291,7 @@ pub async fn discovery(
             .iter()
             .map(|grant| grant.as_str().to_owned())
             .collect(),
-        response_types_supported: names(&["code", "none"]),
+        response_types_supported: names(&["code"]),
         response_modes_supported: names(&["query"]),
         code_challenge_methods_supported: names(&["S256"]),
         authorization_response_iss_parameter_supported: true,

@@ -19,6 +19,10 @@ use super::{error::token_error_body, AppState};
 const SESSION_COOKIE_PREFIX: &str = "TESSERA_SESSION_";
 /// The secret a page's form token is bound to (double-submit, signed).
 const CSRF_COOKIE: &str = "TESSERA_CSRF";
+/// Behind https every cookie name takes this prefix: browsers then accept it
+/// only from this origin, Secure, for the whole site, so a sibling subdomain
+/// cannot plant one (RFC 6265bis §4.1.3.2).
+const HOST_PREFIX: &str = "__Host-";
 /// The stylesheet's route; `Cache-Control` lets browsers keep it a day.
 pub const STYLESHEET_PATH: &str = "/resources/tessera.css";
 pub const STYLESHEET: &str = include_str!("../../assets/tessera.css");
@@ -138,9 +142,12 @@ impl IntoResponse for Page {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        if let Ok(policy) = HeaderValue::from_str(&policy) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-        }
+        // Fail closed: no page goes out without its policy.
+        let Ok(policy) = HeaderValue::from_str(&policy) else {
+            tracing::error!("a page's Content-Security-Policy is not a valid header");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -225,8 +232,25 @@ impl<'a> Browser<'a> {
             .and_then(|cookie| cookie.value_raw())
     }
 
+    fn secure(&self) -> bool {
+        self.state.public_url.starts_with("https://")
+    }
+
+    /// `name`, with [`HOST_PREFIX`] behind https.
+    fn cookie_name(&self, name: &str) -> String {
+        if self.secure() {
+            format!("{HOST_PREFIX}{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
     fn session_cookie_name(&self) -> String {
-        format!("{SESSION_COOKIE_PREFIX}{}", self.name())
+        self.cookie_name(&format!("{SESSION_COOKIE_PREFIX}{}", self.name()))
+    }
+
+    fn csrf_cookie_name(&self) -> String {
+        self.cookie_name(CSRF_COOKIE)
     }
 
     /// The secret of the browser's session cookie for this realm, if any.
@@ -241,7 +265,7 @@ impl<'a> Browser<'a> {
             .path("/")
             .http_only(true)
             .same_site(same_site)
-            .secure(self.state.public_url.starts_with("https://"))
+            .secure(self.secure())
             .build()
     }
 
@@ -258,19 +282,19 @@ impl<'a> Browser<'a> {
     /// The form token for a page, and the CSRF cookie to (re)set with it: the
     /// browser's own CSRF secret when it has one, else a new one.
     pub fn form_token(&self) -> Result<(String, Cookie<'static>), TokenError> {
-        let binding = match self.cookie(CSRF_COOKIE) {
+        let binding = match self.cookie(&self.csrf_cookie_name()) {
             Some(existing) if existing.len() == 36 => existing.to_owned(),
             _ => new_uuid()?,
         };
         let token = self.state.services.sign_in.form_token(&binding);
         // Strict: only this server's own pages post forms that need it.
-        let cookie = self.cookie_for(CSRF_COOKIE.to_owned(), binding, SameSite::Strict);
+        let cookie = self.cookie_for(self.csrf_cookie_name(), binding, SameSite::Strict);
         Ok((token, cookie))
     }
 
     /// Whether a posted form carries the token of this browser's CSRF cookie.
     pub fn form_token_matches(&self, token: Option<&str>) -> bool {
-        match (self.cookie(CSRF_COOKIE), token) {
+        match (self.cookie(&self.csrf_cookie_name()), token) {
             (Some(binding), Some(token)) => self
                 .state
                 .services

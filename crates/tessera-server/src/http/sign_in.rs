@@ -245,11 +245,7 @@ pub async fn authenticate(
             return response;
         }
     };
-    let cookies: Vec<_> = outcome
-        .cookie
-        .iter()
-        .map(|secret| browser.session_cookie_set(secret.expose()))
-        .collect();
+    let cookies = [browser.session_cookie_set(outcome.cookie.expose())];
     let mut response = match request {
         Some(request) => match sign_in
             .issue_code(&realm, &request, &outcome.signed_in)
