@@ -19,7 +19,7 @@ pub async fn start(server: &Server, client: &str, scope: &str) -> Reply {
         .await
 }
 
-async fn poll(server: &Server, device_code: &str) -> Reply {
+pub async fn poll(server: &Server, device_code: &str) -> Reply {
     server
         .token(&[
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
@@ -134,12 +134,7 @@ async fn an_add_on_signs_in_through_the_device_grant() {
     assert!(tokens.body["id_token"].is_string());
     assert_eq!(tokens.body["refresh_expires_in"], 0, "an offline token");
     let access = tokens.body["access_token"].as_str().unwrap();
-    let info = server
-        .get_bearer(
-            &format!("/realms/{REALM}/protocol/openid-connect/userinfo"),
-            access,
-        )
-        .await;
+    let info = server.userinfo(access).await;
     assert_eq!(info.body["preferred_username"], USER);
     // Once: the device code is spent, and the page no longer knows the code.
     assert_error(&poll(&server, device_code).await, "invalid_grant");

@@ -427,7 +427,7 @@ impl Server {
         self.url(&format!("/realms/{REALM}{path}"))
     }
 
-    async fn reply(response: reqwest::Response) -> Reply {
+    pub async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
@@ -588,12 +588,23 @@ impl Server {
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.refresh_for("app", refresh_token).await
+    }
+
+    /// A refresh by a public `client`.
+    pub async fn refresh_for(&self, client: &str, refresh_token: &str) -> Reply {
         self.token(&[
             ("grant_type", "refresh_token"),
-            ("client_id", "app"),
+            ("client_id", client),
             ("refresh_token", refresh_token),
         ])
         .await
+    }
+
+    /// The realm's userinfo for a bearer access token.
+    pub async fn userinfo(&self, access_token: &str) -> Reply {
+        let path = format!("/realms/{REALM}/protocol/openid-connect/userinfo");
+        self.get_bearer(&path, access_token).await
     }
 
     /// A JSON request with a bearer token to a realm endpoint.

@@ -6,6 +6,8 @@ mod kit;
 mod audiences;
 mod bad_input;
 mod browser;
+mod browser_logout;
+mod browser_refusals;
 mod chromium;
 mod cli;
 mod companies;

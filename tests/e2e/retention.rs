@@ -245,13 +245,7 @@ async fn expired_codes_device_authorizations_and_browser_sessions_are_purged() {
         (&pending, "authorization_pending"),
         (&expired, "invalid_grant"),
     ] {
-        let poll = server
-            .token(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", "cli"),
-                ("device_code", str_field(&started.body, "device_code")),
-            ])
-            .await;
+        let poll = crate::device_flow::poll(&server, str_field(&started.body, "device_code")).await;
         assert_eq!(poll.body["error"], error, "{}", poll.text);
     }
 }

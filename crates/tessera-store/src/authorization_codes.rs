@@ -6,6 +6,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
     session_write::Redeemed,
+    sql::find_by_key,
     BrowserSessionId, Family, NewRefreshToken, SessionId, Store, StoreResult, Timestamp, User,
 };
 
@@ -92,13 +93,7 @@ impl Store {
              JOIN users u ON u.id = b.user_id WHERE c.digest = $1",
             session_and_user_columns()
         );
-        sqlx::query(&sql)
-            .bind(digest)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(stored_code_from_row)
-            .transpose()
+        find_by_key(&self.pool, &sql, digest, stored_code_from_row).await
     }
 
     /// Consumes the code and starts the session it grants, atomically (through

@@ -8,6 +8,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     revocations::{revoke_families_in, Families},
     rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row},
+    sql::find_by_key,
     BrowserSessionId, RevocationReason, Store, StoreResult, Timestamp, User, UserId,
 };
 
@@ -131,13 +132,7 @@ impl Store {
              WHERE b.digest = $1",
             session_and_user_columns()
         );
-        sqlx::query(&sql)
-            .bind(digest)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(session_and_user_from_row)
-            .transpose()
+        find_by_key(&self.pool, &sql, digest, session_and_user_from_row).await
     }
 
     /// Records a use of the session: its idle window starts again.

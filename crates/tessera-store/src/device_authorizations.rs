@@ -8,6 +8,7 @@ use sqlx::{any::AnyRow, Row};
 use crate::{
     browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
     session_write::Redeemed,
+    sql::{find_by_key, find_by_keys},
     BrowserSessionId, Family, NewRefreshToken, Store, StoreError, StoreResult, Timestamp, User,
 };
 
@@ -130,13 +131,8 @@ impl Store {
         &self,
         digest: &[u8],
     ) -> StoreResult<Option<DeviceAuthorization>> {
-        sqlx::query(&select_device_authorization("d.digest = $1"))
-            .bind(digest)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(device_authorization_from_row)
-            .transpose()
+        let sql = select_device_authorization("d.digest = $1");
+        find_by_key(&self.pool, &sql, digest, device_authorization_from_row).await
     }
 
     /// The device authorization of a user code's digest in `realm`.
@@ -146,14 +142,8 @@ impl Store {
         user_code_digest: &[u8],
     ) -> StoreResult<Option<DeviceAuthorization>> {
         let sql = select_device_authorization("d.realm = $1 AND d.user_code_digest = $2");
-        sqlx::query(&sql)
-            .bind(realm)
-            .bind(user_code_digest)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(device_authorization_from_row)
-            .transpose()
+        let keys = (realm, user_code_digest);
+        find_by_keys(&self.pool, &sql, keys, device_authorization_from_row).await
     }
 
     /// Records the user's decision, made in `session`; false when the

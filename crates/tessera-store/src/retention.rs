@@ -38,6 +38,10 @@ const EVENT_TABLES: [&str; 4] = [
     "endpoint_events",
 ];
 
+/// One-time grants, keyed by digest and indexed on `expires_at`; the order of
+/// [`PurgeReport`]'s fields for them.
+const GRANT_TABLES: [&str; 2] = ["authorization_codes", "device_authorizations"];
+
 /// How many rows a purge deleted, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {
@@ -165,20 +169,17 @@ impl Store {
                 cutoffs.attempts_before,
             )
             .await?;
-        report.authorization_codes = self
-            .delete_in_batches(
-                "DELETE FROM authorization_codes WHERE digest IN \
-                 (SELECT digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
-                cutoffs.grants_expired_before,
-            )
-            .await?;
-        report.device_authorizations = self
-            .delete_in_batches(
-                "DELETE FROM device_authorizations WHERE digest IN \
-                 (SELECT digest FROM device_authorizations WHERE expires_at < $1 LIMIT $2)",
-                cutoffs.grants_expired_before,
-            )
-            .await?;
+        let mut expired_grants = [0; GRANT_TABLES.len()];
+        for (deleted, table) in expired_grants.iter_mut().zip(GRANT_TABLES) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE digest IN \
+                 (SELECT digest FROM {table} WHERE expires_at < $1 LIMIT $2)"
+            );
+            *deleted = self
+                .delete_in_batches(&sql, cutoffs.grants_expired_before)
+                .await?;
+        }
+        [report.authorization_codes, report.device_authorizations] = expired_grants;
         // Past its absolute end a browser session signs nobody in, ended or
         // not; its codes and device authorizations go with it.
         report.browser_sessions = self

@@ -33,6 +33,26 @@ pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
+/// The record `sql` selects with `$1` bound to `key`, read by `from_row`;
+/// none if no row.
+pub(crate) async fn find_by_key<'q, T, K>(
+    pool: &AnyPool,
+    sql: &'q str,
+    key: K,
+    from_row: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Option<T>>
+where
+    K: sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'q,
+{
+    sqlx::query(sql)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
 /// The record `sql` selects with `$1` and `$2` bound to `keys` (an id and
 /// what scopes it, such as its realm), read by `from_row`; none if no row.
 pub(crate) async fn find_by_keys<'q, T, A, B>(

@@ -9,7 +9,6 @@ use tessera_proto::{
 use tessera_store::{DeviceAuthorization, DeviceDecision, NewDeviceAuthorization, Timestamp};
 
 use crate::{
-    grants::require_grant,
     new_opaque_token,
     service::{AccountAccess, Core, OAuthService, SignInService},
     ClientCredentials, GrantType, SignedIn, TokenError,
@@ -101,8 +100,9 @@ impl OAuthService {
         scope: Option<&str>,
     ) -> Result<DeviceAuthorizationResponse, TokenError> {
         let state = self.core.realm(realm)?;
-        let client = self.core.authenticate_client(&state.config, credentials)?;
-        require_grant(client, GrantType::DeviceCode)?;
+        let client =
+            self.core
+                .client_for_grant(&state.config, credentials, GrantType::DeviceCode)?;
         let scopes = Core::resolve_scopes(client, scope)?;
         let settings = &state.config.device_flow;
         let now = Timestamp::now();
@@ -150,8 +150,9 @@ impl OAuthService {
         device_code: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         let state = self.core.realm(realm)?;
-        let client = self.core.authenticate_client(&state.config, credentials)?;
-        require_grant(client, GrantType::DeviceCode)?;
+        let client =
+            self.core
+                .client_for_grant(&state.config, credentials, GrantType::DeviceCode)?;
         let device_code =
             device_code.ok_or_else(|| TokenError::missing_parameter("device_code"))?;
         match ParsedOpaqueToken::parse(device_code) {

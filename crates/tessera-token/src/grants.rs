@@ -1,22 +1,18 @@
-//! The grants of RFC 6749 that Tessera serves (the authorization code's
-//! exchange, password, refresh with rotation, client credentials); the device
-//! grant's polls are in `device.rs`.
+//! The grants of RFC 6749 that Tessera serves, dispatched from one request
+//! type: password, refresh with rotation, client credentials; the code
+//! exchange is in `code_exchange.rs`, the device grant's polls in `device.rs`.
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    BrowserSession, Family, NewRefreshToken, RefreshTokenState, RevocationReason, SessionId,
-    Timestamp, TokenUse, UseOutcome, User, UserId,
+    Family, RefreshTokenState, RevocationReason, Timestamp, TokenUse, UseOutcome, User,
 };
 
 use crate::{
-    authorization::verifier_matches,
-    new_opaque_token, new_uuid,
     service::{AccountAccess, Core, OAuthService, RealmState, Subject},
-    Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS,
+    Client, ClientCredentials, GrantType, Realm, TokenError, OFFLINE_ACCESS,
 };
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
-const INVALID_CODE: &str = "Code not valid";
 
 /// A token-endpoint request, by grant, with the parameters each one reads.
 #[derive(Debug)]
@@ -93,108 +89,6 @@ impl OAuthService {
         }
     }
 
-    /// Authorization code grant (RFC 6749 §4.1.3): the code is single-use,
-    /// short-lived and bound to its client, redirect URI and PKCE challenge.
-    /// A code presented again revokes the session it started (§4.1.2).
-    async fn authorization_code_grant(
-        &self,
-        realm: &str,
-        credentials: &ClientCredentials,
-        (code, redirect_uri, code_verifier): (Option<&str>, Option<&str>, Option<&str>),
-    ) -> Result<TokenResponse, TokenError> {
-        let state = self.core.realm(realm)?;
-        let client = self.core.authenticate_client(&state.config, credentials)?;
-        require_grant(client, GrantType::AuthorizationCode)?;
-        let code = code.ok_or_else(|| TokenError::missing_parameter("code"))?;
-        match ParsedOpaqueToken::parse(code) {
-            Ok(parsed) if parsed.kind == OpaqueTokenKind::AuthorizationCode => {}
-            _ => return Err(TokenError::InvalidGrant(INVALID_CODE)),
-        }
-        let digest = self.core.digester.digest(code);
-        let stored = self
-            .core
-            .store
-            .find_authorization_code(&digest)
-            .await?
-            .filter(|stored| stored.code.realm == realm)
-            .ok_or(TokenError::InvalidGrant(INVALID_CODE))?;
-        let now = Timestamp::now();
-        if stored.consumed_at.is_some() {
-            self.revoke_replayed_code(&state, stored.family_id.as_ref(), now)
-                .await?;
-            return Err(TokenError::InvalidGrant(INVALID_CODE));
-        }
-        let issued = &stored.code;
-        if issued.client_id != client.client_id || now >= issued.expires_at {
-            return Err(TokenError::InvalidGrant(INVALID_CODE));
-        }
-        if redirect_uri != Some(issued.redirect_uri.as_str()) {
-            return Err(TokenError::InvalidGrant("Incorrect redirect_uri"));
-        }
-        match (&issued.code_challenge, code_verifier) {
-            (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => {}
-            (Some(_), Some(_)) => return Err(TokenError::InvalidGrant("PKCE verification failed")),
-            (Some(_), None) => {
-                return Err(TokenError::InvalidGrant("PKCE code verifier not specified"))
-            }
-            // RFC 9700 §4.8.2: a verifier without a challenge is a downgrade attempt.
-            (None, Some(_)) => {
-                return Err(TokenError::InvalidGrant(
-                    "PKCE code verifier given, but no challenge was",
-                ))
-            }
-            (None, None) => {}
-        }
-        let session = &stored.browser_session;
-        if !session.is_live(now, state.config.tokens.session_idle) {
-            return Err(TokenError::InvalidGrant("Session not active"));
-        }
-        let user = &stored.user;
-        self.core.ensure_user_active(user, now).await?;
-        let family = Core::new_browser_family((realm, client), session, &issued.scope, now)?;
-        let (refresh_token, refresh_row) = self.core.new_refresh_token(client, &family, now)?;
-        if !self
-            .core
-            .store
-            .redeem_authorization_code(&digest, (now, &family, &refresh_row))
-            .await?
-        {
-            // A concurrent exchange of the same code won (a replay too), or the
-            // browser session was logged out meanwhile.
-            let current = self.core.store.find_authorization_code(&digest).await?;
-            return match current.and_then(|code| code.family_id) {
-                Some(winner) => {
-                    self.revoke_replayed_code(&state, Some(&winner), now)
-                        .await?;
-                    Err(TokenError::InvalidGrant(INVALID_CODE))
-                }
-                None => Err(TokenError::InvalidGrant("Session not active")),
-            };
-        }
-        self.core.respond_for_session(
-            (&state, client, now),
-            (user, &family, AccountAccess::of_session(client, false)),
-            (&family.scope, issued.nonce.as_deref()),
-            (refresh_token, refresh_row.expires_at),
-        )
-    }
-
-    /// RFC 6749 §4.1.2: the tokens issued from a replayed code are revoked.
-    async fn revoke_replayed_code(
-        &self,
-        state: &RealmState,
-        family: Option<&SessionId>,
-        now: Timestamp,
-    ) -> Result<(), TokenError> {
-        if let Some(family) = family {
-            self.core
-                .revoke_session(&state.config, family, now, RevocationReason::CodeReplayed)
-                .await?;
-            tracing::warn!(family = %family, realm = %state.config.name, "authorization code replayed; session revoked");
-        }
-        Ok(())
-    }
-
     /// Resource owner password credentials grant (RFC 6749 §4.3).
     ///
     /// Unknown users, wrong passwords and locked accounts get the same 401 after the
@@ -209,18 +103,17 @@ impl OAuthService {
         scope: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         let state = self.core.realm(realm)?;
-        let client = self.core.authenticate_client(&state.config, credentials)?;
-        require_grant(client, GrantType::Password)?;
+        let client = self
+            .core
+            .client_for_grant(&state.config, credentials, GrantType::Password)?;
         let username = username.ok_or_else(|| TokenError::missing_parameter("username"))?;
         let password = password.ok_or_else(|| TokenError::missing_parameter("password"))?;
         let scopes = Core::resolve_scopes(client, scope)?;
 
-        let user = self
+        let (user, now) = self
             .core
-            .authenticate_user(&state.config, username, password)
+            .authenticate_active_user(&state.config, username, password)
             .await?;
-        let now = Timestamp::now();
-        self.core.ensure_user_active(&user, now).await?;
 
         let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
         let (family, refresh_token, refresh_row) = self
@@ -251,8 +144,9 @@ impl OAuthService {
         address: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         let state = self.core.realm(realm)?;
-        let client = self.core.authenticate_client(&state.config, credentials)?;
-        require_grant(client, GrantType::RefreshToken)?;
+        let client =
+            self.core
+                .client_for_grant(&state.config, credentials, GrantType::RefreshToken)?;
         let presented =
             refresh_token.ok_or_else(|| TokenError::missing_parameter("refresh_token"))?;
         let now = Timestamp::now();
@@ -468,139 +362,23 @@ impl Core {
             .await?;
         Err(TokenError::AccountDisabled)
     }
+}
 
-    /// Starts a session (a refresh-token family) of `client` for the user, with
-    /// its first refresh token, durably; an offline session has no absolute end.
-    pub(crate) async fn start_session(
+impl Core {
+    /// The authenticated client, if the grant is one it may use.
+    pub(crate) fn client_for_grant<'r>(
         &self,
-        (realm, client): (&str, &Client),
-        user_id: &UserId,
-        scopes: &[String],
-        offline: bool,
-        now: Timestamp,
-    ) -> Result<(Family, String, NewRefreshToken), TokenError> {
-        let family = Self::new_family((realm, client), user_id, scopes, offline, now)?;
-        let (refresh_token, refresh_row) = self.new_refresh_token(client, &family, now)?;
-        self.store.create_family(&family, &refresh_row).await?;
-        Ok((family, refresh_token, refresh_row))
-    }
-
-    /// A new session of `client` for the user, signed in now and not through
-    /// a browser (the caller says otherwise where it was).
-    pub(crate) fn new_family(
-        (realm, client): (&str, &Client),
-        user_id: &UserId,
-        scopes: &[String],
-        offline: bool,
-        now: Timestamp,
-    ) -> Result<Family, TokenError> {
-        Ok(Family {
-            id: SessionId::new(new_uuid()?),
-            realm: realm.to_owned(),
-            client_id: client.client_id.clone(),
-            user_id: user_id.clone(),
-            scope: scopes.join(" "),
-            offline,
-            created_at: now,
-            expires_at: (!offline).then_some(now.saturating_add(client.tokens.session_max)),
-            revoked_at: None,
-            auth_time: now,
-            browser_session: None,
-        })
-    }
-
-    /// A new session of `client` for the user of a browser session, who
-    /// signed in there, with the scopes granted (space-separated).
-    pub(crate) fn new_browser_family(
-        (realm, client): (&str, &Client),
-        session: &BrowserSession,
-        scope: &str,
-        now: Timestamp,
-    ) -> Result<Family, TokenError> {
-        let scopes: Vec<String> = scope.split_ascii_whitespace().map(str::to_owned).collect();
-        let offline = scopes.iter().any(|s| s == OFFLINE_ACCESS);
-        let mut family =
-            Self::new_family((realm, client), &session.user_id, &scopes, offline, now)?;
-        family.auth_time = session.auth_time;
-        family.browser_session = Some(session.id.clone());
-        Ok(family)
-    }
-
-    /// When a refresh token issued now stops working: the idle window, capped by the
-    /// session's absolute end; offline tokens follow the offline idle window only.
-    fn refresh_expiry(
-        &self,
-        client: &Client,
-        family: &Family,
-        now: Timestamp,
-    ) -> Option<Timestamp> {
-        if family.offline {
-            client
-                .tokens
-                .offline_idle
-                .map(|idle| now.saturating_add(idle))
-        } else {
-            let idle_end = now.saturating_add(client.tokens.session_idle);
-            Some(family.expires_at.map_or(idle_end, |end| idle_end.min(end)))
-        }
-    }
-
-    pub(crate) fn new_refresh_token(
-        &self,
-        client: &Client,
-        family: &Family,
-        now: Timestamp,
-    ) -> Result<(String, NewRefreshToken), TokenError> {
-        let token = new_opaque_token(OpaqueTokenKind::Refresh)?;
-        let row = NewRefreshToken {
-            digest: self.digester.digest(&token),
-            family_id: family.id.clone(),
-            issued_at: now,
-            expires_at: self.refresh_expiry(client, family, now),
-        };
-        Ok((token, row))
-    }
-
-    /// The token response of a user session; `refresh` is the refresh token issued
-    /// (or, without rotation, kept) and its stored expiry; `nonce` is the
-    /// authorization request's, for the ID token of a code exchange.
-    pub(crate) fn respond_for_session(
-        &self,
-        (state, client, now): (&RealmState, &Client, Timestamp),
-        (user, family, account): (&User, &Family, AccountAccess),
-        (scope, nonce): (&str, Option<&str>),
-        refresh: (String, Option<Timestamp>),
-    ) -> Result<TokenResponse, TokenError> {
-        let subject = Subject {
-            id: user.id.as_str(),
-            username: &user.username,
-            email: user.email.as_deref(),
-            roles: &user.roles,
-        };
-        let jwts = self.issue_jwts(
-            (state, client),
-            &subject,
-            Some((family, account)),
-            (scope, nonce),
-            now,
-        )?;
-        let (refresh_token, expires_at) = refresh;
-        // Keycloak reports 0 for offline tokens, whatever their idle window.
-        let refresh_expires_in = match (family.offline, expires_at) {
-            (false, Some(at)) => {
-                i64::try_from(at.saturating_duration_since(now).as_secs()).unwrap_or(i64::MAX)
-            }
-            _ => 0,
-        };
-        Ok(jwts.into_response(
-            Some((refresh_token, refresh_expires_in)),
-            Some(family.id.to_string()),
-            scope.to_owned(),
-        ))
+        realm: &'r Realm,
+        credentials: &ClientCredentials,
+        grant: GrantType,
+    ) -> Result<&'r Client, TokenError> {
+        let client = self.authenticate_client(realm, credentials)?;
+        require_grant(client, grant)?;
+        Ok(client)
     }
 }
 
-pub(crate) fn require_grant(client: &Client, grant: GrantType) -> Result<(), TokenError> {
+fn require_grant(client: &Client, grant: GrantType) -> Result<(), TokenError> {
     if client.allows_grant(grant) {
         Ok(())
     } else {

@@ -11,6 +11,7 @@
 //! be tested without a server.
 
 mod authorization;
+mod code_exchange;
 mod companies;
 mod company_access;
 mod company_tokens;
@@ -35,6 +36,7 @@ mod revocation;
 mod service;
 #[cfg(test)]
 mod service_tests;
+mod session_start;
 mod sessions;
 mod sign_in;
 mod subscriptions;

@@ -83,6 +83,20 @@ impl Core {
         Ok(user)
     }
 
+    /// [`Self::authenticate_user`], then [`Self::ensure_user_active`]: the
+    /// user, and the moment they proved who they are.
+    pub(crate) async fn authenticate_active_user(
+        &self,
+        realm: &Realm,
+        username: &str,
+        password: SecretString,
+    ) -> Result<(User, Timestamp), TokenError> {
+        let user = self.authenticate_user(realm, username, password).await?;
+        let now = Timestamp::now();
+        self.ensure_user_active(&user, now).await?;
+        Ok((user, now))
+    }
+
     /// Replaces an unpeppered or outdated hash after a successful login, off
     /// the request path (it costs one more hash).
     fn upgrade_password_hash(&self, user: &User, password: SecretString) {

@@ -185,12 +185,10 @@ impl SignInService {
         current: Option<SignedIn>,
     ) -> Result<SignInOutcome, TokenError> {
         let state = self.core.realm(realm)?;
-        let user = self
+        let (user, now) = self
             .core
-            .authenticate_user(&state.config, username, password)
+            .authenticate_active_user(&state.config, username, password)
             .await?;
-        let now = Timestamp::now();
-        self.core.ensure_user_active(&user, now).await?;
         let cookie = new_opaque_token(OpaqueTokenKind::BrowserSession)?;
         let digest = self.core.digester.digest(&cookie);
         let cookie = SecretString::new(cookie);

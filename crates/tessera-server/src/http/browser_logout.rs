@@ -14,7 +14,7 @@ use tessera_token::{LogoutParams, LogoutRequest, TokenError};
 use super::{
     form::OAuthForm,
     oidc::{self, ClientForm},
-    pages::{error_page, set_cookies, Browser, LogoutConfirmPage, Page},
+    pages::{error_page, posted_form, set_cookies, Browser, LogoutConfirmPage, Page},
     sign_in::{redirect, with_query},
     AppState,
 };
@@ -119,13 +119,9 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let browser = match Browser::new(&state, &realm, &headers) {
-        Ok(browser) => browser,
-        Err(error) => return error_page(None, &error),
-    };
-    let form = match OAuthForm::parse(&body) {
-        Ok(form) => form,
-        Err(error) => return error.into_response(),
+    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
+        Ok(posted) => posted,
+        Err(page) => return *page,
     };
     if !browser.form_token_matches(form.get("csrf")) {
         return browser

@@ -16,7 +16,7 @@ use super::{
     error::ApiError,
     form::OAuthForm,
     oidc::ClientForm,
-    pages::{error_page, Browser, DeviceCodePage, DeviceConfirmPage, Page},
+    pages::{error_page, posted_form, Browser, DeviceCodePage, DeviceConfirmPage, Page},
     sign_in::{sign_in_page, Flow},
     AppState,
 };
@@ -75,13 +75,9 @@ pub async fn decide(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let browser = match Browser::new(&state, &realm, &headers) {
-        Ok(browser) => browser,
-        Err(error) => return error_page(None, &error),
-    };
-    let Ok(form) = OAuthForm::parse(&body) else {
-        let error = TokenError::InvalidRequest("The form could not be read".to_owned());
-        return browser.error_page(&error);
+    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
+        Ok(posted) => posted,
+        Err(page) => return *page,
     };
     let user_code = form.get("user_code").unwrap_or_default();
     if !browser.form_token_matches(form.get("csrf")) {

@@ -12,7 +12,7 @@ use axum::{
 use cookie::{Cookie, SameSite};
 use tessera_token::{new_uuid, RealmState, TokenError};
 
-use super::{error::token_error_body, AppState};
+use super::{error::token_error_body, form::OAuthForm, AppState};
 
 /// The browser session's cookie is per realm: one browser may be signed in
 /// to several.
@@ -316,6 +316,25 @@ impl<'a> Browser<'a> {
             alert: !status.is_success(),
         };
         Page::new(status, &page)
+    }
+}
+
+/// A form posted to a hosted page of `realm`: the browser and the form, or
+/// the error page to answer instead.
+pub(crate) fn posted_form<'a>(
+    state: &'a AppState,
+    realm: &str,
+    headers: &'a HeaderMap,
+    body: &[u8],
+) -> Result<(Browser<'a>, OAuthForm), Box<Response>> {
+    let browser =
+        Browser::new(state, realm, headers).map_err(|error| Box::new(error_page(None, &error)))?;
+    match OAuthForm::parse(body) {
+        Ok(form) => Ok((browser, form)),
+        Err(_) => {
+            let error = TokenError::InvalidRequest("The form could not be read".to_owned());
+            Err(Box::new(browser.error_page(&error)))
+        }
     }
 }
 

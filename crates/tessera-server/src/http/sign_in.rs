@@ -15,7 +15,7 @@ use tessera_token::{
 use super::{
     error::token_error_body,
     form::OAuthForm,
-    pages::{error_page, set_cookies, Browser, Page, SignInPage},
+    pages::{error_page, posted_form, set_cookies, Browser, Page, SignInPage},
     AppState,
 };
 
@@ -179,16 +179,9 @@ pub async fn authenticate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let browser = match Browser::new(&state, &realm, &headers) {
-        Ok(browser) => browser,
-        Err(error) => return error_page(None, &error),
-    };
-    let form = match OAuthForm::parse(&body) {
-        Ok(form) => form,
-        Err(_) => {
-            let error = TokenError::InvalidRequest("The form could not be read".to_owned());
-            return browser.error_page(&error);
-        }
+    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
+        Ok(posted) => posted,
+        Err(page) => return *page,
     };
     let Some(flow) = Flow::parse(form.get("flow")) else {
         return browser.error_page(&TokenError::missing_parameter("flow"));
