@@ -133,12 +133,7 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
 
     let families = "SELECT id FROM refresh_families ORDER BY id";
     let before_families = env.query_strings(families).await;
-    let report = server
-        .service()
-        .maintenance
-        .purge_dead_rows(RETENTION)
-        .await
-        .unwrap();
+    let report = purge(&server).await;
 
     let mut expected: Vec<String> = [&live, &refreshed, &old_chain, &just_revoked]
         .iter()
@@ -187,12 +182,7 @@ async fn the_purge_deletes_dead_rows_and_nothing_else() {
         "the logouts' entries stay"
     );
     // A second purge finds nothing more.
-    let again = server
-        .service()
-        .maintenance
-        .purge_dead_rows(RETENTION)
-        .await
-        .unwrap();
+    let again = purge(&server).await;
     assert_eq!(again.total(), 0, "{again:?}");
 }
 
@@ -220,12 +210,7 @@ async fn expired_codes_device_authorizations_and_browser_sessions_are_purged() {
         .await;
     let pending = crate::device_flow::start(&server, "cli", "openid").await;
 
-    let report = server
-        .service()
-        .maintenance
-        .purge_dead_rows(RETENTION)
-        .await
-        .unwrap();
+    let report = purge(&server).await;
     assert_eq!(report.authorization_codes, 1, "{report:?}");
     assert_eq!(report.device_authorizations, 1, "{report:?}");
     assert_eq!(report.browser_sessions, 1, "{report:?}");
@@ -248,4 +233,14 @@ async fn expired_codes_device_authorizations_and_browser_sessions_are_purged() {
         let poll = crate::device_flow::poll(&server, str_field(&started.body, "device_code")).await;
         assert_eq!(poll.body["error"], error, "{}", poll.text);
     }
+}
+
+/// One run of the purge job, as the server runs it every minute.
+async fn purge(server: &crate::kit::Server) -> tessera_token::PurgeReport {
+    server
+        .service()
+        .maintenance
+        .purge_dead_rows(RETENTION)
+        .await
+        .unwrap()
 }

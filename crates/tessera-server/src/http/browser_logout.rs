@@ -14,7 +14,7 @@ use tessera_token::{LogoutParams, LogoutRequest, TokenError};
 use super::{
     form::OAuthForm,
     oidc::{self, ClientForm},
-    pages::{error_page, posted_form, set_cookies, Browser, LogoutConfirmPage, Page},
+    pages::{error_page, set_cookies, Browser, LogoutConfirmPage, Page, PostedForm},
     sign_in::{redirect, with_query},
     AppState,
 };
@@ -113,16 +113,12 @@ async fn browser_logout(
 }
 
 /// The confirmation page's form: the request it carries is checked again.
-pub async fn confirm(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
-        Ok(posted) => posted,
+pub async fn confirm(posted: PostedForm) -> Response {
+    let (browser, form) = match posted.open() {
+        Ok(opened) => opened,
         Err(page) => return *page,
     };
+    let (state, realm) = (browser.state, browser.name());
     if !browser.form_token_matches(form.get("csrf")) {
         return browser
             .message(
@@ -138,11 +134,11 @@ pub async fn confirm(
         return browser.error_page(&error);
     };
     let sign_in = &state.services.sign_in;
-    let request = match sign_in.logout_request(&realm, &logout_params(&carried)) {
+    let request = match sign_in.logout_request(realm, &logout_params(&carried)) {
         Ok(request) => request,
         Err(error) => return browser.error_page(&error),
     };
-    let signed_in = match sign_in.signed_in(&realm, browser.session_cookie()).await {
+    let signed_in = match sign_in.signed_in(realm, browser.session_cookie()).await {
         Ok(signed_in) => signed_in,
         Err(error) => return browser.error_page(&error),
     };

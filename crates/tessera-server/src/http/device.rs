@@ -3,7 +3,6 @@
 //! (`…/device`) where its user enters the code and approves.
 
 use axum::{
-    body::Bytes,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -16,7 +15,7 @@ use super::{
     error::ApiError,
     form::OAuthForm,
     oidc::ClientForm,
-    pages::{error_page, posted_form, Browser, DeviceCodePage, DeviceConfirmPage, Page},
+    pages::{error_page, Browser, DeviceCodePage, DeviceConfirmPage, Page, PostedForm},
     sign_in::{sign_in_page, Flow},
     AppState,
 };
@@ -69,16 +68,12 @@ pub async fn page(
 }
 
 /// The approval (or denial) posted from the confirmation page.
-pub async fn decide(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
-        Ok(posted) => posted,
+pub async fn decide(posted: PostedForm) -> Response {
+    let (browser, form) = match posted.open() {
+        Ok(opened) => opened,
         Err(page) => return *page,
     };
+    let (state, realm) = (browser.state, browser.name());
     let user_code = form.get("user_code").unwrap_or_default();
     if !browser.form_token_matches(form.get("csrf")) {
         return code_page(
@@ -110,7 +105,7 @@ pub async fn decide(
     let decided = state
         .services
         .sign_in
-        .decide_device(&realm, user_code, &signed_in, decision)
+        .decide_device(realm, user_code, &signed_in, decision)
         .await;
     match decided {
         Ok(()) => {

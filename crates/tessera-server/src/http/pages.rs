@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Request},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -319,21 +321,46 @@ impl<'a> Browser<'a> {
     }
 }
 
-/// A form posted to a hosted page of `realm`: the browser and the form, or
-/// the error page to answer instead.
-pub(crate) fn posted_form<'a>(
-    state: &'a AppState,
-    realm: &str,
-    headers: &'a HeaderMap,
-    body: &[u8],
-) -> Result<(Browser<'a>, OAuthForm), Box<Response>> {
-    let browser =
-        Browser::new(state, realm, headers).map_err(|error| Box::new(error_page(None, &error)))?;
-    match OAuthForm::parse(body) {
-        Ok(form) => Ok((browser, form)),
-        Err(_) => {
-            let error = TokenError::InvalidRequest("The form could not be read".to_owned());
-            Err(Box::new(browser.error_page(&error)))
+/// A form posted to a hosted page: the realm, the request's headers and its
+/// body, as a handler's one argument.
+pub(crate) struct PostedForm {
+    state: AppState,
+    pub realm: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl FromRequest<AppState> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(realm) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            realm,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl PostedForm {
+    /// The browser and the form, or the error page to answer instead.
+    pub fn open(&self) -> Result<(Browser<'_>, OAuthForm), Box<Response>> {
+        let browser = Browser::new(&self.state, &self.realm, &self.headers)
+            .map_err(|error| Box::new(error_page(None, &error)))?;
+        match OAuthForm::parse(&self.body) {
+            Ok(form) => Ok((browser, form)),
+            Err(_) => {
+                let error = TokenError::InvalidRequest("The form could not be read".to_owned());
+                Err(Box::new(browser.error_page(&error)))
+            }
         }
     }
 }

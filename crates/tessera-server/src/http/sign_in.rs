@@ -15,7 +15,7 @@ use tessera_token::{
 use super::{
     error::token_error_body,
     form::OAuthForm,
-    pages::{error_page, posted_form, set_cookies, Browser, Page, SignInPage},
+    pages::{error_page, set_cookies, Browser, Page, PostedForm, SignInPage},
     AppState,
 };
 
@@ -173,16 +173,12 @@ pub(crate) fn sign_in_page(
 
 /// The sign-in form posted: checks its CSRF token, the request it continues
 /// and the password, then signs the browser in and continues.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (browser, form) = match posted_form(&state, &realm, &headers, &body) {
-        Ok(posted) => posted,
+pub async fn authenticate(posted: PostedForm) -> Response {
+    let (browser, form) = match posted.open() {
+        Ok(opened) => opened,
         Err(page) => return *page,
     };
+    let (state, realm) = (browser.state, browser.name());
     let Some(flow) = Flow::parse(form.get("flow")) else {
         return browser.error_page(&TokenError::missing_parameter("flow"));
     };
@@ -220,11 +216,11 @@ pub async fn authenticate(
         );
     };
     let sign_in = &state.services.sign_in;
-    let current = match sign_in.signed_in(&realm, browser.session_cookie()).await {
+    let current = match sign_in.signed_in(realm, browser.session_cookie()).await {
         Ok(current) => current,
         Err(error) => return browser.error_page(&error),
     };
-    let outcome = match sign_in.sign_in(&realm, (username, password), current).await {
+    let outcome = match sign_in.sign_in(realm, (username, password), current).await {
         Ok(outcome) => outcome,
         Err(error) if error.is_internal() => return browser.error_page(&error),
         Err(error) => {
@@ -241,7 +237,7 @@ pub async fn authenticate(
     let cookies = [browser.session_cookie_set(outcome.cookie.expose())];
     let mut response = match request {
         Some(request) => match sign_in
-            .issue_code(&realm, &request, &outcome.signed_in)
+            .issue_code(realm, &request, &outcome.signed_in)
             .await
         {
             Ok(response) => code_redirect(&response, StatusCode::SEE_OTHER),
