@@ -5,9 +5,8 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
-    session_write::Redeemed,
     sql::find_by_key,
-    BrowserSessionId, Family, NewRefreshToken, SessionId, Store, StoreResult, Timestamp, User,
+    BrowserSessionId, SessionId, Store, StoreResult, Timestamp, User,
 };
 
 /// A code as issued; the code itself never reaches the store, only its digest.
@@ -94,22 +93,6 @@ impl Store {
             session_and_user_columns()
         );
         find_by_key(&self.pool, &sql, digest, stored_code_from_row).await
-    }
-
-    /// Consumes the code and starts the session it grants, atomically (through
-    /// the group committer, like every new session). Returns false, and
-    /// starts nothing, when the code was consumed already: of two concurrent
-    /// exchanges exactly one wins.
-    pub async fn redeem_authorization_code(
-        &self,
-        digest: &[u8],
-        (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
-    ) -> StoreResult<bool> {
-        self.redeem_grant(
-            Redeemed::AuthorizationCode(digest.to_vec()),
-            (now, family, first_token),
-        )
-        .await
     }
 }
 

@@ -7,9 +7,8 @@ use sqlx::{any::AnyRow, Row};
 
 use crate::{
     browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
-    session_write::Redeemed,
     sql::{find_by_key, find_by_keys},
-    BrowserSessionId, Family, NewRefreshToken, Store, StoreError, StoreResult, Timestamp, User,
+    BrowserSessionId, Store, StoreError, StoreResult, Timestamp, User,
 };
 
 /// What the user said on the verification page.
@@ -188,20 +187,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// Consumes an approved authorization and starts the session it grants,
-    /// atomically; false when another poll got it first.
-    pub async fn redeem_device_authorization(
-        &self,
-        digest: &[u8],
-        (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
-    ) -> StoreResult<bool> {
-        self.redeem_grant(
-            Redeemed::DeviceAuthorization(digest.to_vec()),
-            (now, family, first_token),
-        )
-        .await
     }
 }
 

@@ -243,9 +243,39 @@ impl Store {
         .map(drop)
     }
 
+    /// Consumes the code and starts the session it grants, atomically (through
+    /// the group committer, like every new session). Returns false, and
+    /// starts nothing, when the code was consumed already: of two concurrent
+    /// exchanges exactly one wins.
+    pub async fn redeem_authorization_code(
+        &self,
+        digest: &[u8],
+        (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
+    ) -> StoreResult<bool> {
+        self.redeem_grant(
+            Redeemed::AuthorizationCode(digest.to_vec()),
+            (now, family, first_token),
+        )
+        .await
+    }
+
+    /// Consumes an approved authorization and starts the session it grants,
+    /// atomically; false when another poll got it first.
+    pub async fn redeem_device_authorization(
+        &self,
+        digest: &[u8],
+        (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
+    ) -> StoreResult<bool> {
+        self.redeem_grant(
+            Redeemed::DeviceAuthorization(digest.to_vec()),
+            (now, family, first_token),
+        )
+        .await
+    }
+
     /// Consumes a one-time grant and starts the session it grants, atomically;
     /// false (nothing written) when it was consumed already.
-    pub(crate) async fn redeem_grant(
+    async fn redeem_grant(
         &self,
         grant: Redeemed,
         (now, family, first_token): (Timestamp, &Family, &NewRefreshToken),
