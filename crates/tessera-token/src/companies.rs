@@ -36,16 +36,9 @@ impl CompanyService {
             name: checked_text("name", name, MAX_NAME_CHARS)?,
             created_at: Timestamp::now(),
         };
-        if self
-            .core
-            .store
-            .insert_company(&company, principal.audit(address))
-            .await?
-        {
-            Ok(company)
-        } else {
-            Err(TokenError::DuplicateCompanyName)
-        }
+        let audit = principal.audit(address);
+        let inserted = self.core.store.insert_company(&company, audit).await?;
+        TokenError::when_done(inserted, company, TokenError::DuplicateCompanyName)
     }
 
     /// The companies the caller may list, by name: every company of the realm
@@ -153,16 +146,12 @@ impl CompanyService {
         let now = Timestamp::now();
         let feed = deletion_feed(&state.config, now);
         let audit = principal.audit(address);
-        if self
+        let done = self
             .core
             .store
             .delete_company(&access.company, (now, &feed), audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::CompanyNotFound)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::CompanyNotFound)
     }
 
     /// The company's members, by username.
@@ -223,16 +212,12 @@ impl CompanyService {
         let now = Timestamp::now();
         let feed = deletion_feed(&state.config, now);
         let audit = principal.audit(address);
-        if self
+        let done = self
             .core
             .store
             .remove_company_member(&access.company, user_id, (now, &feed), audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::UserNotFound)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::UserNotFound)
     }
 
     /// The company's audit trail, newest first: at most `max` events before

@@ -274,16 +274,12 @@ impl SignInService {
             .pending_device_authorization(realm, user_code, now)
             .await?;
         let digest = self.core.user_code_digest(&code);
-        if self
+        let done = self
             .core
             .store
             .decide_device_authorization((realm, &digest), decision, &signed_in.session.id, now)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::UnknownUserCode)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::UnknownUserCode)
     }
 }
 

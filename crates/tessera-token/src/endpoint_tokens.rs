@@ -201,16 +201,12 @@ impl EndpointTokenService {
         principal.require_on_every(TesseraAction::ManageEndpointTokens)?;
         let now = Timestamp::now();
         let notice_until = self.core.notice_until(realm, now)?;
-        if self
+        let done = self
             .core
             .store
             .delete_endpoint_token((realm, id), (now, notice_until))
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::EndpointTokenNotFound)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::EndpointTokenNotFound)
     }
 }
 

@@ -204,11 +204,12 @@ impl EndpointService {
         let (rows, secrets) = self
             .core
             .primary_candidates((realm, &endpoint.id), &endpoint.token_methods())?;
-        if self.core.store.insert_endpoint(&endpoint, &rows).await? {
-            Ok((endpoint, secrets))
-        } else {
-            Err(TokenError::DuplicateEndpointPath)
-        }
+        let inserted = self.core.store.insert_endpoint(&endpoint, &rows).await?;
+        TokenError::when_done(
+            inserted,
+            (endpoint, secrets),
+            TokenError::DuplicateEndpointPath,
+        )
     }
 
     /// A page of the endpoints the caller may list, by path.
@@ -298,16 +299,12 @@ impl EndpointService {
             .await?;
         let now = Timestamp::now();
         let notice_until = self.core.notice_until(realm, now)?;
-        if self
+        let done = self
             .core
             .store
             .delete_endpoint((realm, id), (now, notice_until))
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::EndpointNotFound)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::EndpointNotFound)
     }
 
     /// Replaces the primary token for `method`: the old secret stops

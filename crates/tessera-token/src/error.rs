@@ -130,6 +130,16 @@ impl TokenError {
         Self::InvalidRequest(format!("Missing parameter: {name}"))
     }
 
+    /// `value` when the store did what was asked (inserted, found, deleted),
+    /// else `failure`: the store's `false` said in the domain's terms.
+    pub(crate) fn when_done<T>(done: bool, value: T, failure: Self) -> Result<T, Self> {
+        if done {
+            Ok(value)
+        } else {
+            Err(failure)
+        }
+    }
+
     /// A failure on our side that the client cannot fix: logged, and answered
     /// as an opaque `server_error`.
     pub fn is_internal(&self) -> bool {

@@ -47,90 +47,64 @@ pub(crate) struct Core {
     pub(crate) usage: UsageRecorder,
 }
 
-/// The OAuth endpoints: the grants, introspection, revocation, logout,
-/// userinfo and the revocation feed.
-#[derive(Debug, Clone)]
-pub struct OAuthService {
-    pub(crate) core: Arc<Core>,
+/// Declares each service (a handle on the shared [`Core`]) and [`Services`],
+/// which holds one of each: a new service is one line here.
+macro_rules! services {
+    ($($(#[$doc:meta])* $field:ident: $service:ident,)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone)]
+            pub struct $service {
+                pub(crate) core: Arc<Core>,
+            }
+        )*
+
+        /// Every service of one process over one shared core.
+        #[derive(Debug, Clone)]
+        pub struct Services {
+            $(pub $field: $service,)*
+            pub(crate) core: Arc<Core>,
+        }
+
+        impl Services {
+            fn over(core: Arc<Core>) -> Self {
+                Self {
+                    $($field: $service {
+                        core: Arc::clone(&core),
+                    },)*
+                    core,
+                }
+            }
+        }
+    };
 }
 
-/// Personal tokens (expose and client tokens) and their usage.
-#[derive(Debug, Clone)]
-pub struct PersonalTokenService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Token profiles and the management API's callers.
-#[derive(Debug, Clone)]
-pub struct TokenProfileService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Companies, their members and their audit trail.
-#[derive(Debug, Clone)]
-pub struct CompanyService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// A company's subscriptions, their assignments and their tokens.
-#[derive(Debug, Clone)]
-pub struct SubscriptionService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Endpoints, their primary tokens and assignments, the check of a call and
-/// the usage view.
-#[derive(Debug, Clone)]
-pub struct EndpointService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Secondary endpoint tokens: one per consuming application.
-#[derive(Debug, Clone)]
-pub struct EndpointTokenService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Browser and device sign-in: the authorization endpoint, the sign-in form,
-/// browser sessions, RP-initiated logout, and the device verification page.
-#[derive(Debug, Clone)]
-pub struct SignInService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
-#[derive(Debug, Clone)]
-pub struct KeyService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Users of the realms, for operators and the realm loader.
-#[derive(Debug, Clone)]
-pub struct UserService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// What keeps an installation healthy: the purge job, readiness, shutdown.
-#[derive(Debug, Clone)]
-pub struct MaintenanceService {
-    pub(crate) core: Arc<Core>,
-}
-
-/// Every service of one process over one shared core.
-#[derive(Debug, Clone)]
-pub struct Services {
-    pub oauth: OAuthService,
-    pub personal_tokens: PersonalTokenService,
-    pub token_profiles: TokenProfileService,
-    pub companies: CompanyService,
-    pub subscriptions: SubscriptionService,
-    pub endpoints: EndpointService,
-    pub endpoint_tokens: EndpointTokenService,
-    pub sign_in: SignInService,
-    pub keys: KeyService,
-    pub users: UserService,
-    pub maintenance: MaintenanceService,
-    pub(crate) core: Arc<Core>,
+services! {
+    /// The OAuth endpoints: the grants, introspection, revocation, logout,
+    /// userinfo and the revocation feed.
+    oauth: OAuthService,
+    /// Personal tokens (expose and client tokens) and their usage.
+    personal_tokens: PersonalTokenService,
+    /// Token profiles and the management API's callers.
+    token_profiles: TokenProfileService,
+    /// Companies, their members and their audit trail.
+    companies: CompanyService,
+    /// A company's subscriptions, their assignments and their tokens.
+    subscriptions: SubscriptionService,
+    /// Endpoints, their primary tokens and assignments, the check of a call and
+    /// the usage view.
+    endpoints: EndpointService,
+    /// Secondary endpoint tokens: one per consuming application.
+    endpoint_tokens: EndpointTokenService,
+    /// Browser and device sign-in: the authorization endpoint, the sign-in form,
+    /// browser sessions, RP-initiated logout, and the device verification page.
+    sign_in: SignInService,
+    /// Signing keys: JWKS, rotation, and re-reading what other nodes rotated.
+    keys: KeyService,
+    /// Users of the realms, for operators and the realm loader.
+    users: UserService,
+    /// What keeps an installation healthy: the purge job, readiness, shutdown.
+    maintenance: MaintenanceService,
 }
 
 /// Who a token is about: a user, or a client acting for itself.
@@ -181,42 +155,7 @@ impl Services {
             states.insert(realm.name.clone(), core.new_realm_state(realm).await?);
         }
         core.replace_realms(states);
-        Ok(Self {
-            oauth: OAuthService {
-                core: Arc::clone(&core),
-            },
-            personal_tokens: PersonalTokenService {
-                core: Arc::clone(&core),
-            },
-            token_profiles: TokenProfileService {
-                core: Arc::clone(&core),
-            },
-            companies: CompanyService {
-                core: Arc::clone(&core),
-            },
-            subscriptions: SubscriptionService {
-                core: Arc::clone(&core),
-            },
-            endpoints: EndpointService {
-                core: Arc::clone(&core),
-            },
-            endpoint_tokens: EndpointTokenService {
-                core: Arc::clone(&core),
-            },
-            sign_in: SignInService {
-                core: Arc::clone(&core),
-            },
-            keys: KeyService {
-                core: Arc::clone(&core),
-            },
-            users: UserService {
-                core: Arc::clone(&core),
-            },
-            maintenance: MaintenanceService {
-                core: Arc::clone(&core),
-            },
-            core,
-        })
+        Ok(Self::over(core))
     }
 
     /// A realm's configuration and keys; unknown realms are not found.

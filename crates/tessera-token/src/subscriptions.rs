@@ -84,16 +84,16 @@ impl SubscriptionService {
             updated_at: None,
         };
         let audit = principal.audit(address);
-        if self
+        let inserted = self
             .core
             .store
             .insert_subscription((&access.company, &subscription), audit)
-            .await?
-        {
-            Ok(subscription)
-        } else {
-            Err(TokenError::DuplicateSubscriptionName)
-        }
+            .await?;
+        TokenError::when_done(
+            inserted,
+            subscription,
+            TokenError::DuplicateSubscriptionName,
+        )
     }
 
     /// The company's subscriptions the caller may list, by name.
@@ -207,16 +207,12 @@ impl SubscriptionService {
         let now = Timestamp::now();
         let feed = deletion_feed(&state.config, now);
         let audit = principal.audit(address);
-        if self
+        let done = self
             .core
             .store
             .delete_subscription((&access.company, id), (now, &feed), audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::SubscriptionNotFound)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::SubscriptionNotFound)
     }
 
     /// The members assigned to the subscription, by username.
@@ -284,16 +280,12 @@ impl SubscriptionService {
         let now = Timestamp::now();
         let feed = deletion_feed(&state.config, now);
         let audit = principal.audit(address);
-        if self
+        let done = self
             .core
             .store
             .unassign_subscription((&access.company, id), user_id, (now, &feed), audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(TokenError::NotAssigned)
-        }
+            .await?;
+        TokenError::when_done(done, (), TokenError::NotAssigned)
     }
 }
 

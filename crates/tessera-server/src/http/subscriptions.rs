@@ -362,18 +362,7 @@ pub(crate) async fn assign(
     Path(path): Path<AssignmentPath>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    let (company, id, user) = path.ids();
-    state
-        .services
-        .subscriptions
-        .assign(
-            &path.realm,
-            &caller.principal,
-            (&company, &id, &user),
-            Some(&caller.address),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    change_assignment(&state, &path, &caller, true).await
 }
 
 #[utoipa::path(
@@ -394,17 +383,29 @@ pub(crate) async fn unassign(
     Path(path): Path<AssignmentPath>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
+    change_assignment(&state, &path, &caller, false).await
+}
+
+/// Assigns the path's user to the subscription (`assigned`), or ends it.
+async fn change_assignment(
+    state: &AppState,
+    path: &AssignmentPath,
+    caller: &Caller,
+    assigned: bool,
+) -> Result<StatusCode, ApiError> {
     let (company, id, user) = path.ids();
-    state
-        .services
-        .subscriptions
-        .unassign(
-            &path.realm,
-            &caller.principal,
-            (&company, &id, &user),
-            Some(&caller.address),
-        )
-        .await?;
+    let subscriptions = &state.services.subscriptions;
+    let target = (&company, &id, &user);
+    let (principal, address) = (&caller.principal, Some(caller.address.as_str()));
+    if assigned {
+        subscriptions
+            .assign(&path.realm, principal, target, address)
+            .await?;
+    } else {
+        subscriptions
+            .unassign(&path.realm, principal, target, address)
+            .await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
