@@ -40,6 +40,7 @@ use axum::{
     Json, Router,
 };
 use tessera_token::Services;
+use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -51,21 +52,35 @@ use self::error::ApiError;
 /// Request bodies beyond this are refused with 413 before they are read whole.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What every handler reads. Axum clones the state for each extraction and
+/// middleware call, so it is one `Arc`: a clone is one atomic increment of
+/// one counter, not one per service (those counters are shared by every
+/// core, and their cache lines bounced between them on every request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppContext>);
+
+pub struct AppContext {
     pub services: Services,
     pub metrics: Arc<Metrics>,
     /// Base URL without trailing slash; realm URLs are `{public_url}/realms/{realm}`.
-    pub public_url: Arc<str>,
+    pub public_url: String,
 }
 
 impl AppState {
     pub fn new(services: Services, metrics: Arc<Metrics>, public_url: String) -> Self {
-        Self {
+        Self(Arc::new(AppContext {
             services,
             metrics,
-            public_url: public_url.into(),
-        }
+            public_url,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppContext;
+
+    fn deref(&self) -> &AppContext {
+        &self.0
     }
 }
 
@@ -121,7 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/device", get(device::page).post(device::decide))
         .route("/endpoints/check", post(endpoint_tokens::check))
         .merge(Router::from(account::routes()));
-    Router::new()
+    let routes = Router::new()
         .nest("/realms/{realm}", realm_routes.clone())
         .nest("/auth/realms/{realm}", realm_routes)
         .nest("/admin/realms/{realm}", Router::from(management::routes()))
@@ -132,23 +147,30 @@ pub fn router(state: AppState) -> Router {
             get(oidc::discovery),
         )
         .fallback(|| async { ApiError::NotFound })
-        .layer(middleware::map_response(default_no_store))
+        // Inside the router: it reads the route the request matched.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Outermost last: every request gets an `x-request-id` (a client's own is
-        // kept), credentials are marked sensitive before the trace span can see
-        // them, and the id is echoed on the response.
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetSensitiveRequestHeadersLayer::from_shared(Arc::from([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ])))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    // Around the router, not on it: `Router::layer` wraps every route in each
+    // layer, and a request then clones (and allocates) the chain of boxed
+    // routes it goes through. Outermost first: every request gets an
+    // `x-request-id` (a client's own is kept), credentials are marked sensitive
+    // before the trace span can see them, and the id is echoed on the response.
+    Router::new().fallback_service(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetSensitiveRequestHeadersLayer::from_shared(Arc::from([
+                header::AUTHORIZATION,
+                header::COOKIE,
+            ])))
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(middleware::map_response(default_no_store))
+            .service(routes),
+    )
 }
 
 /// One span per request, at debug level so that it costs nothing unless asked

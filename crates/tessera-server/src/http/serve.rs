@@ -49,13 +49,18 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// off by them is answered 408 with the same JSON error body as every other
 /// refusal.
 pub fn with_timeouts(router: Router, limits: &HttpLimits) -> Router {
-    router
-        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ))
-        .layer(axum::middleware::map_response(timeout_body))
+    // Around the router as one service, as in `router`, so that no route gets
+    // a boxed layer of its own.
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::map_response(timeout_body))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limits.request_timeout,
+            ))
+            .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+            .service(router),
+    )
 }
 
 /// The timeout layer's own 408 has no body: give it the error body.
