@@ -8,7 +8,7 @@ use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Timestamp,
 
 use crate::{
     company_access::is_company_admin, new_uuid, personal_tokens::checked_text,
-    principal::Principal, revocation::deletion_feed, service::CompanyService, TokenError,
+    principal::Principal, revocation::deletion_now, service::CompanyService, TokenError,
 };
 
 /// Longest company name, in characters.
@@ -143,8 +143,7 @@ impl CompanyService {
             .core
             .company_access((realm, id), principal, (TesseraAction::DeleteCompany, None))
             .await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let audit = principal.audit(address);
         let done = self
             .core
@@ -209,8 +208,7 @@ impl CompanyService {
             .core
             .company_access((realm, id), principal, action)
             .await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let audit = principal.audit(address);
         let done = self
             .core

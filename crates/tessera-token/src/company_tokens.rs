@@ -19,7 +19,7 @@ use crate::{
     new_opaque_token, new_uuid,
     personal_tokens::{checked_text, expiry, hint},
     principal::Principal,
-    revocation::deletion_feed,
+    revocation::deletion_now,
     service::{Core, SubscriptionService},
     Realm, TokenError,
 };
@@ -212,8 +212,7 @@ impl SubscriptionService {
             CompanyTokenSelection::User(user) => CompanyTokenScope::Assignment(subscription, user),
             CompanyTokenSelection::Userless => CompanyTokenScope::Userless(subscription),
         };
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let deleted = self
             .core
             .store

@@ -15,7 +15,7 @@ use tessera_store::{
 
 use crate::{
     new_opaque_token, new_uuid,
-    revocation::deletion_feed,
+    revocation::deletion_now,
     service::{AccountAccess, Core, PersonalTokenService},
     PersonalTokenSettings, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
 };
@@ -422,8 +422,7 @@ impl PersonalTokenService {
     ) -> Result<usize, TokenError> {
         let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let deleted = self
             .core
             .store

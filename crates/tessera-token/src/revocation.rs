@@ -137,6 +137,12 @@ impl OAuthService {
 }
 
 /// How long the feed entries of what is revoked at `now` matter.
+/// Now, and how long the feed entries of what is deleted now matter.
+pub(crate) fn deletion_now(realm: &Realm) -> (Timestamp, DeletionFeed) {
+    let now = Timestamp::now();
+    (now, deletion_feed(realm, now))
+}
+
 pub(crate) fn deletion_feed(realm: &Realm, now: Timestamp) -> DeletionFeed {
     let cache = Duration::from_secs(MAX_INTROSPECTION_CACHE_SECONDS);
     DeletionFeed {

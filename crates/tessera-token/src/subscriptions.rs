@@ -12,8 +12,13 @@ use tessera_store::{
 };
 
 use crate::{
-    company_access::CompanyAccess, new_uuid, personal_tokens::checked_text, principal::Principal,
-    revocation::deletion_feed, service::SubscriptionService, Realm, TokenError,
+    company_access::CompanyAccess,
+    new_uuid,
+    personal_tokens::checked_text,
+    principal::Principal,
+    revocation::{deletion_feed, deletion_now},
+    service::SubscriptionService,
+    Realm, TokenError,
 };
 
 const MAX_NAME_CHARS: usize = 100;
@@ -204,8 +209,7 @@ impl SubscriptionService {
             .core
             .subscription_access(realm, principal, (company, id), action)
             .await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let audit = principal.audit(address);
         let done = self
             .core
@@ -277,8 +281,7 @@ impl SubscriptionService {
             .core
             .subscription_access(realm, principal, (company, id), action)
             .await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         let audit = principal.audit(address);
         let done = self
             .core

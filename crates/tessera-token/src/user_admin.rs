@@ -11,7 +11,7 @@ use tessera_store::{RevocationReason, Timestamp, User, UserChanges, UserFilter, 
 use crate::{
     new_uuid,
     principal::Principal,
-    revocation::deletion_feed,
+    revocation::deletion_now,
     service::{Core, UserService},
     Realm, TokenError, MAX_PASSWORD_BYTES,
 };
@@ -181,8 +181,7 @@ impl UserService {
         let user = self
             .managed_user(&state.config, principal, TesseraAction::DeleteUser, id)
             .await?;
-        let now = Timestamp::now();
-        let feed = deletion_feed(&state.config, now);
+        let (now, feed) = deletion_now(&state.config);
         self.core
             .store
             .delete_user((realm, &user.username), (now, feed), principal.audit(None))
