@@ -29,14 +29,14 @@ const CHROMEDRIVER: &str = "chromedriver";
 struct Driver {
     process: Child,
     url: String,
-    _profile: std::path::PathBuf,
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
-        let _ = std::fs::remove_dir_all(&self._profile);
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -73,7 +73,7 @@ async fn start_driver() -> Option<Driver> {
     let driver = Driver {
         process,
         url,
-        _profile: profile,
+        profile,
     };
     let status = format!("{}/status", driver.url);
     for _ in 0..100 {
@@ -124,20 +124,19 @@ async fn headless_chromium_signs_in_on_the_hosted_page() {
     let server = env.start_reachable().await;
     let (verifier, challenge) = pkce("chromium-verifier");
 
-    let capabilities = json!({
-        "goog:chromeOptions": {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
             "args": [
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", driver._profile.display()),
+                format!("--user-data-dir={}", driver.profile.display()),
             ]
-        }
-    });
-    let serde_json::Value::Object(capabilities) = capabilities else {
-        unreachable!()
-    };
+        }),
+    );
     let browser = ClientBuilder::new(HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)

@@ -2,13 +2,13 @@
 //! add-on) gets a device code and a user code, its user approves on the
 //! verification page, and the device polls the token endpoint.
 
-use ring::rand::{SecureRandom, SystemRandom};
 use tessera_proto::{
     DeviceAuthorizationResponse, OpaqueTokenKind, ParsedOpaqueToken, TokenResponse,
 };
 use tessera_store::{DeviceAuthorization, DeviceDecision, NewDeviceAuthorization, Timestamp};
 
 use crate::{
+    ids::random_string,
     new_opaque_token,
     service::{AccountAccess, Core, OAuthService, SignInService},
     ClientCredentials, GrantType, SignedIn, TokenError,
@@ -51,20 +51,7 @@ fn display_user_code(code: &str) -> String {
 }
 
 fn new_user_code() -> Result<String, TokenError> {
-    let rng = SystemRandom::new();
-    let mut code = String::with_capacity(USER_CODE_LEN);
-    let mut buffer = [0u8; 16];
-    while code.len() < USER_CODE_LEN {
-        rng.fill(&mut buffer).map_err(|_| TokenError::Random)?;
-        // 240 = 12 × 20: rejection sampling keeps every letter equally likely.
-        for &byte in buffer.iter().filter(|&&byte| byte < 240) {
-            if code.len() == USER_CODE_LEN {
-                break;
-            }
-            code.push(char::from(USER_CODE_ALPHABET[usize::from(byte % 20)]));
-        }
-    }
-    Ok(code)
+    random_string(USER_CODE_ALPHABET, USER_CODE_LEN)
 }
 
 impl Core {

@@ -34,23 +34,30 @@ pub fn new_secondary_endpoint_token() -> Result<String, TokenError> {
         .map_err(|_| TokenError::Random)
 }
 
-/// `len` characters, each drawn uniformly from base62 by rejection sampling
-/// (bytes ≥ 248 are discarded so that no character is favoured).
+/// `len` characters, each drawn uniformly from base62.
 fn random_base62(len: usize) -> Result<String, TokenError> {
-    let alphabet = OpaqueTokenKind::alphabet();
+    random_string(OpaqueTokenKind::alphabet(), len)
+}
+
+/// `len` characters, each drawn uniformly from `alphabet` (at most 256
+/// characters) by rejection sampling: bytes at or above the largest multiple
+/// of its length are discarded, so that no character is favoured.
+pub(crate) fn random_string(alphabet: &[u8], len: usize) -> Result<String, TokenError> {
+    let size = alphabet.len();
+    let limit = 256 - 256 % size;
     let rng = SystemRandom::new();
-    let mut body = String::with_capacity(len);
+    let mut drawn = String::with_capacity(len);
     let mut buffer = [0u8; 48];
-    while body.len() < len {
+    while drawn.len() < len {
         rng.fill(&mut buffer).map_err(|_| TokenError::Random)?;
-        for &byte in buffer.iter().filter(|&&byte| byte < 248) {
-            if body.len() == len {
+        for &byte in buffer.iter().filter(|&&byte| usize::from(byte) < limit) {
+            if drawn.len() == len {
                 break;
             }
-            body.push(char::from(alphabet[usize::from(byte % 62)]));
+            drawn.push(char::from(alphabet[usize::from(byte) % size]));
         }
     }
-    Ok(body)
+    Ok(drawn)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! secondary tokens by their name or id.
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use tessera_token::{
     EndpointAuthentication, EndpointChanges, EndpointId, EndpointMethod, EndpointRequest,
     EndpointToken, EndpointTokenChanges, GeneratedPrimaryToken, Principal, Services,
@@ -12,7 +12,7 @@ use tessera_token::{
 };
 
 use super::{Console, ADMIN_PUBLIC_URL};
-use crate::{open_service, StorageConfig};
+use crate::{http::EndpointMethodName as Method, open_service, StorageConfig};
 
 /// The realm a command acts in.
 #[derive(Debug, Args)]
@@ -41,23 +41,6 @@ pub struct AtToken {
     /// The secondary token's name or id.
     #[arg(long)]
     token: String,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Method {
-    Get,
-    Post,
-    Delete,
-}
-
-impl From<Method> for EndpointMethod {
-    fn from(method: Method) -> Self {
-        match method {
-            Method::Get => Self::Get,
-            Method::Post => Self::Post,
-            Method::Delete => Self::Delete,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,9 +68,10 @@ impl PrimaryPath {
 }
 
 /// An endpoint method.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+// The API writes it `GET`, the CLI `--method get`: one type serves both.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "UPPERCASE")]
-pub(crate) enum Method {
+pub enum Method {
     Get,
     Post,
     Delete,

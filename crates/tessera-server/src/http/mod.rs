@@ -26,6 +26,7 @@ mod subscriptions;
 mod token_profiles;
 mod users;
 
+pub use endpoints::Method as EndpointMethodName;
 pub use metrics::{Metrics, ReloadOutcome};
 pub use serve::{serve, with_timeouts, HttpLimits};
 
