@@ -5,14 +5,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{
-    browser::{
-        authorize_url, exchange, field, location, pkce, query_param, session_cookie,
-        sign_in_for_code, submit_sign_in, web_request, Browser,
-    },
-    browser_refusals::assert_shown,
-    kit::{Env, RealmOptions, PASSWORD, USER},
+use crate::browser::{
+    authorize_url, exchange, field, location, pkce, query_param, session_cookie, sign_in_for_code,
+    submit_sign_in, web_request, Browser,
 };
+use crate::browser_refusals::assert_shown;
+use crate::kit::{Env, RealmOptions, PASSWORD, USER};
 
 #[tokio::test]
 async fn rp_initiated_logout_ends_the_browser_session_and_its_online_sessions() {

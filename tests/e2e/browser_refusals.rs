@@ -3,14 +3,11 @@
 
 use reqwest::StatusCode;
 
-use crate::{
-    browser::{
-        authorize_url, exchange, field, location, pkce, query_param, session_cookie,
-        sign_in_for_code, submit_sign_in, web_request, Browser, PORTAL_CALLBACK, PORTAL_SECRET,
-        WEB_CALLBACK,
-    },
-    kit::{Env, RealmOptions, Reply, PASSWORD, USER},
+use crate::browser::{
+    authorize_url, exchange, field, location, pkce, query_param, session_cookie, sign_in_for_code,
+    submit_sign_in, web_request, Browser, PORTAL_CALLBACK, PORTAL_SECRET, WEB_CALLBACK,
 };
+use crate::kit::{Env, RealmOptions, Reply, PASSWORD, USER};
 
 /// A refusal shown as a page: never a redirect.
 pub fn assert_shown(reply: &Reply, status: StatusCode, description: &str) {

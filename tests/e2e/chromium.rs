@@ -7,21 +7,17 @@
 //! `TESSERA_REQUIRE_BROWSER=1`, so that there the test fails without them;
 //! elsewhere it says that it was skipped.
 
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use fantoccini::{key::Key, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::{
-    browser::{authorize_url, pkce, query_param},
-    kit::{Env, RealmOptions, PASSWORD, USER},
-};
+use crate::browser::{authorize_url, pkce, query_param};
+use crate::kit::{Env, RealmOptions, PASSWORD, USER};
 
 const CHROMEDRIVER: &str = "chromedriver";
 

@@ -5,10 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{
-    browser::{field, location, session_cookie, submit_sign_in, Browser},
-    kit::{Env, RealmOptions, Reply, Server, PASSWORD, PUBLIC_URL, REALM, USER},
-};
+use crate::browser::{field, location, session_cookie, submit_sign_in, Browser};
+use crate::kit::{Env, RealmOptions, Reply, Server, PASSWORD, PUBLIC_URL, REALM, USER};
 
 pub async fn start(server: &Server, client: &str, scope: &str) -> Reply {
     server

@@ -2,11 +2,9 @@
 //! SQLite (default) or on PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set
 //! (each server group gets a fresh database), and talks to it over HTTP.
 
-use std::{
-    path::PathBuf,
-    sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
-};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;

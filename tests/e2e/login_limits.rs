@@ -6,10 +6,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{
-    errors::{password_form, password_verifications},
-    kit::{assert_error, Env, RealmOptions, Server, PASSWORD, USER},
-};
+use crate::errors::{password_form, password_verifications};
+use crate::kit::{assert_error, Env, RealmOptions, Server, PASSWORD, USER};
 
 /// One password grant for `app`, as a spawned task: (status, Retry-After, body).
 fn spawn_login(

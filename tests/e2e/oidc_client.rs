@@ -5,16 +5,16 @@
 //! The test plays the user in between: it follows the redirect and posts the
 //! sign-in form.
 
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
     AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 
-use crate::{
-    browser::{location, query_param, submit_sign_in, Browser, WEB_CALLBACK},
-    kit::{Env, RealmOptions, PASSWORD, USER},
-};
+use crate::browser::{location, query_param, submit_sign_in, Browser, WEB_CALLBACK};
+use crate::kit::{Env, RealmOptions, PASSWORD, USER};
 
 #[tokio::test]
 async fn the_openidconnect_crate_completes_the_code_flow_with_pkce() {

@@ -5,11 +5,9 @@
 //! under test: `EXPLAIN QUERY PLAN` on SQLite, a generic plan with sequential
 //! scans discouraged on PostgreSQL.
 
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;

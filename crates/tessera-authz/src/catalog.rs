@@ -1,9 +1,7 @@
 //! The resource types and actions a realm knows.
 
-use crate::{
-    names::{is_action_name, is_type_name, shown},
-    CatalogError, Grant, GrantError, Permissions, TesseraAction, ADMIN,
-};
+use crate::names::{is_action_name, is_type_name, shown};
+use crate::{CatalogError, Grant, GrantError, Permissions, TesseraAction, ADMIN};
 
 /// A resource type and its actions.
 #[derive(Debug, Clone, PartialEq, Eq)]

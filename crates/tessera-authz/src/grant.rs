@@ -4,10 +4,8 @@ use std::fmt;
 
 use tessera_proto::{AuthorizationDetail, WILDCARD};
 
-use crate::{
-    names::{is_action_name, is_identifier, is_type_name, shown},
-    GrantError, ADMIN,
-};
+use crate::names::{is_action_name, is_identifier, is_type_name, shown};
+use crate::{GrantError, ADMIN};
 
 /// The most actions one grant may list: more than any type has.
 const MAX_ACTIONS: usize = 64;

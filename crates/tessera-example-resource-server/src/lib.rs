@@ -13,17 +13,15 @@
 //!   check decides, and the handler learns which application called.
 //! - `GET /health` is public.
 
-use axum::{
-    extract::{FromRef, Path},
-    http::Method,
-    routing::get,
-    Extension, Json, Router,
-};
+use axum::extract::{FromRef, Path};
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
-use tessera_verify::{
-    axum::{AuthError, Authenticated, RequireBearerLayer, RequireEndpointTokenLayer, Resource},
-    EndpointCaller, EndpointTokenKind, VerifiedToken, Verifier,
+use tessera_verify::axum::{
+    AuthError, Authenticated, RequireBearerLayer, RequireEndpointTokenLayer, Resource,
 };
+use tessera_verify::{EndpointCaller, EndpointTokenKind, VerifiedToken, Verifier};
 
 #[derive(Clone)]
 struct AppState {

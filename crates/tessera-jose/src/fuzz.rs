@@ -8,10 +8,8 @@ use ring::signature::Ed25519KeyPair;
 use serde_json::{Map, Value};
 use tessera_proto::strategies::{json_object, json_value};
 
-use crate::{
-    test_keys::{ed25519_pair, sign_bytes},
-    Jwks, JwtError, KeySet, SigningAlgorithm, VerifyingKey, JWT_MAX_LEN,
-};
+use crate::test_keys::{ed25519_pair, sign_bytes};
+use crate::{Jwks, JwtError, KeySet, SigningAlgorithm, VerifyingKey, JWT_MAX_LEN};
 
 const TYP: &str = "at+jwt";
 

@@ -7,10 +7,8 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::{borrow::Cow, mem::MaybeUninit};
 
-use serde::{
-    de::{DeserializeOwned, IgnoredAny},
-    Deserialize, Deserializer,
-};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
 
 /// Tokens longer than this are rejected before any parsing: ours are well under 2 KiB.
 pub const JWT_MAX_LEN: usize = 8 * 1024;

@@ -2,16 +2,14 @@
 
 use std::{collections::HashMap, mem::MaybeUninit};
 
-use ring::{
-    digest,
-    signature::{self, RsaPublicKeyComponents, UnparsedPublicKey},
-};
+use ring::digest;
+use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::de::DeserializeOwned;
 
-use crate::{
-    jws::{self, decode_segment, decode_segment_into, encode_segment, JwtError, JWT_MAX_LEN},
-    Jwk, SigningAlgorithm,
+use crate::jws::{
+    self, decode_segment, decode_segment_into, encode_segment, JwtError, JWT_MAX_LEN,
 };
+use crate::{Jwk, SigningAlgorithm};
 
 /// Decoded JOSE headers longer than this are refused: ours are under 150 bytes.
 /// Header and signature are decoded into stack buffers of these sizes, left

@@ -1,10 +1,8 @@
 //! An Ed25519 key pair and a signer for tests: this crate holds no private-key
 //! code, so tests sign with ring directly.
 
-use ring::{
-    rand::SystemRandom,
-    signature::{Ed25519KeyPair, KeyPair},
-};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::Value;
 
 use crate::{encode_segment, VerifyingKey};

@@ -1,8 +1,8 @@
 use std::fmt;
 
-use ring::{
-    rand::SystemRandom,
-    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents},
+use ring::rand::SystemRandom;
+use ring::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use tessera_jose::{encode_segment, Jwks, JwtError, KeySet, SigningAlgorithm, VerifyingKey};

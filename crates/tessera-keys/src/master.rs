@@ -1,11 +1,9 @@
 use std::fmt;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use ring::{
-    aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN},
-    hmac,
-    rand::{SecureRandom, SystemRandom},
-};
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::KeyError;
 

@@ -31,6 +31,18 @@ pub struct RealmAccess {
     pub roles: Vec<String>,
 }
 
+/// Who the token speaks for, the same in access and ID tokens: the session
+/// (`sid`, OpenID Connect Front-Channel Logout §3) and the user's names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
 /// Access-token claims: RFC 9068 §2.2 plus the Keycloak claims clients rely on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
@@ -49,12 +61,8 @@ pub struct AccessTokenClaims {
     pub azp: String,
     /// Keycloak: always "Bearer" for access tokens.
     pub typ: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    #[serde(flatten)]
+    pub identity: IdentityClaims,
     #[serde(default)]
     pub realm_access: RealmAccess,
 }
@@ -74,10 +82,6 @@ pub struct IdTokenClaims {
     pub jti: String,
     pub azp: String,
     pub typ: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    #[serde(flatten)]
+    pub identity: IdentityClaims,
 }

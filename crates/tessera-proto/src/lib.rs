@@ -22,7 +22,7 @@ pub mod strategies;
 mod token_response;
 
 pub use authorization_details::{AuthorizationDetail, WILDCARD};
-pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, RealmAccess};
+pub use claims::{AccessTokenClaims, Audience, IdTokenClaims, IdentityClaims, RealmAccess};
 pub use discovery::{ProviderMetadata, RealmRepresentation};
 pub use endpoint_check::EndpointCheckResponse;
 pub use error::{OAuthError, OAuthErrorCode};

@@ -4,11 +4,9 @@
 //! service's. Everything is validated here so that a bad file stops the start
 //! with a message naming the file and the field, instead of failing a request later.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    path::Path,
-    time::Duration,
-};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use tessera_authz::{Catalog, Permissions};

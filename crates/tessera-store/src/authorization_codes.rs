@@ -3,11 +3,11 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
-    sql::find_by_key,
-    BrowserSessionId, SessionId, Store, StoreResult, Timestamp, User,
+use crate::browser_sessions::{
+    session_and_user_columns, session_and_user_from_row, BrowserSession,
 };
+use crate::sql::find_by_key;
+use crate::{BrowserSessionId, SessionId, Store, StoreResult, Timestamp, User};
 
 /// A code as issued; the code itself never reaches the store, only its digest.
 #[derive(Debug, Clone)]

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    revocations::{revoke_families_in, Families},
-    rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row},
-    sql::find_by_key,
-    BrowserSessionId, RevocationReason, Store, StoreResult, Timestamp, User, UserId,
-};
+use crate::revocations::{revoke_families_in, Families};
+use crate::rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row};
+use crate::sql::find_by_key;
+use crate::{BrowserSessionId, RevocationReason, Store, StoreResult, Timestamp, User, UserId};
 
 /// A browser's session, from sign-in to logout or expiry.
 #[derive(Debug, Clone)]

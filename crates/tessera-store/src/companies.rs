@@ -7,14 +7,14 @@
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::company_events::{insert_company_event, CompanyEventKind, CompanyEventRow};
+use crate::company_tokens::{is_assigned, retire_company_tokens, CompanyTokenScope};
+use crate::rows::{
+    prefixed_user_columns, subscription_from_prefixed_row, user_from_prefixed_row, ROLE_SEPARATOR,
+    SUBSCRIPTION_COLUMNS,
+};
+use crate::sql::{all_by_key, find_by_keys, flag, realm_page};
 use crate::{
-    company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
-    company_tokens::{is_assigned, retire_company_tokens, CompanyTokenScope},
-    rows::{
-        prefixed_user_columns, subscription_from_prefixed_row, user_from_prefixed_row,
-        ROLE_SEPARATOR, SUBSCRIPTION_COLUMNS,
-    },
-    sql::{find_by_keys, flag, realm_page},
     Audit, Company, CompanyId, DeletionFeed, Store, StoreResult, Subscription, SubscriptionId,
     Timestamp, User, UserId,
 };
@@ -109,9 +109,7 @@ impl Store {
             return Ok(false);
         }
         let event = CompanyEventRow::new(company, CompanyEventKind::CompanyCreated, audit);
-        insert_company_event(&mut tx, &event, company.created_at).await?;
-        tx.commit().await?;
-        Ok(true)
+        event.commit_with(tx, company.created_at, true).await
     }
 
     pub async fn find_company(&self, realm: &str, id: &CompanyId) -> StoreResult<Option<Company>> {
@@ -173,9 +171,7 @@ impl Store {
             Ok(_) => {}
         }
         let event = CompanyEventRow::new(company, CompanyEventKind::CompanyRenamed, audit);
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(Naming::Done)
+        event.commit_with(tx, now, Naming::Done).await
     }
 
     /// Deletes the company with its members, subscriptions, assignments and
@@ -198,9 +194,7 @@ impl Store {
             return Ok(false);
         }
         let event = CompanyEventRow::new(company, CompanyEventKind::CompanyDeleted, audit);
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        event.commit_with(tx, now, true).await
     }
 
     pub async fn company_member(
@@ -223,11 +217,7 @@ impl Store {
              JOIN users u ON u.id = m.user_id WHERE m.company_id = $1 ORDER BY u.username",
             prefixed_user_columns("u", "u_")
         );
-        let rows = sqlx::query(&sql)
-            .bind(company_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(member_from_row).collect()
+        all_by_key(&self.pool, &sql, company_id, member_from_row).await
     }
 
     /// Adds the user to the company with `roles`, or gives a member these
@@ -267,13 +257,8 @@ impl Store {
         } else {
             CompanyEventKind::MemberChanged
         };
-        let event = CompanyEventRow {
-            user_id: Some(user_id),
-            ..CompanyEventRow::new(company, kind, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(added)
+        let event = CompanyEventRow::new(company, kind, audit).about_user(Some(user_id));
+        event.commit_with(tx, now, added).await
     }
 
     /// Removes a member, their assignments to the company's subscriptions and
@@ -307,13 +292,9 @@ impl Store {
         .bind(&company.id)
         .execute(&mut *tx)
         .await?;
-        let event = CompanyEventRow {
-            user_id: Some(user_id),
-            ..CompanyEventRow::new(company, CompanyEventKind::MemberRemoved, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let event = CompanyEventRow::new(company, CompanyEventKind::MemberRemoved, audit)
+            .about_user(Some(user_id));
+        event.commit_with(tx, now, true).await
     }
 
     /// Stores a new subscription and records it; false when the company has
@@ -344,13 +325,9 @@ impl Store {
         if inserted == 0 {
             return Ok(false);
         }
-        let event = CompanyEventRow {
-            subscription_id: Some(&subscription.id),
-            ..CompanyEventRow::new(company, CompanyEventKind::SubscriptionCreated, audit)
-        };
-        insert_company_event(&mut tx, &event, subscription.created_at).await?;
-        tx.commit().await?;
-        Ok(true)
+        let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionCreated, audit)
+            .about_subscription(&subscription.id);
+        event.commit_with(tx, subscription.created_at, true).await
     }
 
     pub async fn find_subscription(
@@ -372,11 +349,7 @@ impl Store {
         let sql = format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE company_id = $1 ORDER BY name"
         );
-        let rows = sqlx::query(&sql)
-            .bind(company_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(subscription_from_row).collect()
+        all_by_key(&self.pool, &sql, company_id, subscription_from_row).await
     }
 
     /// Applies `changes` and records them; every token of the subscription
@@ -419,10 +392,8 @@ impl Store {
         }
         let scope = CompanyTokenScope::Subscription(id);
         crate::company_tokens::announce_changed_tokens(&mut tx, scope, (now, notice_until)).await?;
-        let event = CompanyEventRow {
-            subscription_id: Some(id),
-            ..CompanyEventRow::new(company, CompanyEventKind::SubscriptionUpdated, audit)
-        };
+        let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionUpdated, audit)
+            .about_subscription(id);
         insert_company_event(&mut tx, &event, now).await?;
         let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
@@ -451,13 +422,9 @@ impl Store {
         if deleted == 0 {
             return Ok(false);
         }
-        let event = CompanyEventRow {
-            subscription_id: Some(id),
-            ..CompanyEventRow::new(company, CompanyEventKind::SubscriptionDeleted, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionDeleted, audit)
+            .about_subscription(id);
+        event.commit_with(tx, now, true).await
     }
 
     /// The members assigned to the subscription, by username.
@@ -469,8 +436,7 @@ impl Store {
              JOIN users u ON u.id = a.user_id WHERE a.subscription_id = $1 ORDER BY u.username",
             prefixed_user_columns("u", "u_")
         );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
-        rows.iter().map(member_from_row).collect()
+        all_by_key(&self.pool, &sql, id, member_from_row).await
     }
 
     pub async fn is_assigned(&self, id: &SubscriptionId, user_id: &UserId) -> StoreResult<bool> {
@@ -502,14 +468,10 @@ impl Store {
         if assigned == 0 {
             return Ok(false);
         }
-        let event = CompanyEventRow {
-            subscription_id: Some(id),
-            user_id: Some(user_id),
-            ..CompanyEventRow::new(company, CompanyEventKind::UserAssigned, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let event = CompanyEventRow::new(company, CompanyEventKind::UserAssigned, audit)
+            .about_subscription(id)
+            .about_user(Some(user_id));
+        event.commit_with(tx, now, true).await
     }
 
     /// Ends an assignment and deletes the user's tokens for the subscription
@@ -535,13 +497,9 @@ impl Store {
         }
         let scope = CompanyTokenScope::Assignment(id, user_id);
         retire_company_tokens(&mut tx, scope, (now, feed), audit).await?;
-        let event = CompanyEventRow {
-            subscription_id: Some(id),
-            user_id: Some(user_id),
-            ..CompanyEventRow::new(company, CompanyEventKind::UserUnassigned, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let event = CompanyEventRow::new(company, CompanyEventKind::UserUnassigned, audit)
+            .about_subscription(id)
+            .about_user(Some(user_id));
+        event.commit_with(tx, now, true).await
     }
 }

@@ -87,8 +87,8 @@ pub(crate) struct CompanyEventRow<'a> {
 }
 
 impl<'a> CompanyEventRow<'a> {
-    /// An event about the company as a whole; set the other fields with
-    /// struct update syntax.
+    /// An event about the company as a whole; [`Self::about_subscription`],
+    /// [`Self::about_user`] and [`Self::about_token`] narrow it.
     pub(crate) fn new(company: &'a Company, event: CompanyEventKind, audit: Audit<'a>) -> Self {
         Self {
             realm: &company.realm,
@@ -99,6 +99,40 @@ impl<'a> CompanyEventRow<'a> {
             token_id: None,
             audit,
         }
+    }
+
+    pub(crate) fn about_subscription(self, id: &'a SubscriptionId) -> Self {
+        Self {
+            subscription_id: Some(id),
+            ..self
+        }
+    }
+
+    pub(crate) fn about_user(self, id: Option<&'a UserId>) -> Self {
+        Self {
+            user_id: id,
+            ..self
+        }
+    }
+
+    pub(crate) fn about_token(self, id: &'a CompanyTokenId) -> Self {
+        Self {
+            token_id: Some(id),
+            ..self
+        }
+    }
+
+    /// Records the event at `at`, commits the write it records (the last
+    /// step of every company write that took place) and answers `outcome`.
+    pub(crate) async fn commit_with<T>(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        at: Timestamp,
+        outcome: T,
+    ) -> StoreResult<T> {
+        insert_company_event(&mut tx, self, at).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 }
 

@@ -7,17 +7,24 @@
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::company_events::{CompanyEventKind, CompanyEventRow};
+use crate::time::duration_millis;
+use crate::token_uses::{recorded_use, Presentation, TokenUsage, Tracked, UseTables};
 use crate::{
-    company_events::{insert_company_event, CompanyEventKind, CompanyEventRow},
-    time::duration_millis,
-    token_uses::{record_uses, recorded_use, UseTables},
     Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Standing, Store,
-    StoreResult, SubscriptionId, Timestamp, UseOutcome, UserId,
+    StoreResult, SubscriptionId, Timestamp, UserId,
 };
 
 /// A company token about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCompanyToken {
+    pub token: CompanyToken,
+    pub digest: Vec<u8>,
+}
+
+/// A company token as stored: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyToken {
     pub id: CompanyTokenId,
     pub realm: String,
     pub company_id: CompanyId,
@@ -25,49 +32,9 @@ pub struct NewCompanyToken {
     /// `None`: a userless token.
     pub user_id: Option<UserId>,
     pub name: String,
-    pub digest: Vec<u8>,
     pub hint: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
-}
-
-/// A company token as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompanyToken {
-    pub id: CompanyTokenId,
-    pub realm: String,
-    pub company_id: CompanyId,
-    pub subscription_id: SubscriptionId,
-    pub user_id: Option<UserId>,
-    pub name: String,
-    pub hint: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-    pub last_used_ip: Option<String>,
-    pub use_count: i64,
-    pub refused_uses: i64,
-}
-
-impl From<&NewCompanyToken> for CompanyToken {
-    /// The token as listed right after it is stored: never used yet.
-    fn from(token: &NewCompanyToken) -> Self {
-        Self {
-            id: token.id.clone(),
-            realm: token.realm.clone(),
-            company_id: token.company_id.clone(),
-            subscription_id: token.subscription_id.clone(),
-            user_id: token.user_id.clone(),
-            name: token.name.clone(),
-            hint: token.hint.clone(),
-            created_at: token.created_at,
-            expires_at: token.expires_at,
-            last_used_at: None,
-            last_used_ip: None,
-            use_count: 0,
-            refused_uses: 0,
-        }
-    }
 }
 
 /// Which of a company's tokens an operation concerns.
@@ -93,31 +60,43 @@ impl<'a> CompanyTokenScope<'a> {
     /// The `WHERE` condition on `company_tokens`, its placeholders numbered
     /// from `first`, and their values in order.
     fn condition(self, first: usize) -> (String, Vec<&'a str>) {
-        let (a, b) = (first, first + 1);
-        match self {
-            Self::Company(company) => (format!("company_id = ${a}"), vec![company.as_str()]),
-            Self::User(user) => (format!("user_id = ${a}"), vec![user.as_str()]),
+        let (columns, userless): (Vec<(&str, &'a str)>, bool) = match self {
+            Self::Company(company) => (vec![("company_id", company.as_str())], false),
+            Self::User(user) => (vec![("user_id", user.as_str())], false),
             Self::Member(company, user) => (
-                format!("company_id = ${a} AND user_id = ${b}"),
-                vec![company.as_str(), user.as_str()],
+                vec![("company_id", company.as_str()), ("user_id", user.as_str())],
+                false,
             ),
-            Self::Subscription(subscription) => (
-                format!("subscription_id = ${a}"),
-                vec![subscription.as_str()],
-            ),
+            Self::Subscription(subscription) => {
+                (vec![("subscription_id", subscription.as_str())], false)
+            }
             Self::Assignment(subscription, user) => (
-                format!("subscription_id = ${a} AND user_id = ${b}"),
-                vec![subscription.as_str(), user.as_str()],
+                vec![
+                    ("subscription_id", subscription.as_str()),
+                    ("user_id", user.as_str()),
+                ],
+                false,
             ),
-            Self::Userless(subscription) => (
-                format!("subscription_id = ${a} AND user_id IS NULL"),
-                vec![subscription.as_str()],
-            ),
+            Self::Userless(subscription) => {
+                (vec![("subscription_id", subscription.as_str())], true)
+            }
             Self::One(subscription, token) => (
-                format!("subscription_id = ${a} AND id = ${b}"),
-                vec![subscription.as_str(), token.as_str()],
+                vec![
+                    ("subscription_id", subscription.as_str()),
+                    ("id", token.as_str()),
+                ],
+                false,
             ),
+        };
+        let mut clauses: Vec<String> = (first..)
+            .zip(&columns)
+            .map(|(number, (column, _))| format!("{column} = ${number}"))
+            .collect();
+        if userless {
+            clauses.push("user_id IS NULL".to_owned());
         }
+        let values = columns.into_iter().map(|(_, value)| value).collect();
+        (clauses.join(" AND "), values)
     }
 }
 
@@ -153,8 +132,8 @@ const COMPANY_TOKEN_COLUMNS: &str =
     "t.id, t.realm, t.company_id, t.subscription_id, t.user_id, t.name, t.hint, t.created_at, \
      t.expires_at, t.last_used_at, t.last_used_ip, t.use_count, t.refused_uses";
 
-pub(crate) fn company_token_from_row(row: &AnyRow) -> StoreResult<CompanyToken> {
-    Ok(CompanyToken {
+pub(crate) fn company_token_from_row(row: &AnyRow) -> StoreResult<Tracked<CompanyToken>> {
+    let token = CompanyToken {
         id: row.try_get("id")?,
         realm: row.try_get("realm")?,
         company_id: row.try_get("company_id")?,
@@ -164,10 +143,10 @@ pub(crate) fn company_token_from_row(row: &AnyRow) -> StoreResult<CompanyToken> 
         hint: row.try_get("hint")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        last_used_ip: row.try_get("last_used_ip")?,
-        use_count: row.try_get("use_count")?,
-        refused_uses: row.try_get("refused_uses")?,
+    };
+    Ok(Tracked {
+        token,
+        usage: TokenUsage::from_row(row)?,
     })
 }
 
@@ -277,10 +256,11 @@ impl Store {
     /// still assigned to the subscription, and records its creation.
     pub async fn insert_company_token(
         &self,
-        (company, token): (&Company, &NewCompanyToken),
+        (company, new): (&Company, &NewCompanyToken),
         limits: CompanyTokenLimits,
         audit: Audit<'_>,
     ) -> StoreResult<CompanyTokenInsertion> {
+        let token = &new.token;
         let mut tx = self.begin_write().await?;
         // The subscription's row lock serialises its token creations on
         // PostgreSQL, so that two at once cannot both pass the limits.
@@ -316,21 +296,19 @@ impl Store {
         .bind(&token.subscription_id)
         .bind(&token.user_id)
         .bind(&token.name)
-        .bind(&token.digest)
+        .bind(&new.digest)
         .bind(&token.hint)
         .bind(token.created_at)
         .bind(token.expires_at)
         .execute(&mut *tx)
         .await?;
-        let event = CompanyEventRow {
-            subscription_id: Some(subscription),
-            user_id: token.user_id.as_ref(),
-            token_id: Some(&token.id),
-            ..CompanyEventRow::new(company, CompanyEventKind::TokenCreated, audit)
-        };
-        insert_company_event(&mut tx, &event, token.created_at).await?;
-        tx.commit().await?;
-        Ok(CompanyTokenInsertion::Stored)
+        let event = CompanyEventRow::new(company, CompanyEventKind::TokenCreated, audit)
+            .about_subscription(subscription)
+            .about_user(token.user_id.as_ref())
+            .about_token(&token.id);
+        event
+            .commit_with(tx, token.created_at, CompanyTokenInsertion::Stored)
+            .await
     }
 
     /// A page of the company's tokens, newest first, of one subscription or
@@ -340,7 +318,7 @@ impl Store {
         company_id: &CompanyId,
         (subscription, holder): (Option<&SubscriptionId>, CompanyTokenHolder<'_>),
         (first, max): (i64, i64),
-    ) -> StoreResult<Vec<CompanyToken>> {
+    ) -> StoreResult<Vec<Tracked<CompanyToken>>> {
         let mut sql =
             format!("SELECT {COMPANY_TOKEN_COLUMNS} FROM company_tokens t WHERE t.company_id = $1");
         let mut values = vec![company_id.as_str()];
@@ -376,7 +354,7 @@ impl Store {
         (company, subscription, id): (&Company, &SubscriptionId, &CompanyTokenId),
         name: &str,
         (now, audit): (Timestamp, Audit<'_>),
-    ) -> StoreResult<Option<CompanyToken>> {
+    ) -> StoreResult<Option<Tracked<CompanyToken>>> {
         let mut tx = self.begin_write().await?;
         let renamed = sqlx::query(
             "UPDATE company_tokens SET name = $1 WHERE id = $2 AND subscription_id = $3",
@@ -391,16 +369,14 @@ impl Store {
             return Ok(None);
         }
         let sql = format!("SELECT {COMPANY_TOKEN_COLUMNS} FROM company_tokens t WHERE t.id = $1");
-        let token = company_token_from_row(&sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?)?;
-        let event = CompanyEventRow {
-            subscription_id: Some(subscription),
-            user_id: token.user_id.as_ref(),
-            token_id: Some(id),
-            ..CompanyEventRow::new(company, CompanyEventKind::TokenRenamed, audit)
-        };
-        insert_company_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok(Some(token))
+        let renamed =
+            company_token_from_row(&sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?)?;
+        let user_id = renamed.token.user_id.clone();
+        let event = CompanyEventRow::new(company, CompanyEventKind::TokenRenamed, audit)
+            .about_subscription(subscription)
+            .about_user(user_id.as_ref())
+            .about_token(id);
+        event.commit_with(tx, now, Some(renamed)).await
     }
 
     /// Deletes the tokens of `scope` (after putting them on the feed),
@@ -473,11 +449,8 @@ pub struct CompanyTokenUse {
     pub company_id: CompanyId,
     pub subscription_id: SubscriptionId,
     pub user_id: Option<UserId>,
-    /// The client that introspected the token.
-    pub client_id: Option<String>,
-    pub address: Option<String>,
-    pub outcome: UseOutcome,
-    pub at: Timestamp,
+    /// By the client that introspected the token.
+    pub presentation: Presentation,
 }
 
 /// Where the uses of company tokens are counted and recorded.
@@ -487,34 +460,37 @@ const COMPANY_TOKEN_USES: UseTables<CompanyTokenUse> = UseTables {
                     user_id, token_id, client_id, address, outcome, at) VALUES",
     event_columns: 10,
     bind_event: |query, token_use| {
-        query
+        let query = query
             .bind(&token_use.realm)
             .bind(&token_use.company_id)
             .bind(CompanyEventKind::TokenUsed.as_str())
             .bind(&token_use.subscription_id)
             .bind(&token_use.user_id)
-            .bind(&token_use.token_id)
-            .bind(&token_use.client_id)
-            .bind(&token_use.address)
-            .bind(token_use.outcome.as_str())
-            .bind(token_use.at)
+            .bind(&token_use.token_id);
+        token_use.presentation.bind_to(query)
     },
 };
 
 recorded_use!(CompanyTokenUse);
 
 impl Store {
-    /// The company token with this digest, with its subscription's audience,
-    /// permissions and standing and its user's standing, in one query.
-    pub async fn find_company_bearer(&self, digest: &[u8]) -> StoreResult<Option<CompanyBearer>> {
+    /// The company token of `realm` with this digest, with its subscription's
+    /// audience, permissions and standing and its user's standing, in one
+    /// query.
+    pub async fn find_company_bearer(
+        &self,
+        realm: &str,
+        digest: &[u8],
+    ) -> StoreResult<Option<CompanyBearer>> {
         const SQL: &str = "SELECT t.id, t.realm, t.company_id, t.subscription_id, t.user_id, \
              t.name, t.created_at, t.expires_at, s.audience, s.permissions, s.enabled, \
              s.valid_from, s.valid_until, u.username AS u_username, u.enabled AS u_enabled, \
              u.valid_until AS u_valid_until \
              FROM company_tokens t JOIN subscriptions s ON s.id = t.subscription_id \
-             LEFT JOIN users u ON u.id = t.user_id WHERE t.digest = $1";
+             LEFT JOIN users u ON u.id = t.user_id WHERE t.digest = $1 AND t.realm = $2";
         let Some(row) = sqlx::query(SQL)
             .bind(digest)
+            .bind(realm)
             .fetch_optional(&self.pool)
             .await?
         else {
@@ -551,16 +527,9 @@ impl Store {
         }))
     }
 
-    /// Records a batch of uses in one transaction: per token, the count, the time
-    /// and address of the last use, and an event per accepted use in its
-    /// company's audit trail; refused uses are only counted.
+    /// Records a batch of uses in one transaction, the accepted ones in their
+    /// companies' audit trails.
     pub async fn record_company_token_uses(&self, uses: &[CompanyTokenUse]) -> StoreResult<()> {
-        if uses.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        record_uses(&mut tx, self.backend, &COMPANY_TOKEN_USES, uses).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_use_batch(&COMPANY_TOKEN_USES, uses).await
     }
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    browser_sessions::{session_and_user_columns, session_and_user_from_row, BrowserSession},
-    sql::{find_by_key, find_by_keys},
-    BrowserSessionId, Store, StoreError, StoreResult, Timestamp, User,
+use crate::browser_sessions::{
+    session_and_user_columns, session_and_user_from_row, BrowserSession,
 };
+use crate::sql::{find_by_key, find_by_keys};
+use crate::{BrowserSessionId, Store, StoreError, StoreResult, Timestamp, User};
 
 /// What the user said on the verification page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

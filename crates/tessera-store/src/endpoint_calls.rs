@@ -7,11 +7,9 @@ use std::collections::HashMap;
 
 use sqlx::{any::AnyArguments, query::Query, Any, Row};
 
-use crate::{
-    endpoints::{method_from_row, EndpointAuthentication, EndpointMethod},
-    token_uses::insert_event_rows,
-    EndpointId, Store, StoreError, StoreResult, Timestamp,
-};
+use crate::endpoints::{method_from_row, EndpointAuthentication, EndpointMethod};
+use crate::token_uses::insert_event_rows;
+use crate::{EndpointId, Store, StoreError, StoreResult, Timestamp};
 
 /// Which of an endpoint's kinds of token made a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

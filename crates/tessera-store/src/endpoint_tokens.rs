@@ -5,13 +5,11 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    endpoints::{
-        announce_changed, find_endpoint_in, method_from_row, primary_methods, EndpointMethod,
-    },
-    sql::{find_by_keys, flag},
-    Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp,
+use crate::endpoints::{
+    announce_changed, find_endpoint_in, method_from_row, primary_methods, EndpointMethod,
 };
+use crate::sql::{find_by_keys, flag};
+use crate::{Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp};
 
 /// A secondary token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

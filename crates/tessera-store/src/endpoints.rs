@@ -6,11 +6,9 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    revocations::add_token_entry,
-    sql::{flag, parameter_list, realm_page},
-    EndpointId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp,
-};
+use crate::revocations::add_token_entry;
+use crate::sql::{flag, parameter_list, realm_page};
+use crate::{EndpointId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp};
 
 /// Whether calling an endpoint needs a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,10 +36,8 @@ mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
-use sqlx::{
-    any::{AnyConnectOptions, AnyPoolOptions},
-    AnyPool, Executor,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 
 pub use authorization_codes::{NewAuthorizationCode, StoredAuthorizationCode};
 pub use browser_sessions::{BrowserSession, NewBrowserSession};
@@ -75,6 +73,7 @@ pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, Rev
 pub use rows::{Company, PersonalTokenKind, Standing, Subscription, User};
 pub use time::Timestamp;
 pub use token_profiles::ProfileChanges;
+pub use token_uses::{Presentation, TokenUsage, Tracked};
 pub use users::{UserChanges, UserFilter};
 
 use session_write::SessionWrite;

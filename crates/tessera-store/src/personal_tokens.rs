@@ -3,37 +3,22 @@
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::revocations::{add_token_entry, revoke_families_in, DeletionFeed, Families};
+use crate::rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind};
+use crate::sql::{all_by_key, flag, parameter_list};
+use crate::token_uses::{recorded_use, Presentation, TokenUsage, Tracked, UseTables};
 use crate::{
-    revocations::{add_token_entry, revoke_families_in, DeletionFeed, Families},
-    rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind},
-    sql::{flag, parameter_list},
-    token_uses::{record_uses, recorded_use, UseTables},
     PersonalTokenId, RevocationReason, RevokedKind, SessionId, Store, StoreError, StoreResult,
     Timestamp, User, UserId,
 };
 
+/// A personal token about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewPersonalToken {
-    pub id: PersonalTokenId,
-    pub realm: String,
-    pub user_id: UserId,
-    pub kind: PersonalTokenKind,
-    pub name: String,
-    pub description: Option<String>,
-    /// Expose tokens: the clients that may accept it (empty for client tokens).
-    pub audience: Vec<String>,
-    /// Keyed digest of an expose token; the token itself never reaches the store.
+    pub token: PersonalToken,
+    /// Keyed digest of an expose token or token profile; the token itself
+    /// never reaches the store.
     pub digest: Option<Vec<u8>>,
-    /// A recognisable, non-secret fragment: prefix and last four characters.
-    pub hint: String,
-    /// The session of a client token.
-    pub family_id: Option<SessionId>,
-    pub client_id: Option<String>,
-    pub offline: bool,
-    pub scope: String,
-    pub created_at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-    pub profile: Option<ProfileFields>,
 }
 
 /// What only a token profile has.
@@ -49,7 +34,7 @@ pub struct ProfileFields {
     pub updated_at: Option<Timestamp>,
 }
 
-/// A stored personal token, never with its secret.
+/// A personal token as stored, never with its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonalToken {
     pub id: PersonalTokenId,
@@ -58,21 +43,19 @@ pub struct PersonalToken {
     pub kind: PersonalTokenKind,
     pub name: String,
     pub description: Option<String>,
-    /// Expose tokens: the clients that may accept it; empty means the realm's
-    /// `expose_audience` (tokens created before audiences were stored).
+    /// Expose tokens: the clients that may accept it; empty for client
+    /// tokens, and for expose tokens stored before audiences were (the
+    /// realm's `expose_audience` then).
     pub audience: Vec<String>,
+    /// A recognisable, non-secret fragment: prefix and last four characters.
     pub hint: String,
+    /// The session of a client token.
     pub family_id: Option<SessionId>,
     pub client_id: Option<String>,
     pub offline: bool,
     pub scope: String,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    pub last_used_ip: Option<String>,
-    pub use_count: i64,
-    /// Uses that were refused (expired, user inactive, another audience).
-    pub refused_uses: i64,
     pub profile: Option<ProfileFields>,
 }
 
@@ -131,11 +114,7 @@ pub struct TokenUse {
     pub token_id: PersonalTokenId,
     pub realm: String,
     pub user_id: UserId,
-    /// The client that presented or checked the token.
-    pub client_id: Option<String>,
-    pub address: Option<String>,
-    pub outcome: UseOutcome,
-    pub at: Timestamp,
+    pub presentation: Presentation,
 }
 
 /// Where the uses of personal tokens are counted and recorded.
@@ -145,15 +124,12 @@ const PERSONAL_TOKEN_USES: UseTables<TokenUse> = UseTables {
                     address, outcome, at) VALUES",
     event_columns: 8,
     bind_event: |query, token_use| {
-        query
+        let query = query
             .bind(&token_use.token_id)
             .bind(&token_use.realm)
             .bind(&token_use.user_id)
-            .bind(TokenEventKind::Used.as_str())
-            .bind(&token_use.client_id)
-            .bind(&token_use.address)
-            .bind(token_use.outcome.as_str())
-            .bind(token_use.at)
+            .bind(TokenEventKind::Used.as_str());
+        token_use.presentation.bind_to(query)
     },
 };
 
@@ -168,7 +144,7 @@ const TOKEN_COLUMNS: &str =
      p.last_used_at, p.last_used_ip, p.use_count, p.refused_uses, p.profile_id, p.enabled, \
      p.permissions, p.updated_at";
 
-fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
+fn token_from_row(row: &AnyRow) -> StoreResult<Tracked<PersonalToken>> {
     let kind: String = row.try_get("kind")?;
     let kind = PersonalTokenKind::parse(&kind)
         .ok_or(StoreError::Corrupt("unknown personal token kind"))?;
@@ -183,7 +159,7 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
         }),
         PersonalTokenKind::Expose | PersonalTokenKind::Client => None,
     };
-    Ok(PersonalToken {
+    let token = PersonalToken {
         id: row.try_get("id")?,
         realm: row.try_get("realm")?,
         user_id: row.try_get("user_id")?,
@@ -203,11 +179,11 @@ fn token_from_row(row: &AnyRow) -> StoreResult<PersonalToken> {
         scope: row.try_get("scope")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        last_used_ip: row.try_get("last_used_ip")?,
-        use_count: row.try_get("use_count")?,
-        refused_uses: row.try_get("refused_uses")?,
         profile,
+    };
+    Ok(Tracked {
+        token,
+        usage: TokenUsage::from_row(row)?,
     })
 }
 
@@ -393,7 +369,7 @@ pub(crate) async fn profiles_by_id(
     conn: &mut sqlx::AnyConnection,
     user_id: &UserId,
     profile_ids: &[String],
-) -> StoreResult<Vec<PersonalToken>> {
+) -> StoreResult<Vec<Tracked<PersonalToken>>> {
     if profile_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -410,33 +386,6 @@ pub(crate) async fn profiles_by_id(
     rows.iter().map(token_from_row).collect()
 }
 
-impl From<&NewPersonalToken> for PersonalToken {
-    /// The token as listed right after it is stored: never used yet.
-    fn from(token: &NewPersonalToken) -> Self {
-        Self {
-            id: token.id.clone(),
-            realm: token.realm.clone(),
-            user_id: token.user_id.clone(),
-            kind: token.kind,
-            name: token.name.clone(),
-            description: token.description.clone(),
-            audience: token.audience.clone(),
-            hint: token.hint.clone(),
-            family_id: token.family_id.clone(),
-            client_id: token.client_id.clone(),
-            offline: token.offline,
-            scope: token.scope.clone(),
-            created_at: token.created_at,
-            expires_at: token.expires_at,
-            last_used_at: None,
-            last_used_ip: None,
-            use_count: 0,
-            refused_uses: 0,
-            profile: token.profile.clone(),
-        }
-    }
-}
-
 impl Store {
     /// How many personal tokens the user holds.
     pub async fn count_personal_tokens(&self, user_id: &UserId) -> StoreResult<i64> {
@@ -449,10 +398,11 @@ impl Store {
     /// stores nothing otherwise.
     pub async fn insert_personal_token(
         &self,
-        token: &NewPersonalToken,
+        new: &NewPersonalToken,
         limit: i64,
         audit: Audit<'_>,
     ) -> StoreResult<Insertion> {
+        let token = &new.token;
         let mut tx = self.begin_write().await?;
         // Concurrent creations cannot both slip under the limit, nor both take
         // one profile id.
@@ -485,7 +435,7 @@ impl Store {
         .bind(token.kind.as_str())
         .bind(&token.name)
         .bind(&token.description)
-        .bind(&token.digest)
+        .bind(&new.digest)
         .bind(&token.hint)
         .bind(&token.family_id)
         .bind(&token.client_id)
@@ -516,31 +466,32 @@ impl Store {
     }
 
     /// The user's tokens, newest first.
-    pub async fn list_personal_tokens(&self, user_id: &UserId) -> StoreResult<Vec<PersonalToken>> {
+    pub async fn list_personal_tokens(
+        &self,
+        user_id: &UserId,
+    ) -> StoreResult<Vec<Tracked<PersonalToken>>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 \
              ORDER BY p.created_at DESC, p.id"
         );
-        let rows = sqlx::query(&sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(token_from_row).collect()
+        all_by_key(&self.pool, &sql, user_id, token_from_row).await
     }
 
-    /// An expose token or a token profile by its digest, with its user, in one
-    /// query.
+    /// An expose token or a token profile of `realm` by its digest, with its
+    /// user, in one query.
     pub async fn find_bearer_token(
         &self,
+        realm: &str,
         digest: &[u8],
-    ) -> StoreResult<Option<(PersonalToken, User)>> {
+    ) -> StoreResult<Option<(Tracked<PersonalToken>, User)>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS}, {} FROM personal_tokens p \
-             JOIN users u ON u.id = p.user_id WHERE p.digest = $1",
+             JOIN users u ON u.id = p.user_id WHERE p.digest = $1 AND p.realm = $2",
             prefixed_user_columns("u", "u_")
         );
         let Some(row) = sqlx::query(&sql)
             .bind(digest)
+            .bind(realm)
             .fetch_optional(&self.pool)
             .await?
         else {
@@ -563,10 +514,10 @@ impl Store {
         now: Timestamp,
         feed: DeletionFeed,
         audit: Audit<'_>,
-    ) -> StoreResult<Vec<PersonalToken>> {
+    ) -> StoreResult<Vec<Tracked<PersonalToken>>> {
         let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
-        let deleted: Vec<PersonalToken> = match selection {
+        let deleted: Vec<Tracked<PersonalToken>> = match selection {
             TokenSelection::One(id) => {
                 let select = format!(
                     "SELECT {TOKEN_COLUMNS} FROM personal_tokens p WHERE p.user_id = $1 AND p.id = $2"
@@ -600,7 +551,7 @@ impl Store {
                 found
             }
         };
-        for token in &deleted {
+        for Tracked { token, .. } in &deleted {
             sqlx::query("DELETE FROM personal_tokens WHERE id = $1")
                 .bind(&token.id)
                 .execute(&mut *tx)
@@ -688,16 +639,9 @@ impl Store {
             .collect()
     }
 
-    /// Records a batch of uses in one transaction: per token, the count, the time
-    /// and address of the last use, and an event per accepted use; refused uses
-    /// are only counted (see [`UseOutcome::is_refused`]).
+    /// Records a batch of uses in one transaction: per token the count and
+    /// the last use, and an event per accepted use.
     pub async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()> {
-        if uses.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        record_uses(&mut tx, self.backend, &PERSONAL_TOKEN_USES, uses).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_use_batch(&PERSONAL_TOKEN_USES, uses).await
     }
 }

@@ -2,9 +2,9 @@ use std::collections::HashSet;
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::rows::{prefixed_user_columns, user_from_prefixed_row};
+use crate::sql::{flag, parameter_list, placeholders};
 use crate::{
-    rows::{prefixed_user_columns, user_from_prefixed_row},
-    sql::{flag, parameter_list, placeholders},
     BrowserSessionId, PersonalTokenId, SessionId, Store, StoreResult, Timestamp, User, UserId,
 };
 

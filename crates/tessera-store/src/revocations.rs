@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use sqlx::Row;
 
+use crate::company_tokens::{feed_company_tokens, retire_company_tokens, CompanyTokenScope};
+use crate::rows::PersonalTokenKind;
+use crate::time::duration_millis;
 use crate::{
-    company_tokens::{feed_company_tokens, retire_company_tokens, CompanyTokenScope},
-    rows::PersonalTokenKind,
-    time::duration_millis,
     Audit, BrowserSessionId, SessionId, Store, StoreError, StoreResult, Timestamp, UserId,
 };
 

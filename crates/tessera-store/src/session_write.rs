@@ -5,15 +5,15 @@
 //! each table stays with its aggregate (`refresh.rs`, `login_attempts.rs`);
 //! this module only composes it.
 
+use crate::authorization_codes::consume_code;
+use crate::browser_sessions::hold_live_browser_session;
+use crate::device_authorizations::consume_device_authorization;
+use crate::group_commit::GroupWrite;
+use crate::login_attempts::{acquire_slot, release_slot, slot_refusal};
+use crate::refresh::{
+    consume_tokens, insert_families, insert_tokens, lock_live_families, supersede_live_tokens,
+};
 use crate::{
-    authorization_codes::consume_code,
-    browser_sessions::hold_live_browser_session,
-    device_authorizations::consume_device_authorization,
-    group_commit::GroupWrite,
-    login_attempts::{acquire_slot, release_slot, slot_refusal},
-    refresh::{
-        consume_tokens, insert_families, insert_tokens, lock_live_families, supersede_live_tokens,
-    },
     Family, LoginLimits, LoginOutcome, LoginSlot, NewRefreshToken, SessionId, Store, StoreResult,
     Timestamp,
 };

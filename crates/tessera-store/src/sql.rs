@@ -53,6 +53,20 @@ where
         .transpose()
 }
 
+/// Every record `sql` selects with `$1` bound to `key`, read by `from_row`.
+pub(crate) async fn all_by_key<'q, T, K>(
+    pool: &AnyPool,
+    sql: &'q str,
+    key: K,
+    from_row: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>>
+where
+    K: sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'q,
+{
+    let rows = sqlx::query(sql).bind(key).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// The record `sql` selects with `$1` and `$2` bound to `keys` (an id and
 /// what scopes it, such as its realm), read by `from_row`; none if no row.
 pub(crate) async fn find_by_keys<'q, T, A, B>(

@@ -4,11 +4,12 @@
 //! `changed` entry on the feed in the same transaction so that verifiers evict
 //! what they cached.
 
+use crate::personal_tokens::{insert_event, lock_user, profiles_by_id, EventRow};
+use crate::revocations::add_token_entry;
+use crate::sql::flag;
 use crate::{
-    personal_tokens::{insert_event, lock_user, profiles_by_id, EventRow},
-    revocations::add_token_entry,
-    sql::flag,
-    Audit, PersonalToken, RevokedKind, Store, StoreResult, Timestamp, TokenEventKind, UserId,
+    Audit, PersonalToken, RevokedKind, Store, StoreResult, Timestamp, TokenEventKind, Tracked,
+    UserId,
 };
 
 /// What an edit of a token profile sets; `None` keeps the field.
@@ -26,7 +27,7 @@ impl Store {
         &self,
         user_id: &UserId,
         profile_id: &str,
-    ) -> StoreResult<Option<PersonalToken>> {
+    ) -> StoreResult<Option<Tracked<PersonalToken>>> {
         let mut conn = self.pool.acquire().await?;
         let found = profiles_by_id(&mut conn, user_id, &[profile_id.to_owned()]).await?;
         Ok(found.into_iter().next())
@@ -41,7 +42,7 @@ impl Store {
         changes: &ProfileChanges,
         (now, notice_until): (Timestamp, Timestamp),
         audit: Audit<'_>,
-    ) -> StoreResult<Option<PersonalToken>> {
+    ) -> StoreResult<Option<Tracked<PersonalToken>>> {
         let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
         let updated = sqlx::query(
@@ -68,10 +69,11 @@ impl Store {
         else {
             return Ok(None);
         };
+        let token = &profile.token;
         add_token_entry(
             &mut tx,
             RevokedKind::Changed,
-            (&profile.realm, profile.id.as_str()),
+            (&token.realm, token.id.as_str()),
             now,
             notice_until,
         )
@@ -79,7 +81,7 @@ impl Store {
         insert_event(
             &mut tx,
             EventRow {
-                token: (&profile.id, &profile.realm, &profile.user_id),
+                token: (&token.id, &token.realm, &token.user_id),
                 event: TokenEventKind::Updated,
                 actor: audit.actor,
                 client_id: None,

@@ -7,23 +7,98 @@
 
 use std::collections::HashMap;
 
-use sqlx::{any::AnyArguments, query::Query, Any};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
-use crate::{sql::placeholders, Backend, StoreResult, Timestamp, UseOutcome};
+use crate::{sql::placeholders, Backend, Store, StoreResult, Timestamp, UseOutcome};
 
 /// Rows per multi-row insert of use events on PostgreSQL: far below its
 /// parameter limit for the widest event row.
 const EVENTS_PER_STATEMENT: usize = 256;
 
+/// How much a stored token has been used, as its row counts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub use_count: i64,
+    /// Uses that were refused (expired, user inactive, another audience, a
+    /// disabled profile).
+    pub refused_uses: i64,
+}
+
+impl TokenUsage {
+    pub(crate) fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            last_used_at: row.try_get("last_used_at")?,
+            last_used_ip: row.try_get("last_used_ip")?,
+            use_count: row.try_get("use_count")?,
+            refused_uses: row.try_get("refused_uses")?,
+        })
+    }
+}
+
+/// A stored token with its usage, as lists and lookups read it; never its
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked<T> {
+    pub token: T,
+    pub usage: TokenUsage,
+}
+
+impl<T> Tracked<T> {
+    /// The token right after it is stored: never used yet.
+    pub fn unused(token: T) -> Self {
+        Self {
+            token,
+            usage: TokenUsage::default(),
+        }
+    }
+}
+
+/// How a token was presented once: by which client, from where, when, and
+/// what came of it; the last four columns of every use event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presentation {
+    /// The client that presented or checked the token.
+    pub client_id: Option<String>,
+    pub address: Option<String>,
+    pub outcome: UseOutcome,
+    pub at: Timestamp,
+}
+
+impl Presentation {
+    pub fn new(
+        (client_id, address): (Option<&str>, Option<&str>),
+        outcome: UseOutcome,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            client_id: client_id.map(str::to_owned),
+            address: address.map(str::to_owned),
+            outcome,
+            at,
+        }
+    }
+
+    /// Binds `client_id, address, outcome, at`, in that order.
+    pub(crate) fn bind_to<'q>(&'q self, query: EventQuery<'q>) -> EventQuery<'q> {
+        query
+            .bind(&self.client_id)
+            .bind(&self.address)
+            .bind(self.outcome.as_str())
+            .bind(self.at)
+    }
+}
+
 /// A use of a token, as a batch records it.
 pub(crate) trait RecordedUse {
     fn token_id(&self) -> &str;
-    fn at(&self) -> Timestamp;
-    fn address(&self) -> Option<&str>;
-    fn outcome(&self) -> UseOutcome;
+    fn presentation(&self) -> &Presentation;
 }
 
-/// A use type with the fields `token_id`, `at`, `address` and `outcome`.
+/// A use type with the fields `token_id` and `presentation`.
 macro_rules! recorded_use {
     ($use:ty) => {
         impl $crate::token_uses::RecordedUse for $use {
@@ -31,16 +106,8 @@ macro_rules! recorded_use {
                 self.token_id.as_str()
             }
 
-            fn at(&self) -> $crate::Timestamp {
-                self.at
-            }
-
-            fn address(&self) -> Option<&str> {
-                self.address.as_deref()
-            }
-
-            fn outcome(&self) -> $crate::UseOutcome {
-                self.outcome
+            fn presentation(&self) -> &$crate::token_uses::Presentation {
+                &self.presentation
             }
         }
     };
@@ -67,15 +134,33 @@ fn tally<'a, U: RecordedUse>(uses: &[&'a U]) -> HashMap<&'a str, (i64, &'a U)> {
             .entry(token_use.token_id())
             .or_insert((0, token_use));
         entry.0 += 1;
-        if token_use.at() >= entry.1.at() {
+        if token_use.presentation().at >= entry.1.presentation().at {
             entry.1 = token_use;
         }
     }
     per_token
 }
 
+impl Store {
+    /// Records a batch of uses in one transaction: per token, the count, the
+    /// time and address of the last use, and an event per accepted use;
+    /// refused uses are only counted (see [`UseOutcome::is_refused`]).
+    pub(crate) async fn record_use_batch<U: RecordedUse>(
+        &self,
+        tables: &UseTables<U>,
+        uses: &[U],
+    ) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        record_uses(&mut tx, self.backend, tables, uses).await?;
+        Ok(tx.commit().await?)
+    }
+}
+
 /// Records `uses` inside the caller's transaction.
-pub(crate) async fn record_uses<U: RecordedUse>(
+async fn record_uses<U: RecordedUse>(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     tables: &UseTables<U>,
@@ -83,7 +168,7 @@ pub(crate) async fn record_uses<U: RecordedUse>(
 ) -> StoreResult<()> {
     let (refused, accepted): (Vec<&U>, Vec<&U>) = uses
         .iter()
-        .partition(|token_use| token_use.outcome().is_refused());
+        .partition(|token_use| token_use.presentation().outcome.is_refused());
     let counted = format!(
         "UPDATE {} SET use_count = use_count + $1, last_used_at = $2, last_used_ip = $3 \
          WHERE id = $4",
@@ -92,8 +177,8 @@ pub(crate) async fn record_uses<U: RecordedUse>(
     for (token_id, (count, last)) in tally(&accepted) {
         sqlx::query(&counted)
             .bind(count)
-            .bind(last.at())
-            .bind(last.address())
+            .bind(last.presentation().at)
+            .bind(&last.presentation().address)
             .bind(token_id)
             .execute(&mut *conn)
             .await?;
@@ -105,7 +190,7 @@ pub(crate) async fn record_uses<U: RecordedUse>(
     for (token_id, (count, last)) in tally(&refused) {
         sqlx::query(&refusals)
             .bind(count)
-            .bind(last.at())
+            .bind(last.presentation().at)
             .bind(token_id)
             .execute(&mut *conn)
             .await?;
@@ -120,9 +205,11 @@ pub(crate) async fn record_uses<U: RecordedUse>(
     .await
 }
 
+/// An event insert being bound.
+pub(crate) type EventQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
 /// Binds one event row's values, in the order of its insert's columns.
-pub(crate) type BindEvent<R> =
-    for<'q> fn(Query<'q, Any, AnyArguments<'q>>, &'q R) -> Query<'q, Any, AnyArguments<'q>>;
+pub(crate) type BindEvent<R> = for<'q> fn(EventQuery<'q>, &'q R) -> EventQuery<'q>;
 
 /// Inserts `rows` with `insert` (`INSERT INTO … (…) VALUES`, `columns` of
 /// them) inside the caller's transaction.

@@ -1,10 +1,8 @@
 use sqlx::Row;
 
-use crate::{
-    rows::{user_from_row, ROLE_SEPARATOR, USER_COLUMNS},
-    sql::flag,
-    Store, StoreResult, User, UserId,
-};
+use crate::rows::{user_from_row, ROLE_SEPARATOR, USER_COLUMNS};
+use crate::sql::flag;
+use crate::{Store, StoreResult, User, UserId};
 
 /// Which of a realm's users a search finds, as Keycloak's admin API asks:
 /// `username` matches the username (in part, or whole with `exact`), `search`

@@ -3,10 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Algorithm, Argon2, Params, Version,
-};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use tessera_token::DEFAULT_ARGON2_PARAMS;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,11 +5,9 @@
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, TokenResponse};
 use tessera_store::{BrowserSession, Family, RevocationReason, SessionId, Timestamp};
 
-use crate::{
-    authorization::verifier_matches,
-    service::{AccountAccess, Core, OAuthService, RealmState},
-    Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS,
-};
+use crate::authorization::verifier_matches;
+use crate::service::{AccountAccess, Core, OAuthService, RealmState};
+use crate::{Client, ClientCredentials, GrantType, TokenError, OFFLINE_ACCESS};
 
 const INVALID_CODE: &str = "Code not valid";
 

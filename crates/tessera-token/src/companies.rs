@@ -6,10 +6,11 @@
 use tessera_authz::TesseraAction;
 use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Timestamp, UserId};
 
-use crate::{
-    company_access::is_company_admin, new_uuid, personal_tokens::checked_text,
-    principal::Principal, revocation::deletion_now, service::CompanyService, TokenError,
-};
+use crate::company_access::{is_company_admin, CompanyAccess};
+use crate::personal_tokens::checked_text;
+use crate::principal::Principal;
+use crate::service::CompanyService;
+use crate::{new_uuid, TokenError};
 
 /// Longest company name, in characters.
 const MAX_NAME_CHARS: usize = 100;
@@ -89,15 +90,8 @@ impl CompanyService {
         principal: &Principal,
         id: &CompanyId,
     ) -> Result<Company, TokenError> {
-        self.core.realm(realm)?;
-        let access = self
-            .core
-            .company_access(
-                (realm, id),
-                principal,
-                (TesseraAction::ReadCompanyConfig, None),
-            )
-            .await?;
+        let action = TesseraAction::ReadCompanyConfig;
+        let access = self.access((realm, id), principal, action).await?;
         Ok(access.company)
     }
 
@@ -108,12 +102,9 @@ impl CompanyService {
         id: &CompanyId,
         (name, address): (String, Option<&str>),
     ) -> Result<Company, TokenError> {
-        self.core.realm(realm)?;
         let name = checked_text("name", name, MAX_NAME_CHARS)?;
-        let access = self
-            .core
-            .company_access((realm, id), principal, (TesseraAction::UpdateCompany, None))
-            .await?;
+        let action = TesseraAction::UpdateCompany;
+        let access = self.access((realm, id), principal, action).await?;
         let audit = principal.audit(address);
         match self
             .core
@@ -138,13 +129,9 @@ impl CompanyService {
         id: &CompanyId,
         address: Option<&str>,
     ) -> Result<(), TokenError> {
-        let state = self.core.realm(realm)?;
-        let access = self
-            .core
-            .company_access((realm, id), principal, (TesseraAction::DeleteCompany, None))
-            .await?;
-        let (now, feed) = deletion_now(&state.config);
-        let audit = principal.audit(address);
+        let action = TesseraAction::DeleteCompany;
+        let access = self.access((realm, id), principal, action).await?;
+        let (now, feed, audit) = access.deletion(address);
         let done = self
             .core
             .store
@@ -160,12 +147,8 @@ impl CompanyService {
         principal: &Principal,
         id: &CompanyId,
     ) -> Result<Vec<Member>, TokenError> {
-        self.core.realm(realm)?;
-        let action = (TesseraAction::ReadCompanyConfig, None);
-        let access = self
-            .core
-            .company_access((realm, id), principal, action)
-            .await?;
+        let action = TesseraAction::ReadCompanyConfig;
+        let access = self.access((realm, id), principal, action).await?;
         Ok(self.core.store.company_members(&access.company.id).await?)
     }
 
@@ -178,13 +161,9 @@ impl CompanyService {
         (id, user_id): (&CompanyId, &UserId),
         (roles, address): (Vec<String>, Option<&str>),
     ) -> Result<bool, TokenError> {
-        self.core.realm(realm)?;
         let roles = checked_roles(roles)?;
-        let action = (TesseraAction::ManageCompanyMembers, None);
-        let access = self
-            .core
-            .company_access((realm, id), principal, action)
-            .await?;
+        let action = TesseraAction::ManageCompanyMembers;
+        let access = self.access((realm, id), principal, action).await?;
         let user = self.core.realm_user(realm, user_id).await?;
         let audit = principal.audit(address);
         Ok(self
@@ -202,14 +181,9 @@ impl CompanyService {
         (id, user_id): (&CompanyId, &UserId),
         address: Option<&str>,
     ) -> Result<(), TokenError> {
-        let state = self.core.realm(realm)?;
-        let action = (TesseraAction::ManageCompanyMembers, None);
-        let access = self
-            .core
-            .company_access((realm, id), principal, action)
-            .await?;
-        let (now, feed) = deletion_now(&state.config);
-        let audit = principal.audit(address);
+        let action = TesseraAction::ManageCompanyMembers;
+        let access = self.access((realm, id), principal, action).await?;
+        let (now, feed, audit) = access.deletion(address);
         let done = self
             .core
             .store
@@ -227,18 +201,27 @@ impl CompanyService {
         id: &CompanyId,
         (before, max): (Option<i64>, i64),
     ) -> Result<Vec<CompanyEvent>, TokenError> {
-        self.core.realm(realm)?;
-        let action = (TesseraAction::ReadCompanyEvents, None);
-        let access = self
-            .core
-            .company_access((realm, id), principal, action)
-            .await?;
+        let action = TesseraAction::ReadCompanyEvents;
+        let access = self.access((realm, id), principal, action).await?;
         let max = max.clamp(1, MAX_COMPANY_PAGE);
         Ok(self
             .core
             .store
             .company_events(&access.company.id, before, max)
             .await?)
+    }
+
+    /// The caller's access to the company, refused unless it allows `action`
+    /// on the company itself.
+    async fn access<'a>(
+        &self,
+        company: (&str, &CompanyId),
+        principal: &'a Principal,
+        action: TesseraAction,
+    ) -> Result<CompanyAccess<'a>, TokenError> {
+        self.core
+            .company_access(company, principal, (action, None))
+            .await
     }
 }
 

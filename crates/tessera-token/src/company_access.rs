@@ -4,10 +4,15 @@
 //! neither holds a grant on nor belongs to is not even seen (404); a member
 //! without the role is refused (403).
 
-use tessera_authz::TesseraAction;
-use tessera_store::{Company, CompanyId, Member, SubscriptionId};
+use std::sync::Arc;
 
-use crate::{principal::Principal, service::Core, TokenError};
+use tessera_authz::TesseraAction;
+use tessera_store::{Audit, Company, CompanyId, DeletionFeed, Member, SubscriptionId, Timestamp};
+
+use crate::principal::Principal;
+use crate::revocation::deletion_now;
+use crate::service::{Core, RealmState};
+use crate::TokenError;
 
 /// The company role that manages the company.
 pub const COMPANY_ADMIN_ROLE: &str = "company-admin";
@@ -38,11 +43,22 @@ pub(crate) fn is_company_admin(roles: &[String]) -> bool {
 #[derive(Debug)]
 pub(crate) struct CompanyAccess<'a> {
     pub(crate) principal: &'a Principal,
+    pub(crate) realm: Arc<RealmState>,
     pub(crate) company: Company,
     admin_here: bool,
 }
 
 impl CompanyAccess<'_> {
+    /// What a deletion by this caller from `address` writes: its moment, how
+    /// long its feed entries matter, and who did it.
+    pub(crate) fn deletion<'b>(
+        &'b self,
+        address: Option<&'b str>,
+    ) -> (Timestamp, DeletionFeed, Audit<'b>) {
+        let (now, feed) = deletion_now(&self.realm.config);
+        (now, feed, self.principal.audit(address))
+    }
+
     /// May the caller do `action` here: on the company itself (a `company`
     /// action), or on `subscription` of it (a `subscription` action; `None`:
     /// on some subscription of it, as lists and the overview ask)?
@@ -83,6 +99,7 @@ impl Core {
         principal: &'a Principal,
         (action, subscription): (TesseraAction, Option<&SubscriptionId>),
     ) -> Result<CompanyAccess<'a>, TokenError> {
+        let state = self.realm(realm)?;
         let company = self
             .store
             .find_company(realm, id)
@@ -104,6 +121,7 @@ impl Core {
         }
         let access = CompanyAccess {
             principal,
+            realm: state,
             company,
             admin_here,
         };

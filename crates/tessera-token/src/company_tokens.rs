@@ -11,18 +11,14 @@ use tessera_proto::{Audience, IntrospectionResponse, OpaqueTokenKind, SecretStri
 use tessera_store::{
     CompanyBearer, CompanyId, CompanyToken, CompanyTokenHolder, CompanyTokenId,
     CompanyTokenInsertion, CompanyTokenLimits, CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
-    SubscriptionId, Timestamp, UseOutcome, UserId,
+    Presentation, SubscriptionId, Timestamp, Tracked, UseOutcome, UserId,
 };
 
-use crate::{
-    introspection::stored_details,
-    new_opaque_token, new_uuid,
-    personal_tokens::{checked_text, expiry, hint},
-    principal::Principal,
-    revocation::deletion_now,
-    service::{Core, SubscriptionService},
-    Realm, TokenError,
-};
+use crate::introspection::{stored_details, Introspection};
+use crate::personal_tokens::{checked_text, expiry, hint};
+use crate::principal::Principal;
+use crate::service::{Core, SubscriptionService};
+use crate::{new_opaque_token, new_uuid, TokenError};
 
 const MAX_NAME_CHARS: usize = 100;
 /// Tokens per page of a listing at most.
@@ -73,14 +69,12 @@ impl SubscriptionService {
         (company, subscription): (&CompanyId, &SubscriptionId),
         (request, address): (CompanyTokenRequest, Option<&str>),
     ) -> Result<GeneratedCompanyToken, TokenError> {
-        let state = self.core.realm(realm)?;
         let action = TesseraAction::CreateSubscriptionTokens;
         let (access, subscription) = self
-            .core
-            .subscription_access(realm, principal, (company, subscription), action)
+            .access(realm, principal, (company, subscription), action)
             .await?;
         let name = checked_text("name", request.name, MAX_NAME_CHARS)?;
-        let settings = &state.config.company_tokens;
+        let settings = &access.realm.config.company_tokens;
         let now = Timestamp::now();
         let expires_at = expiry(settings.lifetimes(), now, request.lifetime, None)?;
         let user = match &request.user {
@@ -89,16 +83,18 @@ impl SubscriptionService {
         };
         let secret = new_opaque_token(OpaqueTokenKind::Company)?;
         let row = NewCompanyToken {
-            id: CompanyTokenId::new(new_uuid()?),
-            realm: realm.to_owned(),
-            company_id: access.company.id.clone(),
-            subscription_id: subscription.id,
-            user_id: user.as_ref().map(|user| user.id.clone()),
-            name,
+            token: CompanyToken {
+                id: CompanyTokenId::new(new_uuid()?),
+                realm: realm.to_owned(),
+                company_id: access.company.id.clone(),
+                subscription_id: subscription.id,
+                user_id: user.as_ref().map(|user| user.id.clone()),
+                name,
+                hint: hint(OpaqueTokenKind::Company, &secret),
+                created_at: now,
+                expires_at,
+            },
             digest: self.core.digester.digest(&secret),
-            hint: hint(OpaqueTokenKind::Company, &secret),
-            created_at: now,
-            expires_at,
         };
         let limits = CompanyTokenLimits {
             per_user: settings.max_per_user,
@@ -112,7 +108,7 @@ impl SubscriptionService {
             .await?
         {
             CompanyTokenInsertion::Stored => Ok(GeneratedCompanyToken {
-                token: CompanyToken::from(&row),
+                token: row.token,
                 username: user.map(|user| user.username),
                 secret: SecretString::new(secret),
             }),
@@ -135,13 +131,11 @@ impl SubscriptionService {
         principal: &Principal,
         company: &CompanyId,
         (filter, (first, max)): (CompanyTokenFilter<'_>, (i64, i64)),
-    ) -> Result<Vec<CompanyToken>, TokenError> {
-        self.core.realm(realm)?;
+    ) -> Result<Vec<Tracked<CompanyToken>>, TokenError> {
         let action = TesseraAction::ListSubscriptionTokens;
         let access = match filter.subscription {
             Some(id) => {
-                self.core
-                    .subscription_access(realm, principal, (company, id), action)
+                self.access(realm, principal, (company, id), action)
                     .await?
                     .0
             }
@@ -163,7 +157,7 @@ impl SubscriptionService {
             .await?;
         Ok(tokens
             .into_iter()
-            .filter(|token| access.allows(action, Some(&token.subscription_id)))
+            .filter(|listed| access.allows(action, Some(&listed.token.subscription_id)))
             .collect())
     }
 
@@ -173,13 +167,11 @@ impl SubscriptionService {
         principal: &Principal,
         (company, subscription, id): (&CompanyId, &SubscriptionId, &CompanyTokenId),
         (name, address): (String, Option<&str>),
-    ) -> Result<CompanyToken, TokenError> {
-        self.core.realm(realm)?;
+    ) -> Result<Tracked<CompanyToken>, TokenError> {
         let name = checked_text("name", name, MAX_NAME_CHARS)?;
         let action = TesseraAction::UpdateSubscriptionTokens;
         let (access, _) = self
-            .core
-            .subscription_access(realm, principal, (company, subscription), action)
+            .access(realm, principal, (company, subscription), action)
             .await?;
         let audit = principal.audit(address);
         self.core
@@ -202,21 +194,20 @@ impl SubscriptionService {
         (company, subscription): (&CompanyId, &SubscriptionId),
         (selection, address): (CompanyTokenSelection<'_>, Option<&str>),
     ) -> Result<u64, TokenError> {
-        let state = self.core.realm(realm)?;
         let action = TesseraAction::DeleteSubscriptionTokens;
-        self.core
-            .subscription_access(realm, principal, (company, subscription), action)
+        let (access, _) = self
+            .access(realm, principal, (company, subscription), action)
             .await?;
         let scope = match selection {
             CompanyTokenSelection::One(id) => CompanyTokenScope::One(subscription, id),
             CompanyTokenSelection::User(user) => CompanyTokenScope::Assignment(subscription, user),
             CompanyTokenSelection::Userless => CompanyTokenScope::Userless(subscription),
         };
-        let (now, feed) = deletion_now(&state.config);
+        let (now, feed, audit) = access.deletion(address);
         let deleted = self
             .core
             .store
-            .delete_company_tokens(scope, (now, &feed), principal.audit(address))
+            .delete_company_tokens(scope, (now, &feed), audit)
             .await?;
         if deleted == 0 && matches!(selection, CompanyTokenSelection::One(_)) {
             return Err(TokenError::TokenNotFound);
@@ -232,23 +223,15 @@ impl Core {
     /// path.
     pub(crate) async fn introspect_company_token(
         &self,
-        realm: &Realm,
-        token: &str,
-        client_id: &str,
-        address: Option<&str>,
+        request: Introspection<'_>,
     ) -> Result<IntrospectionResponse, TokenError> {
-        let Some(bearer) = self
-            .store
-            .find_company_bearer(&self.digester.digest(token))
-            .await?
-        else {
-            return Err(TokenError::InvalidToken);
-        };
-        if bearer.realm != realm.name {
-            return Err(TokenError::InvalidToken);
-        }
         let now = Timestamp::now();
-        let outcome = company_token_outcome(&bearer, client_id, now);
+        let bearer = self
+            .store
+            .find_company_bearer(&request.realm.name, &self.digester.digest(request.token))
+            .await?
+            .ok_or(TokenError::InvalidToken)?;
+        let outcome = company_token_outcome(&bearer, request.client_id, now);
         self.usage
             .record_company(CompanyTokenUse {
                 token_id: bearer.token_id.clone(),
@@ -256,10 +239,7 @@ impl Core {
                 company_id: bearer.company_id.clone(),
                 subscription_id: bearer.subscription_id.clone(),
                 user_id: bearer.user.as_ref().map(|user| user.id.clone()),
-                client_id: Some(client_id.to_owned()),
-                address: address.map(str::to_owned),
-                outcome,
-                at: now,
+                presentation: Presentation::new(request.presenter(), outcome, now),
             })
             .await;
         if outcome != UseOutcome::Active {
@@ -279,7 +259,7 @@ impl Core {
             exp: Some(bearer.expires_at.unix_seconds()),
             iat: Some(bearer.created_at.unix_seconds()),
             aud: Some(Audience::from_list(vec![bearer.audience])),
-            iss: Some(realm.issuer.clone()),
+            iss: Some(request.realm.issuer.clone()),
             jti: Some(bearer.token_id.clone().into()),
             token_id: Some(bearer.token_id.into()),
             name: Some(bearer.name),

@@ -7,12 +7,9 @@ use tessera_proto::{
 };
 use tessera_store::{DeviceAuthorization, DeviceDecision, NewDeviceAuthorization, Timestamp};
 
-use crate::{
-    ids::random_string,
-    new_opaque_token,
-    service::{AccountAccess, Core, OAuthService, SignInService},
-    ClientCredentials, GrantType, SignedIn, TokenError,
-};
+use crate::ids::random_string;
+use crate::service::{AccountAccess, Core, OAuthService, SignInService};
+use crate::{new_opaque_token, ClientCredentials, GrantType, SignedIn, TokenError};
 
 /// RFC 8628 §6.1: consonants only (no vowels, so no words), case-insensitive.
 const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";

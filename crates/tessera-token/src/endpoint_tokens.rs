@@ -12,15 +12,12 @@ use tessera_store::{
     RevealTarget, Timestamp,
 };
 
-use crate::{
-    endpoints::{checked_description, checked_name, secondary_seal_context},
-    ids::new_secondary_endpoint_token,
-    new_uuid,
-    personal_tokens::tail_hint,
-    principal::Principal,
-    service::{ClientCredentials, EndpointService, EndpointTokenService},
-    TokenError,
-};
+use crate::endpoints::{checked_description, checked_name, secondary_seal_context};
+use crate::ids::new_secondary_endpoint_token;
+use crate::personal_tokens::tail_hint;
+use crate::principal::Principal;
+use crate::service::{ClientCredentials, EndpointService, EndpointTokenService};
+use crate::{new_uuid, TokenError};
 
 /// A call to check, as the platform describes it.
 #[derive(Debug, Clone, Copy)]

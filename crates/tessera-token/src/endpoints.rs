@@ -12,14 +12,11 @@ use tessera_store::{
     NewPrimaryToken, PrimaryToken, PrimaryTokenId, RevealTarget, Timestamp,
 };
 
-use crate::{
-    new_opaque_token, new_uuid,
-    personal_tokens::{checked_text, hint},
-    principal::Principal,
-    revocation::deletion_feed,
-    service::{Core, EndpointService},
-    TokenError,
-};
+use crate::personal_tokens::{checked_text, hint};
+use crate::principal::Principal;
+use crate::revocation::deletion_feed;
+use crate::service::{Core, EndpointService};
+use crate::{new_opaque_token, new_uuid, TokenError};
 
 const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 500;

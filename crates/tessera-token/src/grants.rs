@@ -4,13 +4,12 @@
 
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecretString, TokenResponse};
 use tessera_store::{
-    Family, RefreshTokenState, RevocationReason, Timestamp, TokenUse, UseOutcome, User,
+    Family, Presentation, RefreshTokenState, RevocationReason, Timestamp, TokenUse, UseOutcome,
+    User,
 };
 
-use crate::{
-    service::{AccountAccess, Core, OAuthService, RealmState, Subject},
-    Client, ClientCredentials, GrantType, Realm, TokenError, OFFLINE_ACCESS,
-};
+use crate::service::{AccountAccess, Core, OAuthService, RealmState, Subject};
+use crate::{Client, ClientCredentials, GrantType, Realm, TokenError, OFFLINE_ACCESS};
 
 const INVALID_REFRESH_TOKEN: &str = "Invalid refresh token";
 
@@ -195,10 +194,11 @@ impl OAuthService {
                     token_id: token_id.clone(),
                     realm: realm.to_owned(),
                     user_id: user.id.clone(),
-                    client_id: Some(client.client_id.clone()),
-                    address: address.map(str::to_owned),
-                    outcome: UseOutcome::Refreshed,
-                    at: now,
+                    presentation: Presentation::new(
+                        (Some(&client.client_id), address),
+                        UseOutcome::Refreshed,
+                        now,
+                    ),
                 })
                 .await;
         }

@@ -5,10 +5,29 @@
 use tessera_authz::Permissions;
 use tessera_proto::{Audience, AuthorizationDetail, IntrospectionResponse, RealmAccess};
 use tessera_store::{
-    PersonalToken, PersonalTokenKind, StoreError, Timestamp, TokenUse, UseOutcome, User,
+    PersonalToken, PersonalTokenKind, Presentation, StoreError, Timestamp, TokenUse, Tracked,
+    UseOutcome, User,
 };
 
 use crate::{service::Core, Realm, TokenError};
+
+/// An RFC 7662 introspection request of an opaque token, by an authenticated
+/// confidential client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Introspection<'a> {
+    pub realm: &'a Realm,
+    pub token: &'a str,
+    pub client_id: &'a str,
+    /// The caller's, recorded with the use.
+    pub address: Option<&'a str>,
+}
+
+impl<'a> Introspection<'a> {
+    /// Who presented the token, as its use is recorded.
+    pub(crate) fn presenter(&self) -> (Option<&'a str>, Option<&'a str>) {
+        (Some(self.client_id), self.address)
+    }
+}
 
 /// A bearer token found by its digest, with its user, checked now.
 pub(crate) struct CheckedBearer {
@@ -28,16 +47,11 @@ impl Core {
         (client_id, address): (Option<&str>, Option<&str>),
         audience_ok: impl FnOnce(&PersonalToken) -> bool,
     ) -> Result<CheckedBearer, TokenError> {
-        let Some((stored, user)) = self
+        let (Tracked { token: stored, .. }, user) = self
             .store
-            .find_bearer_token(&self.digester.digest(token))
+            .find_bearer_token(&realm.name, &self.digester.digest(token))
             .await?
-        else {
-            return Err(TokenError::InvalidToken);
-        };
-        if stored.realm != realm.name {
-            return Err(TokenError::InvalidToken);
-        }
+            .ok_or(TokenError::InvalidToken)?;
         let now = Timestamp::now();
         let outcome = if !audience_ok(&stored) {
             UseOutcome::WrongAudience
@@ -59,10 +73,7 @@ impl Core {
                 token_id: stored.id.clone(),
                 realm: stored.realm.clone(),
                 user_id: user.id.clone(),
-                client_id: client_id.map(str::to_owned),
-                address: address.map(str::to_owned),
-                outcome,
-                at: now,
+                presentation: Presentation::new((client_id, address), outcome, now),
             })
             .await;
         Ok(CheckedBearer {
@@ -78,22 +89,26 @@ impl Core {
     /// expose token's audience, or for a profile the realm's `expose_audience`.
     pub(crate) async fn introspect_bearer_token(
         &self,
-        realm: &Realm,
-        token: &str,
-        client_id: &str,
-        address: Option<&str>,
+        request: Introspection<'_>,
     ) -> Result<IntrospectionResponse, TokenError> {
         let audience_of = |stored: &PersonalToken| {
             if stored.audience.is_empty() {
-                realm.personal_tokens.expose_audience.clone()
+                request.realm.personal_tokens.expose_audience.clone()
             } else {
                 stored.audience.clone()
             }
         };
         let checked = self
-            .check_bearer_token(realm, token, (Some(client_id), address), |stored| {
-                audience_of(stored).iter().any(|aud| aud == client_id)
-            })
+            .check_bearer_token(
+                request.realm,
+                request.token,
+                request.presenter(),
+                |stored| {
+                    audience_of(stored)
+                        .iter()
+                        .any(|aud| aud == request.client_id)
+                },
+            )
             .await?;
         if checked.outcome != UseOutcome::Active {
             return Err(TokenError::InvalidToken);
@@ -112,7 +127,7 @@ impl Core {
             iat: Some(token.created_at.unix_seconds()),
             sub: Some(user.id.into()),
             aud: Some(Audience::from_list(audience)),
-            iss: Some(realm.issuer.clone()),
+            iss: Some(request.realm.issuer.clone()),
             jti: Some(token.id.into()),
             realm_access: Some(RealmAccess { roles: user.roles }),
             ..IntrospectionResponse::default()

@@ -2,10 +2,8 @@
 //! on schedule or on demand. Every node reads the same rows, so every node signs
 //! with the same key and publishes the same JWKS.
 
-use std::{
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tessera_keys::{KeyError, KeyRing, Sealer, SigningAlgorithm, SigningKey};
 use tessera_store::{Store, StoredSigningKey, Timestamp};

@@ -83,7 +83,9 @@ pub use sign_in::{
     AuthorizationResponse, AuthorizationStep, LogoutParams, LogoutRequest, SignInOutcome, SignedIn,
     AUTHORIZATION_CODE_LIFETIME,
 };
-pub use subscriptions::{subscription_permissions, SubscriptionEdit, SubscriptionRequest};
+pub use subscriptions::{
+    subscription_permissions, AssignmentChange, SubscriptionEdit, SubscriptionRequest,
+};
 /// Every moment the services take or answer with (lifetimes are `Duration`s).
 pub use tessera_store::Timestamp;
 /// Records the services answer with, as the store reads them.
@@ -94,7 +96,8 @@ pub use tessera_store::{
     EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind,
     EventOutcome, Member, PersonalToken, PersonalTokenId, PersonalTokenKind, PrimaryToken,
     PrimaryTokenId, PurgeReport, SessionId, Subscription, SubscriptionId, TokenEvent,
-    TokenEventKind, TokenSelection, UseOutcome, User, UserChanges, UserFilter, UserId,
+    TokenEventKind, TokenSelection, TokenUsage, Tracked, UseOutcome, User, UserChanges, UserFilter,
+    UserId,
 };
 pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;

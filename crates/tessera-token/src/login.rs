@@ -7,11 +7,9 @@ use tessera_proto::SecretString;
 use tessera_store::{LoginLimits, LoginOutcome, LoginSlot, Store, Timestamp, User};
 use tokio::time::Instant;
 
-use crate::{
-    password::{StoredPassword, MAX_PASSWORD_BYTES},
-    service::Core,
-    Realm, TokenError,
-};
+use crate::password::{StoredPassword, MAX_PASSWORD_BYTES};
+use crate::service::Core;
+use crate::{Realm, TokenError};
 
 /// How long an attempt waits for a brute-force slot held by attempts in flight
 /// before it is told to come back (503 with `Retry-After`).

@@ -12,17 +12,12 @@
 //! left, so a flood of password guesses cannot stall every other login behind
 //! it or grow memory without bound.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    mpsc, Arc, Mutex,
-};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
-use argon2::{
-    password_hash::{
-        rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
-    },
-    Algorithm, Argon2, Block, Params, Version,
-};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tessera_keys::PasswordPepper;
 use tessera_proto::SecretString;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};

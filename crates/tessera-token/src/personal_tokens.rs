@@ -10,14 +10,15 @@ use std::{sync::Arc, time::Duration};
 use tessera_proto::{OpaqueTokenKind, SecretString, TokenResponse};
 use tessera_store::{
     Audit, AuditActor, Insertion, NewPersonalToken, PersonalToken, PersonalTokenId,
-    PersonalTokenKind, RevocationReason, Timestamp, TokenEvent, TokenSelection, User, UserId,
+    PersonalTokenKind, RevocationReason, Timestamp, TokenEvent, TokenSelection, Tracked, User,
+    UserId,
 };
 
+use crate::revocation::deletion_now;
+use crate::service::{AccountAccess, Core, PersonalTokenService};
 use crate::{
-    new_opaque_token, new_uuid,
-    revocation::deletion_now,
-    service::{AccountAccess, Core, PersonalTokenService},
-    PersonalTokenSettings, RealmState, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS,
+    new_opaque_token, new_uuid, PersonalTokenSettings, RealmState, TokenError, ACCOUNT_AUDIENCE,
+    OFFLINE_ACCESS,
 };
 
 /// Longest token name and description accepted, in characters.
@@ -152,9 +153,9 @@ struct Creation<'a> {
 }
 
 impl Creation<'_> {
-    /// The stored row of a token of `kind` created now; the kind fills in the rest.
-    fn row(&self, kind: PersonalTokenKind, now: Timestamp) -> Result<NewPersonalToken, TokenError> {
-        Ok(NewPersonalToken {
+    /// A token of `kind` created now; the kind fills in the rest.
+    fn token(&self, kind: PersonalTokenKind, now: Timestamp) -> Result<PersonalToken, TokenError> {
+        Ok(PersonalToken {
             id: PersonalTokenId::new(new_uuid()?),
             realm: self.realm.to_owned(),
             user_id: self.user.id.clone(),
@@ -162,7 +163,6 @@ impl Creation<'_> {
             name: self.name.clone(),
             description: self.description.clone(),
             audience: Vec::new(),
-            digest: None,
             hint: String::new(),
             family_id: None,
             client_id: None,
@@ -192,7 +192,7 @@ impl PersonalTokenService {
         match actor {
             Actor::User { bearer } => {
                 let claims = self.core.verify_access_token(realm, bearer).await?;
-                if claims.sid.is_none() || !claims.aud.contains(ACCOUNT_AUDIENCE) {
+                if claims.identity.sid.is_none() || !claims.aud.contains(ACCOUNT_AUDIENCE) {
                     return Err(TokenError::InvalidToken);
                 }
                 self.core
@@ -220,7 +220,7 @@ impl PersonalTokenService {
         actor: Actor<'_>,
         request: PersonalTokenRequest,
         address: Option<&str>,
-    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
         let kind = request.kind_request()?;
         let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
@@ -261,7 +261,7 @@ impl PersonalTokenService {
         password: Option<SecretString>,
         (lifetime, expires_at): (Option<Duration>, Option<Timestamp>),
         audience: Option<Vec<String>>,
-    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
         let settings = &creation.state.config.personal_tokens;
         let audience = expose_audience(settings, audience)?;
         let now = Timestamp::now();
@@ -270,15 +270,17 @@ impl PersonalTokenService {
 
         let secret = new_opaque_token(OpaqueTokenKind::Expose)?;
         let row = NewPersonalToken {
-            audience,
+            token: PersonalToken {
+                audience,
+                hint: hint(OpaqueTokenKind::Expose, &secret),
+                expires_at: Some(expires_at),
+                ..creation.token(PersonalTokenKind::Expose, now)?
+            },
             digest: Some(self.core.digester.digest(&secret)),
-            hint: hint(OpaqueTokenKind::Expose, &secret),
-            expires_at: Some(expires_at),
-            ..creation.row(PersonalTokenKind::Expose, now)?
         };
         self.store_token(&creation, &row).await?;
         Ok((
-            PersonalToken::from(&row),
+            Tracked::unused(row.token),
             CreatedSecret::Expose(SecretString::new(secret)),
         ))
     }
@@ -292,7 +294,7 @@ impl PersonalTokenService {
         password: Option<SecretString>,
         client_id: String,
         offline: bool,
-    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
+    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
         let client = creation
             .state
             .config
@@ -338,13 +340,16 @@ impl PersonalTokenService {
             )
             .await?;
         let row = NewPersonalToken {
-            hint: hint(OpaqueTokenKind::Refresh, &refresh_token),
-            family_id: Some(family.id.clone()),
-            client_id: Some(client.client_id.clone()),
-            offline: family.offline,
-            scope: family.scope.clone(),
-            expires_at: family.expires_at,
-            ..creation.row(PersonalTokenKind::Client, now)?
+            token: PersonalToken {
+                hint: hint(OpaqueTokenKind::Refresh, &refresh_token),
+                family_id: Some(family.id.clone()),
+                client_id: Some(client.client_id.clone()),
+                offline: family.offline,
+                scope: family.scope.clone(),
+                expires_at: family.expires_at,
+                ..creation.token(PersonalTokenKind::Client, now)?
+            },
+            digest: None,
         };
         let response = self.core.respond_for_session(
             (&creation.state, client, now),
@@ -364,7 +369,7 @@ impl PersonalTokenService {
                 .await?;
             return Err(refused);
         }
-        Ok((PersonalToken::from(&row), CreatedSecret::Client(response)))
+        Ok((Tracked::unused(row.token), CreatedSecret::Client(response)))
     }
 
     /// Stores a new token under the realm's per-user limit (checked under the
@@ -406,7 +411,7 @@ impl PersonalTokenService {
         &self,
         realm: &str,
         actor: Actor<'_>,
-    ) -> Result<Vec<PersonalToken>, TokenError> {
+    ) -> Result<Vec<Tracked<PersonalToken>>, TokenError> {
         let user = self.acting_user(realm, actor).await?;
         Ok(self.core.store.list_personal_tokens(&user.id).await?)
     }

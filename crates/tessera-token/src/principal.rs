@@ -191,7 +191,7 @@ impl Core {
             .clients
             .get(&claims.client_id)
             .is_some_and(|client| client.management);
-        if claims.sid.is_none() || !from_management_client {
+        if claims.identity.sid.is_none() || !from_management_client {
             return Err(TokenError::InvalidToken);
         }
         let user = self

@@ -9,17 +9,14 @@ use tessera_authz::{Permissions, TesseraAction};
 use tessera_proto::{AuthorizationDetail, OpaqueTokenKind, SecretString};
 use tessera_store::{
     NewPersonalToken, PersonalToken, PersonalTokenId, PersonalTokenKind, ProfileChanges,
-    ProfileFields, Timestamp, TokenSelection, UserId,
+    ProfileFields, Timestamp, TokenSelection, Tracked, UserId,
 };
 
-use crate::{
-    new_opaque_token, new_uuid,
-    personal_tokens::{checked_text, expiry, hint},
-    principal::Principal,
-    revocation::deletion_feed,
-    service::TokenProfileService,
-    Realm, TokenError,
-};
+use crate::personal_tokens::{checked_text, expiry, hint};
+use crate::principal::Principal;
+use crate::revocation::deletion_feed;
+use crate::service::TokenProfileService;
+use crate::{new_opaque_token, new_uuid, Realm, TokenError};
 
 /// A profile id is a short slug its owner picks: it names the profile in URLs.
 const MAX_TOKEN_ID_CHARS: usize = 64;
@@ -69,7 +66,7 @@ impl TokenProfileService {
         owner: &UserId,
         request: TokenProfileRequest,
         address: Option<&str>,
-    ) -> Result<(PersonalToken, SecretString), TokenError> {
+    ) -> Result<(Tracked<PersonalToken>, SecretString), TokenError> {
         let state = self.core.realm(realm)?;
         principal.require_token_action(
             owner,
@@ -89,32 +86,34 @@ impl TokenProfileService {
 
         let secret = new_opaque_token(OpaqueTokenKind::Profile)?;
         let row = NewPersonalToken {
-            id: PersonalTokenId::new(new_uuid()?),
-            realm: realm.to_owned(),
-            user_id: user.id,
-            kind: PersonalTokenKind::Profile,
-            name,
-            description: None,
-            audience: Vec::new(),
+            token: PersonalToken {
+                id: PersonalTokenId::new(new_uuid()?),
+                realm: realm.to_owned(),
+                user_id: user.id,
+                kind: PersonalTokenKind::Profile,
+                name,
+                description: None,
+                audience: Vec::new(),
+                hint: hint(OpaqueTokenKind::Profile, &secret),
+                family_id: None,
+                client_id: None,
+                offline: false,
+                scope: String::new(),
+                created_at: now,
+                expires_at,
+                profile: Some(ProfileFields {
+                    profile_id: token_id,
+                    enabled: request.enabled,
+                    permissions: stored_form(&permissions)?,
+                    updated_at: None,
+                }),
+            },
             digest: Some(self.core.digester.digest(&secret)),
-            hint: hint(OpaqueTokenKind::Profile, &secret),
-            family_id: None,
-            client_id: None,
-            offline: false,
-            scope: String::new(),
-            created_at: now,
-            expires_at,
-            profile: Some(ProfileFields {
-                profile_id: token_id,
-                enabled: request.enabled,
-                permissions: stored_form(&permissions)?,
-                updated_at: None,
-            }),
         };
         self.core
             .store_personal_token(&row, settings.max_per_user, principal.audit(address))
             .await?;
-        Ok((PersonalToken::from(&row), SecretString::new(secret)))
+        Ok((Tracked::unused(row.token), SecretString::new(secret)))
     }
 
     /// `owner`'s profiles the caller may list, newest first.
@@ -123,15 +122,15 @@ impl TokenProfileService {
         realm: &str,
         principal: &Principal,
         owner: &UserId,
-    ) -> Result<Vec<PersonalToken>, TokenError> {
+    ) -> Result<Vec<Tracked<PersonalToken>>, TokenError> {
         self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::ListTokens, None)?;
         let user = self.core.realm_user(realm, owner).await?;
         let tokens = self.core.store.list_personal_tokens(&user.id).await?;
         Ok(tokens
             .into_iter()
-            .filter(|token| {
-                token.profile.as_ref().is_some_and(|profile| {
+            .filter(|listed| {
+                listed.token.profile.as_ref().is_some_and(|profile| {
                     principal
                         .require_token_action(
                             owner,
@@ -150,7 +149,7 @@ impl TokenProfileService {
         principal: &Principal,
         owner: &UserId,
         token_id: &str,
-    ) -> Result<PersonalToken, TokenError> {
+    ) -> Result<Tracked<PersonalToken>, TokenError> {
         self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::ReadTokenConfig, Some(token_id))?;
         let user = self.core.realm_user(realm, owner).await?;
@@ -169,7 +168,7 @@ impl TokenProfileService {
         (owner, token_id): (&UserId, &str),
         changes: TokenProfileChanges,
         address: Option<&str>,
-    ) -> Result<PersonalToken, TokenError> {
+    ) -> Result<Tracked<PersonalToken>, TokenError> {
         let state = self.core.realm(realm)?;
         principal.require_token_action(owner, TesseraAction::UpdateToken, Some(token_id))?;
         if changes.name.is_none() && changes.enabled.is_none() && changes.permissions.is_none() {

@@ -8,10 +8,8 @@ use tessera_store::{
     DeletionFeed, FeedStart, RevocationReason, RevokedKind, SessionId, Timestamp, UserId,
 };
 
-use crate::{
-    service::{Core, OAuthService},
-    ClientCredentials, Realm, TokenError,
-};
+use crate::service::{Core, OAuthService};
+use crate::{ClientCredentials, Realm, TokenError};
 
 /// Feed entries outlive the tokens they concern by this much, so that resource
 /// servers whose clock leeway accepts a token briefly past `exp` still refuse it.

@@ -1,19 +1,17 @@
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use tessera_keys::{Jwks, MasterKey, Sealer, SecretDigester};
 use tessera_proto::{
-    AccessTokenClaims, Audience, IdTokenClaims, RealmAccess, SecretString, TokenResponse,
+    AccessTokenClaims, Audience, IdTokenClaims, IdentityClaims, RealmAccess, SecretString,
+    TokenResponse,
 };
 use tessera_store::{Family, Store, Timestamp};
 
+use crate::keys::{self, RealmKeys};
+use crate::usage::UsageRecorder;
 use crate::{
-    keys::{self, RealmKeys},
-    new_uuid,
-    usage::UsageRecorder,
-    Client, PasswordHasher, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS, OPENID,
+    new_uuid, Client, PasswordHasher, Realm, TokenError, ACCOUNT_AUDIENCE, OFFLINE_ACCESS, OPENID,
 };
 
 /// Client credentials as presented (RFC 6749 §2.3.1), by HTTP Basic or in the form.
@@ -344,7 +342,11 @@ impl Core {
         if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
             exp = exp.min(session_end.unix_seconds());
         }
-        let sid = session.map(|s| s.id.to_string());
+        let identity = IdentityClaims {
+            sid: session.map(|s| s.id.to_string()),
+            preferred_username: Some(subject.username.to_owned()),
+            email: subject.email.map(str::to_owned),
+        };
         let mut audience = if client.audience.is_empty() {
             vec![client.client_id.clone()]
         } else {
@@ -365,9 +367,7 @@ impl Core {
             scope: scope.to_owned(),
             azp: client.client_id.clone(),
             typ: "Bearer".to_owned(),
-            sid: sid.clone(),
-            preferred_username: Some(subject.username.to_owned()),
-            email: subject.email.map(str::to_owned),
+            identity: identity.clone(),
             realm_access: RealmAccess {
                 roles: subject.roles.to_vec(),
             },
@@ -387,9 +387,7 @@ impl Core {
                 jti: new_uuid()?,
                 azp: client.client_id.clone(),
                 typ: "ID".to_owned(),
-                sid,
-                preferred_username: Some(subject.username.to_owned()),
-                email: subject.email.map(str::to_owned),
+                identity,
             };
             Some(key.sign_jwt("JWT", &id_claims)?)
         } else {

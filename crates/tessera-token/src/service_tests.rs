@@ -3,11 +3,9 @@
 //! database when `TESSERA_TEST_POSTGRES_URL` is set (as `.ci/run`'s second pass
 //! does), so both backends are covered.
 
-use std::{
-    collections::HashMap,
-    sync::atomic::{AtomicUsize, Ordering},
-    time::Duration,
-};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sqlx::Connection;
 use tessera_keys::{MasterKey, SigningAlgorithm};
@@ -21,6 +19,8 @@ use crate::{
 };
 
 const REALM: &str = "r";
+/// A second realm beside it, with the same clients and settings.
+const OTHER_REALM: &str = "elsewhere";
 const USER: &str = "alice";
 const PASSWORD: &str = "alice-password-1";
 const DAY: Duration = Duration::from_secs(86_400);
@@ -144,10 +144,15 @@ async fn services(reuse_grace: Duration) -> Services {
     store.migrate().await.unwrap();
     let master_key = MasterKey::generate().unwrap();
     let hasher = PasswordHasher::new((64, 1, 1), 8, master_key.password_pepper()).unwrap();
+    let other = Realm {
+        name: OTHER_REALM.to_owned(),
+        issuer: format!("http://tessera.test/realms/{OTHER_REALM}"),
+        ..realm(&master_key, reuse_grace)
+    };
     let services = Services::start(
         store,
         &master_key,
-        vec![realm(&master_key, reuse_grace)],
+        vec![realm(&master_key, reuse_grace), other],
         hasher,
     )
     .await
@@ -375,7 +380,7 @@ async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_l
         "{unknown:?}"
     );
     let deleted = tokens
-        .delete_personal_tokens(REALM, operator, TokenSelection::One(&expose.id), None)
+        .delete_personal_tokens(REALM, operator, TokenSelection::One(&expose.token.id), None)
         .await
         .unwrap();
     assert_eq!(deleted, 1);
@@ -384,4 +389,32 @@ async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_l
         .await
         .unwrap();
     assert_eq!(rest, 1);
+}
+
+#[tokio::test]
+async fn an_opaque_token_is_found_only_in_its_own_realm() {
+    let services = services(Duration::ZERO).await;
+    let operator = Actor::Operator { username: USER };
+    let (_, secret) = services
+        .personal_tokens
+        .create_personal_token(REALM, operator, request(PersonalTokenKind::Expose), None)
+        .await
+        .unwrap();
+    let CreatedSecret::Expose(secret) = secret else {
+        panic!("an expose token answers with its secret");
+    };
+    // Both realms have the confidential client `api`, the token's audience.
+    let api = ClientCredentials {
+        client_id: "api".to_owned(),
+        secret: Some(SecretString::new("api-secret-0123456789")),
+    };
+    let oauth = &services.oauth;
+    let here = oauth
+        .introspect(REALM, &api, Some(secret.expose()), None)
+        .await;
+    assert!(here.unwrap().active);
+    let there = oauth
+        .introspect(OTHER_REALM, &api, Some(secret.expose()), None)
+        .await;
+    assert!(!there.unwrap().active);
 }

@@ -4,11 +4,8 @@
 use tessera_proto::{OpaqueTokenKind, TokenResponse};
 use tessera_store::{Family, NewRefreshToken, SessionId, Timestamp, User, UserId};
 
-use crate::{
-    new_opaque_token, new_uuid,
-    service::{AccountAccess, Core, RealmState, Subject},
-    Client, TokenError,
-};
+use crate::service::{AccountAccess, Core, RealmState, Subject};
+use crate::{new_opaque_token, new_uuid, Client, TokenError};
 
 impl Core {
     /// Starts a session (a refresh-token family) of `client` for the user, with

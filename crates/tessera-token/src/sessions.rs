@@ -7,10 +7,9 @@ use tessera_proto::{
 };
 use tessera_store::{RevocationReason, SessionId, Timestamp};
 
-use crate::{
-    service::{Core, OAuthService},
-    ClientCredentials, TokenError,
-};
+use crate::introspection::Introspection;
+use crate::service::{Core, OAuthService};
+use crate::{ClientCredentials, TokenError};
 
 /// OpenID Connect Core §5.3.2 userinfo response.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +43,7 @@ impl Core {
         {
             return Err(TokenError::InvalidToken);
         }
-        match &claims.sid {
+        match &claims.identity.sid {
             Some(sid) => {
                 let family = self
                     .store
@@ -75,8 +74,8 @@ impl OAuthService {
         let claims = self.core.verify_access_token(realm, bearer).await?;
         Ok(UserInfo {
             sub: claims.sub,
-            preferred_username: claims.preferred_username.unwrap_or_default(),
-            email: claims.email,
+            preferred_username: claims.identity.preferred_username.unwrap_or_default(),
+            email: claims.identity.email,
         })
     }
 
@@ -99,21 +98,21 @@ impl OAuthService {
         // Every opaque kind is named here, so a new kind does not compile until
         // it is decided how it introspects; anything else is tried as a JWT.
         let kind = ParsedOpaqueToken::parse(token).map(|parsed| parsed.kind);
+        let request = Introspection {
+            realm: &state.config,
+            token,
+            client_id: &client.client_id,
+            address,
+        };
         let answer = match kind {
             Ok(OpaqueTokenKind::Expose | OpaqueTokenKind::Profile) => {
-                self.core
-                    .introspect_bearer_token(&state.config, token, &client.client_id, address)
-                    .await
+                self.core.introspect_bearer_token(request).await
             }
             Ok(OpaqueTokenKind::Refresh) => {
                 self.introspect_refresh_token(realm, token, &client.client_id)
                     .await
             }
-            Ok(OpaqueTokenKind::Company) => {
-                self.core
-                    .introspect_company_token(&state.config, token, &client.client_id, address)
-                    .await
-            }
+            Ok(OpaqueTokenKind::Company) => self.core.introspect_company_token(request).await,
             // Checked by the endpoint check only: introspection says nothing of
             // it; codes and browser sessions are no tokens a client holds.
             Ok(
@@ -130,7 +129,7 @@ impl OAuthService {
                     active: true,
                     scope: Some(claims.scope),
                     client_id: Some(claims.client_id),
-                    username: claims.preferred_username,
+                    username: claims.identity.preferred_username,
                     token_type: Some("Bearer".to_owned()),
                     exp: Some(claims.exp),
                     iat: Some(claims.iat),
@@ -138,7 +137,7 @@ impl OAuthService {
                     aud: Some(claims.aud),
                     iss: Some(claims.iss),
                     jti: Some(claims.jti),
-                    sid: claims.sid,
+                    sid: claims.identity.sid,
                     realm_access: Some(claims.realm_access),
                     ..IntrospectionResponse::default()
                 }),
@@ -249,7 +248,7 @@ impl OAuthService {
         if claims.azp != client.client_id {
             return Err(TokenError::UnmatchingClients);
         }
-        match &claims.sid {
+        match &claims.identity.sid {
             Some(sid) => {
                 self.core
                     .revoke_session(

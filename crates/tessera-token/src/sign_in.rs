@@ -12,13 +12,12 @@ use tessera_store::{
     Timestamp, User,
 };
 
-use crate::{
-    authorization::{AuthorizationParams, AuthorizationRefusal, AuthorizationRequest, Prompt},
-    new_opaque_token, new_uuid,
-    revocation::session_relevant_until,
-    service::{Core, SignInService},
-    ClientRedirect, Realm, TokenError,
+use crate::authorization::{
+    AuthorizationParams, AuthorizationRefusal, AuthorizationRequest, Prompt,
 };
+use crate::revocation::session_relevant_until;
+use crate::service::{Core, SignInService};
+use crate::{new_opaque_token, new_uuid, ClientRedirect, Realm, TokenError};
 
 /// RFC 6749 §4.1.2 recommends at most ten minutes; Keycloak gives a minute.
 pub const AUTHORIZATION_CODE_LIFETIME: Duration = Duration::from_secs(60);
@@ -348,7 +347,7 @@ impl SignInService {
         Ok(LogoutRequest {
             redirect,
             hinted_user: hint.as_ref().map(|hint| hint.sub.clone()),
-            hinted_session: hint.and_then(|hint| hint.sid).map(SessionId::new),
+            hinted_session: hint.and_then(|hint| hint.identity.sid).map(SessionId::new),
         })
     }
 

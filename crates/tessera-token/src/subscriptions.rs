@@ -11,15 +11,12 @@ use tessera_store::{
     CompanyId, Member, Naming, Subscription, SubscriptionChanges, SubscriptionId, Timestamp, UserId,
 };
 
-use crate::{
-    company_access::CompanyAccess,
-    new_uuid,
-    personal_tokens::checked_text,
-    principal::Principal,
-    revocation::{deletion_feed, deletion_now},
-    service::SubscriptionService,
-    Realm, TokenError,
-};
+use crate::company_access::CompanyAccess;
+use crate::personal_tokens::checked_text;
+use crate::principal::Principal;
+use crate::revocation::deletion_feed;
+use crate::service::SubscriptionService;
+use crate::{new_uuid, Realm, TokenError};
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -52,6 +49,13 @@ pub fn subscription_permissions(subscription: &Subscription) -> Result<Permissio
     crate::introspection::stored_permissions(&subscription.permissions)
 }
 
+/// What [`SubscriptionService::change_assignment`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentChange {
+    Assign,
+    Unassign,
+}
+
 impl SubscriptionService {
     /// Creates a subscription; needs `subscription:CreateSubscription` on
     /// every subscription (a realm admin's).
@@ -62,14 +66,13 @@ impl SubscriptionService {
         company: &CompanyId,
         (request, address): (SubscriptionRequest, Option<&str>),
     ) -> Result<Subscription, TokenError> {
-        let state = self.core.realm(realm)?;
         principal.require_on_every(TesseraAction::CreateSubscription)?;
         let action = (TesseraAction::ListSubscriptions, None);
         let access = self
             .core
             .company_access((realm, company), principal, action)
             .await?;
-        if !state.config.clients.contains_key(&request.audience) {
+        if !access.realm.config.clients.contains_key(&request.audience) {
             return Err(TokenError::InvalidRequest(format!(
                 "audience must be a client id of the realm, not {:?}",
                 request.audience
@@ -81,7 +84,11 @@ impl SubscriptionService {
             company_id: access.company.id.clone(),
             name: checked_text("name", request.name, MAX_NAME_CHARS)?,
             audience: request.audience,
-            permissions: checked_permissions(&state.config, principal, &request.permissions)?,
+            permissions: checked_permissions(
+                &access.realm.config,
+                principal,
+                &request.permissions,
+            )?,
             valid_from: request.valid_from,
             valid_until: request.valid_until,
             enabled: request.enabled,
@@ -108,7 +115,6 @@ impl SubscriptionService {
         principal: &Principal,
         company: &CompanyId,
     ) -> Result<Vec<Subscription>, TokenError> {
-        self.core.realm(realm)?;
         let action = (TesseraAction::ListSubscriptions, None);
         let access = self
             .core
@@ -133,12 +139,8 @@ impl SubscriptionService {
         principal: &Principal,
         (company, id): (&CompanyId, &SubscriptionId),
     ) -> Result<Subscription, TokenError> {
-        self.core.realm(realm)?;
         let action = TesseraAction::ReadSubscriptionConfig;
-        let (_, subscription) = self
-            .core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
+        let (_, subscription) = self.access(realm, principal, (company, id), action).await?;
         Ok(subscription)
     }
 
@@ -151,12 +153,8 @@ impl SubscriptionService {
         (company, id): (&CompanyId, &SubscriptionId),
         (edit, address): (SubscriptionEdit, Option<&str>),
     ) -> Result<Subscription, TokenError> {
-        let state = self.core.realm(realm)?;
         let action = TesseraAction::UpdateSubscription;
-        let (access, current) = self
-            .core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
+        let (access, current) = self.access(realm, principal, (company, id), action).await?;
         let changes = SubscriptionChanges {
             name: edit
                 .name
@@ -164,7 +162,7 @@ impl SubscriptionService {
                 .transpose()?,
             permissions: edit
                 .permissions
-                .map(|details| checked_permissions(&state.config, principal, &details))
+                .map(|details| checked_permissions(&access.realm.config, principal, &details))
                 .transpose()?,
             valid_from: edit.valid_from,
             valid_until: edit.valid_until,
@@ -181,7 +179,7 @@ impl SubscriptionService {
             changes.valid_until.unwrap_or(current.valid_until),
         )?;
         let now = Timestamp::now();
-        let notice_until = deletion_feed(&state.config, now).expose_until;
+        let notice_until = deletion_feed(&access.realm.config, now).expose_until;
         let audit = principal.audit(address);
         match self
             .core
@@ -203,14 +201,9 @@ impl SubscriptionService {
         (company, id): (&CompanyId, &SubscriptionId),
         address: Option<&str>,
     ) -> Result<(), TokenError> {
-        let state = self.core.realm(realm)?;
         let action = TesseraAction::DeleteSubscription;
-        let (access, _) = self
-            .core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
-        let (now, feed) = deletion_now(&state.config);
-        let audit = principal.audit(address);
+        let (access, _) = self.access(realm, principal, (company, id), action).await?;
+        let (now, feed, audit) = access.deletion(address);
         let done = self
             .core
             .store
@@ -226,77 +219,56 @@ impl SubscriptionService {
         principal: &Principal,
         (company, id): (&CompanyId, &SubscriptionId),
     ) -> Result<Vec<Member>, TokenError> {
-        self.core.realm(realm)?;
         let action = TesseraAction::ReadSubscriptionConfig;
-        self.core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
+        self.access(realm, principal, (company, id), action).await?;
         Ok(self.core.store.subscription_assignees(id).await?)
     }
 
-    /// Assigns a member of the company to the subscription; a user who is no
-    /// member is a conflict. Assigning twice changes nothing.
-    pub async fn assign(
+    /// Assigns a member of the company to the subscription (a user who is no
+    /// member is a conflict; assigning twice changes nothing), or ends an
+    /// assignment, and the user's tokens for the subscription with it.
+    pub async fn change_assignment(
         &self,
         realm: &str,
         principal: &Principal,
         (company, id, user_id): (&CompanyId, &SubscriptionId, &UserId),
-        address: Option<&str>,
+        (change, address): (AssignmentChange, Option<&str>),
     ) -> Result<(), TokenError> {
-        self.core.realm(realm)?;
         let action = TesseraAction::AssignSubscriptionUsers;
-        let (access, _) = self
-            .core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
-        let user = self.core.realm_user(realm, user_id).await?;
-        if self
-            .core
-            .store
-            .company_member(&access.company.id, &user.id)
-            .await?
-            .is_none()
-        {
-            return Err(TokenError::NotCompanyMember);
+        let (access, _) = self.access(realm, principal, (company, id), action).await?;
+        match change {
+            AssignmentChange::Assign => {
+                let user = self.core.realm_user(realm, user_id).await?;
+                let store = &self.core.store;
+                if store
+                    .company_member(&access.company.id, &user.id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(TokenError::NotCompanyMember);
+                }
+                let audit = principal.audit(address);
+                store
+                    .assign_subscription((&access.company, id), &user.id, (Timestamp::now(), audit))
+                    .await?;
+                Ok(())
+            }
+            AssignmentChange::Unassign => {
+                let (now, feed, audit) = access.deletion(address);
+                let done = self
+                    .core
+                    .store
+                    .unassign_subscription((&access.company, id), user_id, (now, &feed), audit)
+                    .await?;
+                TokenError::when_done(done, (), TokenError::NotAssigned)
+            }
         }
-        let audit = principal.audit(address);
-        self.core
-            .store
-            .assign_subscription((&access.company, id), &user.id, (Timestamp::now(), audit))
-            .await?;
-        Ok(())
     }
 
-    /// Ends an assignment; the user's tokens for the subscription go with it.
-    pub async fn unassign(
-        &self,
-        realm: &str,
-        principal: &Principal,
-        (company, id, user_id): (&CompanyId, &SubscriptionId, &UserId),
-        address: Option<&str>,
-    ) -> Result<(), TokenError> {
-        let state = self.core.realm(realm)?;
-        let action = TesseraAction::AssignSubscriptionUsers;
-        let (access, _) = self
-            .core
-            .subscription_access(realm, principal, (company, id), action)
-            .await?;
-        let (now, feed) = deletion_now(&state.config);
-        let audit = principal.audit(address);
-        let done = self
-            .core
-            .store
-            .unassign_subscription((&access.company, id), user_id, (now, &feed), audit)
-            .await?;
-        TokenError::when_done(done, (), TokenError::NotAssigned)
-    }
-}
-
-impl crate::service::Core {
     /// The caller's access to the company, refused unless it allows `action`
     /// on the subscription `id` of it, and the subscription; one of another
     /// company is not found.
-    pub(crate) async fn subscription_access<'a>(
+    pub(crate) async fn access<'a>(
         &self,
         realm: &str,
         principal: &'a Principal,
@@ -304,11 +276,13 @@ impl crate::service::Core {
         action: TesseraAction,
     ) -> Result<(CompanyAccess<'a>, Subscription), TokenError> {
         let access = self
+            .core
             .company_access((realm, company), principal, (action, Some(id)))
             .await;
         // A subscription of another company is not found, even by a caller
         // who may act on the id: look it up before telling a refusal.
         let subscription = self
+            .core
             .store
             .find_subscription(company, id)
             .await?

@@ -8,13 +8,10 @@ use tessera_authz::{Permissions, TesseraAction};
 use tessera_proto::SecretString;
 use tessera_store::{RevocationReason, Timestamp, User, UserChanges, UserFilter, UserId};
 
-use crate::{
-    new_uuid,
-    principal::Principal,
-    revocation::deletion_now,
-    service::{Core, UserService},
-    Realm, TokenError, MAX_PASSWORD_BYTES,
-};
+use crate::principal::Principal;
+use crate::revocation::deletion_now;
+use crate::service::{Core, UserService};
+use crate::{new_uuid, Realm, TokenError, MAX_PASSWORD_BYTES};
 
 /// Users per page at most (Keycloak's `max`).
 pub const MAX_USERS_PER_PAGE: i64 = 1000;

@@ -3,20 +3,17 @@
 //! answered as RFC 6750 §3 says: 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"`, 403 with `error="insufficient_scope"`.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::{
-    extract::{FromRef, FromRequestParts, RawPathParams, Request},
-    http::{header, request::Parts, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::extract::{FromRef, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use tessera_proto::{OAuthError, OAuthErrorCode};
 
 use crate::{VerifiedToken, Verifier, VerifyError};

@@ -4,12 +4,10 @@
 //! revocation feed's `changed` entries (a token disabled, deactivated,
 //! unassigned, regenerated, an endpoint changed) evict them.
 
-use std::{
-    collections::HashSet,
-    num::NonZeroUsize,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use ring::digest;
@@ -18,10 +16,8 @@ use tessera_proto::{
     SecondaryEndpointToken,
 };
 
-use crate::{
-    introspection::{form_encode, Introspector},
-    VerifyError,
-};
+use crate::introspection::{form_encode, Introspector};
+use crate::VerifyError;
 
 /// Which of an endpoint's tokens made an allowed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,19 +2,15 @@
 //! (signed by the issuer's key but with any claims), introspection answers and
 //! revocation-feed pages. `PROPTEST_CASES` sets the run length.
 
-use std::{
-    sync::OnceLock,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use tessera_jose::{KeySet, SigningAlgorithm};
 use tessera_keys::SigningKey;
-use tessera_proto::{
-    strategies::{json_object, json_value},
-    IntrospectionResponse, RevocationFeed,
-};
+use tessera_proto::strategies::{json_object, json_value};
+use tessera_proto::{IntrospectionResponse, RevocationFeed};
 
 use crate::{revocations::RevokedSet, VerifiedToken, Verifier};
 

@@ -2,12 +2,10 @@
 //! introspection, with a short cache of answers and one request per token in
 //! flight however many requests carry it (single-flight).
 
-use std::{
-    collections::HashSet,
-    num::NonZeroUsize,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use ring::digest;

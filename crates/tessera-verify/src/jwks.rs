@@ -7,10 +7,8 @@
 //! interval). A failed fetch keeps the keys already held: tokens signed by them
 //! keep verifying while the authorization server is down.
 
-use std::{
-    sync::{Arc, Mutex, RwLock},
-    time::{Duration, Instant},
-};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use tessera_jose::{Jwks, KeySet, VerifyingKey};
 use tokio::sync::{watch, Notify};

@@ -1,11 +1,9 @@
 //! [`Verifier`]: configuration, the verification paths, and the background tasks
 //! that keep keys and revocations current.
 
-use std::{
-    num::NonZeroUsize,
-    sync::{Arc, Weak},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 use tessera_jose::{KeySet, SigningAlgorithm};
@@ -14,14 +12,12 @@ use tessera_proto::{
     MAX_INTROSPECTION_CACHE_SECONDS,
 };
 
-use crate::{
-    endpoint_check::{EndpointCaller, EndpointCheckCache},
-    introspection::{form_encode, CacheCapacity, IntrospectionCache, Introspector},
-    jwks::KeyCache,
-    revocations::RevokedSet,
-    wire_claims::WireClaims,
-    BuildError, VerifiedToken, VerifyError,
-};
+use crate::endpoint_check::{EndpointCaller, EndpointCheckCache};
+use crate::introspection::{form_encode, CacheCapacity, IntrospectionCache, Introspector};
+use crate::jwks::KeyCache;
+use crate::revocations::RevokedSet;
+use crate::wire_claims::WireClaims;
+use crate::{BuildError, VerifiedToken, VerifyError};
 
 /// Revocation entries outlive their tokens by 60 s on the server; a larger
 /// leeway would accept revoked tokens after their entry is gone.

@@ -5,10 +5,8 @@
 
 use std::{borrow::Cow, fmt};
 
-use serde::{
-    de::{SeqAccess, Visitor},
-    Deserialize, Deserializer,
-};
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 #[derive(Deserialize)]
 pub(crate) struct WireClaims<'a> {

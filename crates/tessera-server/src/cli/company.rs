@@ -8,12 +8,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use tessera_token::{
-    CompanyId, CompanyToken, CompanyTokenFilter, CompanyTokenHolder, CompanyTokenId,
-    CompanyTokenRequest, CompanyTokenSelection, Principal, Services, Subscription,
-    SubscriptionRequest, Timestamp, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
+    AssignmentChange, Company, CompanyId, CompanyToken, CompanyTokenFilter, CompanyTokenHolder,
+    CompanyTokenId, CompanyTokenRequest, CompanyTokenSelection, Principal, Services, Subscription,
+    SubscriptionRequest, Timestamp, Tracked, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
 };
 
-use super::{profile::parse_grant, Console, ADMIN_PUBLIC_URL};
+use super::{profile::parse_grants, Console, InRealm, ADMIN_PUBLIC_URL};
 use crate::{open_service, realm_file::parse_duration, StorageConfig};
 
 /// The realm and the company a command acts in.
@@ -43,19 +43,12 @@ pub enum CompanyCommand {
     /// Create a company.
     Create {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
+        at: InRealm,
         #[arg(long)]
         name: String,
     },
     /// List the realm's companies.
-    List {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-    },
+    List(InRealm),
     /// Delete a company with its members, subscriptions and tokens.
     Delete(InCompany),
     /// Add a member, or give a member these company roles instead of theirs.
@@ -145,26 +138,35 @@ pub enum CompanyCommand {
     Events(InCompany),
 }
 
+/// Every company of the realm, by name, read page by page.
+async fn all_companies(services: &Services, realm: &str) -> anyhow::Result<Vec<Company>> {
+    let operator = Principal::operator();
+    let mut companies = Vec::new();
+    loop {
+        let first = i64::try_from(companies.len())?;
+        let page = services
+            .companies
+            .list_companies(realm, &operator, (first, MAX_COMPANY_PAGE))
+            .await?;
+        let last = i64::try_from(page.len())? < MAX_COMPANY_PAGE;
+        companies.extend(page);
+        if last {
+            return Ok(companies);
+        }
+    }
+}
+
 /// The services, and the company named (by name or id).
 async fn company_of(at: &InCompany) -> anyhow::Result<(Services, CompanyId)> {
     let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-    let operator = Principal::operator();
-    let mut first = 0;
-    loop {
-        let page = services
-            .companies
-            .list_companies(&at.realm, &operator, (first, MAX_COMPANY_PAGE))
-            .await?;
-        if let Some(company) = page
-            .iter()
-            .find(|company| company.name == at.company || company.id.as_str() == at.company)
-        {
-            return Ok((services, company.id.clone()));
-        }
-        if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_PAGE {
-            bail!("no company {:?} in realm {:?}", at.company, at.realm);
-        }
-        first += MAX_COMPANY_PAGE;
+    let named = |company: &Company| company.name == at.company || company.id.as_str() == at.company;
+    let found = all_companies(&services, &at.realm)
+        .await?
+        .into_iter()
+        .find(named);
+    match found {
+        Some(company) => Ok((services, company.id)),
+        None => bail!("no company {:?} in realm {:?}", at.company, at.realm),
     }
 }
 
@@ -191,11 +193,11 @@ async fn user_id(services: &Services, realm: &str, username: &str) -> anyhow::Re
         .with_context(|| format!("no user {username:?} in realm {realm:?}"))
 }
 
-/// Assigns the user to the subscription, or (`assign` false) ends it.
+/// Assigns the user to the subscription, or ends the assignment.
 async fn change_assignment(
     at: &InSubscription,
     username: &str,
-    assign: bool,
+    change: AssignmentChange,
 ) -> anyhow::Result<()> {
     let (services, company) = company_of(&at.company).await?;
     let realm = &at.company.realm;
@@ -203,22 +205,17 @@ async fn change_assignment(
         subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
     let user = user_id(&services, realm, username).await?;
     let ids = (&company, &subscription.id, &user);
-    let operator = Principal::operator();
-    if assign {
-        services
-            .subscriptions
-            .assign(realm, &operator, ids, None)
-            .await?;
-    } else {
-        services
-            .subscriptions
-            .unassign(realm, &operator, ids, None)
-            .await?;
-    }
+    services
+        .subscriptions
+        .change_assignment(realm, &Principal::operator(), ids, (change, None))
+        .await?;
     Ok(())
 }
 
-fn print_token(console: &mut Console<'_>, token: &CompanyToken) -> anyhow::Result<()> {
+fn print_token(
+    console: &mut Console<'_>,
+    Tracked { token, usage }: &Tracked<CompanyToken>,
+) -> anyhow::Result<()> {
     writeln!(
         console.output,
         "{}  {}  {}  expires {}  uses {}  {}",
@@ -226,262 +223,242 @@ fn print_token(console: &mut Console<'_>, token: &CompanyToken) -> anyhow::Resul
         token.subscription_id,
         token.user_id.as_ref().map_or("userless", UserId::as_str),
         token.expires_at.unix_seconds(),
-        token.use_count,
+        usage.use_count,
         token.name
     )?;
     Ok(())
 }
 
-pub(super) async fn run_company(
-    command: CompanyCommand,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let operator = Principal::operator();
-    match command {
-        CompanyCommand::Create {
-            storage,
-            realm,
-            name,
-        } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let company = services
-                .companies
-                .create_company(&realm, &operator, name, None)
-                .await?;
-            writeln!(
-                console.output,
-                "created company {}  {}",
-                company.id, company.name
-            )?;
-        }
-        CompanyCommand::List { storage, realm } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let mut first = 0;
-            loop {
-                let page = services
+impl CompanyCommand {
+    pub(super) async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        let operator = Principal::operator();
+        match self {
+            Self::Create { at, name } => {
+                let company = at
+                    .open()
+                    .await?
                     .companies
-                    .list_companies(&realm, &operator, (first, MAX_COMPANY_PAGE))
+                    .create_company(&at.realm, &operator, name, None)
                     .await?;
-                for company in &page {
+                writeln!(
+                    console.output,
+                    "created company {}  {}",
+                    company.id, company.name
+                )?;
+            }
+            Self::List(at) => {
+                for company in all_companies(&at.open().await?, &at.realm).await? {
                     writeln!(console.output, "{}  {}", company.id, company.name)?;
                 }
-                if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_PAGE {
-                    break;
+            }
+            Self::Delete(at) => {
+                let (services, company) = company_of(&at).await?;
+                services
+                    .companies
+                    .delete_company(&at.realm, &operator, &company, None)
+                    .await?;
+                writeln!(console.output, "deleted company {}", at.company)?;
+            }
+            Self::AddMember { at, user, roles } => {
+                let (services, company) = company_of(&at).await?;
+                let id = user_id(&services, &at.realm, &user).await?;
+                let added = services
+                    .companies
+                    .put_member(&at.realm, &operator, (&company, &id), (roles, None))
+                    .await?;
+                let done = if added { "added" } else { "updated" };
+                writeln!(console.output, "{done} member {user}")?;
+            }
+            Self::RemoveMember { at, user } => {
+                let (services, company) = company_of(&at).await?;
+                let id = user_id(&services, &at.realm, &user).await?;
+                services
+                    .companies
+                    .remove_member(&at.realm, &operator, (&company, &id), None)
+                    .await?;
+                writeln!(console.output, "removed member {user}")?;
+            }
+            Self::Members(at) => {
+                let (services, company) = company_of(&at).await?;
+                let members = services.companies.members(&at.realm, &operator, &company);
+                for member in members.await? {
+                    let roles = member.roles.join(",");
+                    writeln!(
+                        console.output,
+                        "{}  {}  {roles}",
+                        member.user.id, member.user.username
+                    )?;
                 }
-                first += MAX_COMPANY_PAGE;
             }
-        }
-        CompanyCommand::Delete(at) => {
-            let (services, company) = company_of(&at).await?;
-            services
-                .companies
-                .delete_company(&at.realm, &operator, &company, None)
-                .await?;
-            writeln!(console.output, "deleted company {}", at.company)?;
-        }
-        CompanyCommand::AddMember { at, user, roles } => {
-            let (services, company) = company_of(&at).await?;
-            let id = user_id(&services, &at.realm, &user).await?;
-            let added = services
-                .companies
-                .put_member(&at.realm, &operator, (&company, &id), (roles, None))
-                .await?;
-            let done = if added { "added" } else { "updated" };
-            writeln!(console.output, "{done} member {user}")?;
-        }
-        CompanyCommand::RemoveMember { at, user } => {
-            let (services, company) = company_of(&at).await?;
-            let id = user_id(&services, &at.realm, &user).await?;
-            services
-                .companies
-                .remove_member(&at.realm, &operator, (&company, &id), None)
-                .await?;
-            writeln!(console.output, "removed member {user}")?;
-        }
-        CompanyCommand::Members(at) => {
-            let (services, company) = company_of(&at).await?;
-            for member in services
-                .companies
-                .members(&at.realm, &operator, &company)
-                .await?
-            {
-                let roles = member.roles.join(",");
-                writeln!(
-                    console.output,
-                    "{}  {}  {roles}",
-                    member.user.id, member.user.username
-                )?;
-            }
-        }
-        CompanyCommand::Subscribe {
-            at,
-            name,
-            audience,
-            grants,
-        } => {
-            let (services, company) = company_of(&at).await?;
-            let request = SubscriptionRequest {
+            Self::Subscribe {
+                at,
                 name,
                 audience,
-                permissions: grants
-                    .iter()
-                    .map(|grant| parse_grant(grant))
-                    .collect::<Result<_, _>>()?,
-                valid_from: None,
-                valid_until: None,
-                enabled: true,
-            };
-            let subscription = services
-                .subscriptions
-                .create_subscription(&at.realm, &operator, &company, (request, None))
-                .await?;
-            writeln!(
-                console.output,
-                "created subscription {}  {}",
-                subscription.id, subscription.name
-            )?;
-        }
-        CompanyCommand::Subscriptions(at) => {
-            let (services, company) = company_of(&at).await?;
-            let now = Timestamp::now();
-            for subscription in services
-                .subscriptions
-                .list_subscriptions(&at.realm, &operator, &company)
-                .await?
-            {
-                let state = if subscription.is_active(now) {
-                    "active  "
-                } else {
-                    "inactive"
+                grants,
+            } => {
+                let (services, company) = company_of(&at).await?;
+                let request = SubscriptionRequest {
+                    name,
+                    audience,
+                    permissions: parse_grants(&grants)?,
+                    valid_from: None,
+                    valid_until: None,
+                    enabled: true,
                 };
+                let subscription = services
+                    .subscriptions
+                    .create_subscription(&at.realm, &operator, &company, (request, None))
+                    .await?;
                 writeln!(
                     console.output,
-                    "{}  {state}  {}  {}",
-                    subscription.id, subscription.audience, subscription.name
+                    "created subscription {}  {}",
+                    subscription.id, subscription.name
                 )?;
             }
-        }
-        CompanyCommand::Assign { at, user } => {
-            change_assignment(&at, &user, true).await?;
-            writeln!(console.output, "assigned {user}")?;
-        }
-        CompanyCommand::Unassign { at, user } => {
-            change_assignment(&at, &user, false).await?;
-            writeln!(console.output, "unassigned {user}")?;
-        }
-        CompanyCommand::GenerateToken {
-            at,
-            user,
-            name,
-            lifetime,
-        } => {
-            let (services, company) = company_of(&at.company).await?;
-            let subscription =
-                subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
-            let user = match &user {
-                Some(username) => Some(user_id(&services, &at.company.realm, username).await?),
-                None => None,
-            };
-            let request = CompanyTokenRequest {
+            Self::Subscriptions(at) => {
+                let (services, company) = company_of(&at).await?;
+                let now = Timestamp::now();
+                for subscription in services
+                    .subscriptions
+                    .list_subscriptions(&at.realm, &operator, &company)
+                    .await?
+                {
+                    let state = if subscription.is_active(now) {
+                        "active  "
+                    } else {
+                        "inactive"
+                    };
+                    writeln!(
+                        console.output,
+                        "{}  {state}  {}  {}",
+                        subscription.id, subscription.audience, subscription.name
+                    )?;
+                }
+            }
+            Self::Assign { at, user } => {
+                change_assignment(&at, &user, AssignmentChange::Assign).await?;
+                writeln!(console.output, "assigned {user}")?;
+            }
+            Self::Unassign { at, user } => {
+                change_assignment(&at, &user, AssignmentChange::Unassign).await?;
+                writeln!(console.output, "unassigned {user}")?;
+            }
+            Self::GenerateToken {
+                at,
                 user,
                 name,
                 lifetime,
-            };
-            let generated = services
-                .subscriptions
-                .create_company_token(
-                    &at.company.realm,
-                    &operator,
-                    (&company, &subscription.id),
-                    (request, None),
-                )
-                .await?;
-            print_token(console, &generated.token)?;
-            writeln!(
-                console.output,
-                "token (shown once): {}",
-                generated.secret.expose()
-            )?;
-        }
-        CompanyCommand::Tokens {
-            at,
-            subscription,
-            user,
-            userless,
-        } => {
-            let (services, company) = company_of(&at).await?;
-            let subscription = match &subscription {
-                Some(named) => Some(subscription_of(&services, &at, (&company, named)).await?.id),
-                None => None,
-            };
-            let user = match &user {
-                Some(username) => Some(user_id(&services, &at.realm, username).await?),
-                None => None,
-            };
-            let holder = match (&user, userless) {
-                (Some(user), _) => CompanyTokenHolder::User(user),
-                (None, true) => CompanyTokenHolder::Userless,
-                (None, false) => CompanyTokenHolder::Anyone,
-            };
-            let filter = CompanyTokenFilter {
-                subscription: subscription.as_ref(),
-                holder,
-            };
-            let mut first = 0;
-            loop {
-                let page = services
+            } => {
+                let (services, company) = company_of(&at.company).await?;
+                let subscription =
+                    subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
+                let user = match &user {
+                    Some(username) => Some(user_id(&services, &at.company.realm, username).await?),
+                    None => None,
+                };
+                let request = CompanyTokenRequest {
+                    user,
+                    name,
+                    lifetime,
+                };
+                let generated = services
                     .subscriptions
-                    .company_tokens(
-                        &at.realm,
+                    .create_company_token(
+                        &at.company.realm,
                         &operator,
-                        &company,
-                        (filter, (first, MAX_COMPANY_TOKEN_PAGE)),
+                        (&company, &subscription.id),
+                        (request, None),
                     )
                     .await?;
-                for token in &page {
-                    print_token(console, token)?;
-                }
-                if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_TOKEN_PAGE {
-                    break;
-                }
-                first += MAX_COMPANY_TOKEN_PAGE;
-            }
-        }
-        CompanyCommand::DeleteToken { at, token_id } => {
-            let (services, company) = company_of(&at.company).await?;
-            let subscription =
-                subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
-            let token = CompanyTokenId::new(token_id);
-            services
-                .subscriptions
-                .delete_company_tokens(
-                    &at.company.realm,
-                    &operator,
-                    (&company, &subscription.id),
-                    (CompanyTokenSelection::One(&token), None),
-                )
-                .await?;
-            writeln!(console.output, "deleted token {token}")?;
-        }
-        CompanyCommand::Events(at) => {
-            let (services, company) = company_of(&at).await?;
-            for event in services
-                .companies
-                .events(&at.realm, &operator, &company, (None, MAX_COMPANY_PAGE))
-                .await?
-            {
+                print_token(console, &Tracked::unused(generated.token))?;
                 writeln!(
                     console.output,
-                    "{}  {}  actor {}  user {}  token {}  {}",
-                    event.at.unix_seconds(),
-                    event.event.as_str(),
-                    event.actor_id.as_ref().map_or("-", UserId::as_str),
-                    event.user_id.as_ref().map_or("-", UserId::as_str),
-                    event.token_id.as_ref().map_or("-", CompanyTokenId::as_str),
-                    event.outcome.as_str(),
+                    "token (shown once): {}",
+                    generated.secret.expose()
                 )?;
             }
+            Self::Tokens {
+                at,
+                subscription,
+                user,
+                userless,
+            } => {
+                let (services, company) = company_of(&at).await?;
+                let subscription = match &subscription {
+                    Some(named) => {
+                        Some(subscription_of(&services, &at, (&company, named)).await?.id)
+                    }
+                    None => None,
+                };
+                let user = match &user {
+                    Some(username) => Some(user_id(&services, &at.realm, username).await?),
+                    None => None,
+                };
+                let holder = match (&user, userless) {
+                    (Some(user), _) => CompanyTokenHolder::User(user),
+                    (None, true) => CompanyTokenHolder::Userless,
+                    (None, false) => CompanyTokenHolder::Anyone,
+                };
+                let filter = CompanyTokenFilter {
+                    subscription: subscription.as_ref(),
+                    holder,
+                };
+                let mut first = 0;
+                loop {
+                    let page = services
+                        .subscriptions
+                        .company_tokens(
+                            &at.realm,
+                            &operator,
+                            &company,
+                            (filter, (first, MAX_COMPANY_TOKEN_PAGE)),
+                        )
+                        .await?;
+                    for token in &page {
+                        print_token(console, token)?;
+                    }
+                    if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_TOKEN_PAGE {
+                        break;
+                    }
+                    first += MAX_COMPANY_TOKEN_PAGE;
+                }
+            }
+            Self::DeleteToken { at, token_id } => {
+                let (services, company) = company_of(&at.company).await?;
+                let subscription =
+                    subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
+                let token = CompanyTokenId::new(token_id);
+                services
+                    .subscriptions
+                    .delete_company_tokens(
+                        &at.company.realm,
+                        &operator,
+                        (&company, &subscription.id),
+                        (CompanyTokenSelection::One(&token), None),
+                    )
+                    .await?;
+                writeln!(console.output, "deleted token {token}")?;
+            }
+            Self::Events(at) => {
+                let (services, company) = company_of(&at).await?;
+                for event in services
+                    .companies
+                    .events(&at.realm, &operator, &company, (None, MAX_COMPANY_PAGE))
+                    .await?
+                {
+                    writeln!(
+                        console.output,
+                        "{}  {}  actor {}  user {}  token {}  {}",
+                        event.at.unix_seconds(),
+                        event.event.as_str(),
+                        event.actor_id.as_ref().map_or("-", UserId::as_str),
+                        event.user_id.as_ref().map_or("-", UserId::as_str),
+                        event.token_id.as_ref().map_or("-", CompanyTokenId::as_str),
+                        event.outcome.as_str(),
+                    )?;
+                }
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

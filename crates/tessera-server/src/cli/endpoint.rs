@@ -11,17 +11,8 @@ use tessera_token::{
     MAX_ENDPOINT_PAGE,
 };
 
-use super::{Console, ADMIN_PUBLIC_URL};
-use crate::{http::EndpointMethodName as Method, open_service, StorageConfig};
-
-/// The realm a command acts in.
-#[derive(Debug, Args)]
-pub struct InRealm {
-    #[command(flatten)]
-    storage: StorageConfig,
-    #[arg(long)]
-    realm: String,
-}
+use super::{Console, InRealm};
+use crate::http::EndpointMethodName as Method;
 
 /// An endpoint of the realm.
 #[derive(Debug, Args)]
@@ -236,260 +227,264 @@ fn print_token(console: &mut Console<'_>, token: &EndpointToken) -> anyhow::Resu
     Ok(())
 }
 
-pub(super) async fn run_endpoint(
-    command: EndpointCommand,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let operator = Principal::operator();
-    match command {
-        EndpointCommand::Create {
-            at,
-            name,
-            path,
-            description,
-            token_auth,
-            allow_delete,
-        } => {
-            let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-            let request = EndpointRequest {
+impl EndpointCommand {
+    pub(super) async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        let operator = Principal::operator();
+        match self {
+            Self::Create {
+                at,
                 name,
-                description,
                 path,
-                authentication: authentication(token_auth),
+                description,
+                token_auth,
                 allow_delete,
-            };
-            let (endpoint, generated) = services
-                .endpoints
-                .create_endpoint(&at.realm, &operator, request)
-                .await?;
-            writeln!(
-                console.output,
-                "created endpoint {}  {}",
-                endpoint.id, endpoint.path
-            )?;
-            print_generated(console, &generated)?;
-        }
-        EndpointCommand::List(at) => {
-            let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-            let endpoints = services
-                .endpoints
-                .list_endpoints(&at.realm, &operator, (0, MAX_ENDPOINT_PAGE))
-                .await?;
-            for endpoint in endpoints {
+            } => {
+                let services = at.open().await?;
+                let request = EndpointRequest {
+                    name,
+                    description,
+                    path,
+                    authentication: authentication(token_auth),
+                    allow_delete,
+                };
+                let (endpoint, generated) = services
+                    .endpoints
+                    .create_endpoint(&at.realm, &operator, request)
+                    .await?;
                 writeln!(
                     console.output,
-                    "{}  {}  {}  {}",
+                    "created endpoint {}  {}",
+                    endpoint.id, endpoint.path
+                )?;
+                print_generated(console, &generated)?;
+            }
+            Self::List(at) => {
+                let services = at.open().await?;
+                let endpoints = services
+                    .endpoints
+                    .list_endpoints(&at.realm, &operator, (0, MAX_ENDPOINT_PAGE))
+                    .await?;
+                for endpoint in endpoints {
+                    writeln!(
+                        console.output,
+                        "{}  {}  {}  {}",
+                        endpoint.id,
+                        endpoint.path,
+                        endpoint.authentication.as_str(),
+                        endpoint.name
+                    )?;
+                }
+            }
+            Self::Show(at) => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let (endpoint, primaries) = services
+                    .endpoints
+                    .endpoint(&at.at.realm, &operator, &id)
+                    .await?;
+                writeln!(
+                    console.output,
+                    "{}  {}  {}  allow_delete={}  refused_calls={}",
                     endpoint.id,
                     endpoint.path,
                     endpoint.authentication.as_str(),
-                    endpoint.name
+                    endpoint.allow_delete,
+                    endpoint.refused_calls
                 )?;
+                for primary in primaries {
+                    writeln!(
+                        console.output,
+                        "{} primary token {}  {}",
+                        primary.method, primary.id, primary.hint
+                    )?;
+                }
             }
-        }
-        EndpointCommand::Show(at) => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let (endpoint, primaries) = services
-                .endpoints
-                .endpoint(&at.at.realm, &operator, &id)
-                .await?;
-            writeln!(
-                console.output,
-                "{}  {}  {}  allow_delete={}  refused_calls={}",
-                endpoint.id,
-                endpoint.path,
-                endpoint.authentication.as_str(),
-                endpoint.allow_delete,
-                endpoint.refused_calls
-            )?;
-            for primary in primaries {
+            Self::Update {
+                at,
+                name,
+                path,
+                token_auth,
+                allow_delete,
+            } => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let changes = EndpointChanges {
+                    name,
+                    description: None,
+                    path,
+                    authentication: token_auth.map(authentication),
+                    allow_delete,
+                };
+                let (endpoint, generated) = services
+                    .endpoints
+                    .update_endpoint(&at.at.realm, &operator, &id, changes)
+                    .await?;
+                writeln!(console.output, "updated endpoint {}", endpoint.id)?;
+                print_generated(console, &generated)?;
+            }
+            Self::Delete(at) => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                services
+                    .endpoints
+                    .delete_endpoint(&at.at.realm, &operator, &id)
+                    .await?;
+                writeln!(console.output, "deleted endpoint {id}")?;
+            }
+            Self::Regenerate { at, method } => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let generated = services
+                    .endpoints
+                    .regenerate_primary_token(&at.at.realm, &operator, &id, method.into())
+                    .await?;
+                print_generated(console, &[generated])?;
+            }
+            Self::Reveal { at, method } => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let secret = services
+                    .endpoints
+                    .reveal_primary_token((&at.at.realm, &operator, None), &id, method.into())
+                    .await?;
+                writeln!(console.output, "{}", secret.expose())?;
+            }
+            Self::RevealToken(at) => {
+                let services = at.at.open().await?;
+                let token = token_of(&services, &at.at.realm, &at.token).await?;
+                let secret = services
+                    .endpoint_tokens
+                    .reveal_endpoint_token((&at.at.realm, &operator, None), &token.id)
+                    .await?;
+                writeln!(console.output, "{}", secret.expose())?;
+            }
+            Self::CreateToken {
+                at,
+                name,
+                description,
+            } => {
+                let services = at.open().await?;
+                let (token, secret) = services
+                    .endpoint_tokens
+                    .create_endpoint_token(&at.realm, &operator, (name, description))
+                    .await?;
                 writeln!(
                     console.output,
-                    "{} primary token {}  {}",
-                    primary.method, primary.id, primary.hint
+                    "created endpoint token {}  {}",
+                    token.id,
+                    secret.expose()
                 )?;
             }
-        }
-        EndpointCommand::Update {
-            at,
-            name,
-            path,
-            token_auth,
-            allow_delete,
-        } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let changes = EndpointChanges {
-                name,
-                description: None,
-                path,
-                authentication: token_auth.map(authentication),
-                allow_delete,
-            };
-            let (endpoint, generated) = services
-                .endpoints
-                .update_endpoint(&at.at.realm, &operator, &id, changes)
-                .await?;
-            writeln!(console.output, "updated endpoint {}", endpoint.id)?;
-            print_generated(console, &generated)?;
-        }
-        EndpointCommand::Delete(at) => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            services
-                .endpoints
-                .delete_endpoint(&at.at.realm, &operator, &id)
-                .await?;
-            writeln!(console.output, "deleted endpoint {id}")?;
-        }
-        EndpointCommand::Regenerate { at, method } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let generated = services
-                .endpoints
-                .regenerate_primary_token(&at.at.realm, &operator, &id, method.into())
-                .await?;
-            print_generated(console, &[generated])?;
-        }
-        EndpointCommand::Reveal { at, method } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let secret = services
-                .endpoints
-                .reveal_primary_token((&at.at.realm, &operator, None), &id, method.into())
-                .await?;
-            writeln!(console.output, "{}", secret.expose())?;
-        }
-        EndpointCommand::RevealToken(at) => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let token = token_of(&services, &at.at.realm, &at.token).await?;
-            let secret = services
-                .endpoint_tokens
-                .reveal_endpoint_token((&at.at.realm, &operator, None), &token.id)
-                .await?;
-            writeln!(console.output, "{}", secret.expose())?;
-        }
-        EndpointCommand::CreateToken {
-            at,
-            name,
-            description,
-        } => {
-            let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-            let (token, secret) = services
-                .endpoint_tokens
-                .create_endpoint_token(&at.realm, &operator, (name, description))
-                .await?;
-            writeln!(
-                console.output,
-                "created endpoint token {}  {}",
-                token.id,
-                secret.expose()
-            )?;
-        }
-        EndpointCommand::Tokens { at, inactive } => {
-            let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-            let tokens = services
-                .endpoint_tokens
-                .list_endpoint_tokens(&at.realm, &operator, !inactive, (0, MAX_ENDPOINT_PAGE))
-                .await?;
-            for token in &tokens {
-                print_token(console, token)?;
+            Self::Tokens { at, inactive } => {
+                let services = at.open().await?;
+                let tokens = services
+                    .endpoint_tokens
+                    .list_endpoint_tokens(&at.realm, &operator, !inactive, (0, MAX_ENDPOINT_PAGE))
+                    .await?;
+                for token in &tokens {
+                    print_token(console, token)?;
+                }
             }
-        }
-        EndpointCommand::UpdateToken {
-            at,
-            enabled,
-            active,
-        } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let token = token_of(&services, &at.at.realm, &at.token).await?;
-            let changes = EndpointTokenChanges {
+            Self::UpdateToken {
+                at,
                 enabled,
                 active,
-                ..EndpointTokenChanges::default()
-            };
-            let token = services
-                .endpoint_tokens
-                .update_endpoint_token(&at.at.realm, &operator, &token.id, changes)
-                .await?;
-            print_token(console, &token)?;
-        }
-        EndpointCommand::DeleteToken(at) => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let token = token_of(&services, &at.at.realm, &at.token).await?;
-            services
-                .endpoint_tokens
-                .delete_endpoint_token(&at.at.realm, &operator, &token.id)
-                .await?;
-            writeln!(console.output, "deleted endpoint token {}", token.id)?;
-        }
-        EndpointCommand::Assign { at, token, methods } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let token = token_of(&services, &at.at.realm, &token).await?;
-            let methods: Vec<EndpointMethod> = methods.into_iter().map(Into::into).collect();
-            services
-                .endpoints
-                .assign_endpoint_token(&at.at.realm, &operator, (&id, &token.id), methods.clone())
-                .await?;
-            let methods: Vec<&str> = methods.iter().map(|method| method.as_str()).collect();
-            writeln!(
-                console.output,
-                "{} may call {id} with: {}",
-                token.name,
-                if methods.is_empty() {
-                    "nothing (unassigned)".to_owned()
-                } else {
-                    methods.join(", ")
+            } => {
+                let services = at.at.open().await?;
+                let token = token_of(&services, &at.at.realm, &at.token).await?;
+                let changes = EndpointTokenChanges {
+                    enabled,
+                    active,
+                    ..EndpointTokenChanges::default()
+                };
+                let token = services
+                    .endpoint_tokens
+                    .update_endpoint_token(&at.at.realm, &operator, &token.id, changes)
+                    .await?;
+                print_token(console, &token)?;
+            }
+            Self::DeleteToken(at) => {
+                let services = at.at.open().await?;
+                let token = token_of(&services, &at.at.realm, &at.token).await?;
+                services
+                    .endpoint_tokens
+                    .delete_endpoint_token(&at.at.realm, &operator, &token.id)
+                    .await?;
+                writeln!(console.output, "deleted endpoint token {}", token.id)?;
+            }
+            Self::Assign { at, token, methods } => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let token = token_of(&services, &at.at.realm, &token).await?;
+                let methods: Vec<EndpointMethod> = methods.into_iter().map(Into::into).collect();
+                services
+                    .endpoints
+                    .assign_endpoint_token(
+                        &at.at.realm,
+                        &operator,
+                        (&id, &token.id),
+                        methods.clone(),
+                    )
+                    .await?;
+                let methods: Vec<&str> = methods.iter().map(|method| method.as_str()).collect();
+                writeln!(
+                    console.output,
+                    "{} may call {id} with: {}",
+                    token.name,
+                    if methods.is_empty() {
+                        "nothing (unassigned)".to_owned()
+                    } else {
+                        methods.join(", ")
+                    }
+                )?;
+            }
+            Self::Calls { at, token } => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let calls = services
+                    .endpoints
+                    .endpoint_calls(
+                        &at.at.realm,
+                        &operator,
+                        &id,
+                        (token.as_deref(), None),
+                        MAX_ENDPOINT_PAGE,
+                    )
+                    .await?;
+                for call in calls {
+                    writeln!(
+                        console.output,
+                        "{}  {}  {}  {}  {}  {}",
+                        call.at.unix_seconds(),
+                        call.method,
+                        call.outcome.as_str(),
+                        call.token_id,
+                        call.address.as_deref().unwrap_or("-"),
+                        call.token_name
+                    )?;
                 }
-            )?;
-        }
-        EndpointCommand::Calls { at, token } => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let calls = services
-                .endpoints
-                .endpoint_calls(
-                    &at.at.realm,
-                    &operator,
-                    &id,
-                    (token.as_deref(), None),
-                    MAX_ENDPOINT_PAGE,
-                )
-                .await?;
-            for call in calls {
-                writeln!(
-                    console.output,
-                    "{}  {}  {}  {}  {}  {}",
-                    call.at.unix_seconds(),
-                    call.method,
-                    call.outcome.as_str(),
-                    call.token_id,
-                    call.address.as_deref().unwrap_or("-"),
-                    call.token_name
-                )?;
+            }
+            Self::Callers(at) => {
+                let services = at.at.open().await?;
+                let id = endpoint_of(&services, &at).await?;
+                let callers = services
+                    .endpoints
+                    .endpoint_callers(&at.at.realm, &operator, &id)
+                    .await?;
+                for caller in callers {
+                    writeln!(
+                        console.output,
+                        "{}  {}  calls {}  refused {}  last {}  {}",
+                        caller.token_id,
+                        caller.token_kind.as_str(),
+                        caller.calls,
+                        caller.refused_calls,
+                        caller.last_called_at.unix_seconds(),
+                        caller.token_name
+                    )?;
+                }
             }
         }
-        EndpointCommand::Callers(at) => {
-            let services = open_service(&at.at.storage, ADMIN_PUBLIC_URL).await?;
-            let id = endpoint_of(&services, &at).await?;
-            let callers = services
-                .endpoints
-                .endpoint_callers(&at.at.realm, &operator, &id)
-                .await?;
-            for caller in callers {
-                writeln!(
-                    console.output,
-                    "{}  {}  calls {}  refused {}  last {}  {}",
-                    caller.token_id,
-                    caller.token_kind.as_str(),
-                    caller.calls,
-                    caller.refused_calls,
-                    caller.last_called_at.unix_seconds(),
-                    caller.token_name
-                )?;
-            }
-        }
+        Ok(())
     }
-    Ok(())
 }

@@ -9,10 +9,11 @@ mod user;
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tessera_proto::SecretString;
 use tessera_token::{
-    Actor, CreatedSecret, PersonalTokenId, PersonalTokenKind, PersonalTokenRequest, TokenSelection,
+    Actor, CreatedSecret, PersonalTokenId, PersonalTokenKind, PersonalTokenRequest, Services,
+    TokenSelection, Tracked, UserId,
 };
 
 use crate::{migrate_database, open_service, ServeConfig, StorageConfig};
@@ -60,22 +61,11 @@ pub enum TokenType {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// List a user's tokens (never their secrets).
-    List {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
-    },
+    List(OfUser),
     /// Create a token for a user and print its secret, once.
     Create {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long = "type", value_enum, default_value = "expose")]
         kind: TokenType,
         #[arg(long)]
@@ -99,11 +89,7 @@ pub enum TokenCommand {
     /// Delete one of a user's tokens (`--id`) or all of them (`--all`).
     Revoke {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long, required_unless_present = "all", conflicts_with = "all")]
         id: Option<String>,
         #[arg(long)]
@@ -114,19 +100,61 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// List the realm's published signing keys.
-    List {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-    },
+    List(InRealm),
     /// Make a new signing key active; the previous one stays published until its tokens expire.
-    Rotate {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-    },
+    Rotate(InRealm),
+}
+
+/// The database and the realm a command acts in.
+#[derive(Debug, Args)]
+pub struct InRealm {
+    #[command(flatten)]
+    storage: StorageConfig,
+    #[arg(long)]
+    realm: String,
+}
+
+impl InRealm {
+    async fn open(&self) -> anyhow::Result<Services> {
+        open_service(&self.storage, ADMIN_PUBLIC_URL).await
+    }
+
+    /// The services, and the id of the realm's user `username`.
+    async fn open_for(&self, username: &str) -> anyhow::Result<(Services, UserId)> {
+        let services = self.open().await?;
+        let realm = &self.realm;
+        let id = services
+            .users
+            .find_user_by_username(realm, username)
+            .await?
+            .map(|user| user.id)
+            .with_context(|| format!("no user {username:?} in realm {realm:?}"))?;
+        Ok((services, id))
+    }
+}
+
+/// A user of the realm, by `--user`: whose tokens or profiles.
+#[derive(Debug, Args)]
+pub struct OfUser {
+    #[command(flatten)]
+    at: InRealm,
+    /// The user's username.
+    #[arg(long)]
+    user: String,
+}
+
+impl OfUser {
+    /// The services, and the user's id.
+    async fn open(&self) -> anyhow::Result<(Services, UserId)> {
+        self.at.open_for(&self.user).await
+    }
+
+    /// Acting for the user as an operator: no password asked.
+    fn actor(&self) -> Actor<'_> {
+        Actor::Operator {
+            username: &self.user,
+        }
+    }
 }
 
 /// The issuer prefix only matters to `serve`; administration commands never sign.
@@ -148,149 +176,135 @@ pub async fn run_admin(command: Command, console: &mut Console<'_>) -> anyhow::R
             migrate_database(&storage).await?;
             writeln!(console.output, "migrations applied")?;
         }
-        Command::User(command) => user::run_user(command, console).await?,
-        Command::Keys(command) => run_keys(command, console).await?,
-        Command::Token(command) => run_token(command, console).await?,
-        Command::Profile(command) => profile::run_profile(command, console).await?,
-        Command::Company(command) => company::run_company(command, console).await?,
-        Command::Endpoint(command) => endpoint::run_endpoint(command, console).await?,
+        Command::User(command) => command.run(console).await?,
+        Command::Keys(command) => command.run(console).await?,
+        Command::Token(command) => command.run(console).await?,
+        Command::Profile(command) => command.run(console).await?,
+        Command::Company(command) => command.run(console).await?,
+        Command::Endpoint(command) => command.run(console).await?,
     }
     Ok(())
 }
 
-async fn run_token(command: TokenCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
-    match command {
-        TokenCommand::List {
-            storage,
-            realm,
-            user,
-        } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let actor = Actor::Operator { username: &user };
-            writeln!(
-                console.output,
-                "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  name",
-                "id", "type", "hint", "client", "uses"
-            )?;
-            for token in service
-                .personal_tokens
-                .list_personal_tokens(&realm, actor)
-                .await?
-            {
+impl TokenCommand {
+    async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        match self {
+            Self::List(owner) => {
+                let services = owner.at.open().await?;
+                let header = ("id", "type", "hint", "client", "uses");
                 writeln!(
                     console.output,
-                    "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  {}",
-                    token.id,
-                    token.kind.as_str(),
-                    token.hint,
-                    token.client_id.as_deref().unwrap_or("-"),
-                    token.use_count,
-                    token.name
+                    "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  name",
+                    header.0, header.1, header.2, header.3, header.4
+                )?;
+                let tokens = &services.personal_tokens;
+                for Tracked { token, usage } in tokens
+                    .list_personal_tokens(&owner.at.realm, owner.actor())
+                    .await?
+                {
+                    let client = token.client_id.as_deref().unwrap_or("-");
+                    let (id, kind, hint) = (token.id, token.kind.as_str(), token.hint);
+                    let (uses, name) = (usage.use_count, token.name);
+                    writeln!(
+                        console.output,
+                        "{id:<36}  {kind:<7}  {hint:<14}  {client:<12}  {uses:>5}  {name}"
+                    )?;
+                }
+            }
+            Self::Create {
+                owner,
+                kind,
+                name,
+                description,
+                lifetime,
+                audience,
+                client_id,
+                offline,
+            } => {
+                let services = owner.at.open().await?;
+                let lifetime = lifetime
+                    .map(|text| crate::realm_file::parse_duration(&text))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let request = PersonalTokenRequest {
+                    kind: match kind {
+                        TokenType::Expose => PersonalTokenKind::Expose,
+                        TokenType::Client => PersonalTokenKind::Client,
+                    },
+                    name,
+                    description,
+                    password: None,
+                    lifetime,
+                    expires_at: None,
+                    audience: (!audience.is_empty()).then_some(audience),
+                    client_id,
+                    offline,
+                };
+                let (Tracked { token, .. }, secret) = services
+                    .personal_tokens
+                    .create_personal_token(&owner.at.realm, owner.actor(), request, None)
+                    .await?;
+                match secret {
+                    CreatedSecret::Expose(secret) => {
+                        writeln!(console.output, "created expose token {}", token.id)?;
+                        writeln!(console.output, "token: {}", secret.expose())?;
+                    }
+                    CreatedSecret::Client(response) => {
+                        writeln!(console.output, "created client token {}", token.id)?;
+                        writeln!(console.output, "access_token: {}", response.access_token)?;
+                        if let Some(refresh_token) = response.refresh_token {
+                            writeln!(console.output, "refresh_token: {refresh_token}")?;
+                        }
+                    }
+                }
+                writeln!(console.output, "(shown once: it cannot be displayed again)")?;
+            }
+            Self::Revoke { owner, id, all: _ } => {
+                let services = owner.at.open().await?;
+                let id = id.map(PersonalTokenId::new);
+                let selection = id.as_ref().map_or(TokenSelection::All, TokenSelection::One);
+                let deleted = services
+                    .personal_tokens
+                    .delete_personal_tokens(&owner.at.realm, owner.actor(), selection, None)
+                    .await?;
+                writeln!(
+                    console.output,
+                    "deleted {deleted} token(s) of {}",
+                    owner.user
                 )?;
             }
         }
-        TokenCommand::Create {
-            storage,
-            realm,
-            user,
-            kind,
-            name,
-            description,
-            lifetime,
-            audience,
-            client_id,
-            offline,
-        } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let actor = Actor::Operator { username: &user };
-            let lifetime = lifetime
-                .map(|text| crate::realm_file::parse_duration(&text))
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let request = PersonalTokenRequest {
-                kind: match kind {
-                    TokenType::Expose => PersonalTokenKind::Expose,
-                    TokenType::Client => PersonalTokenKind::Client,
-                },
-                name,
-                description,
-                password: None,
-                lifetime,
-                expires_at: None,
-                audience: (!audience.is_empty()).then_some(audience),
-                client_id,
-                offline,
-            };
-            let (token, secret) = service
-                .personal_tokens
-                .create_personal_token(&realm, actor, request, None)
-                .await?;
-            match secret {
-                CreatedSecret::Expose(secret) => {
-                    writeln!(console.output, "created expose token {}", token.id)?;
-                    writeln!(console.output, "token: {}", secret.expose())?;
-                }
-                CreatedSecret::Client(response) => {
-                    writeln!(console.output, "created client token {}", token.id)?;
-                    writeln!(console.output, "access_token: {}", response.access_token)?;
-                    if let Some(refresh_token) = response.refresh_token {
-                        writeln!(console.output, "refresh_token: {refresh_token}")?;
-                    }
-                }
-            }
-            writeln!(console.output, "(shown once: it cannot be displayed again)")?;
-        }
-        TokenCommand::Revoke {
-            storage,
-            realm,
-            user,
-            id,
-            all: _,
-        } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let actor = Actor::Operator { username: &user };
-            let id = id.map(PersonalTokenId::new);
-            let deleted = service
-                .personal_tokens
-                .delete_personal_tokens(
-                    &realm,
-                    actor,
-                    id.as_ref().map_or(TokenSelection::All, TokenSelection::One),
-                    None,
-                )
-                .await?;
-            writeln!(console.output, "deleted {deleted} token(s) of {user}")?;
-        }
+        Ok(())
     }
-    Ok(())
 }
 
-async fn run_keys(command: KeysCommand, console: &mut Console<'_>) -> anyhow::Result<()> {
-    match command {
-        KeysCommand::List { storage, realm } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let current = service.realm(&realm)?.keys.current();
-            let active = current.ring.active().kid();
-            for key in current.ring.published_keys() {
-                let state = if key.kid() == active {
-                    "active"
-                } else {
-                    "retired"
-                };
-                let alg = key.algorithm().as_str();
-                writeln!(console.output, "{}  {alg:<6}  {state}", key.kid())?;
+impl KeysCommand {
+    async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        match self {
+            Self::List(at) => {
+                let services = at.open().await?;
+                let current = services.realm(&at.realm)?.keys.current();
+                let active = current.ring.active().kid();
+                for key in current.ring.published_keys() {
+                    let state = if key.kid() == active {
+                        "active"
+                    } else {
+                        "retired"
+                    };
+                    let alg = key.algorithm().as_str();
+                    writeln!(console.output, "{}  {alg:<6}  {state}", key.kid())?;
+                }
+            }
+            Self::Rotate(at) => {
+                let kid = at.open().await?.keys.rotate_keys(&at.realm).await?;
+                writeln!(
+                    console.output,
+                    "new active key {kid}; running servers pick it up at their next key refresh"
+                )?;
             }
         }
-        KeysCommand::Rotate { storage, realm } => {
-            let service = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let kid = service.keys.rotate_keys(&realm).await?;
-            writeln!(
-                console.output,
-                "new active key {kid}; running servers pick it up at their next key refresh"
-            )?;
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Never from argv: a prompt without echo on a terminal, else the first stdin line.

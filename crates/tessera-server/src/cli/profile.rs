@@ -7,23 +7,17 @@ use clap::Subcommand;
 use tessera_proto::{AuthorizationDetail, WILDCARD};
 use tessera_token::{
     profile_permissions, PersonalToken, Principal, Timestamp, TokenProfileChanges,
-    TokenProfileRequest,
+    TokenProfileRequest, Tracked,
 };
 
-use super::{user::user_of, Console};
-use crate::StorageConfig;
+use super::{Console, OfUser};
 
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Create a token profile and print its token, once.
     Create {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        /// The owner's username.
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long)]
         token_id: String,
         #[arg(long)]
@@ -40,33 +34,18 @@ pub enum ProfileCommand {
         disabled: bool,
     },
     /// List a user's token profiles (never their tokens).
-    List {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
-    },
+    List(OfUser),
     /// Show one token profile with its grants.
     Show {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long)]
         token_id: String,
     },
     /// Edit a token profile: at once here, within one feed poll at verifiers.
     Update {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long)]
         token_id: String,
         #[arg(long)]
@@ -82,18 +61,14 @@ pub enum ProfileCommand {
     /// Delete token profiles (repeat `--token-id`): all of them or none.
     Delete {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        user: String,
+        owner: OfUser,
         #[arg(long = "token-id", required = true)]
         token_ids: Vec<String>,
     },
 }
 
 /// `type:identifier:Action,Action`, or `admin`.
-pub(super) fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
+fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
     if text == "admin" {
         return Ok(AuthorizationDetail {
             resource_type: text.to_owned(),
@@ -118,7 +93,13 @@ pub(super) fn parse_grant(text: &str) -> anyhow::Result<AuthorizationDetail> {
     })
 }
 
-fn print_profile(console: &mut Console<'_>, profile: &PersonalToken) -> anyhow::Result<()> {
+fn print_profile(
+    console: &mut Console<'_>,
+    Tracked {
+        token: profile,
+        usage,
+    }: &Tracked<PersonalToken>,
+) -> anyhow::Result<()> {
     let Some(fields) = &profile.profile else {
         bail!("{} is not a token profile", profile.id);
     };
@@ -132,7 +113,7 @@ fn print_profile(console: &mut Console<'_>, profile: &PersonalToken) -> anyhow::
             "disabled"
         },
         profile.hint,
-        profile.use_count,
+        usage.use_count,
         profile.name
     )?;
     for grant in profile_permissions(profile)?.grants() {
@@ -141,132 +122,112 @@ fn print_profile(console: &mut Console<'_>, profile: &PersonalToken) -> anyhow::
     Ok(())
 }
 
-pub(super) async fn run_profile(
-    command: ProfileCommand,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let operator = Principal::operator();
-    match command {
-        ProfileCommand::Create {
-            storage,
-            realm,
-            user,
-            token_id,
-            name,
-            grants,
-            expires_at,
-            disabled,
-        } => {
-            let (services, owner) = user_of(&storage, &realm, &user).await?;
-            let expires_at = expires_at
-                .map(|text| {
-                    chrono::DateTime::parse_from_rfc3339(&text)
-                        .map(|at| Timestamp::from_millis(at.timestamp_millis()))
-                        .with_context(|| format!("--expires-at {text:?}"))
-                })
-                .transpose()?;
-            let request = TokenProfileRequest {
+/// Every `--grant`, parsed.
+pub(super) fn parse_grants(grants: &[String]) -> anyhow::Result<Vec<AuthorizationDetail>> {
+    grants.iter().map(|grant| parse_grant(grant)).collect()
+}
+
+impl ProfileCommand {
+    pub(super) async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        let operator = Principal::operator();
+        match self {
+            Self::Create {
+                owner,
                 token_id,
                 name,
-                permissions: grants
-                    .iter()
-                    .map(|grant| parse_grant(grant))
-                    .collect::<Result<_, _>>()?,
+                grants,
                 expires_at,
-                enabled: !disabled,
-            };
-            let (profile, token) = services
-                .token_profiles
-                .create_token_profile(&realm, &operator, &owner, request, None)
-                .await?;
-            print_profile(console, &profile)?;
-            writeln!(console.output, "token (shown once): {}", token.expose())?;
-        }
-        ProfileCommand::List {
-            storage,
-            realm,
-            user,
-        } => {
-            let (services, owner) = user_of(&storage, &realm, &user).await?;
-            for profile in services
-                .token_profiles
-                .list_token_profiles(&realm, &operator, &owner)
-                .await?
-            {
+                disabled,
+            } => {
+                let (services, owner_id) = owner.open().await?;
+                let expires_at = expires_at
+                    .map(|text| {
+                        chrono::DateTime::parse_from_rfc3339(&text)
+                            .map(|at| Timestamp::from_millis(at.timestamp_millis()))
+                            .with_context(|| format!("--expires-at {text:?}"))
+                    })
+                    .transpose()?;
+                let request = TokenProfileRequest {
+                    token_id,
+                    name,
+                    permissions: parse_grants(&grants)?,
+                    expires_at,
+                    enabled: !disabled,
+                };
+                let (profile, token) = services
+                    .token_profiles
+                    .create_token_profile(&owner.at.realm, &operator, &owner_id, request, None)
+                    .await?;
+                print_profile(console, &profile)?;
+                writeln!(console.output, "token (shown once): {}", token.expose())?;
+            }
+            Self::List(owner) => {
+                let (services, owner_id) = owner.open().await?;
+                let profiles = &services.token_profiles;
+                for profile in profiles
+                    .list_token_profiles(&owner.at.realm, &operator, &owner_id)
+                    .await?
+                {
+                    print_profile(console, &profile)?;
+                }
+            }
+            Self::Show { owner, token_id } => {
+                let (services, owner_id) = owner.open().await?;
+                let profile = services
+                    .token_profiles
+                    .token_profile(&owner.at.realm, &operator, &owner_id, &token_id)
+                    .await?;
                 print_profile(console, &profile)?;
             }
+            Self::Update {
+                owner,
+                token_id,
+                name,
+                enable,
+                disable,
+                grants,
+            } => {
+                let enabled = match (enable, disable) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                };
+                let permissions = if grants.is_empty() {
+                    None
+                } else {
+                    Some(parse_grants(&grants)?)
+                };
+                let changes = TokenProfileChanges {
+                    name,
+                    enabled,
+                    permissions,
+                };
+                let (services, owner_id) = owner.open().await?;
+                let profile = services
+                    .token_profiles
+                    .update_token_profile(
+                        &owner.at.realm,
+                        &operator,
+                        (&owner_id, &token_id),
+                        changes,
+                        None,
+                    )
+                    .await?;
+                print_profile(console, &profile)?;
+            }
+            Self::Delete { owner, token_ids } => {
+                let (services, owner_id) = owner.open().await?;
+                let deleted = services
+                    .token_profiles
+                    .delete_token_profiles(&owner.at.realm, &operator, &owner_id, &token_ids, None)
+                    .await?;
+                let user = &owner.user;
+                writeln!(
+                    console.output,
+                    "deleted {deleted} token profile(s) of {user}"
+                )?;
+            }
         }
-        ProfileCommand::Show {
-            storage,
-            realm,
-            user,
-            token_id,
-        } => {
-            let (services, owner) = user_of(&storage, &realm, &user).await?;
-            let profile = services
-                .token_profiles
-                .token_profile(&realm, &operator, &owner, &token_id)
-                .await?;
-            print_profile(console, &profile)?;
-        }
-        ProfileCommand::Update {
-            storage,
-            realm,
-            user,
-            token_id,
-            name,
-            enable,
-            disable,
-            grants,
-        } => {
-            let enabled = match (enable, disable) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            };
-            let permissions = if grants.is_empty() {
-                None
-            } else {
-                Some(
-                    grants
-                        .iter()
-                        .map(|grant| parse_grant(grant))
-                        .collect::<Result<_, _>>()?,
-                )
-            };
-            let (services, owner) = user_of(&storage, &realm, &user).await?;
-            let profile = services
-                .token_profiles
-                .update_token_profile(
-                    &realm,
-                    &operator,
-                    (&owner, &token_id),
-                    TokenProfileChanges {
-                        name,
-                        enabled,
-                        permissions,
-                    },
-                    None,
-                )
-                .await?;
-            print_profile(console, &profile)?;
-        }
-        ProfileCommand::Delete {
-            storage,
-            realm,
-            user,
-            token_ids,
-        } => {
-            let (services, owner) = user_of(&storage, &realm, &user).await?;
-            let deleted = services
-                .token_profiles
-                .delete_token_profiles(&realm, &operator, &owner, &token_ids, None)
-                .await?;
-            writeln!(
-                console.output,
-                "deleted {deleted} token profile(s) of {user}"
-            )?;
-        }
+        Ok(())
     }
-    Ok(())
 }

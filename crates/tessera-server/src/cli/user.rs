@@ -1,12 +1,11 @@
 //! `tessera user …`: a realm's users, managed by an operator over the same
 //! service calls as the management API's users routes.
 
-use anyhow::{bail, Context};
-use clap::Subcommand;
+use anyhow::bail;
+use clap::{Args, Subcommand};
 use tessera_token::{NewUserRequest, Principal, Services, UserChanges, UserFilter, UserId};
 
-use super::{read_password, Console, ADMIN_PUBLIC_URL};
-use crate::{open_service, StorageConfig};
+use super::{read_password, Console, InRealm};
 
 /// Users `list` shows when not told otherwise.
 const DEFAULT_LIST: i64 = 100;
@@ -16,11 +15,7 @@ pub enum UserCommand {
     /// Add a user; the password is read from stdin (or prompted for on a terminal).
     Add {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
+        user: NamedUser,
         #[arg(long)]
         email: Option<String>,
         /// Realm role to grant; repeat for several.
@@ -30,11 +25,7 @@ pub enum UserCommand {
     /// Change a user's email or names.
     Update {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
+        user: NamedUser,
         #[arg(long)]
         email: Option<String>,
         #[arg(long)]
@@ -43,69 +34,21 @@ pub enum UserCommand {
         last_name: Option<String>,
     },
     /// Set a user's password, read from stdin (or prompted for on a terminal).
-    ResetPassword {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
+    ResetPassword(NamedUser),
     /// Give a user realm roles (repeat `--role`).
-    GrantRole {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-        #[arg(long = "role", required = true)]
-        roles: Vec<String>,
-    },
+    GrantRole(RoleChange),
     /// Take realm roles from a user (repeat `--role`).
-    RevokeRole {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-        #[arg(long = "role", required = true)]
-        roles: Vec<String>,
-    },
+    RevokeRole(RoleChange),
     /// Disable a user and revoke all of their sessions and tokens.
-    Disable {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
+    Disable(NamedUser),
     /// Enable a disabled user.
-    Enable {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
+    Enable(NamedUser),
     /// Delete a user with all of their sessions and tokens.
-    Delete {
-        #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
-        #[arg(long)]
-        username: String,
-    },
+    Delete(NamedUser),
     /// List the realm's users, by username.
     List {
         #[command(flatten)]
-        storage: StorageConfig,
-        #[arg(long)]
-        realm: String,
+        at: InRealm,
         /// Only users whose username, email or names contain this.
         #[arg(long)]
         search: Option<String>,
@@ -118,197 +61,183 @@ pub enum UserCommand {
     },
 }
 
-/// The services, and the id of the user `username` of `realm`.
-pub(super) async fn user_of(
-    storage: &StorageConfig,
-    realm: &str,
-    username: &str,
-) -> anyhow::Result<(Services, UserId)> {
-    let services = open_service(storage, ADMIN_PUBLIC_URL).await?;
-    let id = services
-        .users
-        .find_user_by_username(realm, username)
-        .await?
-        .map(|user| user.id)
-        .with_context(|| format!("no user {username:?} in realm {realm:?}"))?;
-    Ok((services, id))
+/// A user of the realm, by `--username`.
+#[derive(Debug, Args)]
+pub struct NamedUser {
+    #[command(flatten)]
+    at: InRealm,
+    #[arg(long)]
+    username: String,
 }
 
-pub(super) async fn run_user(
-    command: UserCommand,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let operator = Principal::operator();
-    match command {
-        UserCommand::Add {
-            storage,
-            realm,
-            username,
-            email,
-            roles,
-        } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let password = read_password(console)?;
-            let created = services
-                .users
-                .add_user_if_absent(NewUserRequest {
-                    realm: realm.clone(),
-                    username: username.clone(),
-                    email,
-                    password,
-                    enabled: true,
-                    valid_until: None,
-                    roles,
-                })
-                .await?;
-            if !created {
-                bail!("user {username:?} already exists in realm {realm:?}");
+/// Realm roles to give a user or take from them.
+#[derive(Debug, Args)]
+pub struct RoleChange {
+    #[command(flatten)]
+    user: NamedUser,
+    #[arg(long = "role", required = true)]
+    roles: Vec<String>,
+}
+
+impl NamedUser {
+    /// The services, and the user's id.
+    async fn open(&self) -> anyhow::Result<(Services, UserId)> {
+        self.at.open_for(&self.username).await
+    }
+}
+
+impl UserCommand {
+    pub(super) async fn run(self, console: &mut Console<'_>) -> anyhow::Result<()> {
+        let operator = Principal::operator();
+        match self {
+            Self::Add { user, email, roles } => {
+                let services = user.at.open().await?;
+                let password = read_password(console)?;
+                let NamedUser { at, username } = user;
+                let created = services
+                    .users
+                    .add_user_if_absent(NewUserRequest {
+                        realm: at.realm.clone(),
+                        username: username.clone(),
+                        email,
+                        password,
+                        enabled: true,
+                        valid_until: None,
+                        roles,
+                    })
+                    .await?;
+                let realm = at.realm;
+                if !created {
+                    bail!("user {username:?} already exists in realm {realm:?}");
+                }
+                writeln!(console.output, "created user {username} in realm {realm}")?;
             }
-            writeln!(console.output, "created user {username} in realm {realm}")?;
-        }
-        UserCommand::Update {
-            storage,
-            realm,
-            username,
-            email,
-            first_name,
-            last_name,
-        } => {
-            if email.is_none() && first_name.is_none() && last_name.is_none() {
-                bail!("nothing to change: give --email, --first-name or --last-name");
-            }
-            let (services, id) = user_of(&storage, &realm, &username).await?;
-            let changes = UserChanges {
+            Self::Update {
+                user,
                 email,
                 first_name,
                 last_name,
-                enabled: None,
-            };
-            services
-                .users
-                .update_user(&realm, &operator, &id, changes)
-                .await?;
-            writeln!(console.output, "updated {username}")?;
-        }
-        UserCommand::ResetPassword {
-            storage,
-            realm,
-            username,
-        } => {
-            let (services, id) = user_of(&storage, &realm, &username).await?;
-            let password = read_password(console)?;
-            services
-                .users
-                .reset_password(&realm, &operator, &id, password)
-                .await?;
-            writeln!(console.output, "set a new password for {username}")?;
-        }
-        UserCommand::GrantRole {
-            storage,
-            realm,
-            username,
-            roles,
-        } => {
-            let (services, id) = user_of(&storage, &realm, &username).await?;
-            services
-                .users
-                .change_role_mappings(&realm, &operator, &id, (&roles, true))
-                .await?;
-            writeln!(console.output, "{username} now holds {}", roles.join(", "))?;
-        }
-        UserCommand::RevokeRole {
-            storage,
-            realm,
-            username,
-            roles,
-        } => {
-            let (services, id) = user_of(&storage, &realm, &username).await?;
-            services
-                .users
-                .change_role_mappings(&realm, &operator, &id, (&roles, false))
-                .await?;
-            writeln!(
-                console.output,
-                "{username} no longer holds {}",
-                roles.join(", ")
-            )?;
-        }
-        UserCommand::Disable {
-            storage,
-            realm,
-            username,
-        } => {
-            // Looked up first for the message naming the user and the realm.
-            let (services, _) = user_of(&storage, &realm, &username).await?;
-            services
-                .users
-                .set_user_enabled(&realm, &username, false)
-                .await?;
-            writeln!(
-                console.output,
-                "disabled {username}; all of their sessions are revoked"
-            )?;
-        }
-        UserCommand::Enable {
-            storage,
-            realm,
-            username,
-        } => {
-            // Looked up first for the message naming the user and the realm.
-            let (services, _) = user_of(&storage, &realm, &username).await?;
-            services
-                .users
-                .set_user_enabled(&realm, &username, true)
-                .await?;
-            writeln!(console.output, "enabled {username}")?;
-        }
-        UserCommand::Delete {
-            storage,
-            realm,
-            username,
-        } => {
-            let (services, id) = user_of(&storage, &realm, &username).await?;
-            services
-                .users
-                .delete_user_by_id(&realm, &operator, &id)
-                .await?;
-            writeln!(
-                console.output,
-                "deleted {username} with all of their sessions and tokens"
-            )?;
-        }
-        UserCommand::List {
-            storage,
-            realm,
-            search,
-            first,
-            max,
-        } => {
-            let services = open_service(&storage, ADMIN_PUBLIC_URL).await?;
-            let filter = UserFilter {
-                search,
-                ..UserFilter::default()
-            };
-            writeln!(
-                console.output,
-                "{:<36}  {:<24}  {:<8}  roles",
-                "id", "username", "enabled"
-            )?;
-            for user in services
-                .users
-                .find_users(&realm, &operator, &filter, (first, max))
-                .await?
-            {
+            } => {
+                if email.is_none() && first_name.is_none() && last_name.is_none() {
+                    bail!("nothing to change: give --email, --first-name or --last-name");
+                }
+                let (services, id) = user.open().await?;
+                let changes = UserChanges {
+                    email,
+                    first_name,
+                    last_name,
+                    enabled: None,
+                };
+                let users = &services.users;
+                users
+                    .update_user(&user.at.realm, &operator, &id, changes)
+                    .await?;
+                writeln!(console.output, "updated {}", user.username)?;
+            }
+            Self::ResetPassword(user) => {
+                let (services, id) = user.open().await?;
+                let password = read_password(console)?;
+                let users = &services.users;
+                users
+                    .reset_password(&user.at.realm, &operator, &id, password)
+                    .await?;
+                writeln!(console.output, "set a new password for {}", user.username)?;
+            }
+            Self::GrantRole(change) => {
+                change.apply((&operator, true)).await?;
+                let roles = change.roles.join(", ");
+                writeln!(console.output, "{} now holds {roles}", change.user.username)?;
+            }
+            Self::RevokeRole(change) => {
+                change.apply((&operator, false)).await?;
+                let roles = change.roles.join(", ");
                 writeln!(
                     console.output,
-                    "{:<36}  {:<24}  {:<8}  {}",
-                    user.id,
-                    user.username,
-                    user.enabled,
-                    user.roles.join(",")
+                    "{} no longer holds {roles}",
+                    change.user.username
                 )?;
             }
+            Self::Disable(user) => {
+                user.set_enabled(false).await?;
+                let username = &user.username;
+                writeln!(
+                    console.output,
+                    "disabled {username}; all of their sessions are revoked"
+                )?;
+            }
+            Self::Enable(user) => {
+                user.set_enabled(true).await?;
+                writeln!(console.output, "enabled {}", user.username)?;
+            }
+            Self::Delete(user) => {
+                let (services, id) = user.open().await?;
+                services
+                    .users
+                    .delete_user_by_id(&user.at.realm, &operator, &id)
+                    .await?;
+                let username = &user.username;
+                writeln!(
+                    console.output,
+                    "deleted {username} with all of their sessions and tokens"
+                )?;
+            }
+            Self::List {
+                at,
+                search,
+                first,
+                max,
+            } => {
+                let services = at.open().await?;
+                let filter = UserFilter {
+                    search,
+                    ..UserFilter::default()
+                };
+                let header = ("id", "username", "enabled");
+                writeln!(
+                    console.output,
+                    "{:<36}  {:<24}  {:<8}  roles",
+                    header.0, header.1, header.2
+                )?;
+                let users = &services.users;
+                for user in users
+                    .find_users(&at.realm, &operator, &filter, (first, max))
+                    .await?
+                {
+                    let roles = user.roles.join(",");
+                    let (id, username, enabled) = (user.id, user.username, user.enabled);
+                    writeln!(
+                        console.output,
+                        "{id:<36}  {username:<24}  {enabled:<8}  {roles}"
+                    )?;
+                }
+            }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+impl NamedUser {
+    /// Enables or disables the user; looked up first for the message naming
+    /// the user and the realm when there is none.
+    async fn set_enabled(&self, enabled: bool) -> anyhow::Result<()> {
+        let (services, _) = self.open().await?;
+        let users = &services.users;
+        users
+            .set_user_enabled(&self.at.realm, &self.username, enabled)
+            .await?;
+        Ok(())
+    }
+}
+
+impl RoleChange {
+    /// Gives the roles (`true`) or takes them, as `operator`.
+    async fn apply(&self, (operator, give): (&Principal, bool)) -> anyhow::Result<()> {
+        let (services, id) = self.user.open().await?;
+        let realm = &self.user.at.realm;
+        services
+            .users
+            .change_role_mappings(realm, operator, &id, (&self.roles, give))
+            .await?;
+        Ok(())
+    }
 }

@@ -3,27 +3,24 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use axum::{
-    extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
 use tessera_token::{
     Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
-    PersonalTokenRequest, Timestamp, TokenError, TokenSelection,
+    PersonalTokenRequest, Timestamp, TokenError, TokenSelection, Tracked,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    error::ApiError,
-    form::{bearer_token, JsonBody, OAuthForm},
-    refusals::AccountErrors,
-    AppState,
-};
+use super::error::ApiError;
+use super::form::{bearer_token, JsonBody, OAuthForm};
+use super::refusals::AccountErrors;
+use super::token_usage::UsageView;
+use super::AppState;
 
 /// The account API's routes, relative to `/realms/{realm}`, with their
 /// OpenAPI descriptions.
@@ -87,17 +84,13 @@ pub(crate) struct TokenView {
     /// NumericDates (seconds).
     created_at: i64,
     expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-    last_used_ip: Option<String>,
-    use_count: i64,
-    /// Uses that were refused (expired, user inactive, another audience):
-    /// counted, not listed among the events.
-    refused_uses: i64,
+    #[serde(flatten)]
+    usage: UsageView,
     hint: String,
 }
 
-impl From<PersonalToken> for TokenView {
-    fn from(token: PersonalToken) -> Self {
+impl From<Tracked<PersonalToken>> for TokenView {
+    fn from(Tracked { token, usage }: Tracked<PersonalToken>) -> Self {
         Self {
             id: token.id.into(),
             kind: token.kind.as_str(),
@@ -109,10 +102,7 @@ impl From<PersonalToken> for TokenView {
             scope: token.scope,
             created_at: token.created_at.unix_seconds(),
             expires_at: token.expires_at.map(Timestamp::unix_seconds),
-            last_used_at: token.last_used_at.map(Timestamp::unix_seconds),
-            last_used_ip: token.last_used_ip,
-            use_count: token.use_count,
-            refused_uses: token.refused_uses,
+            usage: usage.into(),
             hint: token.hint,
         }
     }

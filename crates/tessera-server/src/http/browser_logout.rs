@@ -3,21 +3,17 @@
 //! its session ends (with the online sessions started from it), and it goes
 //! back to a registered `post_logout_redirect_uri`.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use tessera_token::{LogoutParams, LogoutRequest, TokenError};
 
-use super::{
-    form::OAuthForm,
-    oidc::{self, ClientForm},
-    pages::{error_page, set_cookies, Browser, LogoutConfirmPage, Page, PostedForm},
-    sign_in::{redirect, with_query},
-    AppState,
-};
+use super::form::OAuthForm;
+use super::oidc::{self, ClientForm};
+use super::pages::{error_page, set_cookies, Browser, LogoutConfirmPage, Page, PostedForm};
+use super::sign_in::{redirect, with_query};
+use super::AppState;
 
 pub async fn logout_get(
     State(state): State<AppState>,

@@ -4,10 +4,8 @@
 
 use std::net::SocketAddr;
 
-use axum::{
-    extract::{ConnectInfo, FromRequestParts, RawPathParams},
-    http::request::Parts,
-};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
 use tessera_token::{Principal, TokenError};
 
 use super::{error::ApiError, form::bearer_token, AppState};

@@ -2,12 +2,10 @@
 //! audit trail. Realm admins create, rename and delete companies; a member
 //! holding the company role `company-admin` manages the members of theirs.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{
@@ -15,14 +13,12 @@ use tessera_token::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    refusals::ManagementErrors,
-    reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::AppState;
 
 /// Companies or events per page when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;

@@ -4,30 +4,27 @@
 //! accepts `text/csv`, as a CSV file to download (RFC 4180); nothing of the
 //! CSV is kept.
 
-use axum::{
-    extract::{Path, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{
     CompanyId, CompanyToken, CompanyTokenFilter, CompanyTokenHolder, CompanyTokenId,
-    CompanyTokenRequest, CompanyTokenSelection, SubscriptionId, Timestamp, UserId,
+    CompanyTokenRequest, CompanyTokenSelection, SubscriptionId, Tracked, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    companies::{CompanyPath, PageQuery},
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    refusals::ManagementErrors,
-    reply::created,
-    subscriptions::SubscriptionPath,
-    AppState,
-};
+use super::caller::Caller;
+use super::companies::{CompanyPath, PageQuery};
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::subscriptions::SubscriptionPath;
+use super::token_usage::UsageView;
+use super::AppState;
 
 const CSV: &str = "text/csv";
 
@@ -114,16 +111,14 @@ pub(crate) struct CompanyTokenView {
     /// NumericDates (seconds).
     created_at: i64,
     expires_at: i64,
-    last_used_at: Option<i64>,
-    last_used_ip: Option<String>,
-    use_count: i64,
-    refused_uses: i64,
+    #[serde(flatten)]
+    usage: UsageView,
     /// The token's prefix and last four characters.
     hint: String,
 }
 
-impl From<CompanyToken> for CompanyTokenView {
-    fn from(token: CompanyToken) -> Self {
+impl From<Tracked<CompanyToken>> for CompanyTokenView {
+    fn from(Tracked { token, usage }: Tracked<CompanyToken>) -> Self {
         Self {
             id: token.id.into(),
             name: token.name,
@@ -132,10 +127,7 @@ impl From<CompanyToken> for CompanyTokenView {
             user_id: token.user_id.map(String::from),
             created_at: token.created_at.unix_seconds(),
             expires_at: token.expires_at.unix_seconds(),
-            last_used_at: token.last_used_at.map(Timestamp::unix_seconds),
-            last_used_ip: token.last_used_ip,
-            use_count: token.use_count,
-            refused_uses: token.refused_uses,
+            usage: usage.into(),
             hint: token.hint,
         }
     }
@@ -246,7 +238,7 @@ pub(crate) async fn create(
         path.company, path.subscription, generated.token.id
     );
     let created_token = CreatedCompanyToken {
-        listed: generated.token.into(),
+        listed: Tracked::unused(generated.token).into(),
         token: generated.secret.expose().to_owned(),
     };
     if !wants_csv(&headers) {

@@ -2,23 +2,19 @@
 //! `…/protocol/openid-connect/auth/device`, and the verification page
 //! (`…/device`) where its user enters the code and approves.
 
-use axum::{
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use tessera_proto::DeviceAuthorizationResponse;
 use tessera_token::{DeviceDecision, SignedIn, TokenError};
 
-use super::{
-    error::ApiError,
-    form::OAuthForm,
-    oidc::ClientForm,
-    pages::{error_page, Browser, DeviceCodePage, DeviceConfirmPage, Page, PostedForm},
-    sign_in::{sign_in_page, Flow},
-    AppState,
-};
+use super::error::ApiError;
+use super::form::OAuthForm;
+use super::oidc::ClientForm;
+use super::pages::{error_page, Browser, DeviceCodePage, DeviceConfirmPage, Page, PostedForm};
+use super::sign_in::{sign_in_page, Flow};
+use super::AppState;
 
 /// RFC 8628 §3.1–3.2.
 pub async fn start(

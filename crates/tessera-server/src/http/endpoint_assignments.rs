@@ -1,24 +1,20 @@
 //! `…/endpoints/{endpoint}/tokens`: which secondary tokens may call an
 //! endpoint, and with which of its methods.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{EndpointId, EndpointMethod, EndpointToken, EndpointTokenId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    endpoints::{EndpointPath, Method},
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    refusals::ManagementErrors,
-    AppState,
-};
+use super::caller::Caller;
+use super::endpoints::{EndpointPath, Method};
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::refusals::ManagementErrors;
+use super::AppState;
 
 /// `…/endpoints/{endpoint}/tokens/{token}`.
 #[derive(Deserialize, IntoParams)]

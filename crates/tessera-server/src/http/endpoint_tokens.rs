@@ -4,12 +4,10 @@
 
 use std::net::SocketAddr;
 
-use axum::{
-    extract::{ConnectInfo, Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{EndpointCheckResponse, OAuthError};
 use tessera_token::{
@@ -18,17 +16,15 @@ use tessera_token::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    companies::PageQuery,
-    endpoints::RevealedSecret,
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    oidc::ClientForm,
-    refusals::ManagementErrors,
-    reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::companies::PageQuery;
+use super::endpoints::RevealedSecret;
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::oidc::ClientForm;
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::AppState;
 
 /// `…/endpoint-tokens`.
 #[derive(Deserialize, IntoParams)]

@@ -1,23 +1,19 @@
 //! `…/endpoints/{endpoint}/calls` and `…/callers`: the usage view of an
 //! endpoint, every checked call by a known token and a summary per token.
 
-use axum::{
-    extract::{Path, State},
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{CallerSummary, EndpointCallRecord, EndpointId, MAX_ENDPOINT_PAGE};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    endpoints::{EndpointPath, Method},
-    error::ApiError,
-    form::QueryParams,
-    refusals::ManagementErrors,
-    AppState,
-};
+use super::caller::Caller;
+use super::endpoints::{EndpointPath, Method};
+use super::error::ApiError;
+use super::form::QueryParams;
+use super::refusals::ManagementErrors;
+use super::AppState;
 
 /// Calls per page when `max` is not given.
 const DEFAULT_CALL_PAGE: i64 = 100;

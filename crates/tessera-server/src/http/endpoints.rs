@@ -3,12 +3,10 @@
 //! in `endpoint_assignments.rs`, the usage view of their calls in
 //! `endpoint_usage.rs`.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{
@@ -17,15 +15,13 @@ use tessera_token::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    companies::PageQuery,
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    refusals::ManagementErrors,
-    reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::companies::PageQuery;
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::AppState;
 
 /// `…/endpoints`.
 #[derive(Deserialize, IntoParams)]

@@ -2,11 +2,9 @@
 
 use std::borrow::Cow;
 
-use axum::{
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use tessera_proto::{OAuthError, OAuthErrorCode};
 use tessera_token::TokenError;
 

@@ -3,12 +3,10 @@
 
 use std::collections::{hash_map::Entry, HashMap};
 
-use axum::{
-    body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::request::Parts,
-    http::{header, HeaderMap, StatusCode},
-};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use tessera_proto::SecretString;
 use tessera_token::{ClientCredentials, TokenError};

@@ -24,6 +24,7 @@ mod serve;
 mod sign_in;
 mod subscriptions;
 mod token_profiles;
+mod token_usage;
 mod users;
 
 pub use endpoints::Method as EndpointMethodName;
@@ -32,21 +33,16 @@ pub use serve::{serve, with_timeouts, HttpLimits};
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{DefaultBodyLimit, State},
-    http::{header, HeaderValue, StatusCode},
-    middleware,
-    response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
-};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
 use tessera_token::Services;
 use tower::ServiceBuilder;
-use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    sensitive_headers::SetSensitiveRequestHeadersLayer,
-    trace::TraceLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
 
 use self::error::ApiError;
 

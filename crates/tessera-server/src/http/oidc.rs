@@ -2,23 +2,19 @@
 
 use std::net::SocketAddr;
 
-use axum::{
-    body::Bytes,
-    extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, Request, State},
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use tessera_proto::{ProviderMetadata, RealmRepresentation};
 use tessera_token::{ClientCredentials, GrantType, TokenError, TokenRequest};
 
-use super::{
-    error::{token_error_body, ApiError},
-    form::{bearer_token, client_credentials, OAuthForm},
-    metrics::Outcome,
-    AppState,
-};
+use super::error::{token_error_body, ApiError};
+use super::form::{bearer_token, client_credentials, OAuthForm};
+use super::metrics::Outcome;
+use super::AppState;
 
 /// JWKS and discovery may be cached briefly; verifiers refetch on an unknown `kid`.
 const PUBLIC_CACHE: &str = "public, max-age=60";

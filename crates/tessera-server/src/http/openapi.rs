@@ -1,10 +1,8 @@
 //! The OpenAPI 3.1 document of the management and account APIs, generated
 //! from the handlers' `utoipa` annotations and the typed bodies.
 
-use axum::{
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use utoipa::openapi::{security, InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa_axum::router::OpenApiRouter;
 

@@ -5,12 +5,10 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::{
-    body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Request},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use tessera_token::{new_uuid, RealmState, TokenError};
 

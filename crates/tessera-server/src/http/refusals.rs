@@ -2,10 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::{
-    openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder},
-    IntoResponses,
-};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::IntoResponses;
 
 /// Refusals as the document describes them: each a JSON error body.
 fn error_responses(

@@ -11,18 +11,14 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::{
-    extract::{ConnectInfo, Request},
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
-    Router,
-};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
-    service::TowerToHyperService,
-};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt as _;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};

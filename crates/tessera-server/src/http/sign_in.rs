@@ -1,23 +1,19 @@
 //! The authorization endpoint (`…/protocol/openid-connect/auth`, RFC 6749
 //! §4.1.1) and the sign-in form it shows (`…/login-actions/authenticate`).
 
-use axum::{
-    body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use tessera_token::{
     AuthorizationParams, AuthorizationRefusal, AuthorizationRequest, AuthorizationResponse,
     AuthorizationStep, ClientRedirect, TokenError,
 };
 
-use super::{
-    error::token_error_body,
-    form::OAuthForm,
-    pages::{error_page, set_cookies, Browser, Page, PostedForm, SignInPage},
-    AppState,
-};
+use super::error::token_error_body;
+use super::form::OAuthForm;
+use super::pages::{error_page, set_cookies, Browser, Page, PostedForm, SignInPage};
+use super::AppState;
 
 /// Where the sign-in form goes once the user is signed in: on with an
 /// authorization request, or back to the device verification page.

@@ -3,29 +3,25 @@
 //! create, change and delete subscriptions; company admins read them and
 //! manage their assignments.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{AuthorizationDetail, OAuthError};
 use tessera_token::{
-    subscription_permissions, CompanyId, Subscription, SubscriptionEdit, SubscriptionId,
-    SubscriptionRequest, Timestamp, UserId,
+    subscription_permissions, AssignmentChange, CompanyId, Subscription, SubscriptionEdit,
+    SubscriptionId, SubscriptionRequest, Timestamp, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    companies::{timestamp, CompanyPath, MemberList, MemberView},
-    error::ApiError,
-    form::{present, JsonBody},
-    refusals::ManagementErrors,
-    reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::companies::{timestamp, CompanyPath, MemberList, MemberView};
+use super::error::ApiError;
+use super::form::{present, JsonBody};
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::AppState;
 
 /// `…/subscriptions/{subscription}`.
 #[derive(Deserialize, IntoParams)]
@@ -362,7 +358,7 @@ pub(crate) async fn assign(
     Path(path): Path<AssignmentPath>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    change_assignment(&state, &path, &caller, true).await
+    change_assignment(&state, &path, &caller, AssignmentChange::Assign).await
 }
 
 #[utoipa::path(
@@ -383,29 +379,28 @@ pub(crate) async fn unassign(
     Path(path): Path<AssignmentPath>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    change_assignment(&state, &path, &caller, false).await
+    change_assignment(&state, &path, &caller, AssignmentChange::Unassign).await
 }
 
-/// Assigns the path's user to the subscription (`assigned`), or ends it.
+/// Assigns the path's user to the subscription, or ends the assignment.
 async fn change_assignment(
     state: &AppState,
     path: &AssignmentPath,
     caller: &Caller,
-    assigned: bool,
+    change: AssignmentChange,
 ) -> Result<StatusCode, ApiError> {
     let (company, id, user) = path.ids();
-    let subscriptions = &state.services.subscriptions;
-    let target = (&company, &id, &user);
-    let (principal, address) = (&caller.principal, Some(caller.address.as_str()));
-    if assigned {
-        subscriptions
-            .assign(&path.realm, principal, target, address)
-            .await?;
-    } else {
-        subscriptions
-            .unassign(&path.realm, principal, target, address)
-            .await?;
-    }
+    let address = Some(caller.address.as_str());
+    state
+        .services
+        .subscriptions
+        .change_assignment(
+            &path.realm,
+            &caller.principal,
+            (&company, &id, &user),
+            (change, address),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

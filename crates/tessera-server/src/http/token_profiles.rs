@@ -1,24 +1,25 @@
 //! `/admin/realms/{realm}/users/{user}/token-profiles`: a user's token
 //! profiles. Creating one answers its token, this once.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{AuthorizationDetail, OAuthError};
 use tessera_token::{
     profile_permissions, PersonalToken, Timestamp, TokenError, TokenProfileChanges,
-    TokenProfileRequest, UserId,
+    TokenProfileRequest, Tracked, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller, error::ApiError, form::JsonBody, refusals::ManagementErrors, reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::error::ApiError;
+use super::form::JsonBody;
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::token_usage::UsageView;
+use super::AppState;
 
 /// `…/users/{user}/token-profiles`.
 #[derive(Deserialize, IntoParams)]
@@ -93,16 +94,14 @@ pub(crate) struct ProfileView {
     created_at: i64,
     updated_at: Option<i64>,
     expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-    last_used_ip: Option<String>,
-    use_count: i64,
-    refused_uses: i64,
+    #[serde(flatten)]
+    usage: UsageView,
     /// The token's prefix and last four characters.
     hint: String,
 }
 
 impl ProfileView {
-    fn of(token: PersonalToken) -> Result<Self, ApiError> {
+    fn of(Tracked { token, usage }: Tracked<PersonalToken>) -> Result<Self, ApiError> {
         let permissions = profile_permissions(&token)?.to_details();
         let Some(profile) = token.profile else {
             return Err(ApiError::Token(TokenError::TokenNotFound));
@@ -115,10 +114,7 @@ impl ProfileView {
             created_at: token.created_at.unix_seconds(),
             updated_at: profile.updated_at.map(Timestamp::unix_seconds),
             expires_at: token.expires_at.map(Timestamp::unix_seconds),
-            last_used_at: token.last_used_at.map(Timestamp::unix_seconds),
-            last_used_ip: token.last_used_ip,
-            use_count: token.use_count,
-            refused_uses: token.refused_uses,
+            usage: usage.into(),
             hint: token.hint,
         })
     }

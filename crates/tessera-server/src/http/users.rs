@@ -3,12 +3,10 @@
 //! (camelCase, unknown fields ignored) and status codes: 201 with `Location`
 //! on create, 204 on update and delete, 409 on a taken username.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
 use tessera_token::{
@@ -16,14 +14,12 @@ use tessera_token::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    caller::Caller,
-    error::ApiError,
-    form::{JsonBody, QueryParams},
-    refusals::ManagementErrors,
-    reply::created,
-    AppState,
-};
+use super::caller::Caller;
+use super::error::ApiError;
+use super::form::{JsonBody, QueryParams};
+use super::refusals::ManagementErrors;
+use super::reply::created;
+use super::AppState;
 
 /// Keycloak's page size when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
