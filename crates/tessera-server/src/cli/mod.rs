@@ -191,23 +191,25 @@ impl TokenCommand {
         match self {
             Self::List(owner) => {
                 let services = owner.at.open().await?;
-                let header = ("id", "type", "hint", "client", "uses");
                 writeln!(
                     console.output,
                     "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  name",
-                    header.0, header.1, header.2, header.3, header.4
+                    "id", "type", "hint", "client", "uses"
                 )?;
-                let tokens = &services.personal_tokens;
-                for Tracked { token, usage } in tokens
+                for Tracked { token, usage } in services
+                    .personal_tokens
                     .list_personal_tokens(&owner.at.realm, owner.actor())
                     .await?
                 {
-                    let client = token.client_id.as_deref().unwrap_or("-");
-                    let (id, kind, hint) = (token.id, token.kind.as_str(), token.hint);
-                    let (uses, name) = (usage.use_count, token.name);
                     writeln!(
                         console.output,
-                        "{id:<36}  {kind:<7}  {hint:<14}  {client:<12}  {uses:>5}  {name}"
+                        "{:<36}  {:<7}  {:<14}  {:<12}  {:>5}  {}",
+                        token.id,
+                        token.kind.as_str(),
+                        token.hint,
+                        token.client_id.as_deref().unwrap_or("-"),
+                        usage.use_count,
+                        token.name
                     )?;
                 }
             }

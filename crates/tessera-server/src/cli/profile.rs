@@ -163,8 +163,8 @@ impl ProfileCommand {
             }
             Self::List(owner) => {
                 let (services, owner_id) = owner.open().await?;
-                let profiles = &services.token_profiles;
-                for profile in profiles
+                for profile in services
+                    .token_profiles
                     .list_token_profiles(&owner.at.realm, &operator, &owner_id)
                     .await?
                 {

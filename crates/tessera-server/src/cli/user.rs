@@ -128,8 +128,8 @@ impl UserCommand {
                     last_name,
                     enabled: None,
                 };
-                let users = &services.users;
-                users
+                services
+                    .users
                     .update_user(&user.at.realm, &operator, &id, changes)
                     .await?;
                 writeln!(console.output, "updated {}", user.username)?;
@@ -137,8 +137,8 @@ impl UserCommand {
             Self::ResetPassword(user) => {
                 let (services, id) = user.open().await?;
                 let password = read_password(console)?;
-                let users = &services.users;
-                users
+                services
+                    .users
                     .reset_password(&user.at.realm, &operator, &id, password)
                     .await?;
                 writeln!(console.output, "set a new password for {}", user.username)?;
@@ -192,22 +192,23 @@ impl UserCommand {
                     search,
                     ..UserFilter::default()
                 };
-                let header = ("id", "username", "enabled");
                 writeln!(
                     console.output,
                     "{:<36}  {:<24}  {:<8}  roles",
-                    header.0, header.1, header.2
+                    "id", "username", "enabled"
                 )?;
-                let users = &services.users;
-                for user in users
+                for user in services
+                    .users
                     .find_users(&at.realm, &operator, &filter, (first, max))
                     .await?
                 {
-                    let roles = user.roles.join(",");
-                    let (id, username, enabled) = (user.id, user.username, user.enabled);
                     writeln!(
                         console.output,
-                        "{id:<36}  {username:<24}  {enabled:<8}  {roles}"
+                        "{:<36}  {:<24}  {:<8}  {}",
+                        user.id,
+                        user.username,
+                        user.enabled,
+                        user.roles.join(",")
                     )?;
                 }
             }
@@ -221,8 +222,8 @@ impl NamedUser {
     /// the user and the realm when there is none.
     async fn set_enabled(&self, enabled: bool) -> anyhow::Result<()> {
         let (services, _) = self.open().await?;
-        let users = &services.users;
-        users
+        services
+            .users
             .set_user_enabled(&self.at.realm, &self.username, enabled)
             .await?;
         Ok(())

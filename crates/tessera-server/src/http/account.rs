@@ -125,7 +125,6 @@ fn for_bearer(error: TokenError) -> ApiError {
 #[utoipa::path(
     post,
     path = "/account/tokens",
-    tag = "account",
     summary = "Create a personal token",
     description = "An expose token (opaque, checked by introspection) or a client token (a session of a client that accepts them). Takes the user's current password. Answers the secret, this once.",
     params(("realm" = String, Path, description = "The realm")),
@@ -223,7 +222,6 @@ pub(crate) enum Secrets {
 #[utoipa::path(
     get,
     path = "/account/tokens",
-    tag = "account",
     summary = "List the user's personal tokens",
     description = "Never their secrets.",
     params(("realm" = String, Path, description = "The realm")),
@@ -251,7 +249,6 @@ pub async fn list_tokens(
 #[utoipa::path(
     delete,
     path = "/account/tokens/{id}",
-    tag = "account",
     summary = "Delete one personal token",
     description = "Its secret is refused from now on; a client token's session ends.",
     params(("realm" = String, Path, description = "The realm"),
@@ -280,7 +277,6 @@ pub async fn delete_token(
 #[utoipa::path(
     delete,
     path = "/account/tokens",
-    tag = "account",
     summary = "Delete every personal token of the user",
     params(("realm" = String, Path, description = "The realm")),
     responses(
@@ -343,7 +339,6 @@ pub(crate) struct EventView {
 #[utoipa::path(
     get,
     path = "/account/tokens/{id}/events",
-    tag = "account",
     summary = "A page of a token's audit events",
     description = "Newest first; pass `next` as `before` for the following page.",
     params(("realm" = String, Path, description = "The realm"),

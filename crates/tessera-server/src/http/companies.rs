@@ -12,6 +12,8 @@ use tessera_token::{
     Company, CompanyEvent, CompanyId, Member, Timestamp, UserId, MAX_COMPANY_PAGE,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::error::ApiError;
@@ -19,6 +21,16 @@ use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(members))
+        .routes(routes!(put_member, remove_member))
+        .routes(routes!(events))
+}
 
 /// Companies or events per page when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
@@ -199,7 +211,6 @@ pub(crate) struct CompanyEventPage {
 #[utoipa::path(
     post,
     path = "/companies",
-    tag = "companies",
     summary = "Create a company",
     description = "Requires `company:CreateCompany` on every company (a realm admin's).",
     params(CompaniesPath),
@@ -233,7 +244,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/companies",
-    tag = "companies",
     summary = "List companies",
     description = "Requires `company:ListCompanies`: on every company, it lists all of the realm's; otherwise the caller's own companies where it is `company-admin` or holds it on them.",
     params(CompaniesPath, PageQuery),
@@ -262,7 +272,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/companies/{company}",
-    tag = "companies",
     summary = "Read a company",
     description = "Requires `company:ReadCompanyConfig` on it (a company admin holds it on theirs). Another company answers 404.",
     params(CompanyPath),
@@ -287,7 +296,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     patch,
     path = "/companies/{company}",
-    tag = "companies",
     summary = "Rename a company",
     description = "Requires `company:UpdateCompany` on it.",
     params(CompanyPath),
@@ -321,7 +329,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     delete,
     path = "/companies/{company}",
-    tag = "companies",
     summary = "Delete a company",
     description = "Requires `company:DeleteCompany` on it. Its members, subscriptions and tokens go with it, at once; the tokens are put on the revocation feed.",
     params(CompanyPath),
@@ -351,7 +358,6 @@ pub(crate) async fn delete(
 #[utoipa::path(
     get,
     path = "/companies/{company}/members",
-    tag = "companies",
     summary = "List a company's members",
     description = "Requires `company:ReadCompanyConfig` on it.",
     params(CompanyPath),
@@ -378,7 +384,6 @@ pub(crate) async fn members(
 #[utoipa::path(
     put,
     path = "/companies/{company}/members/{user}",
-    tag = "companies",
     summary = "Add a member, or set a member's roles",
     description = "Requires `company:ManageCompanyMembers` on the company. The user must be a user of the realm.",
     params(MemberPath),
@@ -420,7 +425,6 @@ pub(crate) async fn put_member(
 #[utoipa::path(
     delete,
     path = "/companies/{company}/members/{user}",
-    tag = "companies",
     summary = "Remove a member",
     description = "Requires `company:ManageCompanyMembers` on the company. Their assignments and every token of theirs in the company go with them, at once.",
     params(MemberPath),
@@ -454,7 +458,6 @@ pub(crate) async fn remove_member(
 #[utoipa::path(
     get,
     path = "/companies/{company}/events",
-    tag = "companies",
     summary = "Read a company's audit trail",
     description = "Requires `company:ReadCompanyEvents` on it. Who did what, newest first, and every use of its tokens.",
     params(CompanyPath, EventQuery),

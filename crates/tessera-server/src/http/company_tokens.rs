@@ -15,6 +15,8 @@ use tessera_token::{
     CompanyTokenRequest, CompanyTokenSelection, SubscriptionId, Tracked, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::companies::{CompanyPath, PageQuery};
@@ -25,6 +27,14 @@ use super::reply::created;
 use super::subscriptions::SubscriptionPath;
 use super::token_usage::UsageView;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(overview))
+        .routes(routes!(list, create, delete_many))
+        .routes(routes!(rename, delete_one))
+}
 
 const CSV: &str = "text/csv";
 
@@ -198,7 +208,6 @@ fn csv_file(token: &CreatedCompanyToken, username: Option<&str>) -> String {
 #[utoipa::path(
     post,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    tag = "company tokens",
     summary = "Generate a token for a subscription",
     description = "Requires `subscription:CreateSubscriptionTokens` on it (a company admin holds it on theirs). A user token needs its user assigned to the subscription; without `user_id` the token is userless. Answers the token this once: as JSON, or with `Accept: text/csv` as a CSV file to download (token id, name, token, user, company, subscription, created, expires).",
     params(SubscriptionPath),
@@ -269,7 +278,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    tag = "company tokens",
     summary = "List a subscription's tokens",
     description = "Requires `subscription:ListSubscriptionTokens` on it. Newest first; never a secret.",
     params(SubscriptionPath, HolderQuery, PageQuery),
@@ -298,7 +306,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/companies/{company}/tokens",
-    tag = "company tokens",
     summary = "Overview of a company's tokens",
     description = "Requires `subscription:ListSubscriptionTokens` (a company admin holds it on theirs); shows the tokens of the subscriptions the caller may list. Filter by subscription, by user, or userless only.",
     params(CompanyPath, SubscriptionQuery, HolderQuery, PageQuery),
@@ -345,7 +352,6 @@ async fn listing(
 #[utoipa::path(
     patch,
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
-    tag = "company tokens",
     summary = "Rename a token",
     description = "Requires `subscription:UpdateSubscriptionTokens` on the subscription.",
     params(TokenPath),
@@ -379,7 +385,6 @@ pub(crate) async fn rename(
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
-    tag = "company tokens",
     summary = "Delete a token",
     description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. The token is put on the revocation feed.",
     params(TokenPath),
@@ -408,7 +413,6 @@ pub(crate) async fn delete_one(
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    tag = "company tokens",
     summary = "Delete all of a user's tokens, or all userless tokens",
     description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. Give `user` or `userless=true`.",
     params(SubscriptionPath, HolderQuery),

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{EndpointId, EndpointMethod, EndpointToken, EndpointTokenId};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::endpoints::{EndpointPath, Method};
@@ -15,6 +17,13 @@ use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token_view))
+        .routes(routes!(assign, unassign))
+}
 
 /// `…/endpoints/{endpoint}/tokens/{token}`.
 #[derive(Deserialize, IntoParams)]
@@ -80,7 +89,6 @@ impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/tokens",
-    tag = "endpoints",
     summary = "The endpoint's view of the secondary tokens",
     description = "Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.",
     params(EndpointPath, ViewQuery),
@@ -114,7 +122,6 @@ pub(crate) async fn token_view(
 #[utoipa::path(
     put,
     path = "/endpoints/{endpoint}/tokens/{token}",
-    tag = "endpoints",
     summary = "Assign a secondary token to some of the endpoint's methods",
     description = "Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.",
     params(AssignmentPath),
@@ -139,7 +146,6 @@ pub(crate) async fn assign(
 #[utoipa::path(
     delete,
     path = "/endpoints/{endpoint}/tokens/{token}",
-    tag = "endpoints",
     summary = "Unassign a secondary token from the endpoint",
     description = "Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.",
     params(AssignmentPath),

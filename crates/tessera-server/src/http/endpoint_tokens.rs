@@ -3,6 +3,8 @@
 //! (`POST /realms/{realm}/endpoints/check`).
 
 use std::net::SocketAddr;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
@@ -25,6 +27,14 @@ use super::oidc::ClientForm;
 use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(reveal))
+}
 
 /// `…/endpoint-tokens`.
 #[derive(Deserialize, IntoParams)]
@@ -120,7 +130,6 @@ pub(crate) struct EndpointTokenList {
 #[utoipa::path(
     post,
     path = "/endpoint-tokens",
-    tag = "endpoint tokens",
     summary = "Create a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The token is shown this once; assign it to endpoints to let it call them.",
     params(TokensPath),
@@ -156,7 +165,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/endpoint-tokens",
-    tag = "endpoint tokens",
     summary = "List secondary endpoint tokens",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The active tokens, or with `inactive=true` the inactive ones, by name.",
     params(TokensPath, ListQuery, PageQuery),
@@ -186,7 +194,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/endpoint-tokens/{token}",
-    tag = "endpoint tokens",
     summary = "Read a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Never the secret.",
     params(TokenPath),
@@ -211,7 +218,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     patch,
     path = "/endpoint-tokens/{token}",
-    tag = "endpoint tokens",
     summary = "Rename, enable, disable, activate or deactivate a secondary token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. A disabled or inactive token stops working at once, and verifiers forget what they cached of it within one poll of the revocation feed.",
     params(TokenPath),
@@ -250,7 +256,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     get,
     path = "/endpoint-tokens/{token}/secret",
-    tag = "endpoint tokens",
     summary = "Reveal a secondary endpoint token",
     description = "Requires `endpoint:RevealEndpointTokens` on every endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
     params(TokenPath),
@@ -280,7 +285,6 @@ pub(crate) async fn reveal(
 #[utoipa::path(
     delete,
     path = "/endpoint-tokens/{token}",
-    tag = "endpoint tokens",
     summary = "Delete a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Its assignments go with it.",
     params(TokenPath),

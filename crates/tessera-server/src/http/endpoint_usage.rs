@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{CallerSummary, EndpointCallRecord, EndpointId, MAX_ENDPOINT_PAGE};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::endpoints::{EndpointPath, Method};
@@ -14,6 +16,13 @@ use super::error::ApiError;
 use super::form::QueryParams;
 use super::refusals::ManagementErrors;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(calls))
+        .routes(routes!(callers))
+}
 
 /// Calls per page when `max` is not given.
 const DEFAULT_CALL_PAGE: i64 = 100;
@@ -104,7 +113,6 @@ pub(crate) struct CallerList {
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/calls",
-    tag = "endpoints",
     summary = "The endpoint's calls",
     description = "Requires `endpoint:ReadEndpointCalls` on it. Every checked call made with a known token, accepted or refused, newest first; `token` filters by one token.",
     params(EndpointPath, CallQuery),
@@ -146,7 +154,6 @@ pub(crate) async fn calls(
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/callers",
-    tag = "endpoints",
     summary = "Which applications call the endpoint",
     description = "Requires `endpoint:ReadEndpointCalls` on it. Per token: calls, refused calls, and the latest, the latest caller first.",
     params(EndpointPath),

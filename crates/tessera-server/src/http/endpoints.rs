@@ -14,6 +14,8 @@ use tessera_token::{
     GeneratedPrimaryToken, PrimaryToken,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::companies::PageQuery;
@@ -22,6 +24,15 @@ use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(regenerate))
+        .routes(routes!(reveal_primary))
+}
 
 /// `…/endpoints`.
 #[derive(Deserialize, IntoParams)]
@@ -252,7 +263,6 @@ pub(crate) struct EndpointList {
 #[utoipa::path(
     post,
     path = "/endpoints",
-    tag = "endpoints",
     summary = "Create an endpoint",
     description = "Requires `endpoint:CreateEndpoint` on every endpoint. With `authentication: token` the answer carries the GET and POST primary tokens (and DELETE with `allow_delete`), shown this once.",
     params(EndpointsPath),
@@ -293,7 +303,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/endpoints",
-    tag = "endpoints",
     summary = "List endpoints",
     description = "Requires `endpoint:ListEndpoints`; lists the endpoints it covers, by path.",
     params(EndpointsPath, PageQuery),
@@ -322,7 +331,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}",
-    tag = "endpoints",
     summary = "Read an endpoint and its primary tokens",
     description = "Requires `endpoint:ReadEndpointConfig` on it. Primary tokens are listed by hint; their secrets are never shown again.",
     params(EndpointPath),
@@ -350,7 +358,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     patch,
     path = "/endpoints/{endpoint}",
-    tag = "endpoints",
     summary = "Change an endpoint",
     description = "Requires `endpoint:UpdateEndpoint` on it. Turning token authentication on, or allowing deletion, generates the missing primary tokens (shown this once); turning either off removes the primary tokens concerned, and what was assigned to them, at once.",
     params(EndpointPath),
@@ -391,7 +398,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     delete,
     path = "/endpoints/{endpoint}",
-    tag = "endpoints",
     summary = "Delete an endpoint",
     description = "Requires `endpoint:DeleteEndpoint` on it. Its primary tokens and assignments go at once; its calls stay in the usage trail.",
     params(EndpointPath),
@@ -416,7 +422,6 @@ pub(crate) async fn delete(
 #[utoipa::path(
     post,
     path = "/endpoints/{endpoint}/primary-tokens/{method}",
-    tag = "endpoints",
     summary = "Regenerate a primary token",
     description = "Requires `endpoint:UpdateEndpoint` on it. The old secret stops working at once (and goes on the revocation feed); the new one is shown this once.",
     params(PrimaryPath),
@@ -450,7 +455,6 @@ pub(crate) struct RevealedSecret {
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/primary-tokens/{method}/secret",
-    tag = "endpoints",
     summary = "Reveal a primary token",
     description = "Requires `endpoint:RevealEndpointTokens` on the endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
     params(PrimaryPath),

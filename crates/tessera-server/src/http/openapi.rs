@@ -26,7 +26,7 @@ fn api_document() -> OpenApi {
         .build();
     document.merge(
         OpenApiRouter::<AppState>::new()
-            .nest("/realms/{realm}", account::routes())
+            .nest("/realms/{realm}", tagged("account", account::routes()))
             .nest("/admin/realms/{realm}", management::routes())
             .into_openapi(),
     );
@@ -45,6 +45,27 @@ fn api_document() -> OpenApi {
         Vec::<String>::new(),
     )]);
     document
+}
+
+/// `router` with every operation tagged `tag`, so that a module names its
+/// tag once rather than on each handler.
+pub(crate) fn tagged(tag: &str, mut router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.tags = Some(vec![tag.to_owned()]);
+        }
+    }
+    router
 }
 
 pub(crate) async fn document() -> Response {

@@ -14,6 +14,8 @@ use tessera_token::{
     SubscriptionId, SubscriptionRequest, Timestamp, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::companies::{timestamp, CompanyPath, MemberList, MemberView};
@@ -22,6 +24,15 @@ use super::form::{present, JsonBody};
 use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(assignees))
+        .routes(routes!(assign, unassign))
+}
 
 /// `…/subscriptions/{subscription}`.
 #[derive(Deserialize, IntoParams)]
@@ -142,7 +153,6 @@ pub(crate) struct SubscriptionList {
 #[utoipa::path(
     post,
     path = "/companies/{company}/subscriptions",
-    tag = "subscriptions",
     summary = "Create a subscription",
     description = "Requires `subscription:CreateSubscription` on every subscription (a realm admin's). The permissions may be no wider than the caller's own.",
     params(CompanyPath),
@@ -186,7 +196,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions",
-    tag = "subscriptions",
     summary = "List a company's subscriptions",
     description = "Requires `subscription:ListSubscriptions`; lists those the caller may list (a company admin: all of theirs).",
     params(CompanyPath),
@@ -216,7 +225,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}",
-    tag = "subscriptions",
     summary = "Read a subscription",
     description = "Requires `subscription:ReadSubscriptionConfig` on it.",
     params(SubscriptionPath),
@@ -242,7 +250,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     patch,
     path = "/companies/{company}/subscriptions/{subscription}",
-    tag = "subscriptions",
     summary = "Edit a subscription",
     description = "Requires `subscription:UpdateSubscription` on it. Disabling it, or a validity window that excludes now, makes its tokens inactive without deleting them; every verifier forgets what it cached of them within one poll of the revocation feed.",
     params(SubscriptionPath),
@@ -284,7 +291,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}",
-    tag = "subscriptions",
     summary = "Delete a subscription",
     description = "Requires `subscription:DeleteSubscription` on it. Its assignments and tokens go with it, at once; the tokens are put on the revocation feed.",
     params(SubscriptionPath),
@@ -315,7 +321,6 @@ pub(crate) async fn delete(
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}/assignments",
-    tag = "subscriptions",
     summary = "List who is assigned to a subscription",
     description = "Requires `subscription:ReadSubscriptionConfig` on it.",
     params(SubscriptionPath),
@@ -343,7 +348,6 @@ pub(crate) async fn assignees(
 #[utoipa::path(
     put,
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
-    tag = "subscriptions",
     summary = "Assign a member to a subscription",
     description = "Requires `subscription:AssignSubscriptionUsers` on it. Only an assigned user can receive user tokens for it. Assigning twice changes nothing.",
     params(AssignmentPath),
@@ -364,7 +368,6 @@ pub(crate) async fn assign(
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
-    tag = "subscriptions",
     summary = "End an assignment",
     description = "Requires `subscription:AssignSubscriptionUsers` on it. The user's tokens for the subscription are deleted with it, at once.",
     params(AssignmentPath),

@@ -12,6 +12,8 @@ use tessera_token::{
     TokenProfileRequest, Tracked, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::error::ApiError;
@@ -20,6 +22,13 @@ use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::token_usage::UsageView;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create, delete_many))
+        .routes(routes!(read, update, delete_one))
+}
 
 /// `…/users/{user}/token-profiles`.
 #[derive(Deserialize, IntoParams)]
@@ -141,7 +150,6 @@ pub(crate) struct DeletedProfiles {
 #[utoipa::path(
     post,
     path = "/users/{user}/token-profiles",
-    tag = "token profiles",
     summary = "Create a token profile",
     description = "Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.",
     params(ProfilesPath),
@@ -190,7 +198,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/users/{user}/token-profiles",
-    tag = "token profiles",
     summary = "List a user's token profiles",
     description = "Requires `token:ListTokens`; lists only the profiles the caller may list.",
     params(ProfilesPath),
@@ -219,7 +226,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/users/{user}/token-profiles/{token_id}",
-    tag = "token profiles",
     summary = "Read a token profile",
     description = "Requires `token:ReadTokenConfig` on the profile.",
     params(ProfilePath),
@@ -248,7 +254,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     patch,
     path = "/users/{user}/token-profiles/{token_id}",
-    tag = "token profiles",
     summary = "Edit a token profile",
     description = "Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.",
     params(ProfilePath),
@@ -291,7 +296,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     delete,
     path = "/users/{user}/token-profiles/{token_id}",
-    tag = "token profiles",
     summary = "Delete a token profile",
     description = "Requires `token:DeleteToken` on the profile.",
     params(ProfilePath),
@@ -316,7 +320,6 @@ pub(crate) async fn delete_one(
 #[utoipa::path(
     delete,
     path = "/users/{user}/token-profiles",
-    tag = "token profiles",
     summary = "Delete several token profiles at once",
     description = "Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.",
     params(ProfilesPath),

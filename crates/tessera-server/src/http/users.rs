@@ -13,6 +13,8 @@ use tessera_token::{
     TokenError, User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE,
 };
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::error::ApiError;
@@ -20,6 +22,22 @@ use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
 use super::reply::created;
 use super::AppState;
+
+/// This module's routes, relative to `/admin/realms/{realm}`.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(count))
+        .routes(routes!(read, update, delete))
+        .routes(routes!(reset_password))
+        .routes(routes!(
+            role_mappings,
+            add_role_mappings,
+            remove_role_mappings
+        ))
+        .routes(routes!(roles))
+        .routes(routes!(role))
+}
 
 /// Keycloak's page size when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
@@ -203,7 +221,6 @@ pub(crate) struct RoleReference {
 #[utoipa::path(
     get,
     path = "/users",
-    tag = "users",
     summary = "Search the realm's users",
     description = "Requires `user:ListUsers` on every user (`*`).",
     params(RealmPath, UserQuery),
@@ -233,7 +250,6 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/users/count",
-    tag = "users",
     summary = "Count the realm's users a search finds",
     description = "Requires `user:ListUsers` on every user (`*`).",
     params(RealmPath, UserQuery),
@@ -261,7 +277,6 @@ pub(crate) async fn count(
 #[utoipa::path(
     post,
     path = "/users",
-    tag = "users",
     summary = "Create a user",
     description = "Requires `user:CreateUser` on every user (`*`). The user has no roles yet.",
     params(RealmPath),
@@ -309,7 +324,6 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/users/{user}",
-    tag = "users",
     summary = "Read a user",
     description = "Requires `user:ReadUserConfig` on the user.",
     params(UserPath),
@@ -331,7 +345,6 @@ pub(crate) async fn read(
 #[utoipa::path(
     put,
     path = "/users/{user}",
-    tag = "users",
     summary = "Edit a user",
     description = "Requires `user:UpdateUser` on the user, and every grant their roles give. Disabling a user revokes all of their sessions and tokens.",
     params(UserPath),
@@ -365,7 +378,6 @@ pub(crate) async fn update(
 #[utoipa::path(
     put,
     path = "/users/{user}/reset-password",
-    tag = "users",
     summary = "Set a user's password",
     description = "Requires `user:UpdateUser` on the user, and every grant their roles give.",
     params(UserPath),
@@ -398,7 +410,6 @@ pub(crate) async fn reset_password(
 #[utoipa::path(
     delete,
     path = "/users/{user}",
-    tag = "users",
     summary = "Delete a user",
     description = "Requires `user:DeleteUser` on the user, and every grant their roles give. Their sessions and tokens are revoked.",
     params(UserPath),
@@ -420,7 +431,6 @@ pub(crate) async fn delete(
 #[utoipa::path(
     get,
     path = "/roles",
-    tag = "users",
     summary = "List the realm's roles",
     description = "Requires `user:ListRoles` on every user (`*`).",
     params(RealmPath),
@@ -446,7 +456,6 @@ pub(crate) async fn roles(
 #[utoipa::path(
     get,
     path = "/roles/{role}",
-    tag = "users",
     summary = "Read a realm role",
     description = "Requires `user:ListRoles` on every user (`*`).",
     params(RolePath),
@@ -471,7 +480,6 @@ pub(crate) async fn role(
 #[utoipa::path(
     get,
     path = "/users/{user}/role-mappings/realm",
-    tag = "users",
     summary = "A user's realm roles",
     description = "Requires `user:ReadUserConfig` on the user.",
     params(UserPath),
@@ -498,7 +506,6 @@ pub(crate) async fn role_mappings(
 #[utoipa::path(
     post,
     path = "/users/{user}/role-mappings/realm",
-    tag = "users",
     summary = "Give a user realm roles",
     description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.",
     params(UserPath),
@@ -521,7 +528,6 @@ pub(crate) async fn add_role_mappings(
 #[utoipa::path(
     delete,
     path = "/users/{user}/role-mappings/realm",
-    tag = "users",
     summary = "Take realm roles from a user",
     description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.",
     params(UserPath),
