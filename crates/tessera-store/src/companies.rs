@@ -105,11 +105,10 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
         let event = CompanyEventRow::new(company, CompanyEventKind::CompanyCreated, audit);
-        event.commit_with(tx, company.created_at, true).await
+        event
+            .commit_if_changed(tx, company.created_at, inserted)
+            .await
     }
 
     pub async fn find_company(&self, realm: &str, id: &CompanyId) -> StoreResult<Option<Company>> {
@@ -190,11 +189,8 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
         let event = CompanyEventRow::new(company, CompanyEventKind::CompanyDeleted, audit);
-        event.commit_with(tx, now, true).await
+        event.commit_if_changed(tx, now, deleted).await
     }
 
     pub async fn company_member(
@@ -322,12 +318,11 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
         let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionCreated, audit)
             .about_subscription(&subscription.id);
-        event.commit_with(tx, subscription.created_at, true).await
+        event
+            .commit_if_changed(tx, subscription.created_at, inserted)
+            .await
     }
 
     pub async fn find_subscription(
@@ -419,12 +414,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
         let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionDeleted, audit)
             .about_subscription(id);
-        event.commit_with(tx, now, true).await
+        event.commit_if_changed(tx, now, deleted).await
     }
 
     /// The members assigned to the subscription, by username.
@@ -465,13 +457,10 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if assigned == 0 {
-            return Ok(false);
-        }
         let event = CompanyEventRow::new(company, CompanyEventKind::UserAssigned, audit)
             .about_subscription(id)
             .about_user(Some(user_id));
-        event.commit_with(tx, now, true).await
+        event.commit_if_changed(tx, now, assigned).await
     }
 
     /// Ends an assignment and deletes the user's tokens for the subscription

@@ -122,6 +122,21 @@ impl<'a> CompanyEventRow<'a> {
         }
     }
 
+    /// When the write it records changed `rows` (a statement's count), records
+    /// the event at `at` and commits; otherwise rolls the transaction back.
+    /// Whether it committed.
+    pub(crate) async fn commit_if_changed(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        at: Timestamp,
+        rows: u64,
+    ) -> StoreResult<bool> {
+        if rows == 0 {
+            return Ok(false);
+        }
+        self.commit_with(tx, at, true).await
+    }
+
     /// Records the event at `at`, commits the write it records (the last
     /// step of every company write that took place) and answers `outcome`.
     pub(crate) async fn commit_with<T>(

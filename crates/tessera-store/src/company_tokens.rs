@@ -60,44 +60,57 @@ impl<'a> CompanyTokenScope<'a> {
     /// The `WHERE` condition on `company_tokens`, its placeholders numbered
     /// from `first`, and their values in order.
     fn condition(self, first: usize) -> (String, Vec<&'a str>) {
-        let (columns, userless): (Vec<(&str, &'a str)>, bool) = match self {
-            Self::Company(company) => (vec![("company_id", company.as_str())], false),
-            Self::User(user) => (vec![("user_id", user.as_str())], false),
-            Self::Member(company, user) => (
-                vec![("company_id", company.as_str()), ("user_id", user.as_str())],
-                false,
-            ),
-            Self::Subscription(subscription) => {
-                (vec![("subscription_id", subscription.as_str())], false)
-            }
-            Self::Assignment(subscription, user) => (
+        use Term::{Is, IsNull};
+        let terms = match self {
+            Self::Company(company) => vec![Is("company_id", company.as_str())],
+            Self::User(user) => vec![Is("user_id", user.as_str())],
+            Self::Member(company, user) => {
                 vec![
-                    ("subscription_id", subscription.as_str()),
-                    ("user_id", user.as_str()),
-                ],
-                false,
-            ),
+                    Is("company_id", company.as_str()),
+                    Is("user_id", user.as_str()),
+                ]
+            }
+            Self::Subscription(subscription) => vec![Is("subscription_id", subscription.as_str())],
+            Self::Assignment(subscription, user) => {
+                vec![
+                    Is("subscription_id", subscription.as_str()),
+                    Is("user_id", user.as_str()),
+                ]
+            }
             Self::Userless(subscription) => {
-                (vec![("subscription_id", subscription.as_str())], true)
-            }
-            Self::One(subscription, token) => (
                 vec![
-                    ("subscription_id", subscription.as_str()),
-                    ("id", token.as_str()),
-                ],
-                false,
-            ),
+                    Is("subscription_id", subscription.as_str()),
+                    IsNull("user_id"),
+                ]
+            }
+            Self::One(subscription, token) => {
+                vec![
+                    Is("subscription_id", subscription.as_str()),
+                    Is("id", token.as_str()),
+                ]
+            }
         };
-        let mut clauses: Vec<String> = (first..)
-            .zip(&columns)
-            .map(|(number, (column, _))| format!("{column} = ${number}"))
+        let mut values = Vec::new();
+        let clauses: Vec<String> = terms
+            .into_iter()
+            .map(|term| match term {
+                Is(column, value) => {
+                    let number = first + values.len();
+                    values.push(value);
+                    format!("{column} = ${number}")
+                }
+                IsNull(column) => format!("{column} IS NULL"),
+            })
             .collect();
-        if userless {
-            clauses.push("user_id IS NULL".to_owned());
-        }
-        let values = columns.into_iter().map(|(_, value)| value).collect();
         (clauses.join(" AND "), values)
     }
+}
+
+/// One term of a [`CompanyTokenScope`]'s condition.
+enum Term<'a> {
+    /// The column equals the value.
+    Is(&'static str, &'a str),
+    IsNull(&'static str),
 }
 
 /// Which of a company's tokens a listing shows.

@@ -13,9 +13,9 @@ use tessera_proto::SecretString;
 use tessera_store::{PersonalTokenId, PersonalTokenKind, Store, TokenSelection};
 
 use crate::{
-    Actor, BruteForceSettings, Client, ClientCredentials, CreatedSecret, GrantType, NewUserRequest,
-    PasswordHasher, PersonalTokenRequest, PersonalTokenSettings, Realm, Services, TokenError,
-    TokenRequest, TokenSettings,
+    Actor, BruteForceSettings, Client, ClientCredentials, CompanyTokenRequest, CreatedSecret,
+    GrantType, NewUserRequest, PasswordHasher, PersonalTokenRequest, PersonalTokenSettings,
+    Principal, Realm, Services, SubscriptionRequest, TokenError, TokenRequest, TokenSettings,
 };
 
 const REALM: &str = "r";
@@ -400,21 +400,60 @@ async fn an_opaque_token_is_found_only_in_its_own_realm() {
         .create_personal_token(REALM, operator, request(PersonalTokenKind::Expose), None)
         .await
         .unwrap();
-    let CreatedSecret::Expose(secret) = secret else {
+    let CreatedSecret::Expose(expose) = secret else {
         panic!("an expose token answers with its secret");
     };
-    // Both realms have the confidential client `api`, the token's audience.
+    let company_token = userless_company_token(&services).await;
+    // Both realms have the confidential client `api`, the audience of both
+    // tokens.
     let api = ClientCredentials {
         client_id: "api".to_owned(),
         secret: Some(SecretString::new("api-secret-0123456789")),
     };
     let oauth = &services.oauth;
-    let here = oauth
-        .introspect(REALM, &api, Some(secret.expose()), None)
-        .await;
-    assert!(here.unwrap().active);
-    let there = oauth
-        .introspect(OTHER_REALM, &api, Some(secret.expose()), None)
-        .await;
-    assert!(!there.unwrap().active);
+    for token in [expose.expose(), company_token.expose()] {
+        let here = oauth.introspect(REALM, &api, Some(token), None).await;
+        assert!(here.unwrap().active, "{REALM}");
+        let there = oauth.introspect(OTHER_REALM, &api, Some(token), None).await;
+        assert!(!there.unwrap().active, "{OTHER_REALM}");
+    }
+}
+
+/// A userless token of a new company's subscription for `api`, by an operator.
+async fn userless_company_token(services: &Services) -> SecretString {
+    let operator = Principal::operator();
+    let company = services
+        .companies
+        .create_company(REALM, &operator, "Acme".to_owned(), None)
+        .await
+        .unwrap();
+    let subscription = SubscriptionRequest {
+        name: "orders".to_owned(),
+        audience: "api".to_owned(),
+        permissions: Vec::new(),
+        valid_from: None,
+        valid_until: None,
+        enabled: true,
+    };
+    let subscription = services
+        .subscriptions
+        .create_subscription(REALM, &operator, &company.id, (subscription, None))
+        .await
+        .unwrap();
+    let request = CompanyTokenRequest {
+        user: None,
+        name: "ci".to_owned(),
+        lifetime: None,
+    };
+    services
+        .subscriptions
+        .create_company_token(
+            REALM,
+            &operator,
+            (&company.id, &subscription.id),
+            (request, None),
+        )
+        .await
+        .unwrap()
+        .secret
 }
