@@ -102,6 +102,7 @@ impl CompanyService {
         id: &CompanyId,
         (name, address): (String, Option<&str>),
     ) -> Result<Company, TokenError> {
+        self.core.realm(realm)?;
         let name = checked_text("name", name, MAX_NAME_CHARS)?;
         let action = TesseraAction::UpdateCompany;
         let access = self.access((realm, id), principal, action).await?;
@@ -161,6 +162,7 @@ impl CompanyService {
         (id, user_id): (&CompanyId, &UserId),
         (roles, address): (Vec<String>, Option<&str>),
     ) -> Result<bool, TokenError> {
+        self.core.realm(realm)?;
         let roles = checked_roles(roles)?;
         let action = TesseraAction::ManageCompanyMembers;
         let access = self.access((realm, id), principal, action).await?;

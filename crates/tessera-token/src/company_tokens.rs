@@ -168,6 +168,7 @@ impl SubscriptionService {
         (company, subscription, id): (&CompanyId, &SubscriptionId, &CompanyTokenId),
         (name, address): (String, Option<&str>),
     ) -> Result<Tracked<CompanyToken>, TokenError> {
+        self.core.realm(realm)?;
         let name = checked_text("name", name, MAX_NAME_CHARS)?;
         let action = TesseraAction::UpdateSubscriptionTokens;
         let (access, _) = self

@@ -13,9 +13,10 @@ use tessera_proto::SecretString;
 use tessera_store::{PersonalTokenId, PersonalTokenKind, Store, TokenSelection};
 
 use crate::{
-    Actor, BruteForceSettings, Client, ClientCredentials, CompanyTokenRequest, CreatedSecret,
-    GrantType, NewUserRequest, PasswordHasher, PersonalTokenRequest, PersonalTokenSettings,
-    Principal, Realm, Services, SubscriptionRequest, TokenError, TokenRequest, TokenSettings,
+    Actor, BruteForceSettings, Client, ClientCredentials, CompanyId, CompanyTokenRequest,
+    CreatedSecret, GrantType, NewUserRequest, PasswordHasher, PersonalTokenRequest,
+    PersonalTokenSettings, Principal, Realm, Services, SubscriptionId, SubscriptionRequest,
+    TokenError, TokenRequest, TokenSettings,
 };
 
 const REALM: &str = "r";
@@ -417,6 +418,27 @@ async fn an_opaque_token_is_found_only_in_its_own_realm() {
         let there = oauth.introspect(OTHER_REALM, &api, Some(token), None).await;
         assert!(!there.unwrap().active, "{OTHER_REALM}");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_realm_is_not_found_before_anything_else_is_checked() {
+    let services = services(Duration::ZERO).await;
+    let operator = Principal::operator();
+    let (company, subscription) = (CompanyId::new("none"), SubscriptionId::new("none"));
+    let read = services
+        .subscriptions
+        .subscription("nowhere", &operator, (&company, &subscription))
+        .await;
+    assert!(matches!(read, Err(TokenError::RealmNotFound)), "{read:?}");
+    // Before the name is checked, too.
+    let renamed = services
+        .companies
+        .rename_company("nowhere", &operator, &company, (String::new(), None))
+        .await;
+    assert!(
+        matches!(renamed, Err(TokenError::RealmNotFound)),
+        "{renamed:?}"
+    );
 }
 
 /// A userless token of a new company's subscription for `api`, by an operator.

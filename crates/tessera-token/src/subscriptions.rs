@@ -66,6 +66,7 @@ impl SubscriptionService {
         company: &CompanyId,
         (request, address): (SubscriptionRequest, Option<&str>),
     ) -> Result<Subscription, TokenError> {
+        self.core.realm(realm)?;
         principal.require_on_every(TesseraAction::CreateSubscription)?;
         let action = (TesseraAction::ListSubscriptions, None);
         let access = self
@@ -288,7 +289,9 @@ impl SubscriptionService {
             .await?
             .ok_or(TokenError::SubscriptionNotFound);
         match (access, subscription) {
-            (Err(TokenError::CompanyNotFound), _) => Err(TokenError::CompanyNotFound),
+            (Err(unknown @ (TokenError::RealmNotFound | TokenError::CompanyNotFound)), _) => {
+                Err(unknown)
+            }
             (_, Err(missing)) => Err(missing),
             (Err(refused), _) => Err(refused),
             (Ok(access), Ok(subscription)) => Ok((access, subscription)),

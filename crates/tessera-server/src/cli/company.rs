@@ -138,34 +138,39 @@ pub enum CompanyCommand {
     Events(InCompany),
 }
 
-/// Every company of the realm, by name, read page by page.
-async fn all_companies(services: &Services, realm: &str) -> anyhow::Result<Vec<Company>> {
+/// Visits the realm's companies by name, a page at a time, until `visit`
+/// answers something; that answer, or none when every company was visited.
+async fn find_in_companies<T>(
+    services: &Services,
+    realm: &str,
+    mut visit: impl FnMut(&Company) -> Option<T>,
+) -> anyhow::Result<Option<T>> {
     let operator = Principal::operator();
-    let mut companies = Vec::new();
+    let mut first = 0;
     loop {
-        let first = i64::try_from(companies.len())?;
         let page = services
             .companies
             .list_companies(realm, &operator, (first, MAX_COMPANY_PAGE))
             .await?;
-        let last = i64::try_from(page.len())? < MAX_COMPANY_PAGE;
-        companies.extend(page);
-        if last {
-            return Ok(companies);
+        if let Some(found) = page.iter().find_map(&mut visit) {
+            return Ok(Some(found));
         }
+        if i64::try_from(page.len())? < MAX_COMPANY_PAGE {
+            return Ok(None);
+        }
+        first += MAX_COMPANY_PAGE;
     }
 }
 
 /// The services, and the company named (by name or id).
 async fn company_of(at: &InCompany) -> anyhow::Result<(Services, CompanyId)> {
     let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
-    let named = |company: &Company| company.name == at.company || company.id.as_str() == at.company;
-    let found = all_companies(&services, &at.realm)
-        .await?
-        .into_iter()
-        .find(named);
-    match found {
-        Some(company) => Ok((services, company.id)),
+    let named = |company: &Company| {
+        (company.name == at.company || company.id.as_str() == at.company)
+            .then(|| company.id.clone())
+    };
+    match find_in_companies(&services, &at.realm, named).await? {
+        Some(id) => Ok((services, id)),
         None => bail!("no company {:?} in realm {:?}", at.company, at.realm),
     }
 }
@@ -247,8 +252,12 @@ impl CompanyCommand {
                 )?;
             }
             Self::List(at) => {
-                for company in all_companies(&at.open().await?, &at.realm).await? {
-                    writeln!(console.output, "{}  {}", company.id, company.name)?;
+                // Printed as each page comes; a failed write stops the listing.
+                let print = |company: &Company| {
+                    writeln!(console.output, "{}  {}", company.id, company.name).err()
+                };
+                if let Some(error) = find_in_companies(&at.open().await?, &at.realm, print).await? {
+                    return Err(error.into());
                 }
             }
             Self::Delete(at) => {

@@ -138,7 +138,7 @@ impl InRealm {
 pub struct OfUser {
     #[command(flatten)]
     at: InRealm,
-    /// The user's username.
+    /// The username of the user whose tokens or profiles these are.
     #[arg(long)]
     user: String,
 }
