@@ -138,7 +138,7 @@ impl<'a> CompanyEventRow<'a> {
     }
 
     /// Records the event at `at`, commits the write it records (the last
-    /// step of every company write that took place) and answers `outcome`.
+    /// step of a company write) and answers `outcome`.
     pub(crate) async fn commit_with<T>(
         &self,
         mut tx: sqlx::Transaction<'static, sqlx::Any>,

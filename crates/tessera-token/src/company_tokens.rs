@@ -226,12 +226,12 @@ impl Core {
         &self,
         request: Introspection<'_>,
     ) -> Result<IntrospectionResponse, TokenError> {
-        let now = Timestamp::now();
         let bearer = self
             .store
             .find_company_bearer(&request.realm.name, &self.digester.digest(request.token))
             .await?
             .ok_or(TokenError::InvalidToken)?;
+        let now = Timestamp::now();
         let outcome = company_token_outcome(&bearer, request.client_id, now);
         self.usage
             .record_company(CompanyTokenUse {

@@ -220,7 +220,7 @@ impl PersonalTokenService {
         actor: Actor<'_>,
         request: PersonalTokenRequest,
         address: Option<&str>,
-    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
         let kind = request.kind_request()?;
         let state = self.core.realm(realm)?;
         let user = self.acting_user(realm, actor).await?;
@@ -261,7 +261,7 @@ impl PersonalTokenService {
         password: Option<SecretString>,
         (lifetime, expires_at): (Option<Duration>, Option<Timestamp>),
         audience: Option<Vec<String>>,
-    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
         let settings = &creation.state.config.personal_tokens;
         let audience = expose_audience(settings, audience)?;
         let now = Timestamp::now();
@@ -279,10 +279,7 @@ impl PersonalTokenService {
             digest: Some(self.core.digester.digest(&secret)),
         };
         self.store_token(&creation, &row).await?;
-        Ok((
-            Tracked::unused(row.token),
-            CreatedSecret::Expose(SecretString::new(secret)),
-        ))
+        Ok((row.token, CreatedSecret::Expose(SecretString::new(secret))))
     }
 
     /// Creates a client token after checking the user's password: a new session of
@@ -294,7 +291,7 @@ impl PersonalTokenService {
         password: Option<SecretString>,
         client_id: String,
         offline: bool,
-    ) -> Result<(Tracked<PersonalToken>, CreatedSecret), TokenError> {
+    ) -> Result<(PersonalToken, CreatedSecret), TokenError> {
         let client = creation
             .state
             .config
@@ -369,7 +366,7 @@ impl PersonalTokenService {
                 .await?;
             return Err(refused);
         }
-        Ok((Tracked::unused(row.token), CreatedSecret::Client(response)))
+        Ok((row.token, CreatedSecret::Client(response)))
     }
 
     /// Stores a new token under the realm's per-user limit (checked under the

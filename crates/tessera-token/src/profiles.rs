@@ -66,7 +66,7 @@ impl TokenProfileService {
         owner: &UserId,
         request: TokenProfileRequest,
         address: Option<&str>,
-    ) -> Result<(Tracked<PersonalToken>, SecretString), TokenError> {
+    ) -> Result<(PersonalToken, SecretString), TokenError> {
         let state = self.core.realm(realm)?;
         principal.require_token_action(
             owner,
@@ -113,7 +113,7 @@ impl TokenProfileService {
         self.core
             .store_personal_token(&row, settings.max_per_user, principal.audit(address))
             .await?;
-        Ok((Tracked::unused(row.token), SecretString::new(secret)))
+        Ok((row.token, SecretString::new(secret)))
     }
 
     /// `owner`'s profiles the caller may list, newest first.

@@ -342,11 +342,6 @@ impl Core {
         if let Some(session_end) = session.filter(|s| !s.offline).and_then(|s| s.expires_at) {
             exp = exp.min(session_end.unix_seconds());
         }
-        let identity = IdentityClaims {
-            sid: session.map(|s| s.id.to_string()),
-            preferred_username: Some(subject.username.to_owned()),
-            email: subject.email.map(str::to_owned),
-        };
         let mut audience = if client.audience.is_empty() {
             vec![client.client_id.clone()]
         } else {
@@ -367,7 +362,11 @@ impl Core {
             scope: scope.to_owned(),
             azp: client.client_id.clone(),
             typ: "Bearer".to_owned(),
-            identity: identity.clone(),
+            identity: IdentityClaims {
+                sid: session.map(|s| s.id.to_string()),
+                preferred_username: Some(subject.username.to_owned()),
+                email: subject.email.map(str::to_owned),
+            },
             realm_access: RealmAccess {
                 roles: subject.roles.to_vec(),
             },
@@ -387,7 +386,8 @@ impl Core {
                 jti: new_uuid()?,
                 azp: client.client_id.clone(),
                 typ: "ID".to_owned(),
-                identity,
+                // The access token's, copied only when an ID token is issued.
+                identity: claims.identity.clone(),
             };
             Some(key.sign_jwt("JWT", &id_claims)?)
         } else {

@@ -381,7 +381,7 @@ async fn personal_token_requests_follow_the_rules_of_their_kind_and_the_realms_l
         "{unknown:?}"
     );
     let deleted = tokens
-        .delete_personal_tokens(REALM, operator, TokenSelection::One(&expose.token.id), None)
+        .delete_personal_tokens(REALM, operator, TokenSelection::One(&expose.id), None)
         .await
         .unwrap();
     assert_eq!(deleted, 1);

@@ -13,7 +13,7 @@ use tessera_token::{
     SubscriptionRequest, Timestamp, Tracked, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
 };
 
-use super::{profile::parse_grants, Console, InRealm, ADMIN_PUBLIC_URL};
+use super::{profile::parse_grants, user_id, Console, InRealm, ADMIN_PUBLIC_URL};
 use crate::{open_service, realm_file::parse_duration, StorageConfig};
 
 /// The realm and the company a command acts in.
@@ -189,15 +189,6 @@ async fn subscription_of(
         .with_context(|| format!("no subscription {subscription:?} in {:?}", at.company))
 }
 
-async fn user_id(services: &Services, realm: &str, username: &str) -> anyhow::Result<UserId> {
-    services
-        .users
-        .find_user_by_username(realm, username)
-        .await?
-        .map(|user| user.id)
-        .with_context(|| format!("no user {username:?} in realm {realm:?}"))
-}
-
 /// Assigns the user to the subscription, or ends the assignment.
 async fn change_assignment(
     at: &InSubscription,
@@ -289,8 +280,11 @@ impl CompanyCommand {
             }
             Self::Members(at) => {
                 let (services, company) = company_of(&at).await?;
-                let members = services.companies.members(&at.realm, &operator, &company);
-                for member in members.await? {
+                for member in services
+                    .companies
+                    .members(&at.realm, &operator, &company)
+                    .await?
+                {
                     let roles = member.roles.join(",");
                     writeln!(
                         console.output,

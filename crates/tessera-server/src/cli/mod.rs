@@ -122,15 +122,19 @@ impl InRealm {
     /// The services, and the id of the realm's user `username`.
     async fn open_for(&self, username: &str) -> anyhow::Result<(Services, UserId)> {
         let services = self.open().await?;
-        let realm = &self.realm;
-        let id = services
-            .users
-            .find_user_by_username(realm, username)
-            .await?
-            .map(|user| user.id)
-            .with_context(|| format!("no user {username:?} in realm {realm:?}"))?;
+        let id = user_id(&services, &self.realm, username).await?;
         Ok((services, id))
     }
+}
+
+/// The id of the user `username` of `realm`.
+async fn user_id(services: &Services, realm: &str, username: &str) -> anyhow::Result<UserId> {
+    services
+        .users
+        .find_user_by_username(realm, username)
+        .await?
+        .map(|user| user.id)
+        .with_context(|| format!("no user {username:?} in realm {realm:?}"))
 }
 
 /// A user of the realm, by `--user`: whose tokens or profiles.
@@ -242,7 +246,7 @@ impl TokenCommand {
                     client_id,
                     offline,
                 };
-                let (Tracked { token, .. }, secret) = services
+                let (token, secret) = services
                     .personal_tokens
                     .create_personal_token(&owner.at.realm, owner.actor(), request, None)
                     .await?;

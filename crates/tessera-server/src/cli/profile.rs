@@ -158,7 +158,7 @@ impl ProfileCommand {
                     .token_profiles
                     .create_token_profile(&owner.at.realm, &operator, &owner_id, request, None)
                     .await?;
-                print_profile(console, &profile)?;
+                print_profile(console, &Tracked::unused(profile))?;
                 writeln!(console.output, "token (shown once): {}", token.expose())?;
             }
             Self::List(owner) => {

@@ -188,7 +188,7 @@ pub async fn create_token(
         },
     };
     let created = CreatedTokenView {
-        listed: token.into(),
+        listed: Tracked::unused(token).into(),
         secrets,
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())

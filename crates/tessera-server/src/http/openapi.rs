@@ -47,8 +47,8 @@ fn api_document() -> OpenApi {
     document
 }
 
-/// `router` with every operation tagged `tag`, so that a module names its
-/// tag once rather than on each handler.
+/// `router` with every operation tagged `tag`: each module's tag is named
+/// once, where its routes are merged, rather than on each handler.
 pub(crate) fn tagged(tag: &str, mut router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     for item in router.get_openapi_mut().paths.paths.values_mut() {
         let operations = [

@@ -186,7 +186,7 @@ pub(crate) async fn create(
             Some(&caller.address),
         )
         .await?;
-    let listed = ProfileView::of(profile)?;
+    let listed = ProfileView::of(Tracked::unused(profile))?;
     let path = format!("/users/{user}/token-profiles/{}", listed.token_id);
     let body = CreatedProfileView {
         listed,
