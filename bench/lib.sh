@@ -1,5 +1,17 @@
-# Shared by bench/run.sh and bench/scale.sh (sourced, not run): the server's
-# lifecycle and wrk's figures. Expects TARGET_DIR, OUTDIR, PORT, MANAGEMENT_PORT.
+# Shared by bench/run.sh and bench/scale.sh (sourced, not run): the settings
+# both read from the environment, the server's lifecycle and wrk's figures.
+# Expects ROOT and OUTDIR.
+
+PORT=${PORT:-18090}
+MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
+BASE="http://127.0.0.1:$PORT"
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-10}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+TOKEN_PATH=/realms/bench/protocol/openid-connect/token
+export THREADS TOKEN_PATH
 
 # Installs Debian package $2 when command $1 is missing.
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }

@@ -35,19 +35,9 @@ HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 SCENARIOS=${SCENARIOS:-"client_credentials refresh_token password mixed introspection profile_introspection company_introspection endpoint_check endpoint_guard login_timing login_flood"}
-PORT=${PORT:-18090}
-MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
-BASE="http://127.0.0.1:$PORT"
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
-DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 REPEAT=${REPEAT:-1}
-PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 OUTDIR=${OUTDIR:-$HERE/results}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-TOKEN_PATH=/realms/bench/protocol/openid-connect/token
-export THREADS TOKEN_PATH
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"

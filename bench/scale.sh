@@ -16,17 +16,7 @@ HERE=$ROOT/bench
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 SESSIONS=${SESSIONS:-1000000}
-PORT=${PORT:-18090}
-MANAGEMENT_PORT=${MANAGEMENT_PORT:-18091}
-BASE="http://127.0.0.1:$PORT"
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
-DURATION=${DURATION:-10}
-PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 OUTDIR=${OUTDIR:-$HERE/results/scale}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-TOKEN_PATH=/realms/bench/protocol/openid-connect/token
-export THREADS TOKEN_PATH
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"

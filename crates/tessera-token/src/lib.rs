@@ -99,7 +99,7 @@ pub use tessera_store::{
     TokenEventKind, TokenSelection, TokenUsage, Tracked, UseOutcome, User, UserChanges, UserFilter,
     UserId,
 };
-pub use user_admin::{UserRequest, MAX_USERS_PER_PAGE};
+pub use user_admin::{RoleMappingChange, UserRequest, MAX_USERS_PER_PAGE};
 pub use users::NewUserRequest;
 
 pub const OPENID: &str = "openid";

@@ -19,6 +19,14 @@ pub const MAX_USERS_PER_PAGE: i64 = 1000;
 const MAX_FIELD_CHARS: usize = 255;
 
 /// A user the management API creates.
+/// What [`UserService::change_role_mappings`] does with the roles named:
+/// Keycloak's `POST` and `DELETE` on a user's realm role mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleMappingChange {
+    Give,
+    Take,
+}
+
 #[derive(Debug, Clone)]
 pub struct UserRequest {
     pub username: String,
@@ -197,14 +205,14 @@ impl UserService {
         Ok(state.config.roles.clone())
     }
 
-    /// Gives the user these realm roles (or, with `granted` false, takes them
-    /// away). Each role must exist, and grant nothing the caller does not hold.
+    /// Gives the user these realm roles, or takes them away. Each role must
+    /// exist, and grant nothing the caller does not hold.
     pub async fn change_role_mappings(
         &self,
         realm: &str,
         principal: &Principal,
         id: &UserId,
-        (roles, granted): (&[String], bool),
+        (roles, change): (&[String], RoleMappingChange),
     ) -> Result<(), TokenError> {
         let state = self.core.realm(realm)?;
         let user = self
@@ -223,18 +231,16 @@ impl UserService {
                     .permissions_of_roles(roles.iter().map(String::as_str)),
             )
             .map_err(TokenError::Escalation)?;
-        let mut now_held: Vec<String> = user
-            .roles
-            .iter()
-            .filter(|held| granted || !roles.contains(held))
-            .cloned()
-            .collect();
-        if granted {
-            for role in roles {
-                if !now_held.contains(role) {
-                    now_held.push(role.clone());
+        let mut now_held = user.roles;
+        match change {
+            RoleMappingChange::Give => {
+                for role in roles {
+                    if !now_held.contains(role) {
+                        now_held.push(role.clone());
+                    }
                 }
             }
+            RoleMappingChange::Take => now_held.retain(|held| !roles.contains(held)),
         }
         self.core.store.set_user_roles(&user.id, &now_held).await?;
         Ok(())

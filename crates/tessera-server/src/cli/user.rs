@@ -3,7 +3,9 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use tessera_token::{NewUserRequest, Principal, Services, UserChanges, UserFilter, UserId};
+use tessera_token::{
+    NewUserRequest, Principal, RoleMappingChange, Services, UserChanges, UserFilter, UserId,
+};
 
 use super::{read_password, Console, InRealm};
 
@@ -144,12 +146,12 @@ impl UserCommand {
                 writeln!(console.output, "set a new password for {}", user.username)?;
             }
             Self::GrantRole(change) => {
-                change.apply((&operator, true)).await?;
+                change.apply((&operator, RoleMappingChange::Give)).await?;
                 let roles = change.roles.join(", ");
                 writeln!(console.output, "{} now holds {roles}", change.user.username)?;
             }
             Self::RevokeRole(change) => {
-                change.apply((&operator, false)).await?;
+                change.apply((&operator, RoleMappingChange::Take)).await?;
                 let roles = change.roles.join(", ");
                 writeln!(
                     console.output,
@@ -231,13 +233,16 @@ impl NamedUser {
 }
 
 impl RoleChange {
-    /// Gives the roles (`true`) or takes them, as `operator`.
-    async fn apply(&self, (operator, give): (&Principal, bool)) -> anyhow::Result<()> {
+    /// Gives the roles or takes them, as `operator`.
+    async fn apply(
+        &self,
+        (operator, change): (&Principal, RoleMappingChange),
+    ) -> anyhow::Result<()> {
         let (services, id) = self.user.open().await?;
         let realm = &self.user.at.realm;
         services
             .users
-            .change_role_mappings(realm, operator, &id, (&self.roles, give))
+            .change_role_mappings(realm, operator, &id, (&self.roles, change))
             .await?;
         Ok(())
     }

@@ -10,7 +10,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
 use tessera_token::{
-    TokenError, User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE,
+    RoleMappingChange, TokenError, User, UserChanges, UserFilter, UserId, UserRequest,
+    MAX_USERS_PER_PAGE,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -522,7 +523,13 @@ pub(crate) async fn add_role_mappings(
     caller: Caller,
     JsonBody(body): JsonBody<Vec<RoleReference>>,
 ) -> Result<StatusCode, ApiError> {
-    change_roles(&state, (&realm, &user), &caller, (body, true)).await
+    change_roles(
+        &state,
+        (&realm, &user),
+        &caller,
+        (body, RoleMappingChange::Give),
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -544,14 +551,20 @@ pub(crate) async fn remove_role_mappings(
     caller: Caller,
     JsonBody(body): JsonBody<Vec<RoleReference>>,
 ) -> Result<StatusCode, ApiError> {
-    change_roles(&state, (&realm, &user), &caller, (body, false)).await
+    change_roles(
+        &state,
+        (&realm, &user),
+        &caller,
+        (body, RoleMappingChange::Take),
+    )
+    .await
 }
 
 async fn change_roles(
     state: &AppState,
     (realm, user): (&str, &str),
     caller: &Caller,
-    (roles, granted): (Vec<RoleReference>, bool),
+    (roles, change): (Vec<RoleReference>, RoleMappingChange),
 ) -> Result<StatusCode, ApiError> {
     let names: Vec<String> = roles.into_iter().map(|role| role.name).collect();
     state
@@ -561,7 +574,7 @@ async fn change_roles(
             realm,
             &caller.principal,
             &UserId::new(user),
-            (&names, granted),
+            (&names, change),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
