@@ -99,7 +99,7 @@ impl ServeConfig {
 
 /// `500ms`, `10s`, `2m`: a positive duration.
 fn duration_arg(text: &str) -> Result<Duration, String> {
-    Some(crate::realm_file::parse_duration(text)?)
+    Some(crate::duration::parse_duration(text)?)
         .filter(|duration| !duration.is_zero())
         .ok_or_else(|| format!("{text:?} must be positive"))
 }

@@ -10,9 +10,10 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use tessera_proto::strategies::{json_object, json_value};
 
+use crate::duration::parse_duration;
 use crate::http::account::CreateTokenBody;
 use crate::http::form::{basic_credentials, OAuthForm};
-use crate::realm_file::{convert, parse_duration, RealmFile, VALID};
+use crate::realm_file::{convert, RealmFile, VALID};
 
 /// Form parameter names the token endpoint reads, and a few it does not.
 const FORM_NAMES: &[&str] = &[

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+mod duration;
 #[cfg(test)]
 mod fuzz;
 mod http;

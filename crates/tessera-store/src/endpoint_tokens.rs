@@ -5,9 +5,8 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::endpoints::{
-    announce_changed, find_endpoint_in, method_from_row, primary_methods, EndpointMethod,
-};
+use crate::endpoints::{announce_changed, find_endpoint_in, method_from_row, EndpointMethod};
+use crate::primary_tokens::primary_methods;
 use crate::sql::{find_by_keys, flag};
 use crate::{Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp};
 

@@ -1,11 +1,12 @@
-//! Endpoints of an integration platform and their primary tokens (one per
-//! allowed method); secondary tokens are in `endpoint_tokens.rs`. Every change that
-//! alters what a check answers puts the tokens concerned on the revocation
-//! feed as `changed`, in the same transaction, so verifiers drop what they
-//! cached.
+//! Endpoints of an integration platform. An edit keeps their primary tokens
+//! (`primary_tokens.rs`) in step with the methods they allow; secondary tokens
+//! are in `endpoint_tokens.rs`. Every change that alters what a check answers
+//! puts the tokens concerned on the revocation feed as `changed`, in the same
+//! transaction, so verifiers drop what they cached.
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::primary_tokens::{insert_primaries, primary_methods, remove_primaries, NewPrimaryToken};
 use crate::revocations::add_token_entry;
 use crate::sql::{flag, parameter_list, realm_page};
 use crate::{EndpointId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp};
@@ -96,27 +97,6 @@ impl Endpoint {
     }
 }
 
-/// A primary token as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrimaryToken {
-    pub id: PrimaryTokenId,
-    pub endpoint_id: EndpointId,
-    pub method: EndpointMethod,
-    pub hint: String,
-    pub created_at: Timestamp,
-}
-
-/// A primary token to store: its digest, and its sealed secret only when the
-/// realm keeps endpoint tokens recoverable.
-#[derive(Debug, Clone)]
-pub struct NewPrimaryToken {
-    pub id: PrimaryTokenId,
-    pub method: EndpointMethod,
-    pub digest: Vec<u8>,
-    pub hint: String,
-    pub sealed: Option<Vec<u8>>,
-}
-
 /// What an edit of an endpoint changes; `None` keeps a field.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointChanges {
@@ -163,16 +143,6 @@ pub(crate) fn endpoint_from_row(row: &AnyRow) -> StoreResult<Endpoint> {
 pub(crate) fn method_from_row(row: &AnyRow, column: &str) -> StoreResult<EndpointMethod> {
     let method: String = row.try_get(column)?;
     EndpointMethod::parse(&method).ok_or(crate::StoreError::Corrupt("endpoint method"))
-}
-
-fn primary_from_row(row: &AnyRow) -> StoreResult<PrimaryToken> {
-    Ok(PrimaryToken {
-        id: row.try_get("id")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        method: method_from_row(row, "method")?,
-        hint: row.try_get("hint")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -224,65 +194,6 @@ async fn tokens_behind(
     let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
-        .collect()
-}
-
-async fn insert_primaries(
-    conn: &mut sqlx::AnyConnection,
-    endpoint: &EndpointId,
-    primaries: &[&NewPrimaryToken],
-    now: Timestamp,
-) -> StoreResult<()> {
-    for primary in primaries {
-        sqlx::query(
-            "INSERT INTO endpoint_primary_tokens (id, endpoint_id, method, digest, hint, sealed, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&primary.id)
-        .bind(endpoint)
-        .bind(primary.method.as_str())
-        .bind(&primary.digest)
-        .bind(&primary.hint)
-        .bind(&primary.sealed)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Removes the endpoint's primary tokens for `methods` and what was assigned
-/// to them.
-async fn remove_primaries(
-    conn: &mut sqlx::AnyConnection,
-    endpoint: &EndpointId,
-    methods: &[EndpointMethod],
-) -> StoreResult<()> {
-    for table in ["endpoint_token_assignments", "endpoint_primary_tokens"] {
-        let sql = format!(
-            "DELETE FROM {table} WHERE endpoint_id = $1 AND method IN ({})",
-            parameter_list(methods.len(), 2)
-        );
-        let mut query = sqlx::query(&sql).bind(endpoint);
-        for method in methods {
-            query = query.bind(method.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// The methods the endpoint has a primary token for.
-pub(crate) async fn primary_methods(
-    conn: &mut sqlx::AnyConnection,
-    endpoint: &EndpointId,
-) -> StoreResult<Vec<EndpointMethod>> {
-    sqlx::query("SELECT method FROM endpoint_primary_tokens WHERE endpoint_id = $1")
-        .bind(endpoint)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|row| method_from_row(row, "method"))
         .collect()
 }
 
@@ -359,23 +270,6 @@ impl Store {
         realm_page(&self.pool, &sql, (realm, (first, max)), endpoint_from_row).await
     }
 
-    /// The endpoint's primary tokens, by method.
-    pub async fn primary_tokens(&self, endpoint: &EndpointId) -> StoreResult<Vec<PrimaryToken>> {
-        let rows = sqlx::query(
-            "SELECT id, endpoint_id, method, hint, created_at FROM endpoint_primary_tokens \
-             WHERE endpoint_id = $1",
-        )
-        .bind(endpoint)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut primaries = rows
-            .iter()
-            .map(primary_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        primaries.sort_by_key(|primary| primary.method);
-        Ok(primaries)
-    }
-
     /// Applies `changes` atomically. The endpoint gains a primary token, from
     /// `candidates`, for each method its new configuration allows and it
     /// lacks, and loses those it no longer allows (with what was assigned to
@@ -437,46 +331,6 @@ impl Store {
         tx.commit().await?;
         let gained = gained.iter().map(|primary| primary.id.clone()).collect();
         Ok(EndpointEdit::Done(endpoint, gained))
-    }
-
-    /// Replaces the secret of the endpoint's primary token for `method`: the
-    /// old one stops working at once, and goes on the feed. None when the
-    /// endpoint has no such token.
-    pub async fn regenerate_primary_token(
-        &self,
-        (realm, id): (&str, &EndpointId),
-        replacement: &NewPrimaryToken,
-        (now, notice_until): (Timestamp, Timestamp),
-    ) -> StoreResult<Option<PrimaryToken>> {
-        let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query(
-            "UPDATE endpoint_primary_tokens SET digest = $1, hint = $2, sealed = $3, \
-             created_at = $4 WHERE endpoint_id = $5 AND method = $6 \
-             AND endpoint_id IN (SELECT id FROM endpoints WHERE realm = $7) \
-             RETURNING id, endpoint_id, method, hint, created_at",
-        )
-        .bind(&replacement.digest)
-        .bind(&replacement.hint)
-        .bind(&replacement.sealed)
-        .bind(now)
-        .bind(id)
-        .bind(replacement.method.as_str())
-        .bind(realm)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let primary = primary_from_row(&row)?;
-        announce_changed(
-            &mut tx,
-            realm,
-            &[primary.id.to_string()],
-            (now, notice_until),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(primary))
     }
 
     /// Deletes the endpoint, its primary tokens, their assignments and its

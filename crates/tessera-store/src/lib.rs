@@ -10,6 +10,7 @@
 mod authorization_codes;
 mod browser_sessions;
 mod companies;
+mod company_bearers;
 mod company_events;
 mod company_tokens;
 mod device_authorizations;
@@ -22,6 +23,7 @@ mod keys;
 mod login_attempts;
 mod migrate;
 mod personal_tokens;
+mod primary_tokens;
 mod realms;
 mod refresh;
 mod retention;
@@ -30,6 +32,7 @@ mod rows;
 mod session_write;
 mod sql;
 mod time;
+mod token_events;
 mod token_profiles;
 mod token_uses;
 mod users;
@@ -42,10 +45,11 @@ use sqlx::{AnyPool, Executor};
 pub use authorization_codes::{NewAuthorizationCode, StoredAuthorizationCode};
 pub use browser_sessions::{BrowserSession, NewBrowserSession};
 pub use companies::{Member, Naming, SubscriptionChanges};
+pub use company_bearers::{BearerUser, CompanyBearer, CompanyTokenUse};
 pub use company_events::{CompanyEvent, CompanyEventKind};
 pub use company_tokens::{
-    BearerUser, CompanyBearer, CompanyToken, CompanyTokenHolder, CompanyTokenInsertion,
-    CompanyTokenLimits, CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
+    CompanyToken, CompanyTokenHolder, CompanyTokenInsertion, CompanyTokenLimits, CompanyTokenScope,
+    NewCompanyToken,
 };
 pub use device_authorizations::{DeviceAuthorization, DeviceDecision, NewDeviceAuthorization};
 pub use endpoint_calls::{
@@ -55,7 +59,6 @@ pub use endpoint_calls::{
 pub use endpoint_tokens::{Assignment, EndpointToken, EndpointTokenChanges, RevealTarget};
 pub use endpoints::{
     Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit, EndpointMethod,
-    NewPrimaryToken, PrimaryToken,
 };
 pub use ids::{
     BrowserSessionId, CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId,
@@ -64,14 +67,17 @@ pub use ids::{
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
 pub use personal_tokens::{
-    Audit, AuditActor, EventOutcome, Insertion, NewPersonalToken, PersonalToken, ProfileFields,
-    TokenEvent, TokenEventKind, TokenSelection, TokenUse, UseOutcome,
+    Insertion, NewPersonalToken, PersonalToken, ProfileFields, TokenSelection,
 };
+pub use primary_tokens::{NewPrimaryToken, PrimaryToken};
 pub use refresh::{Family, NewRefreshToken, RefreshTokenState};
 pub use retention::{PurgeReport, RetentionCutoffs};
 pub use revocations::{DeletionFeed, FeedStart, Revocation, RevocationReason, RevokedKind};
 pub use rows::{Company, PersonalTokenKind, Standing, Subscription, User};
 pub use time::Timestamp;
+pub use token_events::{
+    Audit, AuditActor, EventOutcome, TokenEvent, TokenEventKind, TokenUse, UseOutcome,
+};
 pub use token_profiles::ProfileChanges;
 pub use token_uses::{Presentation, TokenUsage, Tracked};
 pub use users::{UserChanges, UserFilter};

@@ -4,9 +4,10 @@
 //! `changed` entry on the feed in the same transaction so that verifiers evict
 //! what they cached.
 
-use crate::personal_tokens::{insert_event, lock_user, profiles_by_id, EventRow};
+use crate::personal_tokens::{lock_user, profiles_by_id};
 use crate::revocations::add_token_entry;
 use crate::sql::flag;
+use crate::token_events::{insert_event, EventRow};
 use crate::{
     Audit, PersonalToken, RevokedKind, Store, StoreResult, Timestamp, TokenEventKind, Tracked,
     UserId,

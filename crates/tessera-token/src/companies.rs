@@ -7,7 +7,7 @@ use tessera_authz::TesseraAction;
 use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Timestamp, UserId};
 
 use crate::company_access::{is_company_admin, CompanyAccess};
-use crate::personal_tokens::checked_text;
+use crate::input::checked_text;
 use crate::principal::Principal;
 use crate::service::CompanyService;
 use crate::{new_uuid, TokenError};

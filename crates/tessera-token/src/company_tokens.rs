@@ -14,8 +14,9 @@ use tessera_store::{
     Presentation, SubscriptionId, Timestamp, Tracked, UseOutcome, UserId,
 };
 
+use crate::ids::hint;
+use crate::input::{checked_text, expiry};
 use crate::introspection::{stored_details, Introspection};
-use crate::personal_tokens::{checked_text, expiry, hint};
 use crate::principal::Principal;
 use crate::service::{Core, SubscriptionService};
 use crate::{new_opaque_token, new_uuid, TokenError};

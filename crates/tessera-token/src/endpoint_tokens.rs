@@ -14,7 +14,7 @@ use tessera_store::{
 
 use crate::endpoints::{checked_description, checked_name, secondary_seal_context};
 use crate::ids::new_secondary_endpoint_token;
-use crate::personal_tokens::tail_hint;
+use crate::ids::tail_hint;
 use crate::principal::Principal;
 use crate::service::{ClientCredentials, EndpointService, EndpointTokenService};
 use crate::{new_uuid, TokenError};

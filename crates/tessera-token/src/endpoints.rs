@@ -12,7 +12,8 @@ use tessera_store::{
     NewPrimaryToken, PrimaryToken, PrimaryTokenId, RevealTarget, Timestamp,
 };
 
-use crate::personal_tokens::{checked_text, hint};
+use crate::ids::hint;
+use crate::input::checked_text;
 use crate::principal::Principal;
 use crate::revocation::deletion_feed;
 use crate::service::{Core, EndpointService};

@@ -34,6 +34,21 @@ pub fn new_secondary_endpoint_token() -> Result<String, TokenError> {
         .map_err(|_| TokenError::Random)
 }
 
+/// The prefix and the last four characters: enough to recognise a token, far
+/// too little to use it.
+pub(crate) fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
+    format!("{}{}", kind.prefix(), tail_hint(secret))
+}
+
+/// `…` and the last four characters of `secret`, for lists.
+pub(crate) fn tail_hint(secret: &str) -> String {
+    // Tessera's secrets are ASCII (base62), so the last four bytes are four characters.
+    let tail = secret
+        .get(secret.len().saturating_sub(4)..)
+        .unwrap_or_default();
+    format!("…{tail}")
+}
+
 /// `len` characters, each drawn uniformly from base62.
 fn random_base62(len: usize) -> Result<String, TokenError> {
     random_string(OpaqueTokenKind::alphabet(), len)

@@ -23,10 +23,12 @@ mod error;
 mod fuzz;
 mod grants;
 mod ids;
+mod input;
 mod introspection;
 mod keys;
 mod login;
 mod password;
+mod personal_token_request;
 mod personal_tokens;
 mod principal;
 mod profiles;
@@ -65,7 +67,8 @@ pub use password::{
     default_hashing_queue, is_argon2_phc, HashingPermit, PasswordHasher, StoredPassword,
     DEFAULT_ARGON2_PARAMS, MAX_PASSWORD_BYTES,
 };
-pub use personal_tokens::{Actor, CreatedSecret, EventPage, PersonalTokenRequest, TokenEventPage};
+pub use personal_token_request::PersonalTokenRequest;
+pub use personal_tokens::{Actor, CreatedSecret, EventPage, TokenEventPage};
 pub use principal::{Principal, PrincipalKind};
 pub use profiles::{TokenProfileChanges, TokenProfileRequest, MAX_PROFILES_PER_DELETE};
 pub use realm::{

@@ -14,16 +14,15 @@ use tessera_store::{
     UserId,
 };
 
+use crate::ids::hint;
+use crate::input::{checked_names, expiry};
+use crate::personal_token_request::{KindRequest, PersonalTokenRequest};
 use crate::revocation::deletion_now;
 use crate::service::{AccountAccess, Core, PersonalTokenService};
 use crate::{
     new_opaque_token, new_uuid, PersonalTokenSettings, RealmState, TokenError, ACCOUNT_AUDIENCE,
     OFFLINE_ACCESS,
 };
-
-/// Longest token name and description accepted, in characters.
-const MAX_NAME_CHARS: usize = 100;
-const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// Who manages a user's personal tokens.
 #[derive(Debug, Clone, Copy)]
@@ -65,80 +64,6 @@ pub struct TokenEventPage {
 pub struct EventPage {
     pub before: Option<i64>,
     pub limit: i64,
-}
-
-/// A request to create a personal token, as the account API and the CLI
-/// receive it. Which fields each kind takes is decided here, once, before any
-/// other check.
-#[derive(Debug, Clone)]
-pub struct PersonalTokenRequest {
-    pub kind: PersonalTokenKind,
-    pub name: String,
-    pub description: Option<String>,
-    /// The user's current password; required when the user creates the token.
-    pub password: Option<SecretString>,
-    /// Expose tokens: how long the token lives (or give `expires_at`).
-    pub lifetime: Option<Duration>,
-    pub expires_at: Option<Timestamp>,
-    /// Expose tokens: some of the realm's `expose_audience`; `None` means all.
-    pub audience: Option<Vec<String>>,
-    /// Client tokens: the client the session is for.
-    pub client_id: Option<String>,
-    /// Client tokens: an offline session.
-    pub offline: bool,
-}
-
-/// A creation request checked for its kind: the fields only that kind takes.
-enum KindRequest {
-    Expose {
-        lifetime: Option<Duration>,
-        expires_at: Option<Timestamp>,
-        audience: Option<Vec<String>>,
-    },
-    Client {
-        client_id: String,
-        offline: bool,
-    },
-}
-
-impl PersonalTokenRequest {
-    fn kind_request(&self) -> Result<KindRequest, TokenError> {
-        match self.kind {
-            PersonalTokenKind::Expose => {
-                if self.client_id.is_some() || self.offline {
-                    return Err(TokenError::InvalidRequest(
-                        "expose tokens take a lifetime, an expiry and an audience, \
-                         not a client_id or offline"
-                            .to_owned(),
-                    ));
-                }
-                Ok(KindRequest::Expose {
-                    lifetime: self.lifetime,
-                    expires_at: self.expires_at,
-                    audience: self.audience.clone(),
-                })
-            }
-            PersonalTokenKind::Profile => Err(TokenError::InvalidRequest(
-                "token profiles are created through the management API".to_owned(),
-            )),
-            PersonalTokenKind::Client => match &self.client_id {
-                Some(client_id)
-                    if self.lifetime.is_none()
-                        && self.expires_at.is_none()
-                        && self.audience.is_none() =>
-                {
-                    Ok(KindRequest::Client {
-                        client_id: client_id.clone(),
-                        offline: self.offline,
-                    })
-                }
-                _ => Err(TokenError::InvalidRequest(
-                    "client tokens need a client_id and take no lifetime, expiry or audience"
-                        .to_owned(),
-                )),
-            },
-        }
-    }
 }
 
 /// What every creation has checked before its kind's own steps.
@@ -473,56 +398,6 @@ impl PersonalTokenService {
     }
 }
 
-pub(crate) fn checked_names(
-    name: String,
-    description: Option<String>,
-) -> Result<(String, Option<String>), TokenError> {
-    let name = checked_text("name", name, MAX_NAME_CHARS)?;
-    let description = description
-        .map(|text| checked_text("description", text, MAX_DESCRIPTION_CHARS))
-        .transpose()?;
-    Ok((name, description))
-}
-
-/// Trimmed, non-empty, at most `max` characters, no control characters.
-pub(crate) fn checked_text(field: &str, text: String, max: usize) -> Result<String, TokenError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(TokenError::InvalidRequest(format!(
-            "{field} must be 1 to {max} characters without control characters"
-        )));
-    }
-    Ok(text.to_owned())
-}
-
-/// When a new token expires: from `lifetime` or `expires_at` (not both), within
-/// the realm's bounds, `(default, max)`.
-pub(crate) fn expiry(
-    (default_lifetime, max_lifetime): (Duration, Duration),
-    now: Timestamp,
-    lifetime: Option<Duration>,
-    expires_at: Option<Timestamp>,
-) -> Result<Timestamp, TokenError> {
-    let lifetime = match (lifetime, expires_at) {
-        (Some(_), Some(_)) => {
-            return Err(TokenError::InvalidRequest(
-                "give lifetime or expires_at, not both".to_owned(),
-            ))
-        }
-        (Some(lifetime), None) => lifetime,
-        (None, Some(at)) => at.saturating_duration_since(now),
-        (None, None) => default_lifetime,
-    };
-    if !(PersonalTokenSettings::MIN_LIFETIME..=max_lifetime).contains(&lifetime) {
-        return Err(TokenError::InvalidRequest(format!(
-            "lifetime must be between {} s and {} s",
-            PersonalTokenSettings::MIN_LIFETIME.as_secs(),
-            max_lifetime.as_secs()
-        )));
-    }
-    Ok(now.saturating_add(lifetime))
-}
-
 /// Who may accept a new expose token: the requested resource servers, each one
 /// of the realm's `expose_audience`, or all of those.
 fn expose_audience(
@@ -547,21 +422,6 @@ fn expose_audience(
         )));
     }
     Ok(requested)
-}
-
-/// The prefix and the last four characters: enough to recognise a token, far
-/// too little to use it.
-pub(crate) fn hint(kind: OpaqueTokenKind, secret: &str) -> String {
-    format!("{}{}", kind.prefix(), tail_hint(secret))
-}
-
-/// `…` and the last four characters of `secret`, for lists.
-pub(crate) fn tail_hint(secret: &str) -> String {
-    // Tessera's secrets are ASCII (base62), so the last four bytes are four characters.
-    let tail = secret
-        .get(secret.len().saturating_sub(4)..)
-        .unwrap_or_default();
-    format!("…{tail}")
 }
 
 impl Core {

@@ -12,7 +12,8 @@ use tessera_store::{
     ProfileFields, Timestamp, TokenSelection, Tracked, UserId,
 };
 
-use crate::personal_tokens::{checked_text, expiry, hint};
+use crate::ids::hint;
+use crate::input::{checked_text, expiry};
 use crate::principal::Principal;
 use crate::revocation::deletion_feed;
 use crate::service::TokenProfileService;

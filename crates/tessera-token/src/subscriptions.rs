@@ -12,7 +12,7 @@ use tessera_store::{
 };
 
 use crate::company_access::CompanyAccess;
-use crate::personal_tokens::checked_text;
+use crate::input::checked_text;
 use crate::principal::Principal;
 use crate::revocation::deletion_feed;
 use crate::service::SubscriptionService;

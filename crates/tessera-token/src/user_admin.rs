@@ -268,7 +268,7 @@ impl UserService {
 
 /// Trimmed, 1 to 255 characters, no control characters.
 fn checked_field(field: &str, text: String) -> Result<String, TokenError> {
-    crate::personal_tokens::checked_text(field, text, MAX_FIELD_CHARS)
+    crate::input::checked_text(field, text, MAX_FIELD_CHARS)
 }
 
 /// The email and names checked, as Keycloak's representation names them.

@@ -33,6 +33,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod claims;
+mod discovery;
 mod endpoint_check;
 mod error;
 #[cfg(test)]

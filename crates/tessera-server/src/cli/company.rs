@@ -14,7 +14,7 @@ use tessera_token::{
 };
 
 use super::{profile::parse_grants, user_id, Console, InRealm, ADMIN_PUBLIC_URL};
-use crate::{open_service, realm_file::parse_duration, StorageConfig};
+use crate::{duration::parse_duration, open_service, StorageConfig};
 
 /// The realm and the company a command acts in.
 #[derive(Debug, Args)]

@@ -229,7 +229,7 @@ impl TokenCommand {
             } => {
                 let services = owner.at.open().await?;
                 let lifetime = lifetime
-                    .map(|text| crate::realm_file::parse_duration(&text))
+                    .map(|text| crate::duration::parse_duration(&text))
                     .transpose()
                     .map_err(anyhow::Error::msg)?;
                 let request = PersonalTokenRequest {

@@ -10,7 +10,7 @@ use super::openapi::tagged;
 
 use super::{
     companies, company_tokens, endpoint_assignments, endpoint_tokens, endpoint_usage, endpoints,
-    subscriptions, token_profiles, users, AppState,
+    roles, subscriptions, token_profiles, users, AppState,
 };
 
 /// The management API's routes, relative to `/admin/realms/{realm}`, with
@@ -18,6 +18,7 @@ use super::{
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(tagged("users", users::routes()))
+        .merge(tagged("users", roles::routes()))
         .merge(tagged("token profiles", token_profiles::routes()))
         .merge(tagged("companies", companies::routes()))
         .merge(tagged("company tokens", company_tokens::routes()))

@@ -20,6 +20,7 @@ mod openapi;
 mod pages;
 mod refusals;
 mod reply;
+mod roles;
 mod serve;
 mod sign_in;
 mod subscriptions;

@@ -1,4 +1,4 @@
-//! `/admin/realms/{realm}/users` and `/roles`: the subset of Keycloak's admin
+//! `/admin/realms/{realm}/users`: the subset of Keycloak's admin
 //! REST API that its tooling uses for users, with Keycloak's representations
 //! (camelCase, unknown fields ignored) and status codes: 201 with `Location`
 //! on create, 204 on update and delete, 409 on a taken username.
@@ -9,10 +9,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
-use tessera_token::{
-    RoleMappingChange, TokenError, User, UserChanges, UserFilter, UserId, UserRequest,
-    MAX_USERS_PER_PAGE,
-};
+use tessera_token::{User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,13 +28,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(count))
         .routes(routes!(read, update, delete))
         .routes(routes!(reset_password))
-        .routes(routes!(
-            role_mappings,
-            add_role_mappings,
-            remove_role_mappings
-        ))
-        .routes(routes!(roles))
-        .routes(routes!(role))
 }
 
 /// Keycloak's page size when `max` is not given.
@@ -48,7 +38,7 @@ const DEFAULT_PAGE: i64 = 100;
 #[into_params(parameter_in = Path)]
 pub(crate) struct RealmPath {
     /// The realm.
-    realm: String,
+    pub(crate) realm: String,
 }
 
 /// `…/users/{user}`.
@@ -56,19 +46,9 @@ pub(crate) struct RealmPath {
 #[into_params(parameter_in = Path)]
 pub(crate) struct UserPath {
     /// The realm.
-    realm: String,
+    pub(crate) realm: String,
     /// The user's id.
-    user: String,
-}
-
-/// `…/roles/{role}`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct RolePath {
-    /// The realm.
-    realm: String,
-    /// The role's name.
-    role: String,
+    pub(crate) user: String,
 }
 
 /// `GET …/users` and `…/users/count`.
@@ -187,36 +167,6 @@ impl CredentialRepresentation {
         }
         Ok(self.value)
     }
-}
-
-/// Keycloak's `RoleRepresentation` of a realm role.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RoleRepresentation {
-    /// Realm roles are named, not numbered: the id is the name.
-    id: String,
-    name: String,
-    composite: bool,
-    client_role: bool,
-    container_id: String,
-}
-
-impl RoleRepresentation {
-    fn of(realm: &str, name: String) -> Self {
-        Self {
-            id: name.clone(),
-            name,
-            composite: false,
-            client_role: false,
-            container_id: realm.to_owned(),
-        }
-    }
-}
-
-/// A role in a role-mapping request: its name is what counts.
-#[derive(Deserialize, ToSchema)]
-pub(crate) struct RoleReference {
-    name: String,
 }
 
 #[utoipa::path(
@@ -425,157 +375,6 @@ pub(crate) async fn delete(
         .services
         .users
         .delete_user_by_id(&realm, &caller.principal, &UserId::new(user))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(
-    get,
-    path = "/roles",
-    summary = "List the realm's roles",
-    description = "Requires `user:ListRoles` on every user (`*`).",
-    params(RealmPath),
-    responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
-)]
-pub(crate) async fn roles(
-    State(state): State<AppState>,
-    Path(RealmPath { realm }): Path<RealmPath>,
-    caller: Caller,
-) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
-    let roles = state
-        .services
-        .users
-        .realm_roles(&realm, &caller.principal)?;
-    Ok(Json(
-        roles
-            .into_iter()
-            .map(|role| RoleRepresentation::of(&realm, role))
-            .collect(),
-    ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/roles/{role}",
-    summary = "Read a realm role",
-    description = "Requires `user:ListRoles` on every user (`*`).",
-    params(RolePath),
-    responses((status = 200, description = "The role", body = RoleRepresentation), ManagementErrors),
-)]
-pub(crate) async fn role(
-    State(state): State<AppState>,
-    Path(RolePath { realm, role }): Path<RolePath>,
-    caller: Caller,
-) -> Result<Json<RoleRepresentation>, ApiError> {
-    let roles = state
-        .services
-        .users
-        .realm_roles(&realm, &caller.principal)?;
-    roles
-        .into_iter()
-        .find(|name| *name == role)
-        .map(|name| Json(RoleRepresentation::of(&realm, name)))
-        .ok_or(ApiError::Token(TokenError::RoleNotFound))
-}
-
-#[utoipa::path(
-    get,
-    path = "/users/{user}/role-mappings/realm",
-    summary = "A user's realm roles",
-    description = "Requires `user:ReadUserConfig` on the user.",
-    params(UserPath),
-    responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
-)]
-pub(crate) async fn role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
-    let user = state
-        .services
-        .users
-        .user(&realm, &caller.principal, &UserId::new(user))
-        .await?;
-    Ok(Json(
-        user.roles
-            .into_iter()
-            .map(|role| RoleRepresentation::of(&realm, role))
-            .collect(),
-    ))
-}
-
-#[utoipa::path(
-    post,
-    path = "/users/{user}/role-mappings/realm",
-    summary = "Give a user realm roles",
-    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.",
-    params(UserPath),
-    request_body = [RoleReference],
-    responses(
-        (status = 204, description = "Given"),
-        (status = 400, description = "Malformed body", body = OAuthError),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn add_role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-    JsonBody(body): JsonBody<Vec<RoleReference>>,
-) -> Result<StatusCode, ApiError> {
-    change_roles(
-        &state,
-        (&realm, &user),
-        &caller,
-        (body, RoleMappingChange::Give),
-    )
-    .await
-}
-
-#[utoipa::path(
-    delete,
-    path = "/users/{user}/role-mappings/realm",
-    summary = "Take realm roles from a user",
-    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.",
-    params(UserPath),
-    request_body = [RoleReference],
-    responses(
-        (status = 204, description = "Taken"),
-        (status = 400, description = "Malformed body", body = OAuthError),
-        ManagementErrors,
-    ),
-)]
-pub(crate) async fn remove_role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-    JsonBody(body): JsonBody<Vec<RoleReference>>,
-) -> Result<StatusCode, ApiError> {
-    change_roles(
-        &state,
-        (&realm, &user),
-        &caller,
-        (body, RoleMappingChange::Take),
-    )
-    .await
-}
-
-async fn change_roles(
-    state: &AppState,
-    (realm, user): (&str, &str),
-    caller: &Caller,
-    (roles, change): (Vec<RoleReference>, RoleMappingChange),
-) -> Result<StatusCode, ApiError> {
-    let names: Vec<String> = roles.into_iter().map(|role| role.name).collect();
-    state
-        .services
-        .users
-        .change_role_mappings(
-            realm,
-            &caller.principal,
-            &UserId::new(user),
-            (&names, change),
-        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
