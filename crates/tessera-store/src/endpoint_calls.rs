@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use sqlx::{any::AnyArguments, query::Query, Any, Row};
 
-use crate::endpoints::{method_from_row, EndpointAuthentication, EndpointMethod};
+use crate::endpoint_methods::{method_from_row, EndpointMethod};
+use crate::endpoints::EndpointAuthentication;
 use crate::token_uses::insert_event_rows;
 use crate::{EndpointId, Store, StoreError, StoreResult, Timestamp};
 

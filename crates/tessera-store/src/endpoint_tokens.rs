@@ -5,8 +5,10 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::endpoints::{announce_changed, find_endpoint_in, method_from_row, EndpointMethod};
+use crate::endpoint_methods::{method_from_row, EndpointMethod};
+use crate::endpoints::find_endpoint_in;
 use crate::primary_tokens::primary_methods;
+use crate::revocations::announce_changed;
 use crate::sql::{find_by_keys, flag};
 use crate::{Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp};
 

@@ -6,10 +6,11 @@
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::endpoint_methods::EndpointMethod;
 use crate::primary_tokens::{insert_primaries, primary_methods, remove_primaries, NewPrimaryToken};
-use crate::revocations::add_token_entry;
+use crate::revocations::announce_changed;
 use crate::sql::{flag, parameter_list, realm_page};
-use crate::{EndpointId, PrimaryTokenId, RevokedKind, Store, StoreResult, Timestamp};
+use crate::{EndpointId, PrimaryTokenId, Store, StoreResult, Timestamp};
 
 /// Whether calling an endpoint needs a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,38 +33,6 @@ impl EndpointAuthentication {
             "token" => Some(Self::Token),
             _ => None,
         }
-    }
-}
-
-/// The methods an endpoint can be called with, each with its primary token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EndpointMethod {
-    Get,
-    Post,
-    Delete,
-}
-
-impl EndpointMethod {
-    pub const ALL: [Self; 3] = [Self::Get, Self::Post, Self::Delete];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Delete => "DELETE",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|method| method.as_str() == value)
-    }
-}
-
-impl std::fmt::Display for EndpointMethod {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -140,33 +109,8 @@ pub(crate) fn endpoint_from_row(row: &AnyRow) -> StoreResult<Endpoint> {
     })
 }
 
-pub(crate) fn method_from_row(row: &AnyRow, column: &str) -> StoreResult<EndpointMethod> {
-    let method: String = row.try_get(column)?;
-    EndpointMethod::parse(&method).ok_or(crate::StoreError::Corrupt("endpoint method"))
-}
-
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(error) if error.is_unique_violation())
-}
-
-/// Gives each of `ids` a `changed` feed entry mattering until `notice_until`.
-pub(crate) async fn announce_changed(
-    conn: &mut sqlx::AnyConnection,
-    realm: &str,
-    ids: &[String],
-    (now, notice_until): (Timestamp, Timestamp),
-) -> StoreResult<()> {
-    for id in ids {
-        add_token_entry(
-            &mut *conn,
-            RevokedKind::Changed,
-            (realm, id),
-            now,
-            notice_until,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// The ids of the endpoint's primary tokens for `methods` (all when `None`)

@@ -15,6 +15,7 @@ mod company_events;
 mod company_tokens;
 mod device_authorizations;
 mod endpoint_calls;
+mod endpoint_methods;
 mod endpoint_tokens;
 mod endpoints;
 mod group_commit;
@@ -56,10 +57,9 @@ pub use endpoint_calls::{
     CallOutcome, CallerLookup, CallerSummary, EndpointCall, EndpointCallRecord, EndpointCaller,
     EndpointTokenKind,
 };
+pub use endpoint_methods::EndpointMethod;
 pub use endpoint_tokens::{Assignment, EndpointToken, EndpointTokenChanges, RevealTarget};
-pub use endpoints::{
-    Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit, EndpointMethod,
-};
+pub use endpoints::{Endpoint, EndpointAuthentication, EndpointChanges, EndpointEdit};
 pub use ids::{
     BrowserSessionId, CompanyId, CompanyTokenId, EndpointId, EndpointTokenId, PersonalTokenId,
     PrimaryTokenId, SessionId, SubscriptionId, UserId,

@@ -4,7 +4,8 @@
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::endpoints::{announce_changed, method_from_row, EndpointMethod};
+use crate::endpoint_methods::{method_from_row, EndpointMethod};
+use crate::revocations::announce_changed;
 use crate::sql::parameter_list;
 use crate::{EndpointId, PrimaryTokenId, Store, StoreResult, Timestamp};
 

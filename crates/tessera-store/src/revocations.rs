@@ -412,6 +412,26 @@ pub(crate) async fn add_token_entry(
     Ok(())
 }
 
+/// Gives each of `ids` a `changed` feed entry mattering until `notice_until`.
+pub(crate) async fn announce_changed(
+    conn: &mut sqlx::AnyConnection,
+    realm: &str,
+    ids: &[String],
+    (now, notice_until): (Timestamp, Timestamp),
+) -> StoreResult<()> {
+    for id in ids {
+        add_token_entry(
+            &mut *conn,
+            RevokedKind::Changed,
+            (realm, id),
+            now,
+            notice_until,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

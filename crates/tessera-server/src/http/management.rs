@@ -6,7 +6,7 @@
 
 use utoipa_axum::router::OpenApiRouter;
 
-use super::openapi::tagged;
+use super::tags::tagged;
 
 use super::{
     companies, company_tokens, endpoint_assignments, endpoint_tokens, endpoint_usage, endpoints,

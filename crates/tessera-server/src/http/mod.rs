@@ -24,6 +24,7 @@ mod roles;
 mod serve;
 mod sign_in;
 mod subscriptions;
+mod tags;
 mod token_profiles;
 mod token_usage;
 mod users;
