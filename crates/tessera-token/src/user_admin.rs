@@ -18,7 +18,6 @@ pub const MAX_USERS_PER_PAGE: i64 = 1000;
 /// Longest username, email and name accepted, in characters.
 const MAX_FIELD_CHARS: usize = 255;
 
-/// A user the management API creates.
 /// What [`UserService::change_role_mappings`] does with the roles named:
 /// Keycloak's `POST` and `DELETE` on a user's realm role mappings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +26,7 @@ pub enum RoleMappingChange {
     Take,
 }
 
+/// A user the management API creates.
 #[derive(Debug, Clone)]
 pub struct UserRequest {
     pub username: String,
