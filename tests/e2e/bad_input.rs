@@ -1,6 +1,7 @@
 //! Hostile and malformed requests: each gets the right error and writes nothing.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 
 use crate::kit::{assert_error, str_field, Env, RealmOptions, Server, PASSWORD, REALM, USER};

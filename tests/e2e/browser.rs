@@ -3,7 +3,8 @@
 //! every refusal the authorization endpoint and the exchange make, code
 //! replay, single sign-on across clients, and RP-initiated logout.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::Value;
 
 use crate::kit::{Env, RealmOptions, Reply, Server, PASSWORD, PUBLIC_URL, REALM, USER};

@@ -2,7 +2,8 @@
 //! many requests carry it, answers kept for their TTL, least recently used out
 //! first, and negative answers in a list of their own.
 
-use std::{num::NonZeroUsize, time::Duration};
+use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use reqwest::Method;
 use tessera_proto::OpaqueTokenKind;

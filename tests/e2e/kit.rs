@@ -758,7 +758,8 @@ pub fn verify_with_jwks(token: &str, jwks: &Value, audience: &str) -> Result<Val
 
 /// The claims of a JWT, read without verifying it (for ids the test needs).
 pub fn unverified_claims(token: &str) -> Value {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

@@ -242,7 +242,8 @@ async fn discovery_realm_info_and_health() {
 /// hashes are upgraded at the next successful login. The SQLite file is 0600.
 #[tokio::test]
 async fn passwords_are_peppered_and_imported_hashes_upgraded_at_the_next_login() {
-    use argon2::{password_hash::PasswordVerifier, Argon2, PasswordHash};
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::{Argon2, PasswordHash};
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start().await;
     let stored = env
@@ -257,7 +258,8 @@ async fn passwords_are_peppered_and_imported_hashes_upgraded_at_the_next_login()
 
     // An imported argon2id hash (as from another system): plain, not peppered.
     let imported = {
-        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+        use argon2::password_hash::rand_core::OsRng;
+        use argon2::password_hash::{PasswordHasher, SaltString};
         Argon2::default()
             .hash_password(b"imported-password", &SaltString::generate(&mut OsRng))
             .unwrap()

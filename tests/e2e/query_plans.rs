@@ -13,7 +13,8 @@ use reqwest::Method;
 use serde_json::json;
 use sqlx::{Connection, Row};
 use tracing::field::{Field, Visit};
-use tracing_subscriber::{layer::SubscriberExt, Layer};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
 
 use crate::kit::{str_field, Env, RealmOptions, Server, API_SECRET, PASSWORD, REALM, USER};
 

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
 use tessera_verify::{Verifier, VerifyError};
 
@@ -512,11 +513,11 @@ async fn logout_revoke_and_disabling_the_user_reach_the_resource_server_within_a
 
 #[tokio::test]
 async fn the_layer_runs_custom_permission_checks_with_the_request() {
-    use axum::{http::request::Parts, routing::get, Router};
-    use tessera_verify::{
-        axum::{AuthError, RequireBearerLayer},
-        VerifiedToken,
-    };
+    use axum::http::request::Parts;
+    use axum::routing::get;
+    use axum::Router;
+    use tessera_verify::axum::{AuthError, RequireBearerLayer};
+    use tessera_verify::VerifiedToken;
 
     let env = Env::new(RealmOptions::default()).await;
     let server = env.start_reachable().await;

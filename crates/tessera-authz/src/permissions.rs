@@ -2,7 +2,8 @@
 
 use tessera_proto::AuthorizationDetail;
 
-use crate::{grant::ResourceGrant, Actions, Escalation, Grant, GrantError};
+use crate::grant::ResourceGrant;
+use crate::{Actions, Escalation, Grant, GrantError};
 
 /// The most grants one principal may carry. Evaluation looks at each grant, so
 /// the bound keeps a check cheap and a request body small.

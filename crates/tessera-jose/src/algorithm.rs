@@ -1,4 +1,5 @@
-use std::{fmt, str::FromStr};
+use std::fmt;
+use std::str::FromStr;
 
 /// The asymmetric JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037).
 /// RS256 keys are 2048-bit RSA.

@@ -4,8 +4,10 @@
 //! (`alg` on the allow-list and matching the key, `typ`, known `kid`, no `crit`)
 //! and the signature itself. Claim checks (`exp`, `iss`, `aud`) belong to callers.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use std::{borrow::Cow, mem::MaybeUninit};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer};

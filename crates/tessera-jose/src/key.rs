@@ -1,6 +1,7 @@
 //! Public keys and JWS verification against a set of them.
 
-use std::{collections::HashMap, mem::MaybeUninit};
+use std::collections::HashMap;
+use std::mem::MaybeUninit;
 
 use ring::digest;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};

@@ -4,7 +4,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{
     self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
 };
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tessera_jose::{encode_segment, Jwks, JwtError, KeySet, SigningAlgorithm, VerifyingKey};
 
 use crate::KeyError;
@@ -259,7 +260,8 @@ struct HeaderOut<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use serde_json::{json, Value};
     use tessera_jose::JWT_MAX_LEN;
 
@@ -363,7 +365,8 @@ mod tests {
             JwtError::AlgorithmNotAllowed
         );
         // The hand-written SubjectPublicKeyInfo is what the rsa crate encodes.
-        use rsa::{pkcs1::DecodeRsaPublicKey, pkcs8::EncodePublicKey};
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        use rsa::pkcs8::EncodePublicKey;
         let KeyPairInner::Rs256(pair) = &key.pair else {
             unreachable!()
         };

@@ -2,7 +2,8 @@
 //! so the `rsa` crate does exactly that, and nothing else: no signing, verification
 //! or decryption happens with it.
 
-use rsa::{pkcs8::EncodePrivateKey, RsaPrivateKey};
+use rsa::pkcs8::EncodePrivateKey;
+use rsa::RsaPrivateKey;
 
 use crate::KeyError;
 

@@ -5,15 +5,16 @@ use std::time::Duration;
 pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 pub(crate) const HOUR: Duration = Duration::from_secs(60 * 60);
 pub(crate) const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-/// The longest duration a realm file may give (100 years): every expiry is
-/// then far from overflowing when added to the current time.
+/// The longest duration accepted (100 years), in a realm file, a flag or the
+/// CLI: every expiry is then far from overflowing when added to the current
+/// time.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(36_525 * 24 * 60 * 60);
 
 /// Parses a duration in `humantime`'s syntax (`"500ms"`, `"300s"`, `"5m"`,
 /// `"1h 30m"`, `"30d"`) or a bare number of seconds (`"300"`), at most
 /// [`MAX_DURATION`], in whole milliseconds (the resolution of every stored
 /// time: a finer part is dropped).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         text.parse::<u64>()

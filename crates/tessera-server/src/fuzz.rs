@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue};
-use base64::{engine::general_purpose::STANDARD, Engine};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use tessera_proto::strategies::{json_object, json_value};

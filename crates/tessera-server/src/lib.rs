@@ -11,13 +11,17 @@ mod http;
 mod master_key;
 pub mod realm_file;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tessera_keys::SecretDigester;
 use tessera_store::Store;
 use tessera_token::{NewUserRequest, PasswordHasher, Realm, Services};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 pub use config::{ServeConfig, StorageConfig};
 

@@ -1,6 +1,7 @@
 //! The master key file: read it, or create it (mode 0600) on first start.
 
-use std::{io::Write, path::Path};
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use tessera_keys::MasterKey;

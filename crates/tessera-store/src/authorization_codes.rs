@@ -1,7 +1,8 @@
 //! Authorization codes (RFC 6749 §4.1.2): issued to a signed-in browser for
 //! one client and redirect URI, exchanged once at the token endpoint.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::browser_sessions::{
     session_and_user_columns, session_and_user_from_row, BrowserSession,

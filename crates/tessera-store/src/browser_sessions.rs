@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::revocations::{revoke_families_in, Families};
 use crate::rows::{prefixed_columns, prefixed_user_columns, user_from_prefixed_row};

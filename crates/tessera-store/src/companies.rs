@@ -5,12 +5,13 @@
 //! the revocation feed, and each change is recorded in the company's audit
 //! trail with its actor.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
-use crate::company_events::{insert_company_event, CompanyEventKind, CompanyEventRow};
+use crate::company_events::{CompanyEventKind, CompanyEventRow};
 use crate::company_tokens::{is_assigned, retire_company_tokens, CompanyTokenScope};
 use crate::rows::{
-    prefixed_user_columns, subscription_from_prefixed_row, user_from_prefixed_row, ROLE_SEPARATOR,
+    prefixed_user_columns, subscription_from_row, user_from_prefixed_row, ROLE_SEPARATOR,
     SUBSCRIPTION_COLUMNS,
 };
 use crate::sql::{all_by_key, find_by_keys, flag, realm_page};
@@ -57,10 +58,6 @@ fn company_from_row(row: &AnyRow) -> StoreResult<Company> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-fn subscription_from_row(row: &AnyRow) -> StoreResult<Subscription> {
-    subscription_from_prefixed_row(row, "")
 }
 
 fn member_from_row(row: &AnyRow) -> StoreResult<Member> {
@@ -387,14 +384,13 @@ impl Store {
         }
         let scope = CompanyTokenScope::Subscription(id);
         crate::company_tokens::announce_changed_tokens(&mut tx, scope, (now, notice_until)).await?;
-        let event = CompanyEventRow::new(company, CompanyEventKind::SubscriptionUpdated, audit)
-            .about_subscription(id);
-        insert_company_event(&mut tx, &event, now).await?;
         let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
         let subscription = subscription_from_row(&row)?;
-        tx.commit().await?;
-        Ok((Naming::Done, Some(subscription)))
+        CompanyEventRow::new(company, CompanyEventKind::SubscriptionUpdated, audit)
+            .about_subscription(id)
+            .commit_with(tx, now, (Naming::Done, Some(subscription)))
+            .await
     }
 
     /// Deletes the subscription with its assignments and tokens (put on the

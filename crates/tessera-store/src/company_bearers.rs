@@ -1,7 +1,8 @@
 //! Company tokens as they are presented: the one-query lookup every
 //! introspection makes, and the uses it records off the request path.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::company_events::CompanyEventKind;
 use crate::sql::find_by_keys;

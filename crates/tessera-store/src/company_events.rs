@@ -2,7 +2,8 @@
 //! or token, and every use of a company token. Kept after what it names is
 //! deleted; the retention job prunes it by age.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::{
     Audit, AuditActor, Company, CompanyId, CompanyTokenId, EventOutcome, StoreError, StoreResult,
@@ -77,13 +78,13 @@ pub struct CompanyEvent {
 /// A row of `company_events` about to be written.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CompanyEventRow<'a> {
-    pub(crate) realm: &'a str,
-    pub(crate) company_id: &'a CompanyId,
-    pub(crate) event: CompanyEventKind,
-    pub(crate) subscription_id: Option<&'a SubscriptionId>,
-    pub(crate) user_id: Option<&'a UserId>,
-    pub(crate) token_id: Option<&'a CompanyTokenId>,
-    pub(crate) audit: Audit<'a>,
+    realm: &'a str,
+    company_id: &'a CompanyId,
+    event: CompanyEventKind,
+    subscription_id: Option<&'a SubscriptionId>,
+    user_id: Option<&'a UserId>,
+    token_id: Option<&'a CompanyTokenId>,
+    audit: Audit<'a>,
 }
 
 impl<'a> CompanyEventRow<'a> {
@@ -151,7 +152,7 @@ impl<'a> CompanyEventRow<'a> {
     }
 }
 
-pub(crate) async fn insert_company_event(
+async fn insert_company_event(
     conn: &mut sqlx::AnyConnection,
     row: &CompanyEventRow<'_>,
     at: Timestamp,

@@ -5,7 +5,8 @@
 //! on the revocation feed and into the company's audit trail in the same
 //! transaction: [`retire_company_tokens`] is the one place that deletes them.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::company_events::{CompanyEventKind, CompanyEventRow};
 use crate::time::duration_millis;

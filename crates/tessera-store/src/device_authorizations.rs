@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::browser_sessions::{
     session_and_user_columns, session_and_user_from_row, BrowserSession,

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{any::AnyArguments, query::Query, Any, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
 use crate::endpoint_methods::{method_from_row, EndpointMethod};
 use crate::endpoints::EndpointAuthentication;

@@ -1,6 +1,7 @@
 //! The HTTP methods an endpoint allows; each has its own primary token.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::{StoreError, StoreResult};
 

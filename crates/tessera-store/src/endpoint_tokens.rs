@@ -3,7 +3,8 @@
 //! revealing a recoverable one's sealed secret (audited). Every change puts
 //! the token on the revocation feed as `changed` in the same transaction.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::endpoint_methods::{method_from_row, EndpointMethod};
 use crate::endpoints::find_endpoint_in;

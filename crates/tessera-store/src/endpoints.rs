@@ -4,7 +4,8 @@
 //! puts the tokens concerned on the revocation feed as `changed`, in the same
 //! transaction, so verifiers drop what they cached.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::endpoint_methods::EndpointMethod;
 use crate::primary_tokens::{insert_primaries, primary_methods, remove_primaries, NewPrimaryToken};

@@ -1,4 +1,5 @@
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::{Store, StoreResult, Timestamp};
 

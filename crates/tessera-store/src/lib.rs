@@ -38,7 +38,9 @@ mod token_profiles;
 mod token_uses;
 mod users;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

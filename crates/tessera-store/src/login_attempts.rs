@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use crate::{time::duration_millis, StoreResult, Timestamp};
+use crate::time::duration_millis;
+use crate::{StoreResult, Timestamp};
 
 /// Brute-force limits of a realm.
 #[derive(Debug, Clone, Copy)]

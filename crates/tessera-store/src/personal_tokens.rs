@@ -2,7 +2,8 @@
 //! deletion (which also revokes what they grant and publishes it on the
 //! revocation feed). Their audit trail is `token_events`.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::revocations::{add_token_entry, revoke_families_in, DeletionFeed, Families};
 use crate::rows::{prefixed_user_columns, user_from_prefixed_row, PersonalTokenKind};

@@ -2,7 +2,8 @@
 //! Their secrets are stored as keyed digests (and sealed, only when the realm
 //! keeps endpoint tokens recoverable); a replaced one goes on the feed.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::endpoint_methods::{method_from_row, EndpointMethod};
 use crate::revocations::announce_changed;

@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::rows::{prefixed_user_columns, user_from_prefixed_row};
 use crate::sql::{flag, parameter_list, placeholders};

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use crate::{sql::parameter_list, Store, StoreResult, Timestamp};
+use crate::sql::parameter_list;
+use crate::{Store, StoreResult, Timestamp};
 
 /// Rows deleted per statement.
 const PURGE_BATCH: i64 = 1000;

@@ -3,7 +3,8 @@
 //! token is mapped here, once. Kinds stored as text and read by several
 //! aggregates live here too, so that no SQL spells their values by hand.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::{CompanyId, StoreResult, SubscriptionId, Timestamp, UserId};
 
@@ -180,22 +181,18 @@ pub(crate) const SUBSCRIPTION_COLUMNS: &str =
     "id, company_id, name, audience, permissions, valid_from, valid_until, enabled, created_at, \
      updated_at";
 
-/// Reads a subscription whose columns carry `prefix` (see `prefixed_columns`).
-pub(crate) fn subscription_from_prefixed_row(
-    row: &AnyRow,
-    prefix: &str,
-) -> StoreResult<Subscription> {
-    let column = |name: &str| format!("{prefix}{name}");
+/// Reads a subscription selected with [`SUBSCRIPTION_COLUMNS`].
+pub(crate) fn subscription_from_row(row: &AnyRow) -> StoreResult<Subscription> {
     Ok(Subscription {
-        id: row.try_get(column("id").as_str())?,
-        company_id: row.try_get(column("company_id").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        audience: row.try_get(column("audience").as_str())?,
-        permissions: row.try_get(column("permissions").as_str())?,
-        valid_from: row.try_get(column("valid_from").as_str())?,
-        valid_until: row.try_get(column("valid_until").as_str())?,
-        enabled: row.try_get::<i64, _>(column("enabled").as_str())? != 0,
-        created_at: row.try_get(column("created_at").as_str())?,
-        updated_at: row.try_get(column("updated_at").as_str())?,
+        id: row.try_get("id")?,
+        company_id: row.try_get("company_id")?,
+        name: row.try_get("name")?,
+        audience: row.try_get("audience")?,
+        permissions: row.try_get("permissions")?,
+        valid_from: row.try_get("valid_from")?,
+        valid_until: row.try_get("valid_until")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }

@@ -1,9 +1,11 @@
 //! SQL text and value helpers shared by every aggregate: placeholder lists for
 //! statements with a variable number of rows, booleans as integers (the one
 //! column type both backends read the same through sqlx's `Any` driver), and
-//! the lookup of one record by a pair of keys or of a page of a realm's.
+//! the lookups of records by one key (`find_by_key`, `all_by_key`), by a pair
+//! of keys (`find_by_keys`) and of a page of a realm's (`realm_page`).
 
-use sqlx::{any::AnyRow, Any, AnyPool};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool};
 
 use crate::StoreResult;
 

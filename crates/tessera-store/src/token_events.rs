@@ -1,5 +1,7 @@
 //! A personal token's audit trail: its uses, recorded off the request path in
-//! batches, and who created, changed or deleted it.
+//! batches, and who created, changed or deleted it. Its words for who acted
+//! and how it ended (`Audit`, `AuditActor`, `EventOutcome`, `UseOutcome`) are
+//! the company audit trail's too.
 
 use sqlx::Row;
 

@@ -11,7 +11,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use crate::{sql::placeholders, Backend, Store, StoreResult, Timestamp, UseOutcome};
+use crate::sql::placeholders;
+use crate::{Backend, Store, StoreResult, Timestamp, UseOutcome};
 
 /// Rows per multi-row insert of use events on PostgreSQL: far below its
 /// parameter limit for the widest event row.

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use ring::digest::{digest, SHA256};
 
-use crate::{service::Core, Client, GrantType, Realm, TokenError};
+use crate::service::Core;
+use crate::{Client, GrantType, Realm, TokenError};
 
 /// The parameters of an authorization request, as the browser sent them.
 #[derive(Debug, Default, Clone, Copy)]

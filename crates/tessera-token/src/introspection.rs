@@ -1,6 +1,8 @@
 //! RFC 7662 introspection of the opaque bearer tokens users own: expose tokens
 //! and token profiles. Both are looked up by their keyed digest, and every use
-//! of a known one is recorded (off the request path).
+//! of a known one is recorded (off the request path). [`Introspection`], the
+//! request, is what every opaque kind's introspection takes, company tokens'
+//! too.
 
 use tessera_authz::Permissions;
 use tessera_proto::{Audience, AuthorizationDetail, IntrospectionResponse, RealmAccess};
@@ -9,7 +11,8 @@ use tessera_store::{
     UseOutcome, User,
 };
 
-use crate::{service::Core, Realm, TokenError};
+use crate::service::Core;
+use crate::{Realm, TokenError};
 
 /// An RFC 7662 introspection request of an opaque token, by an authenticated
 /// confidential client.

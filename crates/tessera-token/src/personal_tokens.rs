@@ -5,7 +5,8 @@
 //! a session (an ordinary refresh-token family) the user creates for a client of
 //! the realm, which then refreshes it at the token endpoint on its own.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tessera_proto::{OpaqueTokenKind, SecretString, TokenResponse};
 use tessera_store::{

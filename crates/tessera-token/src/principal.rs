@@ -8,7 +8,9 @@ use tessera_authz::{Grant, Permissions, TesseraAction};
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken};
 use tessera_store::{Audit, AuditActor, PersonalTokenId, UseOutcome, User, UserId};
 
-use crate::{introspection::profile_permissions, service::Core, RealmState, TokenError};
+use crate::introspection::profile_permissions;
+use crate::service::Core;
+use crate::{RealmState, TokenError};
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! A realm's configuration as the token service uses it. The server builds these
 //! from the realm files; nothing here knows about TOML.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
+use std::time::Duration;
 
 use tessera_authz::{Catalog, Permissions};
 use tessera_keys::SigningAlgorithm;

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use tessera_store::{PurgeReport, RetentionCutoffs, Timestamp};
 
-use crate::{service::MaintenanceService, TokenError};
+use crate::service::MaintenanceService;
+use crate::TokenError;
 
 /// A revoked family is deleted this long after its revocation, so that
 /// requests already in flight find it revoked rather than unknown.

@@ -13,10 +13,10 @@ use tessera_proto::SecretString;
 use tessera_store::{PersonalTokenId, PersonalTokenKind, Store, TokenSelection};
 
 use crate::{
-    Actor, BruteForceSettings, Client, ClientCredentials, CompanyId, CompanyTokenRequest,
-    CreatedSecret, GrantType, NewUserRequest, PasswordHasher, PersonalTokenRequest,
-    PersonalTokenSettings, Principal, Realm, Services, SubscriptionId, SubscriptionRequest,
-    TokenError, TokenRequest, TokenSettings,
+    Actor, BruteForceSettings, Client, ClientCredentials, CompanyId, CompanyTokenId,
+    CompanyTokenRequest, CreatedSecret, GrantType, NewUserRequest, PasswordHasher,
+    PersonalTokenRequest, PersonalTokenSettings, Principal, Realm, Services, SubscriptionId,
+    SubscriptionRequest, TokenError, TokenRequest, TokenSettings, UserId,
 };
 
 const REALM: &str = "r";
@@ -439,6 +439,31 @@ async fn an_unknown_realm_is_not_found_before_anything_else_is_checked() {
         matches!(renamed, Err(TokenError::RealmNotFound)),
         "{renamed:?}"
     );
+    // Before the roles are checked.
+    let member = services
+        .companies
+        .put_member(
+            "nowhere",
+            &operator,
+            (&company, &UserId::new("none")),
+            (vec!["not a role".to_owned()], None),
+        )
+        .await;
+    assert!(
+        matches!(member, Err(TokenError::RealmNotFound)),
+        "{member:?}"
+    );
+    // Before the token's new name is checked.
+    let token = services
+        .subscriptions
+        .rename_company_token(
+            "nowhere",
+            &operator,
+            (&company, &subscription, &CompanyTokenId::new("none")),
+            (String::new(), None),
+        )
+        .await;
+    assert!(matches!(token, Err(TokenError::RealmNotFound)), "{token:?}");
 }
 
 /// A userless token of a new company's subscription for `api`, by an operator.

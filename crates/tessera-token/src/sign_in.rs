@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
 use tessera_proto::{IdTokenClaims, OpaqueTokenKind, ParsedOpaqueToken, SecretString};
 use tessera_store::{

@@ -276,6 +276,8 @@ impl SubscriptionService {
         (company, id): (&CompanyId, &SubscriptionId),
         action: TesseraAction,
     ) -> Result<(CompanyAccess<'a>, Subscription), TokenError> {
+        // An unknown realm is answered before any lookup.
+        self.core.realm(realm)?;
         let access = self
             .core
             .company_access((realm, company), principal, (action, Some(id)))
@@ -289,9 +291,7 @@ impl SubscriptionService {
             .await?
             .ok_or(TokenError::SubscriptionNotFound);
         match (access, subscription) {
-            (Err(unknown @ (TokenError::RealmNotFound | TokenError::CompanyNotFound)), _) => {
-                Err(unknown)
-            }
+            (Err(unknown @ TokenError::CompanyNotFound), _) => Err(unknown),
             (_, Err(missing)) => Err(missing),
             (Err(refused), _) => Err(refused),
             (Ok(access), Ok(subscription)) => Ok((access, subscription)),

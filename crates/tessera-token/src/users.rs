@@ -3,7 +3,9 @@
 use tessera_proto::SecretString;
 use tessera_store::{Timestamp, User, UserChanges, UserId};
 
-use crate::{is_argon2_phc, new_uuid, principal::Principal, service::UserService, TokenError};
+use crate::principal::Principal;
+use crate::service::UserService;
+use crate::{is_argon2_phc, new_uuid, TokenError};
 
 /// A user to create. `password` is either plaintext (hashed here) or an argon2
 /// PHC string (imported as is).

@@ -12,7 +12,8 @@ use tessera_keys::SigningKey;
 use tessera_proto::strategies::{json_object, json_value};
 use tessera_proto::{IntrospectionResponse, RevocationFeed};
 
-use crate::{revocations::RevokedSet, VerifiedToken, Verifier};
+use crate::revocations::RevokedSet;
+use crate::{VerifiedToken, Verifier};
 
 const ISSUER: &str = "https://id.example/realms/r";
 const AUDIENCE: &str = "api";

@@ -1,7 +1,8 @@
 //! The revoked sessions and access tokens this verifier knows of, kept current by
 //! polling the issuer's revocation feed (docs/verifying-tokens.md).
 
-use std::{collections::HashMap, sync::RwLock};
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 use tessera_proto::RevocationFeed;
 

@@ -3,7 +3,8 @@
 //! character), so that claim handling stays a small fraction of the signature
 //! check.
 
-use std::{borrow::Cow, fmt};
+use std::borrow::Cow;
+use std::fmt;
 
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};

@@ -3,6 +3,7 @@
 //! API. Companies and subscriptions are named by their name or their id, users
 //! by their username.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -13,19 +14,24 @@ use tessera_token::{
     SubscriptionRequest, Timestamp, Tracked, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
 };
 
-use super::{profile::parse_grants, user_id, Console, InRealm, ADMIN_PUBLIC_URL};
-use crate::{duration::parse_duration, open_service, StorageConfig};
+use super::profile::parse_grants;
+use super::{user_id, Console, InRealm};
+use crate::duration::parse_duration;
 
 /// The realm and the company a command acts in.
 #[derive(Debug, Args)]
 pub struct InCompany {
     #[command(flatten)]
-    storage: StorageConfig,
-    #[arg(long)]
-    realm: String,
+    at: InRealm,
     /// The company's name or id.
     #[arg(long)]
     company: String,
+}
+
+impl InCompany {
+    fn realm(&self) -> &str {
+        &self.at.realm
+    }
 }
 
 /// A subscription of the company.
@@ -139,11 +145,11 @@ pub enum CompanyCommand {
 }
 
 /// Visits the realm's companies by name, a page at a time, until `visit`
-/// answers something; that answer, or none when every company was visited.
-async fn find_in_companies<T>(
+/// breaks: what it broke with, or none when every company was visited.
+async fn visit_companies<T>(
     services: &Services,
     realm: &str,
-    mut visit: impl FnMut(&Company) -> Option<T>,
+    mut visit: impl FnMut(&Company) -> ControlFlow<T>,
 ) -> anyhow::Result<Option<T>> {
     let operator = Principal::operator();
     let mut first = 0;
@@ -152,7 +158,7 @@ async fn find_in_companies<T>(
             .companies
             .list_companies(realm, &operator, (first, MAX_COMPANY_PAGE))
             .await?;
-        if let Some(found) = page.iter().find_map(&mut visit) {
+        if let ControlFlow::Break(found) = page.iter().try_for_each(&mut visit) {
             return Ok(Some(found));
         }
         if i64::try_from(page.len())? < MAX_COMPANY_PAGE {
@@ -164,14 +170,17 @@ async fn find_in_companies<T>(
 
 /// The services, and the company named (by name or id).
 async fn company_of(at: &InCompany) -> anyhow::Result<(Services, CompanyId)> {
-    let services = open_service(&at.storage, ADMIN_PUBLIC_URL).await?;
+    let services = at.at.open().await?;
     let named = |company: &Company| {
-        (company.name == at.company || company.id.as_str() == at.company)
-            .then(|| company.id.clone())
+        if company.name == at.company || company.id.as_str() == at.company {
+            ControlFlow::Break(company.id.clone())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
-    match find_in_companies(&services, &at.realm, named).await? {
+    match visit_companies(&services, at.realm(), named).await? {
         Some(id) => Ok((services, id)),
-        None => bail!("no company {:?} in realm {:?}", at.company, at.realm),
+        None => bail!("no company {:?} in realm {:?}", at.company, at.realm()),
     }
 }
 
@@ -182,7 +191,7 @@ async fn subscription_of(
 ) -> anyhow::Result<Subscription> {
     services
         .subscriptions
-        .list_subscriptions(&at.realm, &Principal::operator(), company)
+        .list_subscriptions(at.realm(), &Principal::operator(), company)
         .await?
         .into_iter()
         .find(|found| found.name == subscription || found.id.as_str() == subscription)
@@ -196,7 +205,7 @@ async fn change_assignment(
     change: AssignmentChange,
 ) -> anyhow::Result<()> {
     let (services, company) = company_of(&at.company).await?;
-    let realm = &at.company.realm;
+    let realm = at.company.realm();
     let subscription =
         subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
     let user = user_id(&services, realm, username).await?;
@@ -244,10 +253,15 @@ impl CompanyCommand {
             }
             Self::List(at) => {
                 // Printed as each page comes; a failed write stops the listing.
-                let print = |company: &Company| {
-                    writeln!(console.output, "{}  {}", company.id, company.name).err()
+                let print = |company: &Company| match writeln!(
+                    console.output,
+                    "{}  {}",
+                    company.id, company.name
+                ) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(error) => ControlFlow::Break(error),
                 };
-                if let Some(error) = find_in_companies(&at.open().await?, &at.realm, print).await? {
+                if let Some(error) = visit_companies(&at.open().await?, &at.realm, print).await? {
                     return Err(error.into());
                 }
             }
@@ -255,26 +269,26 @@ impl CompanyCommand {
                 let (services, company) = company_of(&at).await?;
                 services
                     .companies
-                    .delete_company(&at.realm, &operator, &company, None)
+                    .delete_company(at.realm(), &operator, &company, None)
                     .await?;
                 writeln!(console.output, "deleted company {}", at.company)?;
             }
             Self::AddMember { at, user, roles } => {
                 let (services, company) = company_of(&at).await?;
-                let id = user_id(&services, &at.realm, &user).await?;
+                let id = user_id(&services, at.realm(), &user).await?;
                 let added = services
                     .companies
-                    .put_member(&at.realm, &operator, (&company, &id), (roles, None))
+                    .put_member(at.realm(), &operator, (&company, &id), (roles, None))
                     .await?;
                 let done = if added { "added" } else { "updated" };
                 writeln!(console.output, "{done} member {user}")?;
             }
             Self::RemoveMember { at, user } => {
                 let (services, company) = company_of(&at).await?;
-                let id = user_id(&services, &at.realm, &user).await?;
+                let id = user_id(&services, at.realm(), &user).await?;
                 services
                     .companies
-                    .remove_member(&at.realm, &operator, (&company, &id), None)
+                    .remove_member(at.realm(), &operator, (&company, &id), None)
                     .await?;
                 writeln!(console.output, "removed member {user}")?;
             }
@@ -282,7 +296,7 @@ impl CompanyCommand {
                 let (services, company) = company_of(&at).await?;
                 for member in services
                     .companies
-                    .members(&at.realm, &operator, &company)
+                    .members(at.realm(), &operator, &company)
                     .await?
                 {
                     let roles = member.roles.join(",");
@@ -310,7 +324,7 @@ impl CompanyCommand {
                 };
                 let subscription = services
                     .subscriptions
-                    .create_subscription(&at.realm, &operator, &company, (request, None))
+                    .create_subscription(at.realm(), &operator, &company, (request, None))
                     .await?;
                 writeln!(
                     console.output,
@@ -323,7 +337,7 @@ impl CompanyCommand {
                 let now = Timestamp::now();
                 for subscription in services
                     .subscriptions
-                    .list_subscriptions(&at.realm, &operator, &company)
+                    .list_subscriptions(at.realm(), &operator, &company)
                     .await?
                 {
                     let state = if subscription.is_active(now) {
@@ -356,7 +370,7 @@ impl CompanyCommand {
                 let subscription =
                     subscription_of(&services, &at.company, (&company, &at.subscription)).await?;
                 let user = match &user {
-                    Some(username) => Some(user_id(&services, &at.company.realm, username).await?),
+                    Some(username) => Some(user_id(&services, at.company.realm(), username).await?),
                     None => None,
                 };
                 let request = CompanyTokenRequest {
@@ -367,7 +381,7 @@ impl CompanyCommand {
                 let generated = services
                     .subscriptions
                     .create_company_token(
-                        &at.company.realm,
+                        at.company.realm(),
                         &operator,
                         (&company, &subscription.id),
                         (request, None),
@@ -394,7 +408,7 @@ impl CompanyCommand {
                     None => None,
                 };
                 let user = match &user {
-                    Some(username) => Some(user_id(&services, &at.realm, username).await?),
+                    Some(username) => Some(user_id(&services, at.realm(), username).await?),
                     None => None,
                 };
                 let holder = match (&user, userless) {
@@ -411,7 +425,7 @@ impl CompanyCommand {
                     let page = services
                         .subscriptions
                         .company_tokens(
-                            &at.realm,
+                            at.realm(),
                             &operator,
                             &company,
                             (filter, (first, MAX_COMPANY_TOKEN_PAGE)),
@@ -434,7 +448,7 @@ impl CompanyCommand {
                 services
                     .subscriptions
                     .delete_company_tokens(
-                        &at.company.realm,
+                        at.company.realm(),
                         &operator,
                         (&company, &subscription.id),
                         (CompanyTokenSelection::One(&token), None),
@@ -446,7 +460,7 @@ impl CompanyCommand {
                 let (services, company) = company_of(&at).await?;
                 for event in services
                     .companies
-                    .events(&at.realm, &operator, &company, (None, MAX_COMPANY_PAGE))
+                    .events(at.realm(), &operator, &company, (None, MAX_COMPANY_PAGE))
                     .await?
                 {
                     writeln!(

@@ -86,6 +86,17 @@ impl NamedUser {
     async fn open(&self) -> anyhow::Result<(Services, UserId)> {
         self.at.open_for(&self.username).await
     }
+
+    /// Enables or disables the user; looked up first for the message naming
+    /// the user and the realm when there is none.
+    async fn set_enabled(&self, enabled: bool) -> anyhow::Result<()> {
+        let (services, _) = self.open().await?;
+        services
+            .users
+            .set_user_enabled(&self.at.realm, &self.username, enabled)
+            .await?;
+        Ok(())
+    }
 }
 
 impl UserCommand {
@@ -215,19 +226,6 @@ impl UserCommand {
                 }
             }
         }
-        Ok(())
-    }
-}
-
-impl NamedUser {
-    /// Enables or disables the user; looked up first for the message naming
-    /// the user and the realm when there is none.
-    async fn set_enabled(&self, enabled: bool) -> anyhow::Result<()> {
-        let (services, _) = self.open().await?;
-        services
-            .users
-            .set_user_enabled(&self.at.realm, &self.username, enabled)
-            .await?;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! The account API: a signed-in user manages their personal access tokens.
 //! Requests carry the user's access token as a bearer token; bodies are JSON.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +15,8 @@ use tessera_token::{
     PersonalTokenRequest, Timestamp, TokenError, TokenSelection, Tracked,
 };
 use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::form::{bearer_token, JsonBody, OAuthForm};

@@ -8,7 +8,9 @@ use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use tessera_token::{Principal, TokenError};
 
-use super::{error::ApiError, form::bearer_token, AppState};
+use super::error::ApiError;
+use super::form::bearer_token;
+use super::AppState;
 
 /// The caller of a management route, authenticated by its bearer token, and
 /// the address it called from (for the audit trail).

@@ -1,13 +1,15 @@
 //! Request parsing shared by the OAuth endpoints: the form body and client
 //! credentials, with every malformation answered as `invalid_request`.
 
-use std::collections::{hash_map::Entry, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use base64::{engine::general_purpose::STANDARD, Engine};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use tessera_proto::SecretString;
 use tessera_token::{ClientCredentials, TokenError};
 

@@ -1,7 +1,8 @@
 //! Prometheus metrics: request counts and latency histograms by endpoint, grant
 //! and outcome, exposed with `prometheus-client` in the OpenMetrics text format.
 
-use std::{sync::Mutex, time::Instant};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;

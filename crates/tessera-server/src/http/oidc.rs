@@ -7,7 +7,8 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::{engine::general_purpose::STANDARD, Engine};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use tessera_proto::{ProviderMetadata, RealmRepresentation};
 use tessera_token::{ClientCredentials, GrantType, TokenError, TokenRequest};
 

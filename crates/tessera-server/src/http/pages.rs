@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use tessera_token::{new_uuid, RealmState, TokenError};
 
-use super::{error::token_error_body, form::OAuthForm, AppState};
+use super::error::token_error_body;
+use super::form::OAuthForm;
+use super::AppState;
 
 /// The browser session's cookie is per realm: one browser may be signed in
 /// to several.

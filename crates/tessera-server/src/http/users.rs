@@ -33,7 +33,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Keycloak's page size when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
 
-/// `…/users`.
+/// `…/users` and `…/roles`: the realm alone.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct RealmPath {
