@@ -2,7 +2,6 @@
 //! audit trail. Realm admins create, rename and delete companies; a member
 //! holding the company role `company-admin` manages the members of theirs.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -15,11 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -35,20 +33,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Companies or events per page when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
 
-/// `…/companies`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct CompaniesPath {
-    /// The realm.
-    realm: String,
-}
-
 /// `…/companies/{company}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct CompanyPath {
-    /// The realm.
-    pub(crate) realm: String,
     /// The company's id.
     pub(crate) company: String,
 }
@@ -57,8 +45,6 @@ pub(crate) struct CompanyPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct MemberPath {
-    /// The realm.
-    realm: String,
     /// The company's id.
     company: String,
     /// The member's user id.
@@ -213,7 +199,7 @@ pub(crate) struct CompanyEventPage {
     path = "/companies",
     summary = "Create a company",
     description = "Requires `company:CreateCompany` on every company (a realm admin's).",
-    params(CompaniesPath),
+    params(RealmPath),
     request_body = CompanyBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = CompanyView),
@@ -223,22 +209,21 @@ pub(crate) struct CompanyEventPage {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(CompaniesPath { realm }): Path<CompaniesPath>,
     caller: Caller,
     JsonBody(body): JsonBody<CompanyBody>,
 ) -> Result<Response, ApiError> {
-    let company = state
-        .services
+    let company = caller
+        .services()
         .companies
-        .create_company(&realm, &caller.principal, body.name, Some(&caller.address))
+        .create_company(
+            &caller.realm,
+            &caller.principal,
+            body.name,
+            Some(&caller.address),
+        )
         .await?;
     let path = format!("/companies/{}", company.id);
-    Ok(created(
-        &state,
-        (&realm, &path),
-        Json(CompanyView::from(company)),
-    ))
+    Ok(caller.created(&path, Json(CompanyView::from(company))))
 }
 
 #[utoipa::path(
@@ -246,7 +231,7 @@ pub(crate) async fn create(
     path = "/companies",
     summary = "List companies",
     description = "Requires `company:ListCompanies`: on every company, it lists all of the realm's; otherwise the caller's own companies where it is `company-admin` or holds it on them.",
-    params(CompaniesPath, PageQuery),
+    params(RealmPath, PageQuery),
     responses(
         (status = 200, description = "By name", body = CompanyList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -254,15 +239,13 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(CompaniesPath { realm }): Path<CompaniesPath>,
     caller: Caller,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Json<CompanyList>, ApiError> {
-    let companies = state
-        .services
+    let companies = caller
+        .services()
         .companies
-        .list_companies(&realm, &caller.principal, query.page())
+        .list_companies(&caller.realm, &caller.principal, query.page())
         .await?;
     Ok(Json(CompanyList {
         companies: companies.into_iter().map(CompanyView::from).collect(),
@@ -274,21 +257,21 @@ pub(crate) async fn list(
     path = "/companies/{company}",
     summary = "Read a company",
     description = "Requires `company:ReadCompanyConfig` on it (a company admin holds it on theirs). Another company answers 404.",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "The company", body = CompanyView),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
-) -> Result<Json<CompanyView>, ApiError> {
-    let company = state
-        .services
+pub(crate) async fn read(caller: Caller<CompanyPath>) -> Result<Json<CompanyView>, ApiError> {
+    let company = caller
+        .services()
         .companies
-        .company(&realm, &caller.principal, &CompanyId::new(company))
+        .company(
+            &caller.realm,
+            &caller.principal,
+            &CompanyId::new(&caller.path.company),
+        )
         .await?;
     Ok(Json(company.into()))
 }
@@ -298,7 +281,7 @@ pub(crate) async fn read(
     path = "/companies/{company}",
     summary = "Rename a company",
     description = "Requires `company:UpdateCompany` on it.",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     request_body = CompanyBody,
     responses(
         (status = 200, description = "The company as it is now", body = CompanyView),
@@ -308,18 +291,16 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
+    caller: Caller<CompanyPath>,
     JsonBody(body): JsonBody<CompanyBody>,
 ) -> Result<Json<CompanyView>, ApiError> {
-    let company = state
-        .services
+    let company = caller
+        .services()
         .companies
         .rename_company(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &CompanyId::new(company),
+            &CompanyId::new(&caller.path.company),
             (body.name, Some(&caller.address)),
         )
         .await?;
@@ -331,24 +312,20 @@ pub(crate) async fn update(
     path = "/companies/{company}",
     summary = "Delete a company",
     description = "Requires `company:DeleteCompany` on it. Its members, subscriptions and tokens go with it, at once; the tokens are put on the revocation feed.",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     responses(
         (status = 204, description = "Deleted"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
+pub(crate) async fn delete(caller: Caller<CompanyPath>) -> Result<StatusCode, ApiError> {
+    caller
+        .services()
         .companies
         .delete_company(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &CompanyId::new(company),
+            &CompanyId::new(&caller.path.company),
             Some(&caller.address),
         )
         .await?;
@@ -360,21 +337,21 @@ pub(crate) async fn delete(
     path = "/companies/{company}/members",
     summary = "List a company's members",
     description = "Requires `company:ReadCompanyConfig` on it.",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "By username", body = MemberList),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn members(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
-) -> Result<Json<MemberList>, ApiError> {
-    let members = state
-        .services
+pub(crate) async fn members(caller: Caller<CompanyPath>) -> Result<Json<MemberList>, ApiError> {
+    let members = caller
+        .services()
         .companies
-        .members(&realm, &caller.principal, &CompanyId::new(company))
+        .members(
+            &caller.realm,
+            &caller.principal,
+            &CompanyId::new(&caller.path.company),
+        )
         .await?;
     Ok(Json(MemberList {
         members: members.into_iter().map(MemberView::from).collect(),
@@ -386,7 +363,7 @@ pub(crate) async fn members(
     path = "/companies/{company}/members/{user}",
     summary = "Add a member, or set a member's roles",
     description = "Requires `company:ManageCompanyMembers` on the company. The user must be a user of the realm.",
-    params(MemberPath),
+    params(RealmPath, MemberPath),
     request_body = MemberBody,
     responses(
         (status = 201, description = "Added"),
@@ -396,22 +373,19 @@ pub(crate) async fn members(
     ),
 )]
 pub(crate) async fn put_member(
-    State(state): State<AppState>,
-    Path(MemberPath {
-        realm,
-        company,
-        user,
-    }): Path<MemberPath>,
-    caller: Caller,
+    caller: Caller<MemberPath>,
     JsonBody(body): JsonBody<MemberBody>,
 ) -> Result<StatusCode, ApiError> {
-    let added = state
-        .services
+    let added = caller
+        .services()
         .companies
         .put_member(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            (&CompanyId::new(company), &UserId::new(user)),
+            (
+                &CompanyId::new(&caller.path.company),
+                &UserId::new(&caller.path.user),
+            ),
             (body.roles, Some(&caller.address)),
         )
         .await?;
@@ -427,28 +401,23 @@ pub(crate) async fn put_member(
     path = "/companies/{company}/members/{user}",
     summary = "Remove a member",
     description = "Requires `company:ManageCompanyMembers` on the company. Their assignments and every token of theirs in the company go with them, at once.",
-    params(MemberPath),
+    params(RealmPath, MemberPath),
     responses(
         (status = 204, description = "Removed"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn remove_member(
-    State(state): State<AppState>,
-    Path(MemberPath {
-        realm,
-        company,
-        user,
-    }): Path<MemberPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
+pub(crate) async fn remove_member(caller: Caller<MemberPath>) -> Result<StatusCode, ApiError> {
+    caller
+        .services()
         .companies
         .remove_member(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            (&CompanyId::new(company), &UserId::new(user)),
+            (
+                &CompanyId::new(&caller.path.company),
+                &UserId::new(&caller.path.user),
+            ),
             Some(&caller.address),
         )
         .await?;
@@ -460,7 +429,7 @@ pub(crate) async fn remove_member(
     path = "/companies/{company}/events",
     summary = "Read a company's audit trail",
     description = "Requires `company:ReadCompanyEvents` on it. Who did what, newest first, and every use of its tokens.",
-    params(CompanyPath, EventQuery),
+    params(RealmPath, CompanyPath, EventQuery),
     responses(
         (status = 200, description = "A page of events", body = CompanyEventPage),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -468,19 +437,17 @@ pub(crate) async fn remove_member(
     ),
 )]
 pub(crate) async fn events(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
+    caller: Caller<CompanyPath>,
     QueryParams(query): QueryParams<EventQuery>,
 ) -> Result<Json<CompanyEventPage>, ApiError> {
     let max = query.max.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_COMPANY_PAGE);
-    let events = state
-        .services
+    let events = caller
+        .services()
         .companies
         .events(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &CompanyId::new(company),
+            &CompanyId::new(&caller.path.company),
             (query.before, max),
         )
         .await?;

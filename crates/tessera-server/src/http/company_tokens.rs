@@ -4,7 +4,6 @@
 //! accepts `text/csv`, as a CSV file to download (RFC 4180); nothing of the
 //! CSV is kept.
 
-use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Json;
@@ -18,12 +17,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::companies::{CompanyPath, PageQuery};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::subscriptions::SubscriptionPath;
 use super::token_usage::UsageView;
 use super::AppState;
@@ -42,8 +40,6 @@ const CSV: &str = "text/csv";
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct TokenPath {
-    /// The realm.
-    realm: String,
     /// The company's id.
     company: String,
     /// The subscription's id.
@@ -210,7 +206,7 @@ fn csv_file(token: &CreatedCompanyToken, username: Option<&str>) -> String {
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
     summary = "Generate a token for a subscription",
     description = "Requires `subscription:CreateSubscriptionTokens` on it (a company admin holds it on theirs). A user token needs its user assigned to the subscription; without `user_id` the token is userless. Answers the token this once: as JSON, or with `Accept: text/csv` as a CSV file to download (token id, name, token, user, company, subscription, created, expires).",
-    params(SubscriptionPath),
+    params(RealmPath, SubscriptionPath),
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Generated; `Location` names it", body = CreatedCompanyToken),
@@ -220,23 +216,21 @@ fn csv_file(token: &CreatedCompanyToken, username: Option<&str>) -> String {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTokenBody>,
 ) -> Result<Response, ApiError> {
-    let (company, subscription) = path.ids();
+    let (company, subscription) = caller.path.ids();
     let request = CompanyTokenRequest {
         user: body.user_id.map(UserId::new),
         name: body.name,
         lifetime: body.lifetime.map(std::time::Duration::from_secs),
     };
-    let generated = state
-        .services
+    let generated = caller
+        .services()
         .subscriptions
         .create_company_token(
-            &path.realm,
+            &caller.realm,
             &caller.principal,
             (&company, &subscription),
             (request, Some(&caller.address)),
@@ -244,25 +238,21 @@ pub(crate) async fn create(
         .await?;
     let location = format!(
         "/companies/{}/subscriptions/{}/tokens/{}",
-        path.company, path.subscription, generated.token.id
+        caller.path.company, caller.path.subscription, generated.token.id
     );
     let created_token = CreatedCompanyToken {
         listed: Tracked::unused(generated.token).into(),
         token: generated.secret.expose().to_owned(),
     };
     if !wants_csv(&headers) {
-        return Ok(created(
-            &state,
-            (&path.realm, &location),
-            Json(created_token),
-        ));
+        return Ok(caller.created(&location, Json(created_token)));
     }
     let file = csv_file(&created_token, generated.username.as_deref());
     let disposition = format!(
         "attachment; filename=\"token-{}.csv\"",
         created_token.listed.id
     );
-    let mut response = created(&state, (&path.realm, &location), file);
+    let mut response = caller.created(&location, file);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -280,7 +270,7 @@ pub(crate) async fn create(
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
     summary = "List a subscription's tokens",
     description = "Requires `subscription:ListSubscriptionTokens` on it. Newest first; never a secret.",
-    params(SubscriptionPath, HolderQuery, PageQuery),
+    params(RealmPath, SubscriptionPath, HolderQuery, PageQuery),
     responses(
         (status = 200, description = "The tokens", body = CompanyTokenList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -288,19 +278,17 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
     QueryParams(holder): QueryParams<HolderQuery>,
     QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<Json<CompanyTokenList>, ApiError> {
-    let (company, subscription) = path.ids();
+    let (company, subscription) = caller.path.ids();
     let user = holder.user_id();
     let filter = CompanyTokenFilter {
         subscription: Some(&subscription),
         holder: holder.holder(user.as_ref())?,
     };
-    listing(&state, (&path.realm, &company), &caller, (filter, page)).await
+    listing(&caller, &company, (filter, page)).await
 }
 
 #[utoipa::path(
@@ -308,7 +296,7 @@ pub(crate) async fn list(
     path = "/companies/{company}/tokens",
     summary = "Overview of a company's tokens",
     description = "Requires `subscription:ListSubscriptionTokens` (a company admin holds it on theirs); shows the tokens of the subscriptions the caller may list. Filter by subscription, by user, or userless only.",
-    params(CompanyPath, SubscriptionQuery, HolderQuery, PageQuery),
+    params(RealmPath, CompanyPath, SubscriptionQuery, HolderQuery, PageQuery),
     responses(
         (status = 200, description = "The tokens, newest first", body = CompanyTokenList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -316,9 +304,7 @@ pub(crate) async fn list(
     ),
 )]
 pub(crate) async fn overview(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
+    caller: Caller<CompanyPath>,
     QueryParams(only): QueryParams<SubscriptionQuery>,
     QueryParams(holder): QueryParams<HolderQuery>,
     QueryParams(page): QueryParams<PageQuery>,
@@ -329,20 +315,24 @@ pub(crate) async fn overview(
         subscription: subscription.as_ref(),
         holder: holder.holder(user.as_ref())?,
     };
-    let company = CompanyId::new(company);
-    listing(&state, (&realm, &company), &caller, (filter, page)).await
+    let company = CompanyId::new(&caller.path.company);
+    listing(&caller, &company, (filter, page)).await
 }
 
-async fn listing(
-    state: &AppState,
-    (realm, company): (&str, &CompanyId),
-    caller: &Caller,
+async fn listing<P>(
+    caller: &Caller<P>,
+    company: &CompanyId,
     (filter, page): (CompanyTokenFilter<'_>, PageQuery),
 ) -> Result<Json<CompanyTokenList>, ApiError> {
-    let tokens = state
-        .services
+    let tokens = caller
+        .services()
         .subscriptions
-        .company_tokens(realm, &caller.principal, company, (filter, page.page()))
+        .company_tokens(
+            &caller.realm,
+            &caller.principal,
+            company,
+            (filter, page.page()),
+        )
         .await?;
     Ok(Json(CompanyTokenList {
         tokens: tokens.into_iter().map(CompanyTokenView::from).collect(),
@@ -354,7 +344,7 @@ async fn listing(
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
     summary = "Rename a token",
     description = "Requires `subscription:UpdateSubscriptionTokens` on the subscription.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     request_body = RenameTokenBody,
     responses(
         (status = 200, description = "The token as it is now", body = CompanyTokenView),
@@ -363,17 +353,15 @@ async fn listing(
     ),
 )]
 pub(crate) async fn rename(
-    State(state): State<AppState>,
-    Path(path): Path<TokenPath>,
-    caller: Caller,
+    caller: Caller<TokenPath>,
     JsonBody(body): JsonBody<RenameTokenBody>,
 ) -> Result<Json<CompanyTokenView>, ApiError> {
-    let (company, subscription, token) = path.ids();
-    let token = state
-        .services
+    let (company, subscription, token) = caller.path.ids();
+    let token = caller
+        .services()
         .subscriptions
         .rename_company_token(
-            &path.realm,
+            &caller.realm,
             &caller.principal,
             (&company, &subscription, &token),
             (body.name, Some(&caller.address)),
@@ -387,26 +375,16 @@ pub(crate) async fn rename(
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
     summary = "Delete a token",
     description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. The token is put on the revocation feed.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     responses(
         (status = 204, description = "Deleted"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete_one(
-    State(state): State<AppState>,
-    Path(path): Path<TokenPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    let (company, subscription, token) = path.ids();
+pub(crate) async fn delete_one(caller: Caller<TokenPath>) -> Result<StatusCode, ApiError> {
+    let (company, subscription, token) = caller.path.ids();
     let selection = CompanyTokenSelection::One(&token);
-    deletion(
-        &state,
-        (&path.realm, &company, &subscription),
-        &caller,
-        selection,
-    )
-    .await?;
+    deletion(&caller, (&company, &subscription), selection).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -415,7 +393,7 @@ pub(crate) async fn delete_one(
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
     summary = "Delete all of a user's tokens, or all userless tokens",
     description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. Give `user` or `userless=true`.",
-    params(SubscriptionPath, HolderQuery),
+    params(RealmPath, SubscriptionPath, HolderQuery),
     responses(
         (status = 200, description = "How many were deleted", body = DeletedTokens),
         (status = 400, description = "Neither user nor userless given", body = OAuthError),
@@ -423,12 +401,10 @@ pub(crate) async fn delete_one(
     ),
 )]
 pub(crate) async fn delete_many(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
     QueryParams(holder): QueryParams<HolderQuery>,
 ) -> Result<Json<DeletedTokens>, ApiError> {
-    let (company, subscription) = path.ids();
+    let (company, subscription) = caller.path.ids();
     let user = holder.user_id();
     let selection = match holder.holder(user.as_ref())? {
         CompanyTokenHolder::User(user) => CompanyTokenSelection::User(user),
@@ -439,27 +415,20 @@ pub(crate) async fn delete_many(
             ))
         }
     };
-    let deleted = deletion(
-        &state,
-        (&path.realm, &company, &subscription),
-        &caller,
-        selection,
-    )
-    .await?;
+    let deleted = deletion(&caller, (&company, &subscription), selection).await?;
     Ok(Json(DeletedTokens { deleted }))
 }
 
-async fn deletion(
-    state: &AppState,
-    (realm, company, subscription): (&str, &CompanyId, &SubscriptionId),
-    caller: &Caller,
+async fn deletion<P>(
+    caller: &Caller<P>,
+    (company, subscription): (&CompanyId, &SubscriptionId),
     selection: CompanyTokenSelection<'_>,
 ) -> Result<u64, ApiError> {
-    Ok(state
-        .services
+    Ok(caller
+        .services()
         .subscriptions
         .delete_company_tokens(
-            realm,
+            &caller.realm,
             &caller.principal,
             (company, subscription),
             (selection, Some(&caller.address)),

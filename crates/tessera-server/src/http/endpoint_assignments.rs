@@ -1,7 +1,6 @@
 //! `…/endpoints/{endpoint}/tokens`: which secondary tokens may call an
 //! endpoint, and with which of its methods.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::endpoints::{EndpointPath, Method};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
@@ -29,8 +28,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct AssignmentPath {
-    /// The realm.
-    realm: String,
     /// The endpoint's id.
     endpoint: String,
     /// The secondary token's id.
@@ -91,7 +88,7 @@ impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
     path = "/endpoints/{endpoint}/tokens",
     summary = "The endpoint's view of the secondary tokens",
     description = "Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.",
-    params(EndpointPath, ViewQuery),
+    params(RealmPath, EndpointPath, ViewQuery),
     responses(
         (status = 200, description = "By name", body = AssignedTokenList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -99,18 +96,16 @@ impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
     ),
 )]
 pub(crate) async fn token_view(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
+    caller: Caller<EndpointPath>,
     QueryParams(query): QueryParams<ViewQuery>,
 ) -> Result<Json<AssignedTokenList>, ApiError> {
-    let view = state
-        .services
+    let view = caller
+        .services()
         .endpoints
         .endpoint_token_view(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &EndpointId::new(endpoint),
+            &EndpointId::new(&caller.path.endpoint),
             query.assigned,
         )
         .await?;
@@ -124,7 +119,7 @@ pub(crate) async fn token_view(
     path = "/endpoints/{endpoint}/tokens/{token}",
     summary = "Assign a secondary token to some of the endpoint's methods",
     description = "Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.",
-    params(AssignmentPath),
+    params(RealmPath, AssignmentPath),
     request_body = AssignmentBody,
     responses(
         (status = 204, description = "Assigned"),
@@ -134,13 +129,11 @@ pub(crate) async fn token_view(
     ),
 )]
 pub(crate) async fn assign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
+    caller: Caller<AssignmentPath>,
     JsonBody(body): JsonBody<AssignmentBody>,
 ) -> Result<StatusCode, ApiError> {
     let methods = body.methods.into_iter().map(Into::into).collect();
-    assignment(&state, path, &caller, methods).await
+    assignment(&caller, methods).await
 }
 
 #[utoipa::path(
@@ -148,35 +141,26 @@ pub(crate) async fn assign(
     path = "/endpoints/{endpoint}/tokens/{token}",
     summary = "Unassign a secondary token from the endpoint",
     description = "Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.",
-    params(AssignmentPath),
+    params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Unassigned"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn unassign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    assignment(&state, path, &caller, Vec::new()).await
+pub(crate) async fn unassign(caller: Caller<AssignmentPath>) -> Result<StatusCode, ApiError> {
+    assignment(&caller, Vec::new()).await
 }
 
 async fn assignment(
-    state: &AppState,
-    AssignmentPath {
-        realm,
-        endpoint,
-        token,
-    }: AssignmentPath,
-    caller: &Caller,
+    caller: &Caller<AssignmentPath>,
     methods: Vec<EndpointMethod>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .services
+    let AssignmentPath { endpoint, token } = &caller.path;
+    caller
+        .services()
         .endpoints
         .assign_endpoint_token(
-            &realm,
+            &caller.realm,
             &caller.principal,
             (&EndpointId::new(endpoint), &EndpointTokenId::new(token)),
             methods,

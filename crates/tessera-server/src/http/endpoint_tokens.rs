@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -18,14 +18,13 @@ use tessera_token::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::companies::PageQuery;
 use super::endpoints::RevealedSecret;
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::oidc::ClientForm;
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -36,20 +35,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reveal))
 }
 
-/// `…/endpoint-tokens`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct TokensPath {
-    /// The realm.
-    realm: String,
-}
-
 /// `…/endpoint-tokens/{token}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct TokenPath {
-    /// The realm.
-    realm: String,
     /// The secondary token's id.
     token: String,
 }
@@ -132,7 +121,7 @@ pub(crate) struct EndpointTokenList {
     path = "/endpoint-tokens",
     summary = "Create a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The token is shown this once; assign it to endpoints to let it call them.",
-    params(TokensPath),
+    params(RealmPath),
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = CreatedEndpointToken),
@@ -141,20 +130,21 @@ pub(crate) struct EndpointTokenList {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(TokensPath { realm }): Path<TokensPath>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateTokenBody>,
 ) -> Result<Response, ApiError> {
-    let (token, secret) = state
-        .services
+    let (token, secret) = caller
+        .services()
         .endpoint_tokens
-        .create_endpoint_token(&realm, &caller.principal, (body.name, body.description))
+        .create_endpoint_token(
+            &caller.realm,
+            &caller.principal,
+            (body.name, body.description),
+        )
         .await?;
     let path = format!("/endpoint-tokens/{}", token.id);
-    Ok(created(
-        &state,
-        (&realm, &path),
+    Ok(caller.created(
+        &path,
         Json(CreatedEndpointToken {
             view: token.into(),
             token: secret.expose().to_owned(),
@@ -167,7 +157,7 @@ pub(crate) async fn create(
     path = "/endpoint-tokens",
     summary = "List secondary endpoint tokens",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The active tokens, or with `inactive=true` the inactive ones, by name.",
-    params(TokensPath, ListQuery, PageQuery),
+    params(RealmPath, ListQuery, PageQuery),
     responses(
         (status = 200, description = "By name", body = EndpointTokenList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -175,16 +165,19 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(TokensPath { realm }): Path<TokensPath>,
     caller: Caller,
     QueryParams(list): QueryParams<ListQuery>,
     QueryParams(page): QueryParams<PageQuery>,
 ) -> Result<Json<EndpointTokenList>, ApiError> {
-    let tokens = state
-        .services
+    let tokens = caller
+        .services()
         .endpoint_tokens
-        .list_endpoint_tokens(&realm, &caller.principal, !list.inactive, page.page())
+        .list_endpoint_tokens(
+            &caller.realm,
+            &caller.principal,
+            !list.inactive,
+            page.page(),
+        )
         .await?;
     Ok(Json(EndpointTokenList {
         tokens: tokens.into_iter().map(Into::into).collect(),
@@ -196,21 +189,21 @@ pub(crate) async fn list(
     path = "/endpoint-tokens/{token}",
     summary = "Read a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Never the secret.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     responses(
         (status = 200, description = "The token", body = EndpointTokenView),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(TokenPath { realm, token }): Path<TokenPath>,
-    caller: Caller,
-) -> Result<Json<EndpointTokenView>, ApiError> {
-    let token = state
-        .services
+pub(crate) async fn read(caller: Caller<TokenPath>) -> Result<Json<EndpointTokenView>, ApiError> {
+    let token = caller
+        .services()
         .endpoint_tokens
-        .endpoint_token(&realm, &caller.principal, &EndpointTokenId::new(token))
+        .endpoint_token(
+            &caller.realm,
+            &caller.principal,
+            &EndpointTokenId::new(&caller.path.token),
+        )
         .await?;
     Ok(Json(token.into()))
 }
@@ -220,7 +213,7 @@ pub(crate) async fn read(
     path = "/endpoint-tokens/{token}",
     summary = "Rename, enable, disable, activate or deactivate a secondary token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. A disabled or inactive token stops working at once, and verifiers forget what they cached of it within one poll of the revocation feed.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     request_body = UpdateTokenBody,
     responses(
         (status = 200, description = "The token as it is now", body = EndpointTokenView),
@@ -229,9 +222,7 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(TokenPath { realm, token }): Path<TokenPath>,
-    caller: Caller,
+    caller: Caller<TokenPath>,
     JsonBody(body): JsonBody<UpdateTokenBody>,
 ) -> Result<Json<EndpointTokenView>, ApiError> {
     let changes = EndpointTokenChanges {
@@ -240,13 +231,13 @@ pub(crate) async fn update(
         enabled: body.enabled,
         active: body.active,
     };
-    let token = state
-        .services
+    let token = caller
+        .services()
         .endpoint_tokens
         .update_endpoint_token(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &EndpointTokenId::new(token),
+            &EndpointTokenId::new(&caller.path.token),
             changes,
         )
         .await?;
@@ -258,23 +249,19 @@ pub(crate) async fn update(
     path = "/endpoint-tokens/{token}/secret",
     summary = "Reveal a secondary endpoint token",
     description = "Requires `endpoint:RevealEndpointTokens` on every endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     responses(
         (status = 200, description = "The secret", body = RevealedSecret),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn reveal(
-    State(state): State<AppState>,
-    Path(TokenPath { realm, token }): Path<TokenPath>,
-    caller: Caller,
-) -> Result<Json<RevealedSecret>, ApiError> {
-    let secret = state
-        .services
+pub(crate) async fn reveal(caller: Caller<TokenPath>) -> Result<Json<RevealedSecret>, ApiError> {
+    let secret = caller
+        .services()
         .endpoint_tokens
         .reveal_endpoint_token(
-            (&realm, &caller.principal, Some(&caller.address)),
-            &EndpointTokenId::new(token),
+            (&caller.realm, &caller.principal, Some(&caller.address)),
+            &EndpointTokenId::new(&caller.path.token),
         )
         .await?;
     Ok(Json(RevealedSecret {
@@ -287,21 +274,21 @@ pub(crate) async fn reveal(
     path = "/endpoint-tokens/{token}",
     summary = "Delete a secondary endpoint token",
     description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Its assignments go with it.",
-    params(TokenPath),
+    params(RealmPath, TokenPath),
     responses(
         (status = 204, description = "Deleted"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    Path(TokenPath { realm, token }): Path<TokenPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
+pub(crate) async fn delete(caller: Caller<TokenPath>) -> Result<StatusCode, ApiError> {
+    caller
+        .services()
         .endpoint_tokens
-        .delete_endpoint_token(&realm, &caller.principal, &EndpointTokenId::new(token))
+        .delete_endpoint_token(
+            &caller.realm,
+            &caller.principal,
+            &EndpointTokenId::new(&caller.path.token),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,6 @@
 //! `…/endpoints/{endpoint}/calls` and `…/callers`: the usage view of an
 //! endpoint, every checked call by a known token and a summary per token.
 
-use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
@@ -10,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::endpoints::{EndpointPath, Method};
 use super::error::ApiError;
 use super::form::QueryParams;
@@ -115,7 +114,7 @@ pub(crate) struct CallerList {
     path = "/endpoints/{endpoint}/calls",
     summary = "The endpoint's calls",
     description = "Requires `endpoint:ReadEndpointCalls` on it. Every checked call made with a known token, accepted or refused, newest first; `token` filters by one token.",
-    params(EndpointPath, CallQuery),
+    params(RealmPath, EndpointPath, CallQuery),
     responses(
         (status = 200, description = "A page, newest first", body = CallPage),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -123,22 +122,20 @@ pub(crate) struct CallerList {
     ),
 )]
 pub(crate) async fn calls(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
+    caller: Caller<EndpointPath>,
     QueryParams(query): QueryParams<CallQuery>,
 ) -> Result<Json<CallPage>, ApiError> {
     let max = query
         .max
         .unwrap_or(DEFAULT_CALL_PAGE)
         .clamp(1, MAX_ENDPOINT_PAGE);
-    let calls = state
-        .services
+    let calls = caller
+        .services()
         .endpoints
         .endpoint_calls(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &EndpointId::new(endpoint),
+            &EndpointId::new(&caller.path.endpoint),
             (query.token.as_deref(), query.before),
             max,
         )
@@ -156,21 +153,21 @@ pub(crate) async fn calls(
     path = "/endpoints/{endpoint}/callers",
     summary = "Which applications call the endpoint",
     description = "Requires `endpoint:ReadEndpointCalls` on it. Per token: calls, refused calls, and the latest, the latest caller first.",
-    params(EndpointPath),
+    params(RealmPath, EndpointPath),
     responses(
         (status = 200, description = "Per token", body = CallerList),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn callers(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-) -> Result<Json<CallerList>, ApiError> {
-    let callers = state
-        .services
+pub(crate) async fn callers(caller: Caller<EndpointPath>) -> Result<Json<CallerList>, ApiError> {
+    let callers = caller
+        .services()
         .endpoints
-        .endpoint_callers(&realm, &caller.principal, &EndpointId::new(endpoint))
+        .endpoint_callers(
+            &caller.realm,
+            &caller.principal,
+            &EndpointId::new(&caller.path.endpoint),
+        )
         .await?;
     Ok(Json(CallerList {
         callers: callers.into_iter().map(Into::into).collect(),

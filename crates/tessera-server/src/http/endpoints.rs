@@ -3,7 +3,6 @@
 //! in `endpoint_assignments.rs`, the usage view of their calls in
 //! `endpoint_usage.rs`.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -17,12 +16,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::companies::PageQuery;
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -34,20 +32,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reveal_primary))
 }
 
-/// `…/endpoints`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct EndpointsPath {
-    /// The realm.
-    realm: String,
-}
-
 /// `…/endpoints/{endpoint}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct EndpointPath {
-    /// The realm.
-    pub(crate) realm: String,
     /// The endpoint's id.
     pub(crate) endpoint: String,
 }
@@ -56,8 +44,6 @@ pub(crate) struct EndpointPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct PrimaryPath {
-    /// The realm.
-    realm: String,
     /// The endpoint's id.
     endpoint: String,
     /// The method whose primary token to regenerate: `GET`, `POST` or
@@ -66,11 +52,11 @@ pub(crate) struct PrimaryPath {
 }
 
 impl PrimaryPath {
-    /// The realm, the endpoint and the method; an unknown method is a 400.
-    fn ids(self) -> Result<(String, EndpointId, EndpointMethod), ApiError> {
+    /// The endpoint and the method; an unknown method is a 400.
+    fn ids(&self) -> Result<(EndpointId, EndpointMethod), ApiError> {
         let method = EndpointMethod::parse(&self.method)
             .ok_or_else(|| ApiError::BadRequest("method must be GET, POST or DELETE".to_owned()))?;
-        Ok((self.realm, EndpointId::new(self.endpoint), method))
+        Ok((EndpointId::new(&self.endpoint), method))
     }
 }
 
@@ -265,7 +251,7 @@ pub(crate) struct EndpointList {
     path = "/endpoints",
     summary = "Create an endpoint",
     description = "Requires `endpoint:CreateEndpoint` on every endpoint. With `authentication: token` the answer carries the GET and POST primary tokens (and DELETE with `allow_delete`), shown this once.",
-    params(EndpointsPath),
+    params(RealmPath),
     request_body = CreateEndpointBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = EndpointChange),
@@ -275,8 +261,6 @@ pub(crate) struct EndpointList {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(EndpointsPath { realm }): Path<EndpointsPath>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateEndpointBody>,
 ) -> Result<Response, ApiError> {
@@ -287,17 +271,13 @@ pub(crate) async fn create(
         authentication: body.authentication.into(),
         allow_delete: body.allow_delete,
     };
-    let change = state
-        .services
+    let change = caller
+        .services()
         .endpoints
-        .create_endpoint(&realm, &caller.principal, request)
+        .create_endpoint(&caller.realm, &caller.principal, request)
         .await?;
     let path = format!("/endpoints/{}", change.0.id);
-    Ok(created(
-        &state,
-        (&realm, &path),
-        Json(EndpointChange::new(change)),
-    ))
+    Ok(caller.created(&path, Json(EndpointChange::new(change))))
 }
 
 #[utoipa::path(
@@ -305,7 +285,7 @@ pub(crate) async fn create(
     path = "/endpoints",
     summary = "List endpoints",
     description = "Requires `endpoint:ListEndpoints`; lists the endpoints it covers, by path.",
-    params(EndpointsPath, PageQuery),
+    params(RealmPath, PageQuery),
     responses(
         (status = 200, description = "By path", body = EndpointList),
         (status = 400, description = "Malformed query", body = OAuthError),
@@ -313,15 +293,13 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(EndpointsPath { realm }): Path<EndpointsPath>,
     caller: Caller,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Json<EndpointList>, ApiError> {
-    let endpoints = state
-        .services
+    let endpoints = caller
+        .services()
         .endpoints
-        .list_endpoints(&realm, &caller.principal, query.page())
+        .list_endpoints(&caller.realm, &caller.principal, query.page())
         .await?;
     Ok(Json(EndpointList {
         endpoints: endpoints.into_iter().map(Into::into).collect(),
@@ -333,21 +311,21 @@ pub(crate) async fn list(
     path = "/endpoints/{endpoint}",
     summary = "Read an endpoint and its primary tokens",
     description = "Requires `endpoint:ReadEndpointConfig` on it. Primary tokens are listed by hint; their secrets are never shown again.",
-    params(EndpointPath),
+    params(RealmPath, EndpointPath),
     responses(
         (status = 200, description = "The endpoint", body = EndpointDetail),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-) -> Result<Json<EndpointDetail>, ApiError> {
-    let (endpoint, primaries) = state
-        .services
+pub(crate) async fn read(caller: Caller<EndpointPath>) -> Result<Json<EndpointDetail>, ApiError> {
+    let (endpoint, primaries) = caller
+        .services()
         .endpoints
-        .endpoint(&realm, &caller.principal, &EndpointId::new(endpoint))
+        .endpoint(
+            &caller.realm,
+            &caller.principal,
+            &EndpointId::new(&caller.path.endpoint),
+        )
         .await?;
     Ok(Json(EndpointDetail {
         endpoint: endpoint.into(),
@@ -360,7 +338,7 @@ pub(crate) async fn read(
     path = "/endpoints/{endpoint}",
     summary = "Change an endpoint",
     description = "Requires `endpoint:UpdateEndpoint` on it. Turning token authentication on, or allowing deletion, generates the missing primary tokens (shown this once); turning either off removes the primary tokens concerned, and what was assigned to them, at once.",
-    params(EndpointPath),
+    params(RealmPath, EndpointPath),
     request_body = UpdateEndpointBody,
     responses(
         (status = 200, description = "The endpoint as it is now", body = EndpointChange),
@@ -370,9 +348,7 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
+    caller: Caller<EndpointPath>,
     JsonBody(body): JsonBody<UpdateEndpointBody>,
 ) -> Result<Json<EndpointChange>, ApiError> {
     let changes = EndpointChanges {
@@ -382,13 +358,13 @@ pub(crate) async fn update(
         authentication: body.authentication.map(Into::into),
         allow_delete: body.allow_delete,
     };
-    let change = state
-        .services
+    let change = caller
+        .services()
         .endpoints
         .update_endpoint(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &EndpointId::new(endpoint),
+            &EndpointId::new(&caller.path.endpoint),
             changes,
         )
         .await?;
@@ -400,21 +376,21 @@ pub(crate) async fn update(
     path = "/endpoints/{endpoint}",
     summary = "Delete an endpoint",
     description = "Requires `endpoint:DeleteEndpoint` on it. Its primary tokens and assignments go at once; its calls stay in the usage trail.",
-    params(EndpointPath),
+    params(RealmPath, EndpointPath),
     responses(
         (status = 204, description = "Deleted"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    Path(EndpointPath { realm, endpoint }): Path<EndpointPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
+pub(crate) async fn delete(caller: Caller<EndpointPath>) -> Result<StatusCode, ApiError> {
+    caller
+        .services()
         .endpoints
-        .delete_endpoint(&realm, &caller.principal, &EndpointId::new(endpoint))
+        .delete_endpoint(
+            &caller.realm,
+            &caller.principal,
+            &EndpointId::new(&caller.path.endpoint),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -424,7 +400,7 @@ pub(crate) async fn delete(
     path = "/endpoints/{endpoint}/primary-tokens/{method}",
     summary = "Regenerate a primary token",
     description = "Requires `endpoint:UpdateEndpoint` on it. The old secret stops working at once (and goes on the revocation feed); the new one is shown this once.",
-    params(PrimaryPath),
+    params(RealmPath, PrimaryPath),
     responses(
         (status = 200, description = "The new primary token", body = GeneratedPrimaryView),
         (status = 400, description = "Unknown method", body = OAuthError),
@@ -433,15 +409,13 @@ pub(crate) async fn delete(
     ),
 )]
 pub(crate) async fn regenerate(
-    State(state): State<AppState>,
-    Path(path): Path<PrimaryPath>,
-    caller: Caller,
+    caller: Caller<PrimaryPath>,
 ) -> Result<Json<GeneratedPrimaryView>, ApiError> {
-    let (realm, endpoint, method) = path.ids()?;
-    let generated = state
-        .services
+    let (endpoint, method) = caller.path.ids()?;
+    let generated = caller
+        .services()
         .endpoints
-        .regenerate_primary_token(&realm, &caller.principal, &endpoint, method)
+        .regenerate_primary_token(&caller.realm, &caller.principal, &endpoint, method)
         .await?;
     Ok(Json(generated.into()))
 }
@@ -457,7 +431,7 @@ pub(crate) struct RevealedSecret {
     path = "/endpoints/{endpoint}/primary-tokens/{method}/secret",
     summary = "Reveal a primary token",
     description = "Requires `endpoint:RevealEndpointTokens` on the endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
-    params(PrimaryPath),
+    params(RealmPath, PrimaryPath),
     responses(
         (status = 200, description = "The secret", body = RevealedSecret),
         (status = 400, description = "Unknown method", body = OAuthError),
@@ -465,16 +439,14 @@ pub(crate) struct RevealedSecret {
     ),
 )]
 pub(crate) async fn reveal_primary(
-    State(state): State<AppState>,
-    Path(path): Path<PrimaryPath>,
-    caller: Caller,
+    caller: Caller<PrimaryPath>,
 ) -> Result<Json<RevealedSecret>, ApiError> {
-    let (realm, endpoint, method) = path.ids()?;
-    let secret = state
-        .services
+    let (endpoint, method) = caller.path.ids()?;
+    let secret = caller
+        .services()
         .endpoints
         .reveal_primary_token(
-            (&realm, &caller.principal, Some(&caller.address)),
+            (&caller.realm, &caller.principal, Some(&caller.address)),
             &endpoint,
             method,
         )

@@ -131,6 +131,11 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// For an `enabled` flag a body may leave out: what it creates starts enabled.
+pub(crate) fn enabled_by_default() -> bool {
+    true
+}
+
 /// A query string of type `T`; one that does not parse is an RFC-shaped 400.
 pub(crate) struct QueryParams<T>(pub T);
 

@@ -19,7 +19,6 @@ mod oidc;
 mod openapi;
 mod pages;
 mod refusals;
-mod reply;
 mod roles;
 mod serve;
 mod sign_in;

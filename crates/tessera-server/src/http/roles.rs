@@ -2,7 +2,6 @@
 //! Keycloak's admin REST API has them: roles are the realm file's, and a
 //! mapping is given or taken by name.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -12,11 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::JsonBody;
 use super::refusals::ManagementErrors;
-use super::users::{RealmPath, UserPath};
+use super::users::{named_user, UserPath};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -35,8 +34,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct RolePath {
-    /// The realm.
-    realm: String,
     /// The role's name.
     role: String,
 }
@@ -79,19 +76,15 @@ pub(crate) struct RoleReference {
     params(RealmPath),
     responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
 )]
-pub(crate) async fn roles(
-    State(state): State<AppState>,
-    Path(RealmPath { realm }): Path<RealmPath>,
-    caller: Caller,
-) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
-    let roles = state
-        .services
+pub(crate) async fn roles(caller: Caller) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
+    let roles = caller
+        .services()
         .users
-        .realm_roles(&realm, &caller.principal)?;
+        .realm_roles(&caller.realm, &caller.principal)?;
     Ok(Json(
         roles
             .into_iter()
-            .map(|role| RoleRepresentation::of(&realm, role))
+            .map(|role| RoleRepresentation::of(&caller.realm, role))
             .collect(),
     ))
 }
@@ -101,22 +94,18 @@ pub(crate) async fn roles(
     path = "/roles/{role}",
     summary = "Read a realm role",
     description = "Requires `user:ListRoles` on every user (`*`).",
-    params(RolePath),
+    params(RealmPath, RolePath),
     responses((status = 200, description = "The role", body = RoleRepresentation), ManagementErrors),
 )]
-pub(crate) async fn role(
-    State(state): State<AppState>,
-    Path(RolePath { realm, role }): Path<RolePath>,
-    caller: Caller,
-) -> Result<Json<RoleRepresentation>, ApiError> {
-    let roles = state
-        .services
+pub(crate) async fn role(caller: Caller<RolePath>) -> Result<Json<RoleRepresentation>, ApiError> {
+    let roles = caller
+        .services()
         .users
-        .realm_roles(&realm, &caller.principal)?;
+        .realm_roles(&caller.realm, &caller.principal)?;
     roles
         .into_iter()
-        .find(|name| *name == role)
-        .map(|name| Json(RoleRepresentation::of(&realm, name)))
+        .find(|name| *name == caller.path.role)
+        .map(|name| Json(RoleRepresentation::of(&caller.realm, name)))
         .ok_or(ApiError::Token(TokenError::RoleNotFound))
 }
 
@@ -125,23 +114,17 @@ pub(crate) async fn role(
     path = "/users/{user}/role-mappings/realm",
     summary = "A user's realm roles",
     description = "Requires `user:ReadUserConfig` on the user.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
 )]
 pub(crate) async fn role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
+    caller: Caller<UserPath>,
 ) -> Result<Json<Vec<RoleRepresentation>>, ApiError> {
-    let user = state
-        .services
-        .users
-        .user(&realm, &caller.principal, &UserId::new(user))
-        .await?;
+    let user = named_user(&caller).await?;
     Ok(Json(
         user.roles
             .into_iter()
-            .map(|role| RoleRepresentation::of(&realm, role))
+            .map(|role| RoleRepresentation::of(&caller.realm, role))
             .collect(),
     ))
 }
@@ -151,7 +134,7 @@ pub(crate) async fn role_mappings(
     path = "/users/{user}/role-mappings/realm",
     summary = "Give a user realm roles",
     description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     request_body = [RoleReference],
     responses(
         (status = 204, description = "Given"),
@@ -160,18 +143,10 @@ pub(crate) async fn role_mappings(
     ),
 )]
 pub(crate) async fn add_role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-    JsonBody(body): JsonBody<Vec<RoleReference>>,
+    caller: Caller<UserPath>,
+    JsonBody(roles): JsonBody<Vec<RoleReference>>,
 ) -> Result<StatusCode, ApiError> {
-    change_roles(
-        &state,
-        (&realm, &user),
-        &caller,
-        (body, RoleMappingChange::Give),
-    )
-    .await
+    change_roles(&caller, roles, RoleMappingChange::Give).await
 }
 
 #[utoipa::path(
@@ -179,7 +154,7 @@ pub(crate) async fn add_role_mappings(
     path = "/users/{user}/role-mappings/realm",
     summary = "Take realm roles from a user",
     description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     request_body = [RoleReference],
     responses(
         (status = 204, description = "Taken"),
@@ -188,34 +163,25 @@ pub(crate) async fn add_role_mappings(
     ),
 )]
 pub(crate) async fn remove_role_mappings(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-    JsonBody(body): JsonBody<Vec<RoleReference>>,
+    caller: Caller<UserPath>,
+    JsonBody(roles): JsonBody<Vec<RoleReference>>,
 ) -> Result<StatusCode, ApiError> {
-    change_roles(
-        &state,
-        (&realm, &user),
-        &caller,
-        (body, RoleMappingChange::Take),
-    )
-    .await
+    change_roles(&caller, roles, RoleMappingChange::Take).await
 }
 
 async fn change_roles(
-    state: &AppState,
-    (realm, user): (&str, &str),
-    caller: &Caller,
-    (roles, change): (Vec<RoleReference>, RoleMappingChange),
+    caller: &Caller<UserPath>,
+    roles: Vec<RoleReference>,
+    change: RoleMappingChange,
 ) -> Result<StatusCode, ApiError> {
     let names: Vec<String> = roles.into_iter().map(|role| role.name).collect();
-    state
-        .services
+    caller
+        .services()
         .users
         .change_role_mappings(
-            realm,
+            &caller.realm,
             &caller.principal,
-            &UserId::new(user),
+            &UserId::new(&caller.path.user),
             (&names, change),
         )
         .await?;

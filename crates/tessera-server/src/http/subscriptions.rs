@@ -3,7 +3,6 @@
 //! create, change and delete subscriptions; company admins read them and
 //! manage their assignments.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -17,12 +16,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::companies::{timestamp, CompanyPath, MemberList, MemberView};
 use super::error::ApiError;
-use super::form::{present, JsonBody};
+use super::form::{enabled_by_default, present, JsonBody};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -38,8 +36,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct SubscriptionPath {
-    /// The realm.
-    pub(crate) realm: String,
     /// The company's id.
     pub(crate) company: String,
     /// The subscription's id.
@@ -59,8 +55,6 @@ impl SubscriptionPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct AssignmentPath {
-    /// The realm.
-    realm: String,
     /// The company's id.
     company: String,
     /// The subscription's id.
@@ -87,10 +81,6 @@ pub(crate) struct CreateSubscriptionBody {
     valid_until: Option<i64>,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
-}
-
-fn enabled_by_default() -> bool {
-    true
 }
 
 /// `PATCH …/subscriptions/{subscription}`: the fields to change; `null`
@@ -155,7 +145,7 @@ pub(crate) struct SubscriptionList {
     path = "/companies/{company}/subscriptions",
     summary = "Create a subscription",
     description = "Requires `subscription:CreateSubscription` on every subscription (a realm admin's). The permissions may be no wider than the caller's own.",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     request_body = CreateSubscriptionBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = SubscriptionView),
@@ -165,9 +155,7 @@ pub(crate) struct SubscriptionList {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
+    caller: Caller<CompanyPath>,
     JsonBody(body): JsonBody<CreateSubscriptionBody>,
 ) -> Result<Response, ApiError> {
     let request = SubscriptionRequest {
@@ -178,19 +166,22 @@ pub(crate) async fn create(
         valid_until: timestamp(body.valid_until),
         enabled: body.enabled,
     };
-    let subscription = state
-        .services
+    let subscription = caller
+        .services()
         .subscriptions
         .create_subscription(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &CompanyId::new(&company),
+            &CompanyId::new(&caller.path.company),
             (request, Some(&caller.address)),
         )
         .await?;
-    let path = format!("/companies/{company}/subscriptions/{}", subscription.id);
+    let path = format!(
+        "/companies/{}/subscriptions/{}",
+        caller.path.company, subscription.id
+    );
     let view = SubscriptionView::of(subscription)?;
-    Ok(created(&state, (&realm, &path), Json(view)))
+    Ok(caller.created(&path, Json(view)))
 }
 
 #[utoipa::path(
@@ -198,21 +189,21 @@ pub(crate) async fn create(
     path = "/companies/{company}/subscriptions",
     summary = "List a company's subscriptions",
     description = "Requires `subscription:ListSubscriptions`; lists those the caller may list (a company admin: all of theirs).",
-    params(CompanyPath),
+    params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "By name", body = SubscriptionList),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(CompanyPath { realm, company }): Path<CompanyPath>,
-    caller: Caller,
-) -> Result<Json<SubscriptionList>, ApiError> {
-    let subscriptions = state
-        .services
+pub(crate) async fn list(caller: Caller<CompanyPath>) -> Result<Json<SubscriptionList>, ApiError> {
+    let subscriptions = caller
+        .services()
         .subscriptions
-        .list_subscriptions(&realm, &caller.principal, &CompanyId::new(company))
+        .list_subscriptions(
+            &caller.realm,
+            &caller.principal,
+            &CompanyId::new(&caller.path.company),
+        )
         .await?;
     Ok(Json(SubscriptionList {
         subscriptions: subscriptions
@@ -227,22 +218,20 @@ pub(crate) async fn list(
     path = "/companies/{company}/subscriptions/{subscription}",
     summary = "Read a subscription",
     description = "Requires `subscription:ReadSubscriptionConfig` on it.",
-    params(SubscriptionPath),
+    params(RealmPath, SubscriptionPath),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
         ManagementErrors,
     ),
 )]
 pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let (company, id) = path.ids();
-    let subscription = state
-        .services
+    let (company, id) = caller.path.ids();
+    let subscription = caller
+        .services()
         .subscriptions
-        .subscription(&path.realm, &caller.principal, (&company, &id))
+        .subscription(&caller.realm, &caller.principal, (&company, &id))
         .await?;
     Ok(Json(SubscriptionView::of(subscription)?))
 }
@@ -252,7 +241,7 @@ pub(crate) async fn read(
     path = "/companies/{company}/subscriptions/{subscription}",
     summary = "Edit a subscription",
     description = "Requires `subscription:UpdateSubscription` on it. Disabling it, or a validity window that excludes now, makes its tokens inactive without deleting them; every verifier forgets what it cached of them within one poll of the revocation feed.",
-    params(SubscriptionPath),
+    params(RealmPath, SubscriptionPath),
     request_body = UpdateSubscriptionBody,
     responses(
         (status = 200, description = "The subscription as it is now", body = SubscriptionView),
@@ -262,12 +251,10 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
     JsonBody(body): JsonBody<UpdateSubscriptionBody>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    let (company, id) = path.ids();
+    let (company, id) = caller.path.ids();
     let edit = SubscriptionEdit {
         name: body.name,
         permissions: body.permissions,
@@ -275,11 +262,11 @@ pub(crate) async fn update(
         valid_until: body.valid_until.map(timestamp),
         enabled: body.enabled,
     };
-    let subscription = state
-        .services
+    let subscription = caller
+        .services()
         .subscriptions
         .update_subscription(
-            &path.realm,
+            &caller.realm,
             &caller.principal,
             (&company, &id),
             (edit, Some(&caller.address)),
@@ -293,23 +280,19 @@ pub(crate) async fn update(
     path = "/companies/{company}/subscriptions/{subscription}",
     summary = "Delete a subscription",
     description = "Requires `subscription:DeleteSubscription` on it. Its assignments and tokens go with it, at once; the tokens are put on the revocation feed.",
-    params(SubscriptionPath),
+    params(RealmPath, SubscriptionPath),
     responses(
         (status = 204, description = "Deleted"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    let (company, id) = path.ids();
-    state
-        .services
+pub(crate) async fn delete(caller: Caller<SubscriptionPath>) -> Result<StatusCode, ApiError> {
+    let (company, id) = caller.path.ids();
+    caller
+        .services()
         .subscriptions
         .delete_subscription(
-            &path.realm,
+            &caller.realm,
             &caller.principal,
             (&company, &id),
             Some(&caller.address),
@@ -323,22 +306,20 @@ pub(crate) async fn delete(
     path = "/companies/{company}/subscriptions/{subscription}/assignments",
     summary = "List who is assigned to a subscription",
     description = "Requires `subscription:ReadSubscriptionConfig` on it.",
-    params(SubscriptionPath),
+    params(RealmPath, SubscriptionPath),
     responses(
         (status = 200, description = "The assigned members, by username", body = MemberList),
         ManagementErrors,
     ),
 )]
 pub(crate) async fn assignees(
-    State(state): State<AppState>,
-    Path(path): Path<SubscriptionPath>,
-    caller: Caller,
+    caller: Caller<SubscriptionPath>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let (company, id) = path.ids();
-    let members = state
-        .services
+    let (company, id) = caller.path.ids();
+    let members = caller
+        .services()
         .subscriptions
-        .assignees(&path.realm, &caller.principal, (&company, &id))
+        .assignees(&caller.realm, &caller.principal, (&company, &id))
         .await?;
     Ok(Json(MemberList {
         members: members.into_iter().map(MemberView::from).collect(),
@@ -350,19 +331,15 @@ pub(crate) async fn assignees(
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
     summary = "Assign a member to a subscription",
     description = "Requires `subscription:AssignSubscriptionUsers` on it. Only an assigned user can receive user tokens for it. Assigning twice changes nothing.",
-    params(AssignmentPath),
+    params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Assigned"),
         ManagementErrors,
         (status = 409, description = "The user is no member of the company", body = OAuthError),
     ),
 )]
-pub(crate) async fn assign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    change_assignment(&state, &path, &caller, AssignmentChange::Assign).await
+pub(crate) async fn assign(caller: Caller<AssignmentPath>) -> Result<StatusCode, ApiError> {
+    change_assignment(&caller, AssignmentChange::Assign).await
 }
 
 #[utoipa::path(
@@ -370,35 +347,29 @@ pub(crate) async fn assign(
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
     summary = "End an assignment",
     description = "Requires `subscription:AssignSubscriptionUsers` on it. The user's tokens for the subscription are deleted with it, at once.",
-    params(AssignmentPath),
+    params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Unassigned"),
         ManagementErrors,
         (status = 409, description = "The user was not assigned", body = OAuthError),
     ),
 )]
-pub(crate) async fn unassign(
-    State(state): State<AppState>,
-    Path(path): Path<AssignmentPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    change_assignment(&state, &path, &caller, AssignmentChange::Unassign).await
+pub(crate) async fn unassign(caller: Caller<AssignmentPath>) -> Result<StatusCode, ApiError> {
+    change_assignment(&caller, AssignmentChange::Unassign).await
 }
 
 /// Assigns the path's user to the subscription, or ends the assignment.
 async fn change_assignment(
-    state: &AppState,
-    path: &AssignmentPath,
-    caller: &Caller,
+    caller: &Caller<AssignmentPath>,
     change: AssignmentChange,
 ) -> Result<StatusCode, ApiError> {
-    let (company, id, user) = path.ids();
+    let (company, id, user) = caller.path.ids();
     let address = Some(caller.address.as_str());
-    state
-        .services
+    caller
+        .services()
         .subscriptions
         .change_assignment(
-            &path.realm,
+            &caller.realm,
             &caller.principal,
             (&company, &id, &user),
             (change, address),

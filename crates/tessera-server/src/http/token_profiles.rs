@@ -1,7 +1,6 @@
 //! `/admin/realms/{realm}/users/{user}/token-profiles`: a user's token
 //! profiles. Creating one answers its token, this once.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -15,11 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
-use super::form::JsonBody;
+use super::form::{enabled_by_default, JsonBody};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::token_usage::UsageView;
 use super::AppState;
 
@@ -34,8 +32,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct ProfilesPath {
-    /// The realm.
-    realm: String,
     /// The owner's user id.
     user: String,
 }
@@ -44,8 +40,6 @@ pub(crate) struct ProfilesPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct ProfilePath {
-    /// The realm.
-    realm: String,
     /// The owner's user id.
     user: String,
     /// The profile's id, chosen by its owner.
@@ -66,10 +60,6 @@ pub(crate) struct CreateProfileBody {
     expires_at: Option<i64>,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
-}
-
-fn enabled_by_default() -> bool {
-    true
 }
 
 /// `PATCH …/token-profiles/{token_id}`: the fields to change.
@@ -152,7 +142,7 @@ pub(crate) struct DeletedProfiles {
     path = "/users/{user}/token-profiles",
     summary = "Create a token profile",
     description = "Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.",
-    params(ProfilesPath),
+    params(RealmPath, ProfilesPath),
     request_body = CreateProfileBody,
     responses(
         (status = 201, description = "Created; `Location` names the profile", body = CreatedProfileView),
@@ -163,9 +153,7 @@ pub(crate) struct DeletedProfiles {
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
-    caller: Caller,
+    caller: Caller<ProfilesPath>,
     JsonBody(body): JsonBody<CreateProfileBody>,
 ) -> Result<Response, ApiError> {
     let request = TokenProfileRequest {
@@ -175,24 +163,27 @@ pub(crate) async fn create(
         expires_at: body.expires_at.map(Timestamp::from_unix_seconds),
         enabled: body.enabled,
     };
-    let (profile, token) = state
-        .services
+    let (profile, token) = caller
+        .services()
         .token_profiles
         .create_token_profile(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &UserId::new(&user),
+            &UserId::new(&caller.path.user),
             request,
             Some(&caller.address),
         )
         .await?;
     let listed = ProfileView::of(Tracked::unused(profile))?;
-    let path = format!("/users/{user}/token-profiles/{}", listed.token_id);
+    let path = format!(
+        "/users/{}/token-profiles/{}",
+        caller.path.user, listed.token_id
+    );
     let body = CreatedProfileView {
         listed,
         token: token.expose().to_owned(),
     };
-    Ok(created(&state, (&realm, &path), Json(body)))
+    Ok(caller.created(&path, Json(body)))
 }
 
 #[utoipa::path(
@@ -200,21 +191,21 @@ pub(crate) async fn create(
     path = "/users/{user}/token-profiles",
     summary = "List a user's token profiles",
     description = "Requires `token:ListTokens`; lists only the profiles the caller may list.",
-    params(ProfilesPath),
+    params(RealmPath, ProfilesPath),
     responses(
         (status = 200, description = "The profiles, never their tokens", body = ProfileList),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
-    caller: Caller,
-) -> Result<Json<ProfileList>, ApiError> {
-    let profiles = state
-        .services
+pub(crate) async fn list(caller: Caller<ProfilesPath>) -> Result<Json<ProfileList>, ApiError> {
+    let profiles = caller
+        .services()
         .token_profiles
-        .list_token_profiles(&realm, &caller.principal, &UserId::new(&user))
+        .list_token_profiles(
+            &caller.realm,
+            &caller.principal,
+            &UserId::new(&caller.path.user),
+        )
         .await?;
     let token_profiles = profiles
         .into_iter()
@@ -228,25 +219,22 @@ pub(crate) async fn list(
     path = "/users/{user}/token-profiles/{token_id}",
     summary = "Read a token profile",
     description = "Requires `token:ReadTokenConfig` on the profile.",
-    params(ProfilePath),
+    params(RealmPath, ProfilePath),
     responses(
         (status = 200, description = "The profile, never its token", body = ProfileView),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(ProfilePath {
-        realm,
-        user,
-        token_id,
-    }): Path<ProfilePath>,
-    caller: Caller,
-) -> Result<Json<ProfileView>, ApiError> {
-    let profile = state
-        .services
+pub(crate) async fn read(caller: Caller<ProfilePath>) -> Result<Json<ProfileView>, ApiError> {
+    let profile = caller
+        .services()
         .token_profiles
-        .token_profile(&realm, &caller.principal, &UserId::new(&user), &token_id)
+        .token_profile(
+            &caller.realm,
+            &caller.principal,
+            &UserId::new(&caller.path.user),
+            &caller.path.token_id,
+        )
         .await?;
     Ok(Json(ProfileView::of(profile)?))
 }
@@ -256,7 +244,7 @@ pub(crate) async fn read(
     path = "/users/{user}/token-profiles/{token_id}",
     summary = "Edit a token profile",
     description = "Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.",
-    params(ProfilePath),
+    params(RealmPath, ProfilePath),
     request_body = UpdateProfileBody,
     responses(
         (status = 200, description = "The profile as it is now", body = ProfileView),
@@ -265,13 +253,7 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(ProfilePath {
-        realm,
-        user,
-        token_id,
-    }): Path<ProfilePath>,
-    caller: Caller,
+    caller: Caller<ProfilePath>,
     JsonBody(body): JsonBody<UpdateProfileBody>,
 ) -> Result<Json<ProfileView>, ApiError> {
     let changes = TokenProfileChanges {
@@ -279,13 +261,13 @@ pub(crate) async fn update(
         enabled: body.enabled,
         permissions: body.permissions,
     };
-    let profile = state
-        .services
+    let profile = caller
+        .services()
         .token_profiles
         .update_token_profile(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            (&UserId::new(&user), &token_id),
+            (&UserId::new(&caller.path.user), &caller.path.token_id),
             changes,
             Some(&caller.address),
         )
@@ -298,22 +280,15 @@ pub(crate) async fn update(
     path = "/users/{user}/token-profiles/{token_id}",
     summary = "Delete a token profile",
     description = "Requires `token:DeleteToken` on the profile.",
-    params(ProfilePath),
+    params(RealmPath, ProfilePath),
     responses(
         (status = 204, description = "DeletedProfiles; its token is refused from now on"),
         ManagementErrors,
     ),
 )]
-pub(crate) async fn delete_one(
-    State(state): State<AppState>,
-    Path(ProfilePath {
-        realm,
-        user,
-        token_id,
-    }): Path<ProfilePath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    delete(&state, (&realm, &user), &caller, &[token_id]).await?;
+pub(crate) async fn delete_one(caller: Caller<ProfilePath>) -> Result<StatusCode, ApiError> {
+    let token_ids = [caller.path.token_id.clone()];
+    delete(&caller, &caller.path.user, &token_ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -322,7 +297,7 @@ pub(crate) async fn delete_one(
     path = "/users/{user}/token-profiles",
     summary = "Delete several token profiles at once",
     description = "Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.",
-    params(ProfilesPath),
+    params(RealmPath, ProfilesPath),
     request_body = DeleteProfilesBody,
     responses(
         (status = 200, description = "How many were deleted", body = DeletedProfiles),
@@ -331,26 +306,23 @@ pub(crate) async fn delete_one(
     ),
 )]
 pub(crate) async fn delete_many(
-    State(state): State<AppState>,
-    Path(ProfilesPath { realm, user }): Path<ProfilesPath>,
-    caller: Caller,
+    caller: Caller<ProfilesPath>,
     JsonBody(body): JsonBody<DeleteProfilesBody>,
 ) -> Result<Json<DeletedProfiles>, ApiError> {
-    let deleted = delete(&state, (&realm, &user), &caller, &body.token_ids).await?;
+    let deleted = delete(&caller, &caller.path.user, &body.token_ids).await?;
     Ok(Json(DeletedProfiles { deleted }))
 }
 
-async fn delete(
-    state: &AppState,
-    (realm, user): (&str, &str),
-    caller: &Caller,
+async fn delete<P>(
+    caller: &Caller<P>,
+    user: &str,
     token_ids: &[String],
 ) -> Result<usize, ApiError> {
-    Ok(state
-        .services
+    Ok(caller
+        .services()
         .token_profiles
         .delete_token_profiles(
-            realm,
+            &caller.realm,
             &caller.principal,
             &UserId::new(user),
             token_ids,

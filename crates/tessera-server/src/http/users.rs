@@ -3,7 +3,6 @@
 //! (camelCase, unknown fields ignored) and status codes: 201 with `Location`
 //! on create, 204 on update and delete, 409 on a taken username.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -14,11 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::Caller;
+use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::refusals::ManagementErrors;
-use super::reply::created;
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -33,20 +31,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Keycloak's page size when `max` is not given.
 const DEFAULT_PAGE: i64 = 100;
 
-/// `…/users` and `…/roles`: the realm alone.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct RealmPath {
-    /// The realm.
-    pub(crate) realm: String,
-}
-
 /// `…/users/{user}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct UserPath {
-    /// The realm.
-    pub(crate) realm: String,
     /// The user's id.
     pub(crate) user: String,
 }
@@ -182,16 +170,14 @@ impl CredentialRepresentation {
     ),
 )]
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    Path(RealmPath { realm }): Path<RealmPath>,
     caller: Caller,
     QueryParams(query): QueryParams<UserQuery>,
 ) -> Result<Json<Vec<UserRepresentation>>, ApiError> {
     let page = (query.first.unwrap_or(0), query.max.unwrap_or(DEFAULT_PAGE));
-    let users = state
-        .services
+    let users = caller
+        .services()
         .users
-        .find_users(&realm, &caller.principal, &query.filter(), page)
+        .find_users(&caller.realm, &caller.principal, &query.filter(), page)
         .await?;
     Ok(Json(
         users.into_iter().map(UserRepresentation::from).collect(),
@@ -211,16 +197,14 @@ pub(crate) async fn list(
     ),
 )]
 pub(crate) async fn count(
-    State(state): State<AppState>,
-    Path(RealmPath { realm }): Path<RealmPath>,
     caller: Caller,
     QueryParams(query): QueryParams<UserQuery>,
 ) -> Result<Json<i64>, ApiError> {
     Ok(Json(
-        state
-            .services
+        caller
+            .services()
             .users
-            .count_users(&realm, &caller.principal, &query.filter())
+            .count_users(&caller.realm, &caller.principal, &query.filter())
             .await?,
     ))
 }
@@ -240,8 +224,6 @@ pub(crate) async fn count(
     ),
 )]
 pub(crate) async fn create(
-    State(state): State<AppState>,
-    Path(RealmPath { realm }): Path<RealmPath>,
     caller: Caller,
     JsonBody(body): JsonBody<NewUserRepresentation>,
 ) -> Result<Response, ApiError> {
@@ -263,13 +245,13 @@ pub(crate) async fn create(
         enabled: body.enabled,
         password,
     };
-    let user = state
-        .services
+    let user = caller
+        .services()
         .users
-        .create_user(&realm, &caller.principal, request)
+        .create_user(&caller.realm, &caller.principal, request)
         .await?;
     let path = format!("/users/{}", user.id);
-    Ok(created(&state, (&realm, &path), ()))
+    Ok(caller.created(&path, ()))
 }
 
 #[utoipa::path(
@@ -277,20 +259,24 @@ pub(crate) async fn create(
     path = "/users/{user}",
     summary = "Read a user",
     description = "Requires `user:ReadUserConfig` on the user.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     responses((status = 200, description = "The user", body = UserRepresentation), ManagementErrors),
 )]
-pub(crate) async fn read(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-) -> Result<Json<UserRepresentation>, ApiError> {
-    let user = state
-        .services
+pub(crate) async fn read(caller: Caller<UserPath>) -> Result<Json<UserRepresentation>, ApiError> {
+    Ok(Json(named_user(&caller).await?.into()))
+}
+
+/// The user the path names, if the caller may read them.
+pub(crate) async fn named_user(caller: &Caller<UserPath>) -> Result<User, ApiError> {
+    Ok(caller
+        .services()
         .users
-        .user(&realm, &caller.principal, &UserId::new(user))
-        .await?;
-    Ok(Json(user.into()))
+        .user(
+            &caller.realm,
+            &caller.principal,
+            &UserId::new(&caller.path.user),
+        )
+        .await?)
 }
 
 #[utoipa::path(
@@ -298,7 +284,7 @@ pub(crate) async fn read(
     path = "/users/{user}",
     summary = "Edit a user",
     description = "Requires `user:UpdateUser` on the user, and every grant their roles give. Disabling a user revokes all of their sessions and tokens.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     request_body = UserUpdateRepresentation,
     responses(
         (status = 204, description = "Changed"),
@@ -307,9 +293,7 @@ pub(crate) async fn read(
     ),
 )]
 pub(crate) async fn update(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
+    caller: Caller<UserPath>,
     JsonBody(body): JsonBody<UserUpdateRepresentation>,
 ) -> Result<StatusCode, ApiError> {
     let changes = UserChanges {
@@ -318,10 +302,15 @@ pub(crate) async fn update(
         last_name: body.last_name,
         enabled: body.enabled,
     };
-    state
-        .services
+    caller
+        .services()
         .users
-        .update_user(&realm, &caller.principal, &UserId::new(user), changes)
+        .update_user(
+            &caller.realm,
+            &caller.principal,
+            &UserId::new(&caller.path.user),
+            changes,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -331,7 +320,7 @@ pub(crate) async fn update(
     path = "/users/{user}/reset-password",
     summary = "Set a user's password",
     description = "Requires `user:UpdateUser` on the user, and every grant their roles give.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     request_body = CredentialRepresentation,
     responses(
         (status = 204, description = "Set"),
@@ -340,18 +329,16 @@ pub(crate) async fn update(
     ),
 )]
 pub(crate) async fn reset_password(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
+    caller: Caller<UserPath>,
     JsonBody(body): JsonBody<CredentialRepresentation>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .services
+    caller
+        .services()
         .users
         .reset_password(
-            &realm,
+            &caller.realm,
             &caller.principal,
-            &UserId::new(user),
+            &UserId::new(&caller.path.user),
             body.into_password()?,
         )
         .await?;
@@ -363,18 +350,18 @@ pub(crate) async fn reset_password(
     path = "/users/{user}",
     summary = "Delete a user",
     description = "Requires `user:DeleteUser` on the user, and every grant their roles give. Their sessions and tokens are revoked.",
-    params(UserPath),
+    params(RealmPath, UserPath),
     responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    Path(UserPath { realm, user }): Path<UserPath>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .services
+pub(crate) async fn delete(caller: Caller<UserPath>) -> Result<StatusCode, ApiError> {
+    caller
+        .services()
         .users
-        .delete_user_by_id(&realm, &caller.principal, &UserId::new(user))
+        .delete_user_by_id(
+            &caller.realm,
+            &caller.principal,
+            &UserId::new(&caller.path.user),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
