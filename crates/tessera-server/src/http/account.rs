@@ -1,25 +1,25 @@
 //! The account API: a signed-in user manages their personal access tokens.
 //! Requests carry the user's access token as a bearer token; bodies are JSON.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
 use tessera_token::{
-    Actor, AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
-    PersonalTokenRequest, Timestamp, TokenError, TokenSelection, Tracked,
+    AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
+    PersonalTokenRequest, Timestamp, TokenSelection, Tracked,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::caller::{for_bearer, AccountCaller};
 use super::error::ApiError;
-use super::form::{bearer_token, JsonBody, OAuthForm};
+use super::form::{JsonBody, OAuthForm};
 use super::refusals::AccountErrors;
 use super::token_usage::UsageView;
 use super::AppState;
@@ -110,25 +110,18 @@ impl From<Tracked<PersonalToken>> for TokenView {
     }
 }
 
-/// The signed-in user of the request, by their bearer token.
-fn user(headers: &HeaderMap) -> Result<Actor<'_>, ApiError> {
-    let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
-    Ok(Actor::User { bearer })
+/// `…/account/tokens/{id}`.
+#[derive(Deserialize)]
+pub(crate) struct TokenIdPath {
+    id: String,
 }
 
-/// Maps an invalid bearer token to RFC 6750's 401; other errors keep their own.
-fn for_bearer(error: TokenError) -> ApiError {
-    match error {
-        TokenError::InvalidToken => ApiError::Bearer(Some(error)),
-        other => ApiError::Token(other),
-    }
-}
-
+/// Create a personal token
+///
+/// An expose token (opaque, checked by introspection) or a client token (a session of a client that accepts them). Takes the user's current password. Answers the secret, this once.
 #[utoipa::path(
     post,
     path = "/account/tokens",
-    summary = "Create a personal token",
-    description = "An expose token (opaque, checked by introspection) or a client token (a session of a client that accepts them). Takes the user's current password. Answers the secret, this once.",
     params(("realm" = String, Path, description = "The realm")),
     request_body = CreateTokenBody,
     responses(
@@ -139,18 +132,11 @@ fn for_bearer(error: TokenError) -> ApiError {
     ),
 )]
 pub async fn create_token(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: Request,
-) -> Result<Response, ApiError> {
-    state.services.realm(&realm)?;
-    let actor = user(&headers)?;
+    caller: AccountCaller,
     // Read after the realm and the bearer are checked: a caller without a
     // valid token learns nothing about the body it sent.
-    let JsonBody(body) = JsonBody::<CreateTokenBody>::from_request(request, &state).await?;
-    let address = peer.ip().to_string();
+    JsonBody(body): JsonBody<CreateTokenBody>,
+) -> Result<Response, ApiError> {
     let kind = PersonalTokenKind::parse(&body.kind).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "type must be \"expose\" or \"client\", not {:?}",
@@ -171,10 +157,15 @@ pub async fn create_token(
         client_id: body.client_id,
         offline: body.offline,
     };
-    let (token, secret) = state
-        .services
+    let (token, secret) = caller
+        .services()
         .personal_tokens
-        .create_personal_token(&realm, actor, request, Some(&address))
+        .create_personal_token(
+            &caller.realm,
+            caller.principal.actor(),
+            request,
+            Some(&caller.address),
+        )
         .await
         .map_err(for_bearer)?;
     let secrets = match secret {
@@ -221,38 +212,35 @@ pub(crate) enum Secrets {
     },
 }
 
+/// List the user's personal tokens
+///
+/// Never their secrets.
 #[utoipa::path(
     get,
     path = "/account/tokens",
-    summary = "List the user's personal tokens",
-    description = "Never their secrets.",
     params(("realm" = String, Path, description = "The realm")),
     responses(
         (status = 200, description = "The tokens, newest first", body = TokenList),
         AccountErrors,
     ),
 )]
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    state.services.realm(&realm)?;
-    let tokens = state
-        .services
+pub async fn list_tokens(caller: AccountCaller) -> Result<Response, ApiError> {
+    let tokens = caller
+        .services()
         .personal_tokens
-        .list_personal_tokens(&realm, user(&headers)?)
+        .list_personal_tokens(&caller.realm, caller.principal.actor())
         .await
         .map_err(for_bearer)?;
     let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
     Ok(Json(TokenList { tokens }).into_response())
 }
 
+/// Delete one personal token
+///
+/// Its secret is refused from now on; a client token's session ends.
 #[utoipa::path(
     delete,
     path = "/account/tokens/{id}",
-    summary = "Delete one personal token",
-    description = "Its secret is refused from now on; a client token's session ends.",
     params(("realm" = String, Path, description = "The realm"),
         ("id" = String, Path, description = "The token's id")),
     responses(
@@ -260,54 +248,38 @@ pub async fn list_tokens(
         AccountErrors,
     ),
 )]
-pub async fn delete_token(
-    State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    delete(
-        &state,
-        &realm,
-        &headers,
-        TokenSelection::One(&PersonalTokenId::new(id)),
-        peer,
-    )
-    .await
+pub async fn delete_token(caller: AccountCaller<TokenIdPath>) -> Result<StatusCode, ApiError> {
+    let id = PersonalTokenId::new(&caller.path.id);
+    delete(&caller, TokenSelection::One(&id)).await
 }
 
+/// Delete every personal token of the user
 #[utoipa::path(
     delete,
     path = "/account/tokens",
-    summary = "Delete every personal token of the user",
     params(("realm" = String, Path, description = "The realm")),
     responses(
         (status = 204, description = "Deleted"),
         AccountErrors,
     ),
 )]
-pub async fn delete_all_tokens(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    delete(&state, &realm, &headers, TokenSelection::All, peer).await
+pub async fn delete_all_tokens(caller: AccountCaller) -> Result<StatusCode, ApiError> {
+    delete(&caller, TokenSelection::All).await
 }
 
-async fn delete(
-    state: &AppState,
-    realm: &str,
-    headers: &HeaderMap,
+async fn delete<P>(
+    caller: &AccountCaller<P>,
     selection: TokenSelection<'_>,
-    peer: SocketAddr,
 ) -> Result<StatusCode, ApiError> {
-    state.services.realm(realm)?;
-    let address = peer.ip().to_string();
-    state
-        .services
+    caller
+        .services()
         .personal_tokens
-        .delete_personal_tokens(realm, user(headers)?, selection, Some(&address))
+        .delete_personal_tokens(
+            &caller.realm,
+            caller.principal.actor(),
+            selection,
+            Some(&caller.address),
+        )
         .await
         .map_err(for_bearer)?;
     Ok(StatusCode::NO_CONTENT)
@@ -336,13 +308,12 @@ pub(crate) struct EventView {
     at: i64,
 }
 
-/// `GET /account/tokens/{id}/events?limit=N&before=CURSOR`: newest first; pass
-/// `next` as `before` for the following page (`next` is null on the last one).
+/// A page of a token's audit events
+///
+/// Newest first; pass `next` as `before` for the following page.
 #[utoipa::path(
     get,
     path = "/account/tokens/{id}/events",
-    summary = "A page of a token's audit events",
-    description = "Newest first; pass `next` as `before` for the following page.",
     params(("realm" = String, Path, description = "The realm"),
         ("id" = String, Path, description = "The token's id"),
         ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500 (default 50)"),
@@ -354,12 +325,9 @@ pub(crate) struct EventView {
     ),
 )]
 pub async fn token_events(
-    State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
+    caller: AccountCaller<TokenIdPath>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.services.realm(&realm)?;
     let query = OAuthForm::parse(query.unwrap_or_default().as_bytes())?;
     let number = |name: &str| {
         query
@@ -375,10 +343,15 @@ pub async fn token_events(
         before: number("before")?,
         limit: number("limit")?.unwrap_or(DEFAULT_EVENT_PAGE),
     };
-    let page = state
-        .services
+    let page = caller
+        .services()
         .personal_tokens
-        .personal_token_events(&realm, user(&headers)?, &id, page)
+        .personal_token_events(
+            &caller.realm,
+            caller.principal.actor(),
+            &caller.path.id,
+            page,
+        )
         .await
         .map_err(for_bearer)?;
     let next = page.next_before.map(|before| before.to_string());

@@ -1,8 +1,11 @@
-//! Who calls a management route and on what: a user's access token from a
-//! client the realm marks `management = true`, or a token profile's token, as
-//! the token service decides; and the realm and resource the route's path
-//! names. One extractor, so a handler's arguments are its call and its body.
+//! Who calls a management or account route, and on what. A management caller
+//! holds a user's access token from a client the realm marks
+//! `management = true`, or a token profile's token, as the token service
+//! decides; an account caller, a user's access token. One extractor reads
+//! both, with the realm and the resource the route's path names, so a
+//! handler's arguments are its caller and its body.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
@@ -11,7 +14,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use tessera_token::{Principal, Services, TokenError};
+use tessera_proto::SecretString;
+use tessera_token::{Actor, Principal, Services, TokenError};
 use utoipa::IntoParams;
 
 use super::error::ApiError;
@@ -27,18 +31,73 @@ pub(crate) struct RealmPath {
     realm: String,
 }
 
-/// The caller of a management route, authenticated by its bearer token; the
-/// address it called from (for the audit trail); the realm and the rest of
-/// the path `P` the route names.
-pub(crate) struct Caller<P = ()> {
+/// A call: who makes it (`W`), by its bearer token; the address it came from
+/// (for the audit trail); the realm and the rest of the path `P` the route
+/// names.
+pub(crate) struct Call<P, W> {
     pub realm: String,
     pub path: P,
-    pub principal: Principal,
+    pub principal: W,
     pub address: String,
     state: AppState,
 }
 
-impl<P> Caller<P> {
+/// The caller of a management route, authenticated before the handler runs.
+pub(crate) type Caller<P = ()> = Call<P, Principal>;
+
+/// The signed-in user calling the account API. Their access token is checked
+/// by the token service at each call.
+pub(crate) type AccountCaller<P = ()> = Call<P, AccountBearer>;
+
+/// An account caller's access token, not yet checked.
+pub(crate) struct AccountBearer(SecretString);
+
+impl AccountBearer {
+    pub(crate) fn actor(&self) -> Actor<'_> {
+        Actor::User {
+            bearer: self.0.expose(),
+        }
+    }
+}
+
+/// Who a bearer token makes the caller, as one kind of route needs to know.
+pub(crate) trait BearerIdentity: Sized {
+    /// `call` is the realm and the caller's address.
+    fn identify(
+        state: &AppState,
+        call: (&str, &str),
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Self, ApiError>> + Send;
+}
+
+impl BearerIdentity for Principal {
+    async fn identify(
+        state: &AppState,
+        (realm, address): (&str, &str),
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
+        state
+            .services
+            .token_profiles
+            .principal(realm, bearer, Some(address))
+            .await
+            .map_err(for_bearer)
+    }
+}
+
+impl BearerIdentity for AccountBearer {
+    async fn identify(
+        _: &AppState,
+        _: (&str, &str),
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
+        Ok(Self(SecretString::new(bearer)))
+    }
+}
+
+impl<P, W> Call<P, W> {
     pub(crate) fn services(&self) -> &Services {
         &self.state.services
     }
@@ -58,24 +117,24 @@ impl<P> Caller<P> {
     }
 }
 
-impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Caller<P> {
-    /// A path that does not parse answers as axum's `Path` does; the rest as
-    /// [`ApiError`] says.
+impl<P, W> FromRequestParts<AppState> for Call<P, W>
+where
+    P: DeserializeOwned + Send,
+    W: BearerIdentity,
+{
+    /// A path that does not parse answers as axum's `Path` does; an unknown
+    /// realm is a 404 before the token is looked at; the rest as [`ApiError`]
+    /// says.
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let Path(path) = Path::<P>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Path(RealmPath { realm }) = Path::<RealmPath>::from_request_parts(parts, state)
+        let (realm, address) = realm_and_address(parts, state)
             .await
-            .map_err(|_| ApiError::NotFound.into_response())?;
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip().to_string())
-            .unwrap_or_default();
-        let principal = authenticate(state, &realm, &parts.headers, &address)
+            .map_err(IntoResponse::into_response)?;
+        let principal = W::identify(state, (&realm, &address), &parts.headers)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(Self {
@@ -88,21 +147,28 @@ impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Caller<P> {
     }
 }
 
-async fn authenticate(
+/// The realm the path names, once it is known to exist, and the address the
+/// call came from.
+async fn realm_and_address(
+    parts: &mut Parts,
     state: &AppState,
-    realm: &str,
-    headers: &HeaderMap,
-    address: &str,
-) -> Result<Principal, ApiError> {
-    state.services.realm(realm)?;
-    let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
-    state
-        .services
-        .token_profiles
-        .principal(realm, bearer, Some(address))
+) -> Result<(String, String), ApiError> {
+    let Path(RealmPath { realm }) = Path::<RealmPath>::from_request_parts(parts, state)
         .await
-        .map_err(|error| match error {
-            TokenError::InvalidToken => ApiError::Bearer(Some(error)),
-            other => ApiError::Token(other),
-        })
+        .map_err(|_| ApiError::NotFound)?;
+    state.services.realm(&realm)?;
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string())
+        .unwrap_or_default();
+    Ok((realm, address))
+}
+
+/// Maps an invalid bearer token to RFC 6750's 401; other errors keep their own.
+pub(crate) fn for_bearer(error: TokenError) -> ApiError {
+    match error {
+        TokenError::InvalidToken => ApiError::Bearer(Some(error)),
+        other => ApiError::Token(other),
+    }
 }

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, MalformedQuery, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -194,16 +194,17 @@ pub(crate) struct CompanyEventPage {
     next_before: Option<i64>,
 }
 
+/// Create a company
+///
+/// Requires `company:CreateCompany` on every company (a realm admin's).
 #[utoipa::path(
     post,
     path = "/companies",
-    summary = "Create a company",
-    description = "Requires `company:CreateCompany` on every company (a realm admin's).",
     params(RealmPath),
     request_body = CompanyBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = CompanyView),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "The realm has a company of that name", body = OAuthError),
     ),
@@ -226,15 +227,16 @@ pub(crate) async fn create(
     Ok(caller.created(&path, Json(CompanyView::from(company))))
 }
 
+/// List companies
+///
+/// Requires `company:ListCompanies`: on every company, it lists all of the realm's; otherwise the caller's own companies where it is `company-admin` or holds it on them.
 #[utoipa::path(
     get,
     path = "/companies",
-    summary = "List companies",
-    description = "Requires `company:ListCompanies`: on every company, it lists all of the realm's; otherwise the caller's own companies where it is `company-admin` or holds it on them.",
     params(RealmPath, PageQuery),
     responses(
         (status = 200, description = "By name", body = CompanyList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -252,11 +254,12 @@ pub(crate) async fn list(
     }))
 }
 
+/// Read a company
+///
+/// Requires `company:ReadCompanyConfig` on it (a company admin holds it on theirs). Another company answers 404.
 #[utoipa::path(
     get,
     path = "/companies/{company}",
-    summary = "Read a company",
-    description = "Requires `company:ReadCompanyConfig` on it (a company admin holds it on theirs). Another company answers 404.",
     params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "The company", body = CompanyView),
@@ -276,16 +279,17 @@ pub(crate) async fn read(caller: Caller<CompanyPath>) -> Result<Json<CompanyView
     Ok(Json(company.into()))
 }
 
+/// Rename a company
+///
+/// Requires `company:UpdateCompany` on it.
 #[utoipa::path(
     patch,
     path = "/companies/{company}",
-    summary = "Rename a company",
-    description = "Requires `company:UpdateCompany` on it.",
     params(RealmPath, CompanyPath),
     request_body = CompanyBody,
     responses(
         (status = 200, description = "The company as it is now", body = CompanyView),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "The realm has a company of that name", body = OAuthError),
     ),
@@ -307,11 +311,12 @@ pub(crate) async fn update(
     Ok(Json(company.into()))
 }
 
+/// Delete a company
+///
+/// Requires `company:DeleteCompany` on it. Its members, subscriptions and tokens go with it, at once; the tokens are put on the revocation feed.
 #[utoipa::path(
     delete,
     path = "/companies/{company}",
-    summary = "Delete a company",
-    description = "Requires `company:DeleteCompany` on it. Its members, subscriptions and tokens go with it, at once; the tokens are put on the revocation feed.",
     params(RealmPath, CompanyPath),
     responses(
         (status = 204, description = "Deleted"),
@@ -332,11 +337,12 @@ pub(crate) async fn delete(caller: Caller<CompanyPath>) -> Result<StatusCode, Ap
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// List a company's members
+///
+/// Requires `company:ReadCompanyConfig` on it.
 #[utoipa::path(
     get,
     path = "/companies/{company}/members",
-    summary = "List a company's members",
-    description = "Requires `company:ReadCompanyConfig` on it.",
     params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "By username", body = MemberList),
@@ -358,11 +364,12 @@ pub(crate) async fn members(caller: Caller<CompanyPath>) -> Result<Json<MemberLi
     }))
 }
 
+/// Add a member, or set a member's roles
+///
+/// Requires `company:ManageCompanyMembers` on the company. The user must be a user of the realm.
 #[utoipa::path(
     put,
     path = "/companies/{company}/members/{user}",
-    summary = "Add a member, or set a member's roles",
-    description = "Requires `company:ManageCompanyMembers` on the company. The user must be a user of the realm.",
     params(RealmPath, MemberPath),
     request_body = MemberBody,
     responses(
@@ -396,11 +403,12 @@ pub(crate) async fn put_member(
     })
 }
 
+/// Remove a member
+///
+/// Requires `company:ManageCompanyMembers` on the company. Their assignments and every token of theirs in the company go with them, at once.
 #[utoipa::path(
     delete,
     path = "/companies/{company}/members/{user}",
-    summary = "Remove a member",
-    description = "Requires `company:ManageCompanyMembers` on the company. Their assignments and every token of theirs in the company go with them, at once.",
     params(RealmPath, MemberPath),
     responses(
         (status = 204, description = "Removed"),
@@ -424,15 +432,16 @@ pub(crate) async fn remove_member(caller: Caller<MemberPath>) -> Result<StatusCo
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Read a company's audit trail
+///
+/// Requires `company:ReadCompanyEvents` on it. Who did what, newest first, and every use of its tokens.
 #[utoipa::path(
     get,
     path = "/companies/{company}/events",
-    summary = "Read a company's audit trail",
-    description = "Requires `company:ReadCompanyEvents` on it. Who did what, newest first, and every use of its tokens.",
     params(RealmPath, CompanyPath, EventQuery),
     responses(
         (status = 200, description = "A page of events", body = CompanyEventPage),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]

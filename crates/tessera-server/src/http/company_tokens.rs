@@ -21,7 +21,7 @@ use super::caller::{Caller, RealmPath};
 use super::companies::{CompanyPath, PageQuery};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, MalformedQuery, ManagementErrors};
 use super::subscriptions::SubscriptionPath;
 use super::token_usage::UsageView;
 use super::AppState;
@@ -201,11 +201,12 @@ fn csv_file(token: &CreatedCompanyToken, username: Option<&str>) -> String {
     format!("token_id,name,token,user,company,subscription,created,expires\r\n{row}\r\n")
 }
 
+/// Generate a token for a subscription
+///
+/// Requires `subscription:CreateSubscriptionTokens` on it (a company admin holds it on theirs). A user token needs its user assigned to the subscription; without `user_id` the token is userless. Answers the token this once: as JSON, or with `Accept: text/csv` as a CSV file to download (token id, name, token, user, company, subscription, created, expires).
 #[utoipa::path(
     post,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    summary = "Generate a token for a subscription",
-    description = "Requires `subscription:CreateSubscriptionTokens` on it (a company admin holds it on theirs). A user token needs its user assigned to the subscription; without `user_id` the token is userless. Answers the token this once: as JSON, or with `Accept: text/csv` as a CSV file to download (token id, name, token, user, company, subscription, created, expires).",
     params(RealmPath, SubscriptionPath),
     request_body = CreateTokenBody,
     responses(
@@ -265,15 +266,16 @@ pub(crate) async fn create(
     Ok(response)
 }
 
+/// List a subscription's tokens
+///
+/// Requires `subscription:ListSubscriptionTokens` on it. Newest first; never a secret.
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    summary = "List a subscription's tokens",
-    description = "Requires `subscription:ListSubscriptionTokens` on it. Newest first; never a secret.",
     params(RealmPath, SubscriptionPath, HolderQuery, PageQuery),
     responses(
         (status = 200, description = "The tokens", body = CompanyTokenList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -291,15 +293,16 @@ pub(crate) async fn list(
     listing(&caller, &company, (filter, page)).await
 }
 
+/// Overview of a company's tokens
+///
+/// Requires `subscription:ListSubscriptionTokens` (a company admin holds it on theirs); shows the tokens of the subscriptions the caller may list. Filter by subscription, by user, or userless only.
 #[utoipa::path(
     get,
     path = "/companies/{company}/tokens",
-    summary = "Overview of a company's tokens",
-    description = "Requires `subscription:ListSubscriptionTokens` (a company admin holds it on theirs); shows the tokens of the subscriptions the caller may list. Filter by subscription, by user, or userless only.",
     params(RealmPath, CompanyPath, SubscriptionQuery, HolderQuery, PageQuery),
     responses(
         (status = 200, description = "The tokens, newest first", body = CompanyTokenList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -339,16 +342,17 @@ async fn listing<P>(
     }))
 }
 
+/// Rename a token
+///
+/// Requires `subscription:UpdateSubscriptionTokens` on the subscription.
 #[utoipa::path(
     patch,
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
-    summary = "Rename a token",
-    description = "Requires `subscription:UpdateSubscriptionTokens` on the subscription.",
     params(RealmPath, TokenPath),
     request_body = RenameTokenBody,
     responses(
         (status = 200, description = "The token as it is now", body = CompanyTokenView),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]
@@ -370,11 +374,12 @@ pub(crate) async fn rename(
     Ok(Json(token.into()))
 }
 
+/// Delete a token
+///
+/// Requires `subscription:DeleteSubscriptionTokens` on the subscription. The token is put on the revocation feed.
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
-    summary = "Delete a token",
-    description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. The token is put on the revocation feed.",
     params(RealmPath, TokenPath),
     responses(
         (status = 204, description = "Deleted"),
@@ -388,11 +393,12 @@ pub(crate) async fn delete_one(caller: Caller<TokenPath>) -> Result<StatusCode, 
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete all of a user's tokens, or all userless tokens
+///
+/// Requires `subscription:DeleteSubscriptionTokens` on the subscription. Give `user` or `userless=true`.
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/tokens",
-    summary = "Delete all of a user's tokens, or all userless tokens",
-    description = "Requires `subscription:DeleteSubscriptionTokens` on the subscription. Give `user` or `userless=true`.",
     params(RealmPath, SubscriptionPath, HolderQuery),
     responses(
         (status = 200, description = "How many were deleted", body = DeletedTokens),

@@ -14,7 +14,7 @@ use super::caller::{Caller, RealmPath};
 use super::endpoints::{EndpointPath, Method};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, MalformedQuery, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -83,15 +83,16 @@ impl From<(EndpointToken, Vec<EndpointMethod>)> for AssignedTokenView {
     }
 }
 
+/// The endpoint's view of the secondary tokens
+///
+/// Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/tokens",
-    summary = "The endpoint's view of the secondary tokens",
-    description = "Requires `endpoint:ReadEndpointConfig` on it. Every secondary token of the realm, with whether (and for which methods) it is assigned to this endpoint; `assigned=true` hides the others.",
     params(RealmPath, EndpointPath, ViewQuery),
     responses(
         (status = 200, description = "By name", body = AssignedTokenList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -114,16 +115,17 @@ pub(crate) async fn token_view(
     }))
 }
 
+/// Assign a secondary token to some of the endpoint's methods
+///
+/// Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.
 #[utoipa::path(
     put,
     path = "/endpoints/{endpoint}/tokens/{token}",
-    summary = "Assign a secondary token to some of the endpoint's methods",
-    description = "Requires `endpoint:ManageEndpointTokens` on it. Replaces the token's methods on this endpoint; an empty list unassigns it.",
     params(RealmPath, AssignmentPath),
     request_body = AssignmentBody,
     responses(
         (status = 204, description = "Assigned"),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "The endpoint has no primary token for a method", body = OAuthError),
     ),
@@ -136,11 +138,12 @@ pub(crate) async fn assign(
     assignment(&caller, methods).await
 }
 
+/// Unassign a secondary token from the endpoint
+///
+/// Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.
 #[utoipa::path(
     delete,
     path = "/endpoints/{endpoint}/tokens/{token}",
-    summary = "Unassign a secondary token from the endpoint",
-    description = "Requires `endpoint:ManageEndpointTokens` on it. That one application's calls stop at once; the others are untouched.",
     params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Unassigned"),

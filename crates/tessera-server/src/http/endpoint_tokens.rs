@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tessera_proto::{EndpointCheckResponse, OAuthError};
+use tessera_proto::EndpointCheckResponse;
 use tessera_token::{
     CallToCheck, CheckAnswer, EndpointId, EndpointToken, EndpointTokenChanges, EndpointTokenId,
     TokenError,
@@ -24,7 +24,7 @@ use super::endpoints::RevealedSecret;
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
 use super::oidc::ClientForm;
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, MalformedQuery, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -116,16 +116,17 @@ pub(crate) struct EndpointTokenList {
     tokens: Vec<EndpointTokenView>,
 }
 
+/// Create a secondary endpoint token
+///
+/// Requires `endpoint:ManageEndpointTokens` on every endpoint. The token is shown this once; assign it to endpoints to let it call them.
 #[utoipa::path(
     post,
     path = "/endpoint-tokens",
-    summary = "Create a secondary endpoint token",
-    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The token is shown this once; assign it to endpoints to let it call them.",
     params(RealmPath),
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = CreatedEndpointToken),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]
@@ -152,15 +153,16 @@ pub(crate) async fn create(
     ))
 }
 
+/// List secondary endpoint tokens
+///
+/// Requires `endpoint:ManageEndpointTokens` on every endpoint. The active tokens, or with `inactive=true` the inactive ones, by name.
 #[utoipa::path(
     get,
     path = "/endpoint-tokens",
-    summary = "List secondary endpoint tokens",
-    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. The active tokens, or with `inactive=true` the inactive ones, by name.",
     params(RealmPath, ListQuery, PageQuery),
     responses(
         (status = 200, description = "By name", body = EndpointTokenList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -184,11 +186,12 @@ pub(crate) async fn list(
     }))
 }
 
+/// Read a secondary endpoint token
+///
+/// Requires `endpoint:ManageEndpointTokens` on every endpoint. Never the secret.
 #[utoipa::path(
     get,
     path = "/endpoint-tokens/{token}",
-    summary = "Read a secondary endpoint token",
-    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Never the secret.",
     params(RealmPath, TokenPath),
     responses(
         (status = 200, description = "The token", body = EndpointTokenView),
@@ -208,16 +211,17 @@ pub(crate) async fn read(caller: Caller<TokenPath>) -> Result<Json<EndpointToken
     Ok(Json(token.into()))
 }
 
+/// Rename, enable, disable, activate or deactivate a secondary token
+///
+/// Requires `endpoint:ManageEndpointTokens` on every endpoint. A disabled or inactive token stops working at once, and verifiers forget what they cached of it within one poll of the revocation feed.
 #[utoipa::path(
     patch,
     path = "/endpoint-tokens/{token}",
-    summary = "Rename, enable, disable, activate or deactivate a secondary token",
-    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. A disabled or inactive token stops working at once, and verifiers forget what they cached of it within one poll of the revocation feed.",
     params(RealmPath, TokenPath),
     request_body = UpdateTokenBody,
     responses(
         (status = 200, description = "The token as it is now", body = EndpointTokenView),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]
@@ -244,11 +248,12 @@ pub(crate) async fn update(
     Ok(Json(token.into()))
 }
 
+/// Reveal a secondary endpoint token
+///
+/// Requires `endpoint:RevealEndpointTokens` on every endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.
 #[utoipa::path(
     get,
     path = "/endpoint-tokens/{token}/secret",
-    summary = "Reveal a secondary endpoint token",
-    description = "Requires `endpoint:RevealEndpointTokens` on every endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
     params(RealmPath, TokenPath),
     responses(
         (status = 200, description = "The secret", body = RevealedSecret),
@@ -269,11 +274,12 @@ pub(crate) async fn reveal(caller: Caller<TokenPath>) -> Result<Json<RevealedSec
     }))
 }
 
+/// Delete a secondary endpoint token
+///
+/// Requires `endpoint:ManageEndpointTokens` on every endpoint. Its assignments go with it.
 #[utoipa::path(
     delete,
     path = "/endpoint-tokens/{token}",
-    summary = "Delete a secondary endpoint token",
-    description = "Requires `endpoint:ManageEndpointTokens` on every endpoint. Its assignments go with it.",
     params(RealmPath, TokenPath),
     responses(
         (status = 204, description = "Deleted"),

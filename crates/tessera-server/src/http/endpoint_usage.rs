@@ -3,7 +3,6 @@
 
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tessera_proto::OAuthError;
 use tessera_token::{CallerSummary, EndpointCallRecord, EndpointId, MAX_ENDPOINT_PAGE};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +12,7 @@ use super::caller::{Caller, RealmPath};
 use super::endpoints::{EndpointPath, Method};
 use super::error::ApiError;
 use super::form::QueryParams;
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedQuery, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -109,15 +108,16 @@ pub(crate) struct CallerList {
     callers: Vec<CallerView>,
 }
 
+/// The endpoint's calls
+///
+/// Requires `endpoint:ReadEndpointCalls` on it. Every checked call made with a known token, accepted or refused, newest first; `token` filters by one token.
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/calls",
-    summary = "The endpoint's calls",
-    description = "Requires `endpoint:ReadEndpointCalls` on it. Every checked call made with a known token, accepted or refused, newest first; `token` filters by one token.",
     params(RealmPath, EndpointPath, CallQuery),
     responses(
         (status = 200, description = "A page, newest first", body = CallPage),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -148,11 +148,12 @@ pub(crate) async fn calls(
     }))
 }
 
+/// Which applications call the endpoint
+///
+/// Requires `endpoint:ReadEndpointCalls` on it. Per token: calls, refused calls, and the latest, the latest caller first.
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/callers",
-    summary = "Which applications call the endpoint",
-    description = "Requires `endpoint:ReadEndpointCalls` on it. Per token: calls, refused calls, and the latest, the latest caller first.",
     params(RealmPath, EndpointPath),
     responses(
         (status = 200, description = "Per token", body = CallerList),

@@ -20,7 +20,7 @@ use super::caller::{Caller, RealmPath};
 use super::companies::PageQuery;
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, MalformedQuery, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -246,16 +246,17 @@ pub(crate) struct EndpointList {
     endpoints: Vec<EndpointView>,
 }
 
+/// Create an endpoint
+///
+/// Requires `endpoint:CreateEndpoint` on every endpoint. With `authentication: token` the answer carries the GET and POST primary tokens (and DELETE with `allow_delete`), shown this once.
 #[utoipa::path(
     post,
     path = "/endpoints",
-    summary = "Create an endpoint",
-    description = "Requires `endpoint:CreateEndpoint` on every endpoint. With `authentication: token` the answer carries the GET and POST primary tokens (and DELETE with `allow_delete`), shown this once.",
     params(RealmPath),
     request_body = CreateEndpointBody,
     responses(
         (status = 201, description = "Created; `Location` names it", body = EndpointChange),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "The realm has an endpoint with this path", body = OAuthError),
     ),
@@ -280,15 +281,16 @@ pub(crate) async fn create(
     Ok(caller.created(&path, Json(EndpointChange::new(change))))
 }
 
+/// List endpoints
+///
+/// Requires `endpoint:ListEndpoints`; lists the endpoints it covers, by path.
 #[utoipa::path(
     get,
     path = "/endpoints",
-    summary = "List endpoints",
-    description = "Requires `endpoint:ListEndpoints`; lists the endpoints it covers, by path.",
     params(RealmPath, PageQuery),
     responses(
         (status = 200, description = "By path", body = EndpointList),
-        (status = 400, description = "Malformed query", body = OAuthError),
+        MalformedQuery,
         ManagementErrors,
     ),
 )]
@@ -306,11 +308,12 @@ pub(crate) async fn list(
     }))
 }
 
+/// Read an endpoint and its primary tokens
+///
+/// Requires `endpoint:ReadEndpointConfig` on it. Primary tokens are listed by hint; their secrets are never shown again.
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}",
-    summary = "Read an endpoint and its primary tokens",
-    description = "Requires `endpoint:ReadEndpointConfig` on it. Primary tokens are listed by hint; their secrets are never shown again.",
     params(RealmPath, EndpointPath),
     responses(
         (status = 200, description = "The endpoint", body = EndpointDetail),
@@ -333,16 +336,17 @@ pub(crate) async fn read(caller: Caller<EndpointPath>) -> Result<Json<EndpointDe
     }))
 }
 
+/// Change an endpoint
+///
+/// Requires `endpoint:UpdateEndpoint` on it. Turning token authentication on, or allowing deletion, generates the missing primary tokens (shown this once); turning either off removes the primary tokens concerned, and what was assigned to them, at once.
 #[utoipa::path(
     patch,
     path = "/endpoints/{endpoint}",
-    summary = "Change an endpoint",
-    description = "Requires `endpoint:UpdateEndpoint` on it. Turning token authentication on, or allowing deletion, generates the missing primary tokens (shown this once); turning either off removes the primary tokens concerned, and what was assigned to them, at once.",
     params(RealmPath, EndpointPath),
     request_body = UpdateEndpointBody,
     responses(
         (status = 200, description = "The endpoint as it is now", body = EndpointChange),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "The realm has an endpoint with this path", body = OAuthError),
     ),
@@ -371,11 +375,12 @@ pub(crate) async fn update(
     Ok(Json(EndpointChange::new(change)))
 }
 
+/// Delete an endpoint
+///
+/// Requires `endpoint:DeleteEndpoint` on it. Its primary tokens and assignments go at once; its calls stay in the usage trail.
 #[utoipa::path(
     delete,
     path = "/endpoints/{endpoint}",
-    summary = "Delete an endpoint",
-    description = "Requires `endpoint:DeleteEndpoint` on it. Its primary tokens and assignments go at once; its calls stay in the usage trail.",
     params(RealmPath, EndpointPath),
     responses(
         (status = 204, description = "Deleted"),
@@ -395,11 +400,12 @@ pub(crate) async fn delete(caller: Caller<EndpointPath>) -> Result<StatusCode, A
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Regenerate a primary token
+///
+/// Requires `endpoint:UpdateEndpoint` on it. The old secret stops working at once (and goes on the revocation feed); the new one is shown this once.
 #[utoipa::path(
     post,
     path = "/endpoints/{endpoint}/primary-tokens/{method}",
-    summary = "Regenerate a primary token",
-    description = "Requires `endpoint:UpdateEndpoint` on it. The old secret stops working at once (and goes on the revocation feed); the new one is shown this once.",
     params(RealmPath, PrimaryPath),
     responses(
         (status = 200, description = "The new primary token", body = GeneratedPrimaryView),
@@ -426,11 +432,12 @@ pub(crate) struct RevealedSecret {
     pub(crate) token: String,
 }
 
+/// Reveal a primary token
+///
+/// Requires `endpoint:RevealEndpointTokens` on the endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.
 #[utoipa::path(
     get,
     path = "/endpoints/{endpoint}/primary-tokens/{method}/secret",
-    summary = "Reveal a primary token",
-    description = "Requires `endpoint:RevealEndpointTokens` on the endpoint, and the realm setting `recoverable_endpoint_tokens`: without it, 404 (only digests are stored). Every reveal is recorded with who asked.",
     params(RealmPath, PrimaryPath),
     responses(
         (status = 200, description = "The secret", body = RevealedSecret),

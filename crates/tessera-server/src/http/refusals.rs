@@ -24,30 +24,37 @@ fn error_responses(
         .collect()
 }
 
-/// The refusals every management route may answer.
-pub(crate) struct ManagementErrors;
+/// Declares sets of refusals: each a unit type whose OpenAPI responses are
+/// its `(status, description)` pairs, each with a JSON error body.
+macro_rules! refusal_sets {
+    ($($(#[$doc:meta])* $name:ident: [$(($status:literal, $description:literal)),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            pub(crate) struct $name;
 
-impl IntoResponses for ManagementErrors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        error_responses(&[
-            ("401", "No valid management token"),
-            ("403", "The caller lacks the permission"),
-            (
-                "404",
-                "No such realm, user (or one the caller may not see) or profile",
-            ),
-        ])
-    }
+            impl IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                    error_responses(&[$(($status, $description)),+])
+                }
+            }
+        )+
+    };
 }
 
-/// The refusals every account route may answer.
-pub(crate) struct AccountErrors;
-
-impl IntoResponses for AccountErrors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        error_responses(&[
-            ("401", "No valid access token with the `account` audience"),
-            ("404", "No such realm or token"),
-        ])
-    }
+refusal_sets! {
+    /// The refusals every management route may answer.
+    ManagementErrors: [
+        ("401", "No valid management token"),
+        ("403", "The caller lacks the permission"),
+        ("404", "No such realm, user (or one the caller may not see) or profile"),
+    ];
+    /// The refusals every account route may answer.
+    AccountErrors: [
+        ("401", "No valid access token with the `account` audience"),
+        ("404", "No such realm or token"),
+    ];
+    /// A JSON body that does not parse, or breaks the route's rules.
+    MalformedBody: [("400", "Malformed body")];
+    /// A query string that does not parse.
+    MalformedQuery: [("400", "Malformed query")];
 }

@@ -5,7 +5,6 @@
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tessera_proto::OAuthError;
 use tessera_token::{RoleMappingChange, TokenError, UserId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::JsonBody;
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, ManagementErrors};
 use super::users::{named_user, UserPath};
 use super::AppState;
 
@@ -68,11 +67,12 @@ pub(crate) struct RoleReference {
     name: String,
 }
 
+/// List the realm's roles
+///
+/// Requires `user:ListRoles` on every user (`*`).
 #[utoipa::path(
     get,
     path = "/roles",
-    summary = "List the realm's roles",
-    description = "Requires `user:ListRoles` on every user (`*`).",
     params(RealmPath),
     responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
 )]
@@ -89,11 +89,12 @@ pub(crate) async fn roles(caller: Caller) -> Result<Json<Vec<RoleRepresentation>
     ))
 }
 
+/// Read a realm role
+///
+/// Requires `user:ListRoles` on every user (`*`).
 #[utoipa::path(
     get,
     path = "/roles/{role}",
-    summary = "Read a realm role",
-    description = "Requires `user:ListRoles` on every user (`*`).",
     params(RealmPath, RolePath),
     responses((status = 200, description = "The role", body = RoleRepresentation), ManagementErrors),
 )]
@@ -109,11 +110,12 @@ pub(crate) async fn role(caller: Caller<RolePath>) -> Result<Json<RoleRepresenta
         .ok_or(ApiError::Token(TokenError::RoleNotFound))
 }
 
+/// A user's realm roles
+///
+/// Requires `user:ReadUserConfig` on the user.
 #[utoipa::path(
     get,
     path = "/users/{user}/role-mappings/realm",
-    summary = "A user's realm roles",
-    description = "Requires `user:ReadUserConfig` on the user.",
     params(RealmPath, UserPath),
     responses((status = 200, description = "The roles", body = [RoleRepresentation]), ManagementErrors),
 )]
@@ -129,16 +131,17 @@ pub(crate) async fn role_mappings(
     ))
 }
 
+/// Give a user realm roles
+///
+/// Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.
 #[utoipa::path(
     post,
     path = "/users/{user}/role-mappings/realm",
-    summary = "Give a user realm roles",
-    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the new roles give.",
     params(RealmPath, UserPath),
     request_body = [RoleReference],
     responses(
         (status = 204, description = "Given"),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]
@@ -149,16 +152,17 @@ pub(crate) async fn add_role_mappings(
     change_roles(&caller, roles, RoleMappingChange::Give).await
 }
 
+/// Take realm roles from a user
+///
+/// Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.
 #[utoipa::path(
     delete,
     path = "/users/{user}/role-mappings/realm",
-    summary = "Take realm roles from a user",
-    description = "Requires `user:UpdateUser` on the user, every grant their roles give, and every grant the roles taken give.",
     params(RealmPath, UserPath),
     request_body = [RoleReference],
     responses(
         (status = 204, description = "Taken"),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]

@@ -140,11 +140,12 @@ pub(crate) struct SubscriptionList {
     subscriptions: Vec<SubscriptionView>,
 }
 
+/// Create a subscription
+///
+/// Requires `subscription:CreateSubscription` on every subscription (a realm admin's). The permissions may be no wider than the caller's own.
 #[utoipa::path(
     post,
     path = "/companies/{company}/subscriptions",
-    summary = "Create a subscription",
-    description = "Requires `subscription:CreateSubscription` on every subscription (a realm admin's). The permissions may be no wider than the caller's own.",
     params(RealmPath, CompanyPath),
     request_body = CreateSubscriptionBody,
     responses(
@@ -184,11 +185,12 @@ pub(crate) async fn create(
     Ok(caller.created(&path, Json(view)))
 }
 
+/// List a company's subscriptions
+///
+/// Requires `subscription:ListSubscriptions`; lists those the caller may list (a company admin: all of theirs).
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions",
-    summary = "List a company's subscriptions",
-    description = "Requires `subscription:ListSubscriptions`; lists those the caller may list (a company admin: all of theirs).",
     params(RealmPath, CompanyPath),
     responses(
         (status = 200, description = "By name", body = SubscriptionList),
@@ -213,11 +215,12 @@ pub(crate) async fn list(caller: Caller<CompanyPath>) -> Result<Json<Subscriptio
     }))
 }
 
+/// Read a subscription
+///
+/// Requires `subscription:ReadSubscriptionConfig` on it.
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}",
-    summary = "Read a subscription",
-    description = "Requires `subscription:ReadSubscriptionConfig` on it.",
     params(RealmPath, SubscriptionPath),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
@@ -236,11 +239,12 @@ pub(crate) async fn read(
     Ok(Json(SubscriptionView::of(subscription)?))
 }
 
+/// Edit a subscription
+///
+/// Requires `subscription:UpdateSubscription` on it. Disabling it, or a validity window that excludes now, makes its tokens inactive without deleting them; every verifier forgets what it cached of them within one poll of the revocation feed.
 #[utoipa::path(
     patch,
     path = "/companies/{company}/subscriptions/{subscription}",
-    summary = "Edit a subscription",
-    description = "Requires `subscription:UpdateSubscription` on it. Disabling it, or a validity window that excludes now, makes its tokens inactive without deleting them; every verifier forgets what it cached of them within one poll of the revocation feed.",
     params(RealmPath, SubscriptionPath),
     request_body = UpdateSubscriptionBody,
     responses(
@@ -275,11 +279,12 @@ pub(crate) async fn update(
     Ok(Json(SubscriptionView::of(subscription)?))
 }
 
+/// Delete a subscription
+///
+/// Requires `subscription:DeleteSubscription` on it. Its assignments and tokens go with it, at once; the tokens are put on the revocation feed.
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}",
-    summary = "Delete a subscription",
-    description = "Requires `subscription:DeleteSubscription` on it. Its assignments and tokens go with it, at once; the tokens are put on the revocation feed.",
     params(RealmPath, SubscriptionPath),
     responses(
         (status = 204, description = "Deleted"),
@@ -301,11 +306,12 @@ pub(crate) async fn delete(caller: Caller<SubscriptionPath>) -> Result<StatusCod
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// List who is assigned to a subscription
+///
+/// Requires `subscription:ReadSubscriptionConfig` on it.
 #[utoipa::path(
     get,
     path = "/companies/{company}/subscriptions/{subscription}/assignments",
-    summary = "List who is assigned to a subscription",
-    description = "Requires `subscription:ReadSubscriptionConfig` on it.",
     params(RealmPath, SubscriptionPath),
     responses(
         (status = 200, description = "The assigned members, by username", body = MemberList),
@@ -326,11 +332,12 @@ pub(crate) async fn assignees(
     }))
 }
 
+/// Assign a member to a subscription
+///
+/// Requires `subscription:AssignSubscriptionUsers` on it. Only an assigned user can receive user tokens for it. Assigning twice changes nothing.
 #[utoipa::path(
     put,
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
-    summary = "Assign a member to a subscription",
-    description = "Requires `subscription:AssignSubscriptionUsers` on it. Only an assigned user can receive user tokens for it. Assigning twice changes nothing.",
     params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Assigned"),
@@ -342,11 +349,12 @@ pub(crate) async fn assign(caller: Caller<AssignmentPath>) -> Result<StatusCode,
     change_assignment(&caller, AssignmentChange::Assign).await
 }
 
+/// End an assignment
+///
+/// Requires `subscription:AssignSubscriptionUsers` on it. The user's tokens for the subscription are deleted with it, at once.
 #[utoipa::path(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/assignments/{user}",
-    summary = "End an assignment",
-    description = "Requires `subscription:AssignSubscriptionUsers` on it. The user's tokens for the subscription are deleted with it, at once.",
     params(RealmPath, AssignmentPath),
     responses(
         (status = 204, description = "Unassigned"),

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::{enabled_by_default, JsonBody};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, ManagementErrors};
 use super::token_usage::UsageView;
 use super::AppState;
 
@@ -137,11 +137,12 @@ pub(crate) struct DeletedProfiles {
     deleted: usize,
 }
 
+/// Create a token profile
+///
+/// Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.
 #[utoipa::path(
     post,
     path = "/users/{user}/token-profiles",
-    summary = "Create a token profile",
-    description = "Requires `token:CreateToken` on the new profile's id (a user holds every action on their own profiles; only `admin` reaches another user's). The permissions may be no wider than the caller's own. Answers the token, this once.",
     params(RealmPath, ProfilesPath),
     request_body = CreateProfileBody,
     responses(
@@ -186,11 +187,12 @@ pub(crate) async fn create(
     Ok(caller.created(&path, Json(body)))
 }
 
+/// List a user's token profiles
+///
+/// Requires `token:ListTokens`; lists only the profiles the caller may list.
 #[utoipa::path(
     get,
     path = "/users/{user}/token-profiles",
-    summary = "List a user's token profiles",
-    description = "Requires `token:ListTokens`; lists only the profiles the caller may list.",
     params(RealmPath, ProfilesPath),
     responses(
         (status = 200, description = "The profiles, never their tokens", body = ProfileList),
@@ -214,11 +216,12 @@ pub(crate) async fn list(caller: Caller<ProfilesPath>) -> Result<Json<ProfileLis
     Ok(Json(ProfileList { token_profiles }))
 }
 
+/// Read a token profile
+///
+/// Requires `token:ReadTokenConfig` on the profile.
 #[utoipa::path(
     get,
     path = "/users/{user}/token-profiles/{token_id}",
-    summary = "Read a token profile",
-    description = "Requires `token:ReadTokenConfig` on the profile.",
     params(RealmPath, ProfilePath),
     responses(
         (status = 200, description = "The profile, never its token", body = ProfileView),
@@ -239,11 +242,12 @@ pub(crate) async fn read(caller: Caller<ProfilePath>) -> Result<Json<ProfileView
     Ok(Json(ProfileView::of(profile)?))
 }
 
+/// Edit a token profile
+///
+/// Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.
 #[utoipa::path(
     patch,
     path = "/users/{user}/token-profiles/{token_id}",
-    summary = "Edit a token profile",
-    description = "Requires `token:UpdateToken` on the profile; new permissions may be no wider than the caller's. Takes effect at the next introspection, and at every verifier within one poll of the revocation feed.",
     params(RealmPath, ProfilePath),
     request_body = UpdateProfileBody,
     responses(
@@ -275,11 +279,12 @@ pub(crate) async fn update(
     Ok(Json(ProfileView::of(profile)?))
 }
 
+/// Delete a token profile
+///
+/// Requires `token:DeleteToken` on the profile.
 #[utoipa::path(
     delete,
     path = "/users/{user}/token-profiles/{token_id}",
-    summary = "Delete a token profile",
-    description = "Requires `token:DeleteToken` on the profile.",
     params(RealmPath, ProfilePath),
     responses(
         (status = 204, description = "DeletedProfiles; its token is refused from now on"),
@@ -292,16 +297,17 @@ pub(crate) async fn delete_one(caller: Caller<ProfilePath>) -> Result<StatusCode
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete several token profiles at once
+///
+/// Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.
 #[utoipa::path(
     delete,
     path = "/users/{user}/token-profiles",
-    summary = "Delete several token profiles at once",
-    description = "Requires `token:DeleteToken` on each. All of them are deleted, or (when one is not found) none.",
     params(RealmPath, ProfilesPath),
     request_body = DeleteProfilesBody,
     responses(
         (status = 200, description = "How many were deleted", body = DeletedProfiles),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]

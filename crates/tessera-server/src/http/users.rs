@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::caller::{Caller, RealmPath};
 use super::error::ApiError;
 use super::form::{JsonBody, QueryParams};
-use super::refusals::ManagementErrors;
+use super::refusals::{MalformedBody, ManagementErrors};
 use super::AppState;
 
 /// This module's routes, relative to `/admin/realms/{realm}`.
@@ -157,11 +157,12 @@ impl CredentialRepresentation {
     }
 }
 
+/// Search the realm's users
+///
+/// Requires `user:ListUsers` on every user (`*`).
 #[utoipa::path(
     get,
     path = "/users",
-    summary = "Search the realm's users",
-    description = "Requires `user:ListUsers` on every user (`*`).",
     params(RealmPath, UserQuery),
     responses(
         (status = 200, description = "A page of users, by username", body = [UserRepresentation]),
@@ -184,11 +185,12 @@ pub(crate) async fn list(
     ))
 }
 
+/// Count the realm's users a search finds
+///
+/// Requires `user:ListUsers` on every user (`*`).
 #[utoipa::path(
     get,
     path = "/users/count",
-    summary = "Count the realm's users a search finds",
-    description = "Requires `user:ListUsers` on every user (`*`).",
     params(RealmPath, UserQuery),
     responses(
         (status = 200, description = "How many", body = i64),
@@ -209,16 +211,17 @@ pub(crate) async fn count(
     ))
 }
 
+/// Create a user
+///
+/// Requires `user:CreateUser` on every user (`*`). The user has no roles yet.
 #[utoipa::path(
     post,
     path = "/users",
-    summary = "Create a user",
-    description = "Requires `user:CreateUser` on every user (`*`). The user has no roles yet.",
     params(RealmPath),
     request_body = NewUserRepresentation,
     responses(
         (status = 201, description = "Created; `Location` names the user"),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
         (status = 409, description = "User exists with same username", body = OAuthError),
     ),
@@ -254,11 +257,12 @@ pub(crate) async fn create(
     Ok(caller.created(&path, ()))
 }
 
+/// Read a user
+///
+/// Requires `user:ReadUserConfig` on the user.
 #[utoipa::path(
     get,
     path = "/users/{user}",
-    summary = "Read a user",
-    description = "Requires `user:ReadUserConfig` on the user.",
     params(RealmPath, UserPath),
     responses((status = 200, description = "The user", body = UserRepresentation), ManagementErrors),
 )]
@@ -279,16 +283,17 @@ pub(crate) async fn named_user(caller: &Caller<UserPath>) -> Result<User, ApiErr
         .await?)
 }
 
+/// Edit a user
+///
+/// Requires `user:UpdateUser` on the user, and every grant their roles give. Disabling a user revokes all of their sessions and tokens.
 #[utoipa::path(
     put,
     path = "/users/{user}",
-    summary = "Edit a user",
-    description = "Requires `user:UpdateUser` on the user, and every grant their roles give. Disabling a user revokes all of their sessions and tokens.",
     params(RealmPath, UserPath),
     request_body = UserUpdateRepresentation,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed body", body = OAuthError),
+        MalformedBody,
         ManagementErrors,
     ),
 )]
@@ -315,11 +320,12 @@ pub(crate) async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Set a user's password
+///
+/// Requires `user:UpdateUser` on the user, and every grant their roles give.
 #[utoipa::path(
     put,
     path = "/users/{user}/reset-password",
-    summary = "Set a user's password",
-    description = "Requires `user:UpdateUser` on the user, and every grant their roles give.",
     params(RealmPath, UserPath),
     request_body = CredentialRepresentation,
     responses(
@@ -345,11 +351,12 @@ pub(crate) async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete a user
+///
+/// Requires `user:DeleteUser` on the user, and every grant their roles give. Their sessions and tokens are revoked.
 #[utoipa::path(
     delete,
     path = "/users/{user}",
-    summary = "Delete a user",
-    description = "Requires `user:DeleteUser` on the user, and every grant their roles give. Their sessions and tokens are revoked.",
     params(RealmPath, UserPath),
     responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
