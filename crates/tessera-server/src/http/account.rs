@@ -243,10 +243,7 @@ pub async fn list_tokens(caller: AccountCaller) -> Result<Response, ApiError> {
     path = "/account/tokens/{id}",
     params(("realm" = String, Path, description = "The realm"),
         ("id" = String, Path, description = "The token's id")),
-    responses(
-        (status = 204, description = "Deleted"),
-        AccountErrors,
-    ),
+    responses((status = 204, description = "Deleted"), AccountErrors),
 )]
 pub async fn delete_token(caller: AccountCaller<TokenIdPath>) -> Result<StatusCode, ApiError> {
     let id = PersonalTokenId::new(&caller.path.id);
@@ -258,10 +255,7 @@ pub async fn delete_token(caller: AccountCaller<TokenIdPath>) -> Result<StatusCo
     delete,
     path = "/account/tokens",
     params(("realm" = String, Path, description = "The realm")),
-    responses(
-        (status = 204, description = "Deleted"),
-        AccountErrors,
-    ),
+    responses((status = 204, description = "Deleted"), AccountErrors),
 )]
 pub async fn delete_all_tokens(caller: AccountCaller) -> Result<StatusCode, ApiError> {
     delete(&caller, TokenSelection::All).await

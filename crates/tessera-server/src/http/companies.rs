@@ -261,10 +261,7 @@ pub(crate) async fn list(
     get,
     path = "/companies/{company}",
     params(RealmPath, CompanyPath),
-    responses(
-        (status = 200, description = "The company", body = CompanyView),
-        ManagementErrors,
-    ),
+    responses((status = 200, description = "The company", body = CompanyView), ManagementErrors),
 )]
 pub(crate) async fn read(caller: Caller<CompanyPath>) -> Result<Json<CompanyView>, ApiError> {
     let company = caller
@@ -318,10 +315,7 @@ pub(crate) async fn update(
     delete,
     path = "/companies/{company}",
     params(RealmPath, CompanyPath),
-    responses(
-        (status = 204, description = "Deleted"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
 pub(crate) async fn delete(caller: Caller<CompanyPath>) -> Result<StatusCode, ApiError> {
     caller
@@ -344,10 +338,7 @@ pub(crate) async fn delete(caller: Caller<CompanyPath>) -> Result<StatusCode, Ap
     get,
     path = "/companies/{company}/members",
     params(RealmPath, CompanyPath),
-    responses(
-        (status = 200, description = "By username", body = MemberList),
-        ManagementErrors,
-    ),
+    responses((status = 200, description = "By username", body = MemberList), ManagementErrors),
 )]
 pub(crate) async fn members(caller: Caller<CompanyPath>) -> Result<Json<MemberList>, ApiError> {
     let members = caller
@@ -410,10 +401,7 @@ pub(crate) async fn put_member(
     delete,
     path = "/companies/{company}/members/{user}",
     params(RealmPath, MemberPath),
-    responses(
-        (status = 204, description = "Removed"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Removed"), ManagementErrors),
 )]
 pub(crate) async fn remove_member(caller: Caller<MemberPath>) -> Result<StatusCode, ApiError> {
     caller

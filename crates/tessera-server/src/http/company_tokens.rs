@@ -381,10 +381,7 @@ pub(crate) async fn rename(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}/tokens/{token}",
     params(RealmPath, TokenPath),
-    responses(
-        (status = 204, description = "Deleted"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
 pub(crate) async fn delete_one(caller: Caller<TokenPath>) -> Result<StatusCode, ApiError> {
     let (company, subscription, token) = caller.path.ids();

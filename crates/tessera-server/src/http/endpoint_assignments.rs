@@ -145,10 +145,7 @@ pub(crate) async fn assign(
     delete,
     path = "/endpoints/{endpoint}/tokens/{token}",
     params(RealmPath, AssignmentPath),
-    responses(
-        (status = 204, description = "Unassigned"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Unassigned"), ManagementErrors),
 )]
 pub(crate) async fn unassign(caller: Caller<AssignmentPath>) -> Result<StatusCode, ApiError> {
     assignment(&caller, Vec::new()).await

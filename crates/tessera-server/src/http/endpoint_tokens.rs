@@ -255,10 +255,7 @@ pub(crate) async fn update(
     get,
     path = "/endpoint-tokens/{token}/secret",
     params(RealmPath, TokenPath),
-    responses(
-        (status = 200, description = "The secret", body = RevealedSecret),
-        ManagementErrors,
-    ),
+    responses((status = 200, description = "The secret", body = RevealedSecret), ManagementErrors),
 )]
 pub(crate) async fn reveal(caller: Caller<TokenPath>) -> Result<Json<RevealedSecret>, ApiError> {
     let secret = caller
@@ -281,10 +278,7 @@ pub(crate) async fn reveal(caller: Caller<TokenPath>) -> Result<Json<RevealedSec
     delete,
     path = "/endpoint-tokens/{token}",
     params(RealmPath, TokenPath),
-    responses(
-        (status = 204, description = "Deleted"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
 pub(crate) async fn delete(caller: Caller<TokenPath>) -> Result<StatusCode, ApiError> {
     caller

@@ -155,10 +155,7 @@ pub(crate) async fn calls(
     get,
     path = "/endpoints/{endpoint}/callers",
     params(RealmPath, EndpointPath),
-    responses(
-        (status = 200, description = "Per token", body = CallerList),
-        ManagementErrors,
-    ),
+    responses((status = 200, description = "Per token", body = CallerList), ManagementErrors),
 )]
 pub(crate) async fn callers(caller: Caller<EndpointPath>) -> Result<Json<CallerList>, ApiError> {
     let callers = caller

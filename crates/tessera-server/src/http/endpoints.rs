@@ -382,10 +382,7 @@ pub(crate) async fn update(
     delete,
     path = "/endpoints/{endpoint}",
     params(RealmPath, EndpointPath),
-    responses(
-        (status = 204, description = "Deleted"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
 pub(crate) async fn delete(caller: Caller<EndpointPath>) -> Result<StatusCode, ApiError> {
     caller

@@ -139,11 +139,7 @@ pub(crate) async fn role_mappings(
     path = "/users/{user}/role-mappings/realm",
     params(RealmPath, UserPath),
     request_body = [RoleReference],
-    responses(
-        (status = 204, description = "Given"),
-        MalformedBody,
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Given"), MalformedBody, ManagementErrors),
 )]
 pub(crate) async fn add_role_mappings(
     caller: Caller<UserPath>,
@@ -160,11 +156,7 @@ pub(crate) async fn add_role_mappings(
     path = "/users/{user}/role-mappings/realm",
     params(RealmPath, UserPath),
     request_body = [RoleReference],
-    responses(
-        (status = 204, description = "Taken"),
-        MalformedBody,
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Taken"), MalformedBody, ManagementErrors),
 )]
 pub(crate) async fn remove_role_mappings(
     caller: Caller<UserPath>,

@@ -192,10 +192,7 @@ pub(crate) async fn create(
     get,
     path = "/companies/{company}/subscriptions",
     params(RealmPath, CompanyPath),
-    responses(
-        (status = 200, description = "By name", body = SubscriptionList),
-        ManagementErrors,
-    ),
+    responses((status = 200, description = "By name", body = SubscriptionList), ManagementErrors),
 )]
 pub(crate) async fn list(caller: Caller<CompanyPath>) -> Result<Json<SubscriptionList>, ApiError> {
     let subscriptions = caller
@@ -286,10 +283,7 @@ pub(crate) async fn update(
     delete,
     path = "/companies/{company}/subscriptions/{subscription}",
     params(RealmPath, SubscriptionPath),
-    responses(
-        (status = 204, description = "Deleted"),
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Deleted"), ManagementErrors),
 )]
 pub(crate) async fn delete(caller: Caller<SubscriptionPath>) -> Result<StatusCode, ApiError> {
     let (company, id) = caller.path.ids();

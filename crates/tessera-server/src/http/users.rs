@@ -291,11 +291,7 @@ pub(crate) async fn named_user(caller: &Caller<UserPath>) -> Result<User, ApiErr
     path = "/users/{user}",
     params(RealmPath, UserPath),
     request_body = UserUpdateRepresentation,
-    responses(
-        (status = 204, description = "Changed"),
-        MalformedBody,
-        ManagementErrors,
-    ),
+    responses((status = 204, description = "Changed"), MalformedBody, ManagementErrors),
 )]
 pub(crate) async fn update(
     caller: Caller<UserPath>,
