@@ -16,8 +16,8 @@ use crate::rows::{
 };
 use crate::sql::{all_by_key, find_by_keys, flag, realm_page};
 use crate::{
-    Audit, Company, CompanyId, DeletionFeed, Store, StoreResult, Subscription, SubscriptionId,
-    Timestamp, User, UserId,
+    Audit, Company, CompanyId, DeletionFeed, Page, Store, StoreResult, Subscription,
+    SubscriptionId, Timestamp, User, UserId,
 };
 
 /// A user of the realm in a company, with their roles there.
@@ -115,16 +115,9 @@ impl Store {
     }
 
     /// A page of the realm's companies, by name: `max` from the `first`.
-    pub async fn list_companies(
-        &self,
-        realm: &str,
-        (first, max): (i64, i64),
-    ) -> StoreResult<Vec<Company>> {
-        let sql = format!(
-            "SELECT {COMPANY_COLUMNS} FROM companies c WHERE c.realm = $1 \
-             ORDER BY c.name LIMIT $2 OFFSET $3"
-        );
-        realm_page(&self.pool, &sql, (realm, (first, max)), company_from_row).await
+    pub async fn list_companies(&self, realm: &str, page: Page) -> StoreResult<Vec<Company>> {
+        let listing = ("companies c", COMPANY_COLUMNS, "c.name");
+        realm_page(&self.pool, listing, (realm, page), company_from_row).await
     }
 
     /// The companies the user is a member of, with their roles in each, by name.
@@ -265,18 +258,14 @@ impl Store {
         audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        let removed =
-            sqlx::query("DELETE FROM company_members WHERE company_id = $1 AND user_id = $2")
-                .bind(&company.id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if removed == 0 {
+        let membership = (
+            "DELETE FROM company_members WHERE company_id = $1 AND user_id = $2",
+            [company.id.as_str(), user_id.as_str()],
+        );
+        let scope = CompanyTokenScope::Member(&company.id, user_id);
+        if !unlink(&mut tx, membership, scope, (now, feed, audit)).await? {
             return Ok(false);
         }
-        let scope = CompanyTokenScope::Member(&company.id, user_id);
-        retire_company_tokens(&mut tx, scope, (now, feed), audit).await?;
         sqlx::query(
             "DELETE FROM subscription_assignments WHERE user_id = $1 AND subscription_id IN \
              (SELECT id FROM subscriptions WHERE company_id = $2)",
@@ -469,22 +458,39 @@ impl Store {
         audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        let removed = sqlx::query(
+        let assignment = (
             "DELETE FROM subscription_assignments WHERE subscription_id = $1 AND user_id = $2",
-        )
-        .bind(id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if removed == 0 {
+            [id.as_str(), user_id.as_str()],
+        );
+        let scope = CompanyTokenScope::Assignment(id, user_id);
+        if !unlink(&mut tx, assignment, scope, (now, feed, audit)).await? {
             return Ok(false);
         }
-        let scope = CompanyTokenScope::Assignment(id, user_id);
-        retire_company_tokens(&mut tx, scope, (now, feed), audit).await?;
         let event = CompanyEventRow::new(company, CompanyEventKind::UserUnassigned, audit)
             .about_subscription(id)
             .about_user(Some(user_id));
         event.commit_with(tx, now, true).await
     }
+}
+
+/// Deletes the one link row (a membership, an assignment) that `delete`
+/// names by its two keys and, when there was one, retires the company tokens
+/// it held up, on the feed first. False when there was none.
+async fn unlink(
+    conn: &mut sqlx::AnyConnection,
+    (delete, [first, second]): (&str, [&str; 2]),
+    scope: CompanyTokenScope<'_>,
+    (now, feed, audit): (Timestamp, &DeletionFeed, Audit<'_>),
+) -> StoreResult<bool> {
+    let removed = sqlx::query(delete)
+        .bind(first)
+        .bind(second)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if removed == 0 {
+        return Ok(false);
+    }
+    retire_company_tokens(conn, scope, (now, feed), audit).await?;
+    Ok(true)
 }

@@ -12,7 +12,7 @@ use crate::company_events::{CompanyEventKind, CompanyEventRow};
 use crate::time::duration_millis;
 use crate::token_uses::{TokenUsage, Tracked};
 use crate::{
-    Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, RevokedKind, Store, StoreResult,
+    Audit, Company, CompanyId, CompanyTokenId, DeletionFeed, Page, RevokedKind, Store, StoreResult,
     SubscriptionId, Timestamp, UserId,
 };
 
@@ -331,7 +331,7 @@ impl Store {
         &self,
         company_id: &CompanyId,
         (subscription, holder): (Option<&SubscriptionId>, CompanyTokenHolder<'_>),
-        (first, max): (i64, i64),
+        page: Page,
     ) -> StoreResult<Vec<Tracked<CompanyToken>>> {
         let mut sql =
             format!("SELECT {COMPANY_TOKEN_COLUMNS} FROM company_tokens t WHERE t.company_id = $1");
@@ -357,7 +357,11 @@ impl Store {
         for value in values {
             query = query.bind(value);
         }
-        let rows = query.bind(max).bind(first).fetch_all(&self.pool).await?;
+        let rows = query
+            .bind(page.max)
+            .bind(page.first)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(company_token_from_row).collect()
     }
 

@@ -11,7 +11,7 @@ use crate::endpoints::find_endpoint_in;
 use crate::primary_tokens::primary_methods;
 use crate::revocations::announce_changed;
 use crate::sql::{find_by_keys, flag};
-use crate::{Audit, EndpointId, EndpointTokenId, Store, StoreResult, Timestamp};
+use crate::{Audit, EndpointId, EndpointTokenId, Page, Store, StoreResult, Timestamp};
 
 /// A secondary token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Store {
         &self,
         realm: &str,
         active: bool,
-        (first, max): (i64, i64),
+        page: Page,
     ) -> StoreResult<Vec<EndpointToken>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM endpoint_tokens t WHERE t.realm = $1 AND t.active = $2 \
@@ -122,8 +122,8 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(realm)
             .bind(flag(active))
-            .bind(max)
-            .bind(first)
+            .bind(page.max)
+            .bind(page.first)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(token_from_row).collect()

@@ -11,7 +11,7 @@ use crate::endpoint_methods::EndpointMethod;
 use crate::primary_tokens::{insert_primaries, primary_methods, remove_primaries, NewPrimaryToken};
 use crate::revocations::announce_changed;
 use crate::sql::{flag, parameter_list, realm_page};
-use crate::{EndpointId, PrimaryTokenId, Store, StoreResult, Timestamp};
+use crate::{EndpointId, Page, PrimaryTokenId, Store, StoreResult, Timestamp};
 
 /// Whether calling an endpoint needs a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,16 +203,9 @@ impl Store {
     }
 
     /// A page of the realm's endpoints, by path: `max` from the `first`.
-    pub async fn list_endpoints(
-        &self,
-        realm: &str,
-        (first, max): (i64, i64),
-    ) -> StoreResult<Vec<Endpoint>> {
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.realm = $1 \
-             ORDER BY e.path LIMIT $2 OFFSET $3"
-        );
-        realm_page(&self.pool, &sql, (realm, (first, max)), endpoint_from_row).await
+    pub async fn list_endpoints(&self, realm: &str, page: Page) -> StoreResult<Vec<Endpoint>> {
+        let listing = ("endpoints e", ENDPOINT_COLUMNS, "e.path");
+        realm_page(&self.pool, listing, (realm, page), endpoint_from_row).await
     }
 
     /// Applies `changes` atomically. The endpoint gains a primary token, from

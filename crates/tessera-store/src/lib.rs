@@ -23,6 +23,7 @@ mod ids;
 mod keys;
 mod login_attempts;
 mod migrate;
+mod page;
 mod personal_tokens;
 mod primary_tokens;
 mod realms;
@@ -68,6 +69,7 @@ pub use ids::{
 };
 pub use keys::StoredSigningKey;
 pub use login_attempts::{LoginLimits, LoginOutcome, LoginSlot};
+pub use page::Page;
 pub use personal_tokens::{
     Insertion, NewPersonalToken, PersonalToken, ProfileFields, TokenSelection,
 };

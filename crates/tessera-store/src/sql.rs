@@ -7,7 +7,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool};
 
-use crate::StoreResult;
+use crate::{Page, StoreResult};
 
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
 pub(crate) fn parameter_list(count: usize, first: usize) -> String {
@@ -91,18 +91,22 @@ where
         .transpose()
 }
 
-/// A page of the records `sql` selects with `$1` the realm, `$2` how many
-/// (`max`) and `$3` how many to skip (`first`), read by `from_row`.
+/// A page of one table's records of the realm, each read by `from_row`: the
+/// `listing` is the table (with the alias its columns use), the columns and
+/// the order, as in `("companies c", "c.id, c.name", "c.name")`.
 pub(crate) async fn realm_page<T>(
     pool: &AnyPool,
-    sql: &str,
-    (realm, (first, max)): (&str, (i64, i64)),
+    (table, columns, order_by): (&str, &str, &str),
+    (realm, page): (&str, Page),
     from_row: fn(&AnyRow) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
-    let rows = sqlx::query(sql)
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE realm = $1 ORDER BY {order_by} LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(&sql)
         .bind(realm)
-        .bind(max)
-        .bind(first)
+        .bind(page.max)
+        .bind(page.first)
         .fetch_all(pool)
         .await?;
     rows.iter().map(from_row).collect()

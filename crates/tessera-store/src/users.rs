@@ -2,7 +2,7 @@ use sqlx::Row;
 
 use crate::rows::{user_from_row, ROLE_SEPARATOR, USER_COLUMNS};
 use crate::sql::flag;
-use crate::{Store, StoreResult, User, UserId};
+use crate::{Page, Store, StoreResult, User, UserId};
 
 /// Which of a realm's users a search finds, as Keycloak's admin API asks:
 /// `username` matches the username (in part, or whole with `exact`), `search`
@@ -168,7 +168,7 @@ impl Store {
         &self,
         realm: &str,
         filter: &UserFilter,
-        (first, max): (i64, i64),
+        page: Page,
     ) -> StoreResult<Vec<User>> {
         let (conditions, values) = filter.conditions();
         let n = values.len() + 2;
@@ -182,8 +182,8 @@ impl Store {
             query = query.bind(value);
         }
         query
-            .bind(max)
-            .bind(first)
+            .bind(page.max)
+            .bind(page.first)
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -4,7 +4,7 @@
 //! their assignments and deletes their tokens in the company, at once.
 
 use tessera_authz::TesseraAction;
-use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Timestamp, UserId};
+use tessera_store::{Company, CompanyEvent, CompanyId, Member, Naming, Page, Timestamp, UserId};
 
 use crate::company_access::{is_company_admin, CompanyAccess};
 use crate::input::checked_text;
@@ -49,7 +49,7 @@ impl CompanyService {
         &self,
         realm: &str,
         principal: &Principal,
-        page: (i64, i64),
+        page: Page,
     ) -> Result<Vec<Company>, TokenError> {
         self.core.realm(realm)?;
         if principal
@@ -76,11 +76,10 @@ impl CompanyService {
         if listed.is_empty() && !principal.may(TesseraAction::ListCompanies, None) {
             return Err(TokenError::Forbidden(TesseraAction::ListCompanies));
         }
-        let (first, max) = page;
         Ok(listed
             .into_iter()
-            .skip(usize::try_from(first).unwrap_or(0))
-            .take(usize::try_from(max).unwrap_or(0))
+            .skip(usize::try_from(page.first).unwrap_or(0))
+            .take(usize::try_from(page.max).unwrap_or(0))
             .collect())
     }
 

@@ -11,7 +11,7 @@ use tessera_proto::{Audience, IntrospectionResponse, OpaqueTokenKind, SecretStri
 use tessera_store::{
     CompanyBearer, CompanyId, CompanyToken, CompanyTokenHolder, CompanyTokenId,
     CompanyTokenInsertion, CompanyTokenLimits, CompanyTokenScope, CompanyTokenUse, NewCompanyToken,
-    Presentation, SubscriptionId, Timestamp, Tracked, UseOutcome, UserId,
+    Page, Presentation, SubscriptionId, Timestamp, Tracked, UseOutcome, UserId,
 };
 
 use crate::ids::hint;
@@ -131,7 +131,7 @@ impl SubscriptionService {
         realm: &str,
         principal: &Principal,
         company: &CompanyId,
-        (filter, (first, max)): (CompanyTokenFilter<'_>, (i64, i64)),
+        (filter, page): (CompanyTokenFilter<'_>, Page),
     ) -> Result<Vec<Tracked<CompanyToken>>, TokenError> {
         let action = TesseraAction::ListSubscriptionTokens;
         let access = match filter.subscription {
@@ -146,14 +146,17 @@ impl SubscriptionService {
                     .await?
             }
         };
-        let max = max.clamp(1, MAX_COMPANY_TOKEN_PAGE);
+        let page = Page {
+            first: page.first.max(0),
+            max: page.max.clamp(1, MAX_COMPANY_TOKEN_PAGE),
+        };
         let tokens = self
             .core
             .store
             .company_tokens(
                 &access.company.id,
                 (filter.subscription, filter.holder),
-                (first.max(0), max),
+                page,
             )
             .await?;
         Ok(tokens

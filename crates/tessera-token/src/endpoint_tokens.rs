@@ -8,7 +8,7 @@ use tessera_authz::TesseraAction;
 use tessera_proto::{OpaqueTokenKind, ParsedOpaqueToken, SecondaryEndpointToken, SecretString};
 use tessera_store::{
     CallOutcome, CallerLookup, EndpointAuthentication, EndpointCall, EndpointCaller, EndpointId,
-    EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind,
+    EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind, Page,
     RevealTarget, Timestamp,
 };
 
@@ -118,7 +118,7 @@ impl EndpointTokenService {
         realm: &str,
         principal: &Principal,
         active: bool,
-        page: (i64, i64),
+        page: Page,
     ) -> Result<Vec<EndpointToken>, TokenError> {
         self.core.realm(realm)?;
         principal.require_on_every(TesseraAction::ManageEndpointTokens)?;

@@ -9,7 +9,7 @@ use tessera_proto::{OpaqueTokenKind, SecretString};
 use tessera_store::{
     Assignment, CallerSummary, Endpoint, EndpointAuthentication, EndpointCallRecord,
     EndpointChanges, EndpointEdit, EndpointId, EndpointMethod, EndpointToken, EndpointTokenId,
-    NewPrimaryToken, PrimaryToken, PrimaryTokenId, RevealTarget, Timestamp,
+    NewPrimaryToken, Page, PrimaryToken, PrimaryTokenId, RevealTarget, Timestamp,
 };
 
 use crate::ids::hint;
@@ -215,7 +215,7 @@ impl EndpointService {
         &self,
         realm: &str,
         principal: &Principal,
-        page: (i64, i64),
+        page: Page,
     ) -> Result<Vec<Endpoint>, TokenError> {
         self.core.realm(realm)?;
         if !principal.may(TesseraAction::ListEndpoints, None) {

@@ -97,7 +97,7 @@ pub use tessera_store::{
     CompanyEventKind, CompanyId, CompanyToken, CompanyTokenHolder, CompanyTokenId, DeviceDecision,
     Endpoint, EndpointAuthentication, EndpointCallRecord, EndpointChanges, EndpointId,
     EndpointMethod, EndpointToken, EndpointTokenChanges, EndpointTokenId, EndpointTokenKind,
-    EventOutcome, Member, PersonalToken, PersonalTokenId, PersonalTokenKind, PrimaryToken,
+    EventOutcome, Member, Page, PersonalToken, PersonalTokenId, PersonalTokenKind, PrimaryToken,
     PrimaryTokenId, PurgeReport, SessionId, Subscription, SubscriptionId, TokenEvent,
     TokenEventKind, TokenSelection, TokenUsage, Tracked, UseOutcome, User, UserChanges, UserFilter,
     UserId,

@@ -6,7 +6,7 @@
 
 use tessera_authz::{Permissions, TesseraAction};
 use tessera_proto::SecretString;
-use tessera_store::{RevocationReason, Timestamp, User, UserChanges, UserFilter, UserId};
+use tessera_store::{Page, RevocationReason, Timestamp, User, UserChanges, UserFilter, UserId};
 
 use crate::principal::Principal;
 use crate::revocation::deletion_now;
@@ -45,20 +45,16 @@ impl UserService {
         realm: &str,
         principal: &Principal,
         filter: &UserFilter,
-        (first, max): (i64, i64),
+        page: Page,
     ) -> Result<Vec<User>, TokenError> {
         self.core.realm(realm)?;
         principal.require_on_every(TesseraAction::ListUsers)?;
-        if first < 0 || !(0..=MAX_USERS_PER_PAGE).contains(&max) {
+        if page.first < 0 || !(0..=MAX_USERS_PER_PAGE).contains(&page.max) {
             return Err(TokenError::InvalidRequest(format!(
                 "first must not be negative and max must be between 0 and {MAX_USERS_PER_PAGE}"
             )));
         }
-        Ok(self
-            .core
-            .store
-            .find_users(realm, filter, (first, max))
-            .await?)
+        Ok(self.core.store.find_users(realm, filter, page).await?)
     }
 
     pub async fn count_users(

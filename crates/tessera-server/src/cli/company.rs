@@ -14,6 +14,7 @@ use tessera_token::{
     SubscriptionRequest, Timestamp, Tracked, UserId, MAX_COMPANY_PAGE, MAX_COMPANY_TOKEN_PAGE,
 };
 
+use super::listing::{print_pages, visit_pages};
 use super::profile::parse_grants;
 use super::{user_id, Console, InRealm};
 use crate::duration::parse_duration;
@@ -144,41 +145,23 @@ pub enum CompanyCommand {
     Events(InCompany),
 }
 
-/// Visits the realm's companies by name, a page at a time, until `visit`
-/// breaks: what it broke with, or none when every company was visited.
-async fn visit_companies<T>(
-    services: &Services,
-    realm: &str,
-    mut visit: impl FnMut(&Company) -> ControlFlow<T>,
-) -> anyhow::Result<Option<T>> {
-    let operator = Principal::operator();
-    let mut first = 0;
-    loop {
-        let page = services
-            .companies
-            .list_companies(realm, &operator, (first, MAX_COMPANY_PAGE))
-            .await?;
-        if let ControlFlow::Break(found) = page.iter().try_for_each(&mut visit) {
-            return Ok(Some(found));
-        }
-        if i64::try_from(page.len())? < MAX_COMPANY_PAGE {
-            return Ok(None);
-        }
-        first += MAX_COMPANY_PAGE;
-    }
-}
-
 /// The services, and the company named (by name or id).
 async fn company_of(at: &InCompany) -> anyhow::Result<(Services, CompanyId)> {
     let services = at.at.open().await?;
-    let named = |company: &Company| {
+    let operator = Principal::operator();
+    let named = |company: Company| {
         if company.name == at.company || company.id.as_str() == at.company {
-            ControlFlow::Break(company.id.clone())
+            ControlFlow::Break(company.id)
         } else {
             ControlFlow::Continue(())
         }
     };
-    match visit_companies(&services, at.realm(), named).await? {
+    let companies = |page| {
+        services
+            .companies
+            .list_companies(at.realm(), &operator, page)
+    };
+    match visit_pages(MAX_COMPANY_PAGE, companies, named).await? {
         Some(id) => Ok((services, id)),
         None => bail!("no company {:?} in realm {:?}", at.company, at.realm()),
     }
@@ -252,18 +235,17 @@ impl CompanyCommand {
                 )?;
             }
             Self::List(at) => {
-                // Printed as each page comes; a failed write stops the listing.
-                let print = |company: &Company| match writeln!(
-                    console.output,
-                    "{}  {}",
-                    company.id, company.name
-                ) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(error) => ControlFlow::Break(error),
+                let services = at.open().await?;
+                let companies = |page| {
+                    services
+                        .companies
+                        .list_companies(&at.realm, &operator, page)
                 };
-                if let Some(error) = visit_companies(&at.open().await?, &at.realm, print).await? {
-                    return Err(error.into());
-                }
+                let print = |company: Company| {
+                    writeln!(console.output, "{}  {}", company.id, company.name)?;
+                    Ok(())
+                };
+                print_pages(MAX_COMPANY_PAGE, companies, print).await?;
             }
             Self::Delete(at) => {
                 let (services, company) = company_of(&at).await?;
@@ -420,25 +402,16 @@ impl CompanyCommand {
                     subscription: subscription.as_ref(),
                     holder,
                 };
-                let mut first = 0;
-                loop {
-                    let page = services
-                        .subscriptions
-                        .company_tokens(
-                            at.realm(),
-                            &operator,
-                            &company,
-                            (filter, (first, MAX_COMPANY_TOKEN_PAGE)),
-                        )
-                        .await?;
-                    for token in &page {
-                        print_token(console, token)?;
-                    }
-                    if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_COMPANY_TOKEN_PAGE {
-                        break;
-                    }
-                    first += MAX_COMPANY_TOKEN_PAGE;
-                }
+                let tokens = |page| {
+                    services.subscriptions.company_tokens(
+                        at.realm(),
+                        &operator,
+                        &company,
+                        (filter, page),
+                    )
+                };
+                let print = |token| print_token(console, &token);
+                print_pages(MAX_COMPANY_TOKEN_PAGE, tokens, print).await?;
             }
             Self::DeleteToken { at, token_id } => {
                 let (services, company) = company_of(&at.company).await?;

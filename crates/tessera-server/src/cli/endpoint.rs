@@ -3,14 +3,17 @@
 //! services as the management API. Endpoints are named by their path or id,
 //! secondary tokens by their name or id.
 
+use std::ops::ControlFlow;
+
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use tessera_token::{
-    EndpointAuthentication, EndpointChanges, EndpointId, EndpointMethod, EndpointRequest,
+    Endpoint, EndpointAuthentication, EndpointChanges, EndpointId, EndpointMethod, EndpointRequest,
     EndpointToken, EndpointTokenChanges, GeneratedPrimaryToken, Principal, Services,
     MAX_ENDPOINT_PAGE,
 };
 
+use super::listing::{print_pages, visit_pages};
 use super::{Console, InRealm};
 use crate::http::EndpointMethodName as Method;
 
@@ -151,22 +154,21 @@ fn authentication(token_auth: bool) -> EndpointAuthentication {
 
 async fn endpoint_of(services: &Services, at: &AtEndpoint) -> anyhow::Result<EndpointId> {
     let operator = Principal::operator();
-    let mut first = 0;
-    loop {
-        let page = services
+    let endpoints = |page| {
+        services
             .endpoints
-            .list_endpoints(&at.at.realm, &operator, (first, MAX_ENDPOINT_PAGE))
-            .await?;
-        if let Some(endpoint) = page
-            .iter()
-            .find(|endpoint| endpoint.path == at.endpoint || endpoint.id.as_str() == at.endpoint)
-        {
-            return Ok(endpoint.id.clone());
+            .list_endpoints(&at.at.realm, &operator, page)
+    };
+    let named = |endpoint: Endpoint| {
+        if endpoint.path == at.endpoint || endpoint.id.as_str() == at.endpoint {
+            ControlFlow::Break(endpoint.id)
+        } else {
+            ControlFlow::Continue(())
         }
-        if i64::try_from(page.len()).unwrap_or(i64::MAX) < MAX_ENDPOINT_PAGE {
-            bail!("no endpoint {:?} in realm {:?}", at.endpoint, at.at.realm);
-        }
-        first += MAX_ENDPOINT_PAGE;
+    };
+    match visit_pages(MAX_ENDPOINT_PAGE, endpoints, named).await? {
+        Some(id) => Ok(id),
+        None => bail!("no endpoint {:?} in realm {:?}", at.endpoint, at.at.realm),
     }
 }
 
@@ -174,22 +176,18 @@ async fn token_of(services: &Services, realm: &str, token: &str) -> anyhow::Resu
     let operator = Principal::operator();
     let mut found = Vec::new();
     for active in [true, false] {
-        let mut first = 0;
-        loop {
-            let page = services
+        let tokens = |page| {
+            services
                 .endpoint_tokens
-                .list_endpoint_tokens(realm, &operator, active, (first, MAX_ENDPOINT_PAGE))
-                .await?;
-            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) == MAX_ENDPOINT_PAGE;
-            found.extend(
-                page.into_iter()
-                    .filter(|found| found.name == token || found.id.as_str() == token),
-            );
-            if !full {
-                break;
+                .list_endpoint_tokens(realm, &operator, active, page)
+        };
+        let named = |candidate: EndpointToken| {
+            if candidate.name == token || candidate.id.as_str() == token {
+                found.push(candidate);
             }
-            first += MAX_ENDPOINT_PAGE;
-        }
+            ControlFlow::<()>::Continue(())
+        };
+        visit_pages(MAX_ENDPOINT_PAGE, tokens, named).await?;
     }
     match found.len() {
         1 => found.pop().context("one token found"),
@@ -260,11 +258,12 @@ impl EndpointCommand {
             }
             Self::List(at) => {
                 let services = at.open().await?;
-                let endpoints = services
-                    .endpoints
-                    .list_endpoints(&at.realm, &operator, (0, MAX_ENDPOINT_PAGE))
-                    .await?;
-                for endpoint in endpoints {
+                let endpoints = |page| {
+                    services
+                        .endpoints
+                        .list_endpoints(&at.realm, &operator, page)
+                };
+                let print = |endpoint: Endpoint| {
                     writeln!(
                         console.output,
                         "{}  {}  {}  {}",
@@ -273,7 +272,9 @@ impl EndpointCommand {
                         endpoint.authentication.as_str(),
                         endpoint.name
                     )?;
-                }
+                    Ok(())
+                };
+                print_pages(MAX_ENDPOINT_PAGE, endpoints, print).await?;
             }
             Self::Show(at) => {
                 let services = at.at.open().await?;
@@ -377,13 +378,13 @@ impl EndpointCommand {
             }
             Self::Tokens { at, inactive } => {
                 let services = at.open().await?;
-                let tokens = services
-                    .endpoint_tokens
-                    .list_endpoint_tokens(&at.realm, &operator, !inactive, (0, MAX_ENDPOINT_PAGE))
-                    .await?;
-                for token in &tokens {
-                    print_token(console, token)?;
-                }
+                let tokens = |page| {
+                    services
+                        .endpoint_tokens
+                        .list_endpoint_tokens(&at.realm, &operator, !inactive, page)
+                };
+                let print = |token| print_token(console, &token);
+                print_pages(MAX_ENDPOINT_PAGE, tokens, print).await?;
             }
             Self::UpdateToken {
                 at,

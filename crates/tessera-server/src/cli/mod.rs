@@ -3,6 +3,7 @@
 
 mod company;
 mod endpoint;
+mod listing;
 mod profile;
 mod user;
 

@@ -4,7 +4,7 @@
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use tessera_token::{
-    NewUserRequest, Principal, RoleMappingChange, Services, UserChanges, UserFilter, UserId,
+    NewUserRequest, Page, Principal, RoleMappingChange, Services, UserChanges, UserFilter, UserId,
 };
 
 use super::{read_password, Console, InRealm};
@@ -212,7 +212,7 @@ impl UserCommand {
                 )?;
                 for user in services
                     .users
-                    .find_users(&at.realm, &operator, &filter, (first, max))
+                    .find_users(&at.realm, &operator, &filter, Page { first, max })
                     .await?
                 {
                     writeln!(

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::OAuthError;
 use tessera_token::{
-    Company, CompanyEvent, CompanyId, Member, Timestamp, UserId, MAX_COMPANY_PAGE,
+    Company, CompanyEvent, CompanyId, Member, Page, Timestamp, UserId, MAX_COMPANY_PAGE,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -62,11 +62,11 @@ pub(crate) struct PageQuery {
 }
 
 impl PageQuery {
-    pub(crate) fn page(&self) -> (i64, i64) {
-        (
-            self.first.unwrap_or(0).max(0),
-            self.max.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_COMPANY_PAGE),
-        )
+    pub(crate) fn page(&self) -> Page {
+        Page {
+            first: self.first.unwrap_or(0).max(0),
+            max: self.max.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_COMPANY_PAGE),
+        }
     }
 }
 

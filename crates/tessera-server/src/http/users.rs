@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_proto::{OAuthError, SecretString};
-use tessera_token::{User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE};
+use tessera_token::{Page, User, UserChanges, UserFilter, UserId, UserRequest, MAX_USERS_PER_PAGE};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -174,7 +174,10 @@ pub(crate) async fn list(
     caller: Caller,
     QueryParams(query): QueryParams<UserQuery>,
 ) -> Result<Json<Vec<UserRepresentation>>, ApiError> {
-    let page = (query.first.unwrap_or(0), query.max.unwrap_or(DEFAULT_PAGE));
+    let page = Page {
+        first: query.first.unwrap_or(0),
+        max: query.max.unwrap_or(DEFAULT_PAGE),
+    };
     let users = caller
         .services()
         .users
