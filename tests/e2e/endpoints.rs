@@ -171,6 +171,24 @@ pub(crate) async fn endpoint_story(server: &Server) {
     let new_post = str_field(&regenerated.body, "token").to_owned();
     assert_refused(server, &endpoint, "POST", &old_post, "unknown_token").await;
     assert_allowed(server, &endpoint, "POST", &new_post).await;
+    // A method endpoints do not have is refused, once the caller is known,
+    // for a regeneration and a reveal alike; nothing changes.
+    let unknown = format!("/endpoints/{endpoint}/primary-tokens/PUT");
+    let stranger = server
+        .admin(Method::POST, &unknown, "not-a-token", None)
+        .await;
+    assert_eq!(stranger.status, 401, "{}", stranger.text);
+    for path in [unknown.clone(), format!("{unknown}/secret")] {
+        let method = if path.ends_with("/secret") {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let refused = server.admin(method, &path, &root, None).await;
+        assert_eq!(refused.status, 400, "{path}: {}", refused.text);
+        assert_eq!(refused.body["error"], "invalid_request", "{path}");
+    }
+    assert_allowed(server, &endpoint, "POST", &new_post).await;
 
     // Two applications, both assigned.
     let (crm, crm_token) = secondary(server, &root, "CRM").await;
