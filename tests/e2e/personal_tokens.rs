@@ -470,6 +470,11 @@ async fn the_events_of_a_token_page_newest_first_and_outlive_its_deletion() {
             .await;
         assert_error(&reply, 400, "invalid_request");
     }
+    // Without a bearer token the query is not read: 401 before any 400.
+    let reply = server
+        .get(&format!("/realms/{REALM}{TOKENS}/{id}/events?limit=x"))
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
 }
 
 /// An expose token and a client token of `username`, who signs in with `PASSWORD`.

@@ -23,9 +23,10 @@ impl Page {
     }
 
     /// Whether a read of this page that found `len` rows reached the end of
-    /// the listing: it found fewer than it asked for.
+    /// the listing: it found fewer than it asked for. A page of no rows ends
+    /// any listing, since the next one would start where it did.
     pub fn ended_at(self, len: usize) -> bool {
-        i64::try_from(len).is_ok_and(|len| len < self.max)
+        self.max <= 0 || i64::try_from(len).is_ok_and(|len| len < self.max)
     }
 }
 
@@ -41,6 +42,10 @@ mod tests {
         assert!(!page.ended_at(2));
         assert!(page.ended_at(1));
         assert!(page.ended_at(0));
+        assert!(
+            Page::starting(0).ended_at(0),
+            "a page of no rows cannot be followed"
+        );
         assert_eq!(
             Page {
                 first: i64::MAX,

@@ -93,7 +93,8 @@ where
 
 /// A page of one table's records of the realm, each read by `from_row`: the
 /// `listing` is the table (with the alias its columns use), the columns and
-/// the order, as in `("companies c", "c.id, c.name", "c.name")`.
+/// the order, as in `("companies c", "c.id, c.name", "c.name")`. One table,
+/// no join: the realm column is named without its alias.
 pub(crate) async fn realm_page<T>(
     pool: &AnyPool,
     (table, columns, order_by): (&str, &str, &str),

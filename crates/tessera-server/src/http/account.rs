@@ -133,8 +133,8 @@ pub(crate) struct TokenIdPath {
 )]
 pub async fn create_token(
     caller: AccountCaller,
-    // Read after the realm and the bearer are checked: a caller without a
-    // valid token learns nothing about the body it sent.
+    // Read after the realm and the bearer's presence are checked: a caller
+    // without a token learns nothing about the body it sent.
     JsonBody(body): JsonBody<CreateTokenBody>,
 ) -> Result<Response, ApiError> {
     let kind = PersonalTokenKind::parse(&body.kind).ok_or_else(|| {

@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::form::bearer_token;
 use super::AppState;
 
-/// `/admin/realms/{realm}`: the part of every management path that names the
+/// `{realm}`, the part of every management and account path that names the
 /// realm. Resource paths (`CompanyPath`, …) hold only what follows it.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -101,7 +101,9 @@ impl<P, W> Call<P, W> {
     pub(crate) fn services(&self) -> &Services {
         &self.state.services
     }
+}
 
+impl<P> Caller<P> {
     /// 201 Created, with `Location` naming the new resource at `path` under
     /// the realm's management API, `/admin/realms/{realm}`, and `body` if any.
     pub(crate) fn created(&self, path: &str, body: impl IntoResponse) -> Response {
