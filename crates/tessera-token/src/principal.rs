@@ -42,6 +42,17 @@ impl Principal {
         }
     }
 
+    /// A signed-in user holding no permission at all: what every check that
+    /// must come before the caller's permissions is tested with.
+    #[cfg(test)]
+    pub(crate) fn powerless() -> Self {
+        Self {
+            kind: PrincipalKind::User,
+            user: None,
+            permissions: Permissions::default(),
+        }
+    }
+
     pub fn kind(&self) -> &PrincipalKind {
         &self.kind
     }

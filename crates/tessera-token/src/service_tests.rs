@@ -14,9 +14,9 @@ use tessera_store::{PersonalTokenId, PersonalTokenKind, Store, TokenSelection};
 
 use crate::{
     Actor, BruteForceSettings, Client, ClientCredentials, CompanyId, CompanyTokenId,
-    CompanyTokenRequest, CreatedSecret, GrantType, NewUserRequest, PasswordHasher,
+    CompanyTokenRequest, CreatedSecret, GrantType, NewUserRequest, Page, PasswordHasher,
     PersonalTokenRequest, PersonalTokenSettings, Principal, Realm, Services, SubscriptionId,
-    SubscriptionRequest, TokenError, TokenRequest, TokenSettings, UserId,
+    SubscriptionRequest, TokenError, TokenRequest, TokenSettings, UserFilter, UserId,
 };
 
 const REALM: &str = "r";
@@ -464,6 +464,78 @@ async fn an_unknown_realm_is_not_found_before_anything_else_is_checked() {
         )
         .await;
     assert!(matches!(token, Err(TokenError::RealmNotFound)), "{token:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_realm_is_not_found_before_the_callers_permissions_are_checked() {
+    let services = services(Duration::ZERO).await;
+    let powerless = Principal::powerless();
+    // The same caller is refused in a realm that exists: the order is what
+    // the unknown realm shows.
+    let here = services
+        .companies
+        .list_companies(REALM, &powerless, Page::starting(10))
+        .await;
+    assert!(matches!(here, Err(TokenError::Forbidden(_))), "{here:?}");
+    let page = Page::starting(10);
+    let answers = [
+        services
+            .companies
+            .create_company("nowhere", &powerless, "Acme".to_owned(), None)
+            .await
+            .map(drop),
+        services
+            .companies
+            .list_companies("nowhere", &powerless, page)
+            .await
+            .map(drop),
+        services
+            .subscriptions
+            .create_subscription(
+                "nowhere",
+                &powerless,
+                &CompanyId::new("none"),
+                (
+                    SubscriptionRequest {
+                        name: "orders".to_owned(),
+                        audience: "api".to_owned(),
+                        permissions: Vec::new(),
+                        valid_from: None,
+                        valid_until: None,
+                        enabled: true,
+                    },
+                    None,
+                ),
+            )
+            .await
+            .map(drop),
+        services
+            .endpoints
+            .list_endpoints("nowhere", &powerless, page)
+            .await
+            .map(drop),
+        services
+            .endpoint_tokens
+            .list_endpoint_tokens("nowhere", &powerless, true, page)
+            .await
+            .map(drop),
+        services
+            .users
+            .find_users("nowhere", &powerless, &UserFilter::default(), page)
+            .await
+            .map(drop),
+        services
+            .users
+            .count_users("nowhere", &powerless, &UserFilter::default())
+            .await
+            .map(drop),
+    ];
+    for (call, answer) in answers.iter().enumerate() {
+        assert!(
+            matches!(answer, Err(TokenError::RealmNotFound)),
+            "call {call}: {answer:?}"
+        );
+    }
 }
 
 /// A userless token of a new company's subscription for `api`, by an operator.
