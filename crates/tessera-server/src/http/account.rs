@@ -13,11 +13,11 @@ use tessera_token::{
     AuditActor, CreatedSecret, EventPage, PersonalToken, PersonalTokenId, PersonalTokenKind,
     PersonalTokenRequest, Timestamp, TokenSelection, Tracked,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::caller::{for_bearer, AccountCaller};
+use super::caller::{for_bearer, AccountCaller, RealmPath};
 use super::error::ApiError;
 use super::form::{JsonBody, OAuthForm};
 use super::refusals::AccountErrors;
@@ -111,8 +111,10 @@ impl From<Tracked<PersonalToken>> for TokenView {
 }
 
 /// `…/account/tokens/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub(crate) struct TokenIdPath {
+    /// The token's id.
     id: String,
 }
 
@@ -122,7 +124,7 @@ pub(crate) struct TokenIdPath {
 #[utoipa::path(
     post,
     path = "/account/tokens",
-    params(("realm" = String, Path, description = "The realm")),
+    params(RealmPath),
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created", body = CreatedTokenView),
@@ -218,7 +220,7 @@ pub(crate) enum Secrets {
 #[utoipa::path(
     get,
     path = "/account/tokens",
-    params(("realm" = String, Path, description = "The realm")),
+    params(RealmPath),
     responses(
         (status = 200, description = "The tokens, newest first", body = TokenList),
         AccountErrors,
@@ -241,8 +243,7 @@ pub async fn list_tokens(caller: AccountCaller) -> Result<Response, ApiError> {
 #[utoipa::path(
     delete,
     path = "/account/tokens/{id}",
-    params(("realm" = String, Path, description = "The realm"),
-        ("id" = String, Path, description = "The token's id")),
+    params(RealmPath, TokenIdPath),
     responses((status = 204, description = "Deleted"), AccountErrors),
 )]
 pub async fn delete_token(caller: AccountCaller<TokenIdPath>) -> Result<StatusCode, ApiError> {
@@ -254,7 +255,7 @@ pub async fn delete_token(caller: AccountCaller<TokenIdPath>) -> Result<StatusCo
 #[utoipa::path(
     delete,
     path = "/account/tokens",
-    params(("realm" = String, Path, description = "The realm")),
+    params(RealmPath),
     responses((status = 204, description = "Deleted"), AccountErrors),
 )]
 pub async fn delete_all_tokens(caller: AccountCaller) -> Result<StatusCode, ApiError> {
@@ -308,8 +309,7 @@ pub(crate) struct EventView {
 #[utoipa::path(
     get,
     path = "/account/tokens/{id}/events",
-    params(("realm" = String, Path, description = "The realm"),
-        ("id" = String, Path, description = "The token's id"),
+    params(RealmPath, TokenIdPath,
         ("limit" = Option<i64>, Query, description = "Events per page, 1 to 500 (default 50)"),
         ("before" = Option<i64>, Query, description = "The `next` of the previous page")),
     responses(
