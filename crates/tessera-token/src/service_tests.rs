@@ -495,17 +495,7 @@ async fn an_unknown_realm_is_not_found_before_the_callers_permissions_are_checke
                 "nowhere",
                 &powerless,
                 &CompanyId::new("none"),
-                (
-                    SubscriptionRequest {
-                        name: "orders".to_owned(),
-                        audience: "api".to_owned(),
-                        permissions: Vec::new(),
-                        valid_from: None,
-                        valid_until: None,
-                        enabled: true,
-                    },
-                    None,
-                ),
+                (orders_for_api(), None),
             )
             .await
             .map(drop),
@@ -538,6 +528,19 @@ async fn an_unknown_realm_is_not_found_before_the_callers_permissions_are_checke
     }
 }
 
+/// A subscription named `orders` to the client `api`, enabled, with no
+/// permissions and no validity window.
+fn orders_for_api() -> SubscriptionRequest {
+    SubscriptionRequest {
+        name: "orders".to_owned(),
+        audience: "api".to_owned(),
+        permissions: Vec::new(),
+        valid_from: None,
+        valid_until: None,
+        enabled: true,
+    }
+}
+
 /// A userless token of a new company's subscription for `api`, by an operator.
 async fn userless_company_token(services: &Services) -> SecretString {
     let operator = Principal::operator();
@@ -546,14 +549,7 @@ async fn userless_company_token(services: &Services) -> SecretString {
         .create_company(REALM, &operator, "Acme".to_owned(), None)
         .await
         .unwrap();
-    let subscription = SubscriptionRequest {
-        name: "orders".to_owned(),
-        audience: "api".to_owned(),
-        permissions: Vec::new(),
-        valid_from: None,
-        valid_until: None,
-        enabled: true,
-    };
+    let subscription = orders_for_api();
     let subscription = services
         .subscriptions
         .create_subscription(REALM, &operator, &company.id, (subscription, None))
