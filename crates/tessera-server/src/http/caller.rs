@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -60,13 +60,14 @@ impl AccountBearer {
     }
 }
 
-/// Who a bearer token makes the caller, as one kind of route needs to know.
+/// Who the bearer token a request carries makes the caller, as one kind of
+/// route needs to know.
 pub(crate) trait BearerIdentity: Sized {
     /// `call` is the realm and the caller's address.
     fn identify(
         state: &AppState,
         call: (&str, &str),
-        headers: &HeaderMap,
+        bearer: &str,
     ) -> impl Future<Output = Result<Self, ApiError>> + Send;
 }
 
@@ -74,9 +75,8 @@ impl BearerIdentity for Principal {
     async fn identify(
         state: &AppState,
         (realm, address): (&str, &str),
-        headers: &HeaderMap,
+        bearer: &str,
     ) -> Result<Self, ApiError> {
-        let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
         state
             .services
             .token_profiles
@@ -87,12 +87,7 @@ impl BearerIdentity for Principal {
 }
 
 impl BearerIdentity for AccountBearer {
-    async fn identify(
-        _: &AppState,
-        _: (&str, &str),
-        headers: &HeaderMap,
-    ) -> Result<Self, ApiError> {
-        let bearer = bearer_token(headers, None).ok_or(ApiError::Bearer(None))?;
+    async fn identify(_: &AppState, _: (&str, &str), bearer: &str) -> Result<Self, ApiError> {
         Ok(Self(SecretString::new(bearer)))
     }
 }
@@ -136,7 +131,10 @@ where
         let (realm, address) = realm_and_address(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let principal = W::identify(state, (&realm, &address), &parts.headers)
+        let bearer = bearer_token(&parts.headers, None)
+            .ok_or(ApiError::Bearer(None))
+            .map_err(IntoResponse::into_response)?;
+        let principal = W::identify(state, (&realm, &address), bearer)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(Self {
