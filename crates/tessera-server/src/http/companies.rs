@@ -41,6 +41,12 @@ pub(crate) struct CompanyPath {
     pub(crate) company: String,
 }
 
+impl CompanyPath {
+    pub(crate) fn id(&self) -> CompanyId {
+        CompanyId::new(&self.company)
+    }
+}
+
 /// `…/companies/{company}/members/{user}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -49,6 +55,12 @@ pub(crate) struct MemberPath {
     company: String,
     /// The member's user id.
     user: String,
+}
+
+impl MemberPath {
+    fn ids(&self) -> (CompanyId, UserId) {
+        (CompanyId::new(&self.company), UserId::new(&self.user))
+    }
 }
 
 /// A page: `max` items from the `first`.
@@ -267,11 +279,7 @@ pub(crate) async fn read(caller: Caller<CompanyPath>) -> Result<Json<CompanyView
     let company = caller
         .services()
         .companies
-        .company(
-            &caller.realm,
-            &caller.principal,
-            &CompanyId::new(&caller.path.company),
-        )
+        .company(&caller.realm, &caller.principal, &caller.path.id())
         .await?;
     Ok(Json(company.into()))
 }
@@ -301,7 +309,7 @@ pub(crate) async fn update(
         .rename_company(
             &caller.realm,
             &caller.principal,
-            &CompanyId::new(&caller.path.company),
+            &caller.path.id(),
             (body.name, Some(&caller.address)),
         )
         .await?;
@@ -324,7 +332,7 @@ pub(crate) async fn delete(caller: Caller<CompanyPath>) -> Result<StatusCode, Ap
         .delete_company(
             &caller.realm,
             &caller.principal,
-            &CompanyId::new(&caller.path.company),
+            &caller.path.id(),
             Some(&caller.address),
         )
         .await?;
@@ -344,11 +352,7 @@ pub(crate) async fn members(caller: Caller<CompanyPath>) -> Result<Json<MemberLi
     let members = caller
         .services()
         .companies
-        .members(
-            &caller.realm,
-            &caller.principal,
-            &CompanyId::new(&caller.path.company),
-        )
+        .members(&caller.realm, &caller.principal, &caller.path.id())
         .await?;
     Ok(Json(MemberList {
         members: members.into_iter().map(MemberView::from).collect(),
@@ -374,16 +378,14 @@ pub(crate) async fn put_member(
     caller: Caller<MemberPath>,
     JsonBody(body): JsonBody<MemberBody>,
 ) -> Result<StatusCode, ApiError> {
+    let (company, user) = caller.path.ids();
     let added = caller
         .services()
         .companies
         .put_member(
             &caller.realm,
             &caller.principal,
-            (
-                &CompanyId::new(&caller.path.company),
-                &UserId::new(&caller.path.user),
-            ),
+            (&company, &user),
             (body.roles, Some(&caller.address)),
         )
         .await?;
@@ -404,16 +406,14 @@ pub(crate) async fn put_member(
     responses((status = 204, description = "Removed"), ManagementErrors),
 )]
 pub(crate) async fn remove_member(caller: Caller<MemberPath>) -> Result<StatusCode, ApiError> {
+    let (company, user) = caller.path.ids();
     caller
         .services()
         .companies
         .remove_member(
             &caller.realm,
             &caller.principal,
-            (
-                &CompanyId::new(&caller.path.company),
-                &UserId::new(&caller.path.user),
-            ),
+            (&company, &user),
             Some(&caller.address),
         )
         .await?;
@@ -444,7 +444,7 @@ pub(crate) async fn events(
         .events(
             &caller.realm,
             &caller.principal,
-            &CompanyId::new(&caller.path.company),
+            &caller.path.id(),
             (query.before, max),
         )
         .await?;

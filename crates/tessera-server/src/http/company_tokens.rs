@@ -318,7 +318,7 @@ pub(crate) async fn overview(
         subscription: subscription.as_ref(),
         holder: holder.holder(user.as_ref())?,
     };
-    let company = CompanyId::new(&caller.path.company);
+    let company = caller.path.id();
     listing(&caller, &company, (filter, page)).await
 }
 

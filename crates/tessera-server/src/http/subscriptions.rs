@@ -173,7 +173,7 @@ pub(crate) async fn create(
         .create_subscription(
             &caller.realm,
             &caller.principal,
-            &CompanyId::new(&caller.path.company),
+            &caller.path.id(),
             (request, Some(&caller.address)),
         )
         .await?;
@@ -198,11 +198,7 @@ pub(crate) async fn list(caller: Caller<CompanyPath>) -> Result<Json<Subscriptio
     let subscriptions = caller
         .services()
         .subscriptions
-        .list_subscriptions(
-            &caller.realm,
-            &caller.principal,
-            &CompanyId::new(&caller.path.company),
-        )
+        .list_subscriptions(&caller.realm, &caller.principal, &caller.path.id())
         .await?;
     Ok(Json(SubscriptionList {
         subscriptions: subscriptions
